@@ -1,0 +1,44 @@
+/**
+ * Errors a user can act on. `code` lets the CLI, worker and UI classify a failure without parsing
+ * text; `message` is one readable line saying what and where.
+ */
+export type ErrorCode =
+  | 'model-json'
+  | 'model-shard'
+  | 'model-unsupported'
+  | 'model-load'
+  | 'input'
+  | 'baseline'
+  | 'target'
+  | 'non-finite'
+  | 'memory'
+  | 'cancelled'
+  | 'usage'
+  | 'backend'
+  | 'internal';
+
+export class PathLensError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PathLensError';
+  }
+}
+
+export class CancelledError extends PathLensError {
+  constructor() {
+    super('cancelled', 'Cancelled by the user.');
+  }
+}
+
+/** One line for a user: our own messages as they are, anything else prefixed as unexpected. */
+export function describeError(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof PathLensError) return { code: err.code, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  if (/out of memory|Cannot allocate|Array buffer allocation failed|RangeError: Invalid typed array length/i.test(message)) {
+    return { code: 'memory', message: `Out of memory: ${message}. Lower --memory-budget-mb or use a smaller model/input.` };
+  }
+  return { code: 'internal', message: `Unexpected error: ${message}` };
+}
