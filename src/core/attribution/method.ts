@@ -1,0 +1,56 @@
+import type { Evaluator } from '../engine/evaluator';
+import { PathLensError } from '../errors';
+import type { BaselineSpec, MethodResult, PreparedInput, QuadratureRuleName } from '../types';
+
+/** A baseline in model input space with F at it, computed once per (input, baseline). */
+export interface ResolvedBaseline {
+  spec: BaselineSpec;
+  /** Readable name for reports: 'zero', 'blur', a file name, … */
+  name: string;
+  data: Float32Array;
+  value: number;
+}
+
+/** Everything a method may use; methods never touch files, the UI or vscode. */
+export interface MethodContext {
+  evaluator: Evaluator;
+  input: PreparedInput;
+  /** F(x). */
+  inputValue: number;
+  baseline(spec: BaselineSpec): Promise<ResolvedBaseline>;
+}
+
+/** Options shared by all methods (CLI flags / settings); each method reads what applies to it. */
+export interface MethodOptions {
+  steps?: number;
+  rule?: QuadratureRuleName;
+  baseline?: BaselineSpec;
+  seed?: number;
+  [extra: string]: unknown;
+}
+
+export interface AttributionMethod {
+  /** CLI name, e.g. 'ig'. */
+  readonly name: string;
+  /** Display title, e.g. 'Integrated Gradients'. */
+  readonly title: string;
+  /** One line for pickers and --help. */
+  readonly description: string;
+  /** Whether Σ attribution = F(x) − F(x') holds by design (completeness badge applies). */
+  readonly complete: boolean;
+  /** Rejects invalid options before any computation. */
+  validate?(options: MethodOptions): void;
+  run(context: MethodContext, options: MethodOptions): Promise<MethodResult>;
+}
+
+export function requirePositiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new PathLensError('usage', `${name} must be a whole number ≥ 1 (got ${String(value)})`);
+  }
+  return value;
+}
+
+/** Milliseconds since `start` (performance.now()), rounded to 0.1 ms. */
+export function elapsed(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
+}

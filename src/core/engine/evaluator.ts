@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CancelledError, PathLensError } from '../errors';
+import type { CancellationSignal, ProgressCallback } from '../types';
+import { scalarValues, valueAndGradient, type ExplainedScalar } from './scalar';
+
+export const DEFAULT_MEMORY_BUDGET_MB = 512;
+/** Beyond this many points per chunk a bigger batch buys no speed, only memory. */
+const MAX_CHUNK = 64;
+/** Activations measured by TF.js miss backend scratch space and fragmentation; keep a margin. */
+const MEMORY_SAFETY_FACTOR = 1.5;
+
+export interface EvaluatorOptions {
+  memoryBudgetMB?: number;
+  signal?: CancellationSignal;
+  onProgress?: ProgressCallback;
+  /** Fixed chunk size (tests); otherwise measured from the model against the budget. */
+  chunkSize?: number;
+}
+
+/** What a chunk reducer hands back: small tensors to download (kept out of the chunk's tidy). */
+export type ChunkReducer = (args: { start: number; count: number; points: tf.Tensor; value: tf.Tensor1D; grad: tf.Tensor }) => tf.Tensor[];
+export type ChunkConsumer = (args: { start: number; count: number; value: Float32Array; outputs: Float32Array[] }) => void;
+
+/**
+ * Evaluates F and ∇F at many points in chunks sized from a memory budget, inside `tf.tidy`, checking
+ * for cancellation and reporting progress between chunks. Counts every evaluation it makes.
+ */
+export class Evaluator {
+  evaluations = 0;
+  private measuredChunk: number | null;
+  private readonly budgetBytes: number;
+
+  constructor(
+    readonly fn: ExplainedScalar,
+    private readonly options: EvaluatorOptions = {},
+  ) {
+    this.budgetBytes = (options.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * 1024 * 1024;
+    this.measuredChunk = options.chunkSize ?? null;
+  }
+
+  get inputShape(): number[] {
+    return this.fn.model.inputShape;
+  }
+
+  get inputSize(): number {
+    return this.fn.model.inputShape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Throws CancelledError if the job was cancelled. */
+  checkCancelled(): void {
+    if (this.options.signal?.cancelled) throw new CancelledError();
+  }
+
+  progress(stage: string, done: number, total: number): void {
+    this.options.onProgress?.({ stage, done, total });
+  }
+
+  /**
+   * Points per gradient chunk: the transient bytes of one measured evaluation (TF.js' own accounting
+   * of a forward+backward pass on one point) against the budget.
+   */
+  async chunkSize(): Promise<number> {
+    if (this.measuredChunk !== null) return this.measuredChunk;
+    const bytesPerPoint = await this.measureBytesPerPoint();
+    const fits = Math.floor(this.budgetBytes / (bytesPerPoint * MEMORY_SAFETY_FACTOR));
+    if (fits < 1) {
+      const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
+      throw new PathLensError(
+        'memory',
+        `one gradient evaluation of this model needs about ${mb(bytesPerPoint * MEMORY_SAFETY_FACTOR)} MB but the memory budget is ${mb(this.budgetBytes)} MB; raise the memory budget (--memory-budget-mb / pathlens.memoryBudgetMB)`,
+      );
+    }
+    this.measuredChunk = Math.min(MAX_CHUNK, fits);
+    return this.measuredChunk;
+  }
+
+  /** Transient bytes of one forward+backward pass on one point, by TF.js' own accounting. */
+  private async measureBytesPerPoint(): Promise<number> {
+    const start = tf.memory().numBytes;
+    const point = tf.zeros([1, ...this.inputShape]);
+    const info = await tf.profile(() => {
+      const { value, grad } = valueAndGradient(this.fn, point);
+      return [value, grad];
+    });
+    tf.dispose([point, ...(info.result as tf.Tensor[])]);
+    this.evaluations += 1;
+    // A floor for backends that report no kernels: input, gradient and a few copies of each.
+    return Math.max(info.peakBytes - start, this.inputSize * 4 * 8);
+  }
+
+  /** F at `count` points built by `build` (forward passes only, chunked). */
+  async values(count: number, build: (start: number, count: number) => tf.Tensor, stage = 'forward'): Promise<Float64Array> {
+    const out = new Float64Array(count);
+    // Forward passes keep no activations for a backward pass, so they fit several times more points.
+    const chunk = Math.max(1, (await this.chunkSize()) * 2);
+    for (let start = 0; start < count; start += chunk) {
+      this.checkCancelled();
+      const n = Math.min(chunk, count - start);
+      const values = tf.tidy(() => scalarValues(this.fn, build(start, n)));
+      const data = await values.data();
+      values.dispose();
+      this.evaluations += n;
+      for (let i = 0; i < n; i++) out[start + i] = data[i]!;
+      assertFinite(out.subarray(start, start + n), 'model output', stage);
+    }
+    return out;
+  }
+
+  /**
+   * Gradient chunks over `count` points: `build` makes the points of a chunk, `reduce` turns the
+   * chunk's values and gradients into the few small tensors the caller needs, `consume` receives them
+   * as typed arrays (accumulate there in float64).
+   */
+  async gradients(count: number, build: (start: number, count: number) => tf.Tensor, reduce: ChunkReducer, consume: ChunkConsumer, stage: string): Promise<void> {
+    const chunk = await this.chunkSize();
+    this.progress(stage, 0, count);
+    for (let start = 0; start < count; start += chunk) {
+      this.checkCancelled();
+      const n = Math.min(chunk, count - start);
+      const downloads = tf.tidy(() => {
+        const points = build(start, n);
+        const { value, grad } = valueAndGradient(this.fn, points);
+        return [value, ...reduce({ start, count: n, points, value, grad })];
+      });
+      const arrays = (await Promise.all(downloads.map((t) => t.data()))) as Float32Array[];
+      downloads.forEach((t) => t.dispose());
+      this.evaluations += n;
+      const [value, ...outputs] = arrays;
+      assertFinite(value!, 'model output', stage);
+      outputs.forEach((o) => assertFinite(o, 'gradient', stage));
+      consume({ start, count: n, value: value!, outputs });
+      this.progress(stage, start + n, count);
+      // Let pending messages (cancel requests, progress flushes) through between chunks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+function assertFinite(values: ArrayLike<number>, what: string, stage: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw new PathLensError(
+        'non-finite',
+        `the ${what} became ${values[i]} during ${stage}; the model produces NaN/Inf on these inputs (check the preprocessing range and the model's weights)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LoadedModel } from '../model/load';
+import type { OutputKind } from '../types';
+
+/** F: the model's score for one class, as logit or probability. */
+export interface ExplainedScalar {
+  readonly model: LoadedModel;
+  readonly target: number;
+  readonly output: OutputKind;
+}
+
+/**
+ * F for every example of a batch, [B]. The class is picked with a one-hot product rather than
+ * `tf.gather`, whose gradient needs kernels some backends lack and which is no faster here.
+ */
+export function scalarValues(fn: ExplainedScalar, batch: tf.Tensor): tf.Tensor1D {
+  const scores = fn.model.scores(batch, fn.output);
+  const mask = new Float32Array(fn.model.numClasses);
+  mask[fn.target] = 1;
+  return tf.sum(tf.mul(scores, tf.tensor2d(mask, [1, mask.length])), 1) as tf.Tensor1D;
+}
+
+/** F and ∇ₓF for every example of a batch (examples are independent, so one backward pass serves all). */
+export function valueAndGradient(fn: ExplainedScalar, batch: tf.Tensor): { value: tf.Tensor1D; grad: tf.Tensor } {
+  const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => scalarValues(fn, x))(batch, tf.ones([batch.shape[0]]));
+  return { value: value as tf.Tensor1D, grad };
+}

@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { MethodContext, MethodOptions, ResolvedBaseline } from './attribution/method';
+import { Evaluator } from './engine/evaluator';
+import { CancelledError, describeError, PathLensError } from './errors';
+import { getMethod } from './methods';
+import type { LoadedModel } from './model/load';
+import type { BaselineSpec, CancellationSignal, InputResult, MethodResult, OutputKind, Prediction, PreparedInput, ProgressCallback, Target } from './types';
+
+export interface ExplainRequest {
+  methods: string[];
+  /** 'top' = the top-1 prediction of each input. */
+  target: 'top' | number;
+  output: OutputKind;
+  options: MethodOptions;
+  memoryBudgetMB?: number;
+}
+
+export interface ExplainHooks {
+  signal?: CancellationSignal;
+  onProgress?: ProgressCallback;
+  /** Called as soon as one (input, method) result exists, for streaming UIs. */
+  onResult?: (inputIndex: number, result: MethodResult) => void;
+  /** Called once per input when its prediction and target are known (before any method runs). */
+  onInput?: (inputIndex: number, input: Omit<InputResult, 'results'>) => void;
+  /** Builds a baseline in model space; file and image baselines need I/O, so the caller supplies this. */
+  makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
+}
+
+/** Rejects unknown methods and invalid options before any computation. */
+export function validateRequest(request: ExplainRequest): void {
+  if (request.methods.length === 0) throw new PathLensError('usage', 'no method given');
+  for (const name of request.methods) getMethod(name).validate?.(request.options);
+}
+
+export function predictionOf(model: LoadedModel, input: PreparedInput, topK = 5): Prediction {
+  const probabilities = tf.tidy(() => model.predict(tf.tensor(input.data, [1, ...model.inputShape])).dataSync());
+  for (const p of probabilities) {
+    if (!Number.isFinite(p)) throw new PathLensError('non-finite', `the model outputs ${p} for ${input.path}; check the preprocessing and the model`);
+  }
+  const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]!);
+  const labels = model.summary.labels;
+  const entry = (index: number) => ({ index, score: probabilities[index]!, ...(labels ? { label: labels[index] } : {}) });
+  return { ...entry(order[0]!), top: order.slice(0, topK).map(entry) };
+}
+
+/**
+ * Explains every input with every requested method. Per-input failures are recorded on that input
+ * (others still run); cancellation stops everything.
+ */
+export async function explainInputs(model: LoadedModel, inputs: PreparedInput[], request: ExplainRequest, hooks: ExplainHooks): Promise<InputResult[]> {
+  validateRequest(request);
+  const results: InputResult[] = [];
+  for (const [inputIndex, input] of inputs.entries()) {
+    if (hooks.signal?.cancelled) throw new CancelledError();
+    try {
+      results.push(await explainOne(model, inputIndex, input, request, hooks));
+    } catch (err) {
+      if (err instanceof CancelledError) throw err;
+      results.push({
+        path: input.path,
+        prediction: { index: -1, score: NaN, top: [] },
+        target: { index: -1, output: request.output, score: NaN },
+        results: [],
+        error: describeError(err).message,
+      });
+    }
+  }
+  return results;
+}
+
+async function explainOne(model: LoadedModel, inputIndex: number, input: PreparedInput, request: ExplainRequest, hooks: ExplainHooks): Promise<InputResult> {
+  const prediction = predictionOf(model, input);
+  const targetIndex = request.target === 'top' ? prediction.index : request.target;
+  if (!Number.isInteger(targetIndex) || targetIndex < 0 || targetIndex >= model.numClasses) {
+    throw new PathLensError('target', `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`);
+  }
+  const evaluator = new Evaluator(
+    { model, target: targetIndex, output: request.output },
+    { memoryBudgetMB: request.memoryBudgetMB, signal: hooks.signal, onProgress: hooks.onProgress },
+  );
+  const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]), 'F(x)');
+  const labels = model.summary.labels;
+  const target: Target = { index: targetIndex, output: request.output, score: inputValue!, ...(labels ? { label: labels[targetIndex] } : {}) };
+  hooks.onInput?.(inputIndex, { path: input.path, prediction, target });
+
+  // F(x') is shared by every method using the same baseline.
+  const baselines = new Map<string, Promise<ResolvedBaseline>>();
+  const context: MethodContext = {
+    evaluator,
+    input,
+    inputValue: inputValue!,
+    baseline: (spec) => {
+      const key = typeof spec === 'string' ? spec : `file:${spec.file}`;
+      let cached = baselines.get(key);
+      if (!cached) {
+        cached = (async () => {
+          const { data, name } = hooks.makeBaseline(spec, input);
+          const [value] = await evaluator.values(1, () => tf.tensor(data, [1, ...model.inputShape]), 'F(baseline)');
+          return { spec, name, data, value: value! };
+        })();
+        baselines.set(key, cached);
+      }
+      return cached;
+    },
+  };
+
+  const results: MethodResult[] = [];
+  for (const name of request.methods) {
+    evaluator.checkCancelled();
+    const result = await getMethod(name).run(context, request.options);
+    results.push(result);
+    hooks.onResult?.(inputIndex, result);
+  }
+  return { path: input.path, prediction, target, results };
+}

@@ -1,0 +1,43 @@
+import { elapsed, type AttributionMethod, type MethodContext } from '../attribution/method';
+import * as tf from '@tensorflow/tfjs-core';
+import type { MethodResult } from '../types';
+
+/** ∇F at the input, one evaluation. Shared by Gradient and Gradient×Input. */
+export async function gradientAtInput(context: MethodContext): Promise<Float32Array> {
+  const size = context.input.data.length;
+  let gradient = new Float32Array(size);
+  await context.evaluator.gradients(
+    1,
+    () => tf.tensor(context.input.data, [1, ...context.evaluator.inputShape]),
+    ({ grad }) => [tf.reshape(grad, [size])],
+    ({ outputs: [g] }) => {
+      gradient = Float32Array.from(g!);
+    },
+    'gradient',
+  );
+  return gradient;
+}
+
+export function singleEvaluationResult(method: string, context: MethodContext, data: Float32Array, started: number, evaluations: number): MethodResult {
+  return {
+    method,
+    params: {},
+    attribution: { shape: context.input.shape, data },
+    completeness: null,
+    timing: { ms: elapsed(started), evaluations },
+  };
+}
+
+/** Vanilla gradient (saliency): ∂F/∂x at the input. Not complete. */
+export const gradient: AttributionMethod = {
+  name: 'gradient',
+  title: 'Gradient',
+  description: 'Sensitivity of the explained output to each input feature at the input (∂F/∂x).',
+  complete: false,
+  async run(context) {
+    const started = performance.now();
+    const before = context.evaluator.evaluations;
+    const g = await gradientAtInput(context);
+    return singleEvaluationResult('gradient', context, g, started, context.evaluator.evaluations - before);
+  },
+};

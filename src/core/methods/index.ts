@@ -1,0 +1,16 @@
+import type { AttributionMethod } from '../attribution/method';
+import { PathLensError } from '../errors';
+import { gradient } from './gradient';
+import { gradXInput } from './gradXInput';
+import { integratedGradients } from './ig';
+
+/** Every method by its CLI name, in the order pickers list them. */
+export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
+  [integratedGradients, gradient, gradXInput].map((m) => [m.name, m]),
+);
+
+export function getMethod(name: string): AttributionMethod {
+  const method = METHODS.get(name);
+  if (!method) throw new PathLensError('usage', `unknown method '${name}' (available: ${[...METHODS.keys()].join(', ')})`);
+  return method;
+}

@@ -1,0 +1,167 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import { PathLensError } from '../errors';
+
+/** Bytes per stored element, including quantized storage types. */
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+  string: 0,
+};
+
+export interface ModelJson {
+  modelTopology: Record<string, unknown>;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  signature?: unknown;
+  userDefinedMetadata?: Record<string, unknown>;
+  modelInitializer?: unknown;
+  trainingConfig?: unknown;
+}
+
+export interface ReadArtifacts {
+  json: ModelJson;
+  artifacts: tf.io.ModelArtifacts;
+  format: 'layers-model' | 'graph-model';
+  weightBytes: number;
+}
+
+/** Bytes a manifest entry occupies in its shard (quantized entries are stored in their storage dtype). */
+export function weightEntryBytes(entry: tf.io.WeightsManifestEntry): number {
+  const count = entry.shape.reduce((a, b) => a * b, 1);
+  const storedDtype = entry.quantization?.dtype ?? entry.dtype;
+  const bytes = DTYPE_BYTES[storedDtype];
+  if (bytes === undefined || bytes === 0) {
+    throw new PathLensError('model-unsupported', `weight '${entry.name}' has dtype '${storedDtype}', which PathLens cannot load`);
+  }
+  return count * bytes;
+}
+
+export function parseModelJson(text: string, file: string): ModelJson {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new PathLensError('model-json', `${file} is not valid JSON (${reason}); the file may be truncated or corrupt`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new PathLensError('model-json', `${file} is JSON but not a TF.js model (expected an object with modelTopology and weightsManifest)`);
+  }
+  const json = parsed as Partial<ModelJson>;
+  if (json.modelTopology === undefined || json.modelTopology === null || typeof json.modelTopology !== 'object') {
+    throw new PathLensError('model-json', `${file} has no "modelTopology": not a TF.js model.json`);
+  }
+  if (!Array.isArray(json.weightsManifest)) {
+    throw new PathLensError('model-json', `${file} has no "weightsManifest" array: not a TF.js model.json with weights`);
+  }
+  json.weightsManifest.forEach((group, i) => {
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw new PathLensError('model-json', `${file}: weightsManifest group ${i + 1} lacks "paths" or "weights"`);
+    }
+  });
+  return json as ModelJson;
+}
+
+export function detectFormat(json: ModelJson): 'layers-model' | 'graph-model' {
+  if (json.format === 'graph-model' || json.format === 'layers-model') return json.format;
+  // Old exports (tfjs 1.x model.save) carry no format key: graph topologies are GraphDefs with `node`.
+  return Array.isArray((json.modelTopology as { node?: unknown }).node) ? 'graph-model' : 'layers-model';
+}
+
+/**
+ * Reads model.json and its weight shards from disk, checking every group's bytes against the manifest
+ * before TF.js sees them, so a short or missing shard is named instead of surfacing as a shape error.
+ */
+export function readModelArtifacts(modelJsonPath: string): ReadArtifacts {
+  const file = path.resolve(modelJsonPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new PathLensError('model-json', code === 'ENOENT' ? `model file not found: ${file}` : `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const json = parseModelJson(text, file);
+  const dir = path.dirname(file);
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Uint8Array[] = [];
+  let weightBytes = 0;
+
+  json.weightsManifest.forEach((group, groupIndex) => {
+    const needed = group.weights.reduce((sum, entry) => sum + weightEntryBytes(entry), 0);
+    const shards = group.paths.map((shardPath) => {
+      const shardFile = path.resolve(dir, decodeURIComponent(shardPath));
+      try {
+        return { shardPath, bytes: fs.readFileSync(shardFile) };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new PathLensError(
+          'model-shard',
+          code === 'ENOENT'
+            ? `missing weight shard ${shardPath} (expected at ${shardFile}, listed in weightsManifest group ${groupIndex + 1} of ${file})`
+            : `cannot read weight shard ${shardFile}: ${(err as Error).message}`,
+        );
+      }
+    });
+    const have = shards.reduce((sum, s) => sum + s.bytes.length, 0);
+    if (have !== needed) {
+      throw new PathLensError('model-shard', describeShardMismatch(file, groupIndex, shards, have, needed, group.weights.length));
+    }
+    weightSpecs.push(...group.weights);
+    buffers.push(...shards.map((s) => s.bytes));
+    weightBytes += have;
+  });
+
+  const weightData = concatenate(buffers, weightBytes);
+  const artifacts: tf.io.ModelArtifacts = {
+    modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+    weightSpecs,
+    weightData,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy ?? undefined,
+    signature: json.signature as tf.io.ModelArtifacts['signature'],
+    userDefinedMetadata: json.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'],
+    modelInitializer: json.modelInitializer as tf.io.ModelArtifacts['modelInitializer'],
+    trainingConfig: json.trainingConfig as tf.io.ModelArtifacts['trainingConfig'],
+  };
+  return { json, artifacts, format: detectFormat(json), weightBytes };
+}
+
+function describeShardMismatch(
+  file: string,
+  groupIndex: number,
+  shards: { shardPath: string; bytes: Uint8Array }[],
+  have: number,
+  needed: number,
+  weightCount: number,
+): string {
+  const diff = needed - have;
+  const listing = shards.map((s) => `${s.shardPath} (${s.bytes.length} B)`).join(', ');
+  // The converter writes equal-sized shards with only the last one smaller: a non-last shard that is
+  // smaller than the first is the damaged one.
+  const first = shards[0]?.bytes.length ?? 0;
+  const suspect = shards.find((s, i) => i < shards.length - 1 && s.bytes.length < first) ?? shards[shards.length - 1];
+  const which = shards.length === 1 || diff < 0 ? '' : `; ${suspect?.shardPath} looks truncated`;
+  return diff > 0
+    ? `weight shard ${shards.length === 1 ? shards[0]?.shardPath : 'group ' + (groupIndex + 1)} is short by ${diff} bytes: ${listing} hold ${have} B but the ${weightCount} weights listed in ${path.basename(file)} need ${needed} B${which}`
+    : `weight shard ${shards.length === 1 ? shards[0]?.shardPath : 'group ' + (groupIndex + 1)} has ${-diff} extra bytes: ${listing} hold ${have} B but the ${weightCount} weights listed in ${path.basename(file)} need ${needed} B (shard from another model?)`;
+}
+
+function concatenate(buffers: Uint8Array[], total: number): ArrayBuffer {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const b of buffers) {
+    out.set(b, offset);
+    offset += b.length;
+  }
+  return out.buffer;
+}

@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs-core';
+// Some gradient functions (e.g. Prod's) call chained tensor methods; the tfjs umbrella package registers these.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as tfc from '@tensorflow/tfjs-converter';
+import * as path from 'node:path';
+import { PathLensError } from '../errors';
+import type { LayerInfo, ModelSummary, OutputKind, TensorInfo } from '../types';
+import { readModelArtifacts, weightEntryBytes, type ReadArtifacts } from './artifacts';
+import { readLabels } from './labels';
+import { finalActivationOf, findFinalLayer, withoutFinalActivation } from './logitTopology';
+
+/**
+ * A loaded model reduced to what attribution needs: one input, one [batch, classes] output, and the
+ * explained scores (logits or probabilities) for every class.
+ */
+export interface LoadedModel {
+  readonly summary: ModelSummary;
+  /** Per-example input shape (no batch dimension). */
+  readonly inputShape: number[];
+  readonly numClasses: number;
+  /** How `scores(x, 'logit')` and `scores(x, 'probability')` are obtained, for reports. */
+  readonly outputNotes: Record<OutputKind, string>;
+  /** The model's own output, [B, K]. */
+  predict(x: tf.Tensor): tf.Tensor2D;
+  /** The explained scores for all classes, [B, K]. Differentiable with respect to x. */
+  scores(x: tf.Tensor, output: OutputKind): tf.Tensor2D;
+  dispose(): void;
+}
+
+export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
+  const read = readModelArtifacts(modelJsonPath);
+  const labels = readLabels(modelJsonPath);
+  const model = read.format === 'graph-model' ? await loadGraph(read, modelJsonPath) : await loadLayers(read, modelJsonPath);
+  const summary: ModelSummary = {
+    ...model.partialSummary,
+    path: path.resolve(modelJsonPath),
+    labels: labels?.labels ?? null,
+    labelsSource: labels?.source ?? null,
+    weightBytes: read.weightBytes,
+  };
+  const loaded = { ...model, summary };
+  checkRuns(loaded);
+  if (summary.labels && summary.labels.length !== loaded.numClasses) {
+    summary.labels = null;
+    summary.labelsSource = `ignored ${labels?.source}: it has ${labels?.labels.length} labels but the model has ${loaded.numClasses} outputs`;
+  }
+  return loaded;
+}
+
+type PartialModel = Omit<LoadedModel, 'summary'> & { partialSummary: Omit<ModelSummary, 'path' | 'labels' | 'labelsSource' | 'weightBytes'> };
+
+function ioFrom(artifacts: tf.io.ModelArtifacts): tf.io.IOHandler {
+  return { load: async () => artifacts };
+}
+
+function wrapLoadError(err: unknown, file: string): PathLensError {
+  if (err instanceof PathLensError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const unknownLayer = /Unknown layer: (\w+)/.exec(message);
+  if (unknownLayer) {
+    return new PathLensError('model-unsupported', `${file} uses layer class '${unknownLayer[1]}', which TF.js layers cannot build (custom or unsupported layer)`);
+  }
+  const unknownOp = /(?:Op is not supported|is not supported): ?(\w+)/.exec(message);
+  if (unknownOp) {
+    return new PathLensError('model-unsupported', `${file} uses the op '${unknownOp[1]}', which TF.js cannot execute`);
+  }
+  return new PathLensError('model-load', `cannot build the model in ${file}: ${message}`);
+}
+
+function perExampleShape(shape: readonly (number | null)[] | undefined, file: string): number[] {
+  if (!shape || shape.length < 2) {
+    throw new PathLensError('model-unsupported', `${file}: the input shape ${JSON.stringify(shape)} has no batch dimension; PathLens needs [batch, ...features]`);
+  }
+  const rest = shape.slice(1);
+  if (rest.some((d) => d === null || d < 0)) {
+    throw new PathLensError('model-unsupported', `${file}: the input shape ${JSON.stringify(shape)} has unknown sizes; PathLens needs a fixed input size`);
+  }
+  return rest as number[];
+}
+
+function softmaxNote(kind: string): Record<OutputKind, string> {
+  return { logit: `pre-${kind} logit`, probability: `${kind} output` };
+}
+
+async function loadLayers(read: ReadArtifacts, file: string): Promise<PartialModel> {
+  let model: tfl.LayersModel;
+  let logitModel: tfl.LayersModel | null = null;
+  try {
+    model = await tfl.loadLayersModel(ioFrom(read.artifacts));
+    const stripped = withoutFinalActivation(read.artifacts.modelTopology as Record<string, unknown>);
+    if (stripped) logitModel = await tfl.loadLayersModel(ioFrom({ ...read.artifacts, modelTopology: stripped }));
+  } catch (err) {
+    throw wrapLoadError(err, file);
+  }
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new PathLensError('model-unsupported', `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`);
+  }
+  const inputShape = perExampleShape(model.inputs[0]!.shape, file);
+  const outShape = model.outputs[0]!.shape;
+  if (outShape.length !== 2 || outShape[1] === null) {
+    throw new PathLensError('model-unsupported', `${file}: output shape ${JSON.stringify(outShape)} is not [batch, classes]`);
+  }
+  const finalActivation = finalActivationOf(findFinalLayer(read.artifacts.modelTopology as Record<string, unknown>));
+  const layers = flattenLayers(model.layers);
+  const io = (t: tfl.SymbolicTensor): TensorInfo => ({ name: t.name, shape: t.shape, dtype: t.dtype });
+  const predict = (x: tf.Tensor) => model.predict(x) as tf.Tensor2D;
+  return {
+    inputShape,
+    numClasses: outShape[1],
+    outputNotes: outputNotes(finalActivation, logitModel !== null),
+    predict,
+    scores: (x, output) => {
+      if (output === 'logit') return logitModel ? (logitModel.predict(x) as tf.Tensor2D) : predict(x);
+      return finalActivation && logitModel ? predict(x) : squash(predict(x));
+    },
+    dispose: () => {
+      model.dispose();
+      logitModel?.dispose();
+    },
+    partialSummary: {
+      format: 'layers-model',
+      inputs: model.inputs.map(io),
+      outputs: model.outputs.map(io),
+      layers,
+      totalParams: model.countParams(),
+      finalActivation,
+    },
+  };
+}
+
+/** Probabilities from raw logits: sigmoid for a single output unit, softmax otherwise. */
+function squash(logits: tf.Tensor2D): tf.Tensor2D {
+  return logits.shape[1] === 1 ? tf.sigmoid(logits) : tf.softmax(logits);
+}
+
+function outputNotes(finalActivation: string | null, stripped: boolean): Record<OutputKind, string> {
+  if (finalActivation && stripped) return softmaxNote(finalActivation);
+  if (finalActivation) return { logit: `${finalActivation} output (no separable logit)`, probability: `${finalActivation} output` };
+  return { logit: 'model output (raw logits)', probability: 'softmax (sigmoid for one unit) of the model output' };
+}
+
+function flattenLayers(layers: tfl.layers.Layer[], prefix = ''): LayerInfo[] {
+  const out: LayerInfo[] = [];
+  for (const layer of layers) {
+    const nested = (layer as unknown as { layers?: tfl.layers.Layer[] }).layers;
+    if (Array.isArray(nested)) {
+      out.push(...flattenLayers(nested, `${prefix}${layer.name}/`));
+      continue;
+    }
+    if (layer.getClassName() === 'InputLayer') continue;
+    let outputShape: (number | null)[] | null = null;
+    try {
+      const shape = layer.outputShape;
+      outputShape = Array.isArray(shape[0]) || shape[0] === undefined ? null : (shape as (number | null)[]);
+    } catch {
+      outputShape = null; // layers applied at several nodes have no single output shape
+    }
+    out.push({ name: prefix + layer.name, className: layer.getClassName(), outputShape, params: layer.countParams() });
+  }
+  return out;
+}
+
+const PASS_THROUGH_OPS = new Set(['Identity', 'Squeeze', 'Reshape']);
+
+interface GraphNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, unknown>;
+}
+
+async function loadGraph(read: ReadArtifacts, file: string): Promise<PartialModel> {
+  let model: tfc.GraphModel;
+  try {
+    model = await tfc.loadGraphModel(ioFrom(read.artifacts));
+  } catch (err) {
+    throw wrapLoadError(err, file);
+  }
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new PathLensError('model-unsupported', `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`);
+  }
+  const nodes = ((read.artifacts.modelTopology as { node?: GraphNode[] }).node ?? []) as GraphNode[];
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const inputName = model.inputs[0]!.name;
+  const outputName = model.outputs[0]!.name;
+  const inputShape = perExampleShape(model.inputs[0]!.shape, file);
+
+  // Walk back through pass-through ops to the op that produces the output.
+  const nodeName = (ref: string) => ref.replace(/^\^/, '').replace(/:\d+$/, '');
+  let producer = byName.get(nodeName(outputName));
+  while (producer && PASS_THROUGH_OPS.has(producer.op) && producer.input?.[0]) producer = byName.get(nodeName(producer.input[0]));
+  const finalActivation = producer?.op === 'Softmax' ? 'softmax' : producer?.op === 'Sigmoid' ? 'sigmoid' : null;
+  const logitNode = finalActivation && producer?.input?.[0] ? producer.input[0] : null;
+
+  const weightSizes = new Map(read.artifacts.weightSpecs!.map((w) => [w.name, w.shape.reduce((a, b) => a * b, 1)]));
+  const skipOps = new Set(['Const', 'Placeholder', 'Identity', 'NoOp']);
+  const layers: LayerInfo[] = nodes
+    .filter((n) => !skipOps.has(n.op))
+    .map((n) => ({
+      name: n.name,
+      className: n.op,
+      outputShape: null,
+      params: (n.input ?? []).reduce((sum, i) => sum + (weightSizes.get(i) ?? 0), 0),
+    }));
+  const totalParams = read.artifacts.weightSpecs!.filter((w) => w.dtype === 'float32').reduce((s, w) => s + weightSizes.get(w.name)!, 0);
+
+  const run = (x: tf.Tensor, node: string) => {
+    try {
+      return model.execute({ [inputName]: x }, node) as tf.Tensor;
+    } catch (err) {
+      throw wrapLoadError(err, file);
+    }
+  };
+  const predict = (x: tf.Tensor) => tf.reshape(run(x, outputName), [x.shape[0], -1]) as tf.Tensor2D;
+  const probe = tf.tidy(() => predict(tf.zeros([1, ...inputShape])).shape[1]);
+  return {
+    inputShape,
+    numClasses: probe,
+    outputNotes: outputNotes(finalActivation, logitNode !== null),
+    predict,
+    scores: (x, output) => {
+      if (output === 'logit') return logitNode ? (tf.reshape(run(x, logitNode), [x.shape[0], -1]) as tf.Tensor2D) : predict(x);
+      return finalActivation ? predict(x) : squash(predict(x));
+    },
+    dispose: () => model.dispose(),
+    partialSummary: {
+      format: 'graph-model',
+      inputs: model.inputs.map((t) => ({ name: t.name, shape: (t.shape ?? []).map((d) => (d < 0 ? null : d)), dtype: t.dtype })),
+      outputs: [{ name: outputName, shape: [null, probe], dtype: 'float32' }],
+      layers,
+      totalParams,
+      finalActivation,
+    },
+  };
+}
+
+/** One forward pass on zeros: surfaces unsupported ops and non-[batch, classes] outputs at load time. */
+function checkRuns(model: LoadedModel): void {
+  const file = model.summary.path;
+  tf.tidy(() => {
+    let out: tf.Tensor;
+    try {
+      out = model.scores(tf.zeros([1, ...model.inputShape]), 'logit');
+    } catch (err) {
+      throw wrapLoadError(err, file);
+    }
+    if (out.rank !== 2 || out.shape[1] !== model.numClasses) {
+      throw new PathLensError('model-unsupported', `${file}: output shape [${out.shape}] is not [batch, classes]`);
+    }
+  });
+}
+
+export { weightEntryBytes };
