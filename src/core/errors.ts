@@ -40,5 +40,9 @@ export function describeError(err: unknown): { code: ErrorCode; message: string 
   if (/out of memory|Cannot allocate|Array buffer allocation failed|RangeError: Invalid typed array length/i.test(message)) {
     return { code: 'memory', message: `Out of memory: ${message}. Lower --memory-budget-mb or use a smaller model/input.` };
   }
+  const kernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(message);
+  if (kernel) {
+    return { code: 'backend', message: `the ${kernel[2]} backend has no '${kernel[1]}' kernel, which this model needs; try another backend (--backend cpu)` };
+  }
   return { code: 'internal', message: `Unexpected error: ${message}` };
 }

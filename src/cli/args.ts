@@ -1,0 +1,143 @@
+/**
+ * Command-line parsing for `pathlens`: turns argv into a typed command, or a UsageError (exit 2).
+ */
+import { parseArgs } from 'node:util';
+import { QUADRATURE_RULES } from '../core/path/quadrature';
+import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
+import type { ExplainJob } from '../protocol';
+
+export class UsageError extends Error {}
+
+export const HELP = `pathlens — explain TF.js model predictions with path-attribution methods
+
+Usage:
+  pathlens explain --model <model.json> --input <file|folder> [--input ...] [options]
+  pathlens info --model <model.json> [--json]
+  pathlens help
+
+explain options:
+  --method <list>        comma-separated methods (default: ig)
+                         ig            Integrated Gradients (complete: Σattr = F(x) − F(baseline))
+                         gradient      ∂F/∂x at the input (saliency)
+                         grad-x-input  x ⊙ ∂F/∂x
+  --target top|<index>   class to explain (default: top, the top-1 prediction of each input)
+  --output logit|probability
+                         explained scalar (default: logit = the input of a final softmax/sigmoid;
+                         for models without one, the raw output)
+  --baseline <b>         zero | black | white | uniform | gaussian | blur | <file.json|image>
+                         (default: zero, in model input space). black/white are pixel 0/255 after
+                         preprocessing; uniform and gaussian are seeded (--seed); blur is the input
+                         blurred with σ = max(H,W)/20 px.
+  --steps <n>            path points for IG (default: 50)
+  --rule <r>             ${QUADRATURE_RULES.join(' | ')}
+                         (default: gauss-legendre). trapezoid is the correct one (weights sum to 1).
+  --preprocess <p>       unit [0,1] | signed [-1,1] | raw255 | imagenet | mean-std:<m,m,m>/<s,s,s>
+                         (mean/std in 0..255 pixel units). Default: pathlens.json beside the model,
+                         else detected (Teachable Machine → signed), else unit. Reports state which.
+  --backend <b>          auto | tensorflow | wasm | cpu (default: auto = tfjs-node if installed,
+                         else wasm, else cpu)
+  --memory-budget-mb <n> memory for batched path points (default: 512)
+  --seed <n>             seed for random baselines (default: 0)
+  --max-rows <n>         at most n rows per CSV input
+  --out <dir>            write result.json, one overlay PNG per (input, method) and index.html
+  --json                 print only the result JSON on stdout (progress goes to stderr)
+  --verbose              print stack traces for unexpected errors
+
+Inputs: PNG/JPEG images (resized bilinearly to the model's input size, alpha dropped, gray↔RGB
+matched), .json nested arrays in the model's input shape (used as-is), .csv tables (one input per
+row, optional header). A folder stands for all such files in it.
+
+Exit codes: 0 success, 1 failure (one line on stderr saying what and where), 2 usage error.
+
+Examples:
+  pathlens explain --model examples/shapes/model.json --input examples/shapes/images --method ig,gradient --out report
+  pathlens explain --model model.json --input cat.png --steps 128 --rule trapezoid --baseline blur --json
+`;
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'info'; modelPath: string; json: boolean; backend: BackendChoice; verbose: boolean }
+  | { kind: 'explain'; job: ExplainJob; backend: BackendChoice; out: string | null; json: boolean; verbose: boolean };
+
+const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+function positiveInteger(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number ≥ 1 (got '${value}')`);
+  return n;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
+  return value as T;
+}
+
+export function parseCommand(argv: string[]): Command {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { kind: 'help' };
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        input: { type: 'string', multiple: true },
+        method: { type: 'string' },
+        target: { type: 'string' },
+        output: { type: 'string' },
+        baseline: { type: 'string' },
+        steps: { type: 'string' },
+        rule: { type: 'string' },
+        preprocess: { type: 'string' },
+        backend: { type: 'string' },
+        'memory-budget-mb': { type: 'string' },
+        seed: { type: 'string' },
+        'max-rows': { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return { kind: 'help' };
+  const backend = oneOf(v.backend, BACKENDS, '--backend') ?? 'auto';
+  if (!v.model) throw new UsageError('--model <model.json> is required');
+  const verbose = v.verbose ?? false;
+  if (command === 'info') return { kind: 'info', modelPath: v.model, json: v.json ?? false, backend, verbose };
+  if (command !== 'explain') throw new UsageError(`unknown command '${command}' (use explain, info or help)`);
+  if (!v.input || v.input.length === 0) throw new UsageError('--input <file|folder> is required (repeat it for several inputs)');
+
+  let target: 'top' | number = 'top';
+  if (v.target !== undefined && v.target !== 'top') {
+    const n = Number(v.target);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--target must be 'top' or a class index ≥ 0 (got '${v.target}')`);
+    target = n;
+  }
+  const seed = v.seed === undefined ? 0 : Number(v.seed);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer (got '${v.seed}')`);
+  const job: ExplainJob = {
+    modelPath: v.model,
+    inputs: v.input,
+    methods: (v.method ?? 'ig').split(',').map((m) => m.trim()).filter((m) => m.length > 0),
+    target,
+    output: oneOf<OutputKind>(v.output, ['logit', 'probability'], '--output') ?? 'logit',
+    preprocess: v.preprocess,
+    options: {
+      steps: positiveInteger(v.steps, '--steps'),
+      rule: oneOf<QuadratureRuleName>(v.rule, QUADRATURE_RULES, '--rule'),
+      baseline: v.baseline,
+      seed,
+    },
+    memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
+    maxRows: positiveInteger(v['max-rows'], '--max-rows'),
+  };
+  return { kind: 'explain', job, backend, out: v.out ?? null, json: v.json ?? false, verbose };
+}

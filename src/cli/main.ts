@@ -1,0 +1,128 @@
+/**
+ * `pathlens` CLI entry: parses arguments, runs the job in the attribution worker, prints or writes
+ * results. Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import * as path from 'node:path';
+import { describeError } from '../core/errors';
+import { toJsonString } from '../core/report/json';
+import { writeReport } from '../core/report/write';
+import type { ExplainResult, ModelSummary, Preprocessing, Progress } from '../core/types';
+import { WorkerClient, WorkerError } from '../worker/client';
+import { HELP, parseCommand, UsageError, type Command } from './args';
+
+const stderr = (line: string) => process.stderr.write(line + '\n');
+
+/** At most one progress line per interval, so a fast job does not flood the terminal. */
+function progressPrinter(intervalMs = 1000): (p: Progress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < intervalMs && p.done < p.total) return;
+    last = now;
+    stderr(`  ${p.stage}: ${p.done}/${p.total}`);
+  };
+}
+
+function formatSummary(summary: ModelSummary, preprocessing: Preprocessing | null): string {
+  const lines = [
+    `${summary.path}`,
+    `  format: ${summary.format}   parameters: ${summary.totalParams.toLocaleString('en-US')}   weights: ${summary.weightBytes.toLocaleString('en-US')} B`,
+    ...summary.inputs.map((t) => `  input  ${t.name}: [${t.shape.map((d) => d ?? '?').join(', ')}] ${t.dtype}`),
+    ...summary.outputs.map((t) => `  output ${t.name}: [${t.shape.map((d) => d ?? '?').join(', ')}] ${t.dtype}`),
+    `  final activation: ${summary.finalActivation ?? 'none (raw outputs)'}`,
+    `  labels: ${summary.labels ? summary.labels.join(', ') : 'none'}${summary.labelsSource ? ` (${summary.labelsSource})` : ''}`,
+    `  preprocessing: ${preprocessing ? `${preprocessing.name} (${preprocessing.source}; x = (pixel − [${preprocessing.mean.join(', ')}]) / [${preprocessing.std.join(', ')}])` : 'none (inputs are used as given)'}`,
+    `  layers (${summary.layers.length}):`,
+    ...summary.layers.map((l) => `    ${l.name.padEnd(48)} ${l.className.padEnd(24)} ${(l.outputShape ? `[${l.outputShape.map((d) => d ?? '?').join(', ')}]` : '').padEnd(20)} ${l.params}`),
+  ];
+  return lines.join('\n');
+}
+
+function formatResults(result: ExplainResult): string {
+  const lines = [`backend: ${result.backend}; preprocessing: ${result.preprocessing ? `${result.preprocessing.name} (${result.preprocessing.source})` : 'none'}`];
+  for (const input of result.inputs) {
+    if (input.error) {
+      lines.push(`${input.path}: FAILED: ${input.error}`);
+      continue;
+    }
+    const p = input.prediction;
+    lines.push(`${input.path}: predicted ${p.label ?? p.index} (${p.score.toFixed(4)}); explaining ${input.target.label ?? input.target.index} (${input.target.output} ${input.target.score.toFixed(4)})`);
+    for (const r of input.results) {
+      const c = r.completeness;
+      const delta = c ? `δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}% of ${c.expected.toFixed(4)})` : 'δ n/a';
+      lines.push(`  ${r.method.padEnd(14)} ${delta.padEnd(40)} ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number> {
+  const client = new WorkerClient({ backend: command.backend });
+  let running: { cancel(): void } | null = null;
+  const onSigint = () => {
+    stderr('cancelling…');
+    running?.cancel();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    if (command.kind === 'info') {
+      const job = client.info(command.modelPath);
+      running = job;
+      const { summary, preprocessing } = await job.result;
+      process.stdout.write((command.json ? JSON.stringify({ model: summary, preprocessing }, null, 2) : formatSummary(summary, preprocessing)) + '\n');
+      return 0;
+    }
+    const backend = await client.start();
+    if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
+    const printProgress = progressPrinter();
+    const job = client.explain(command.job, (event) => {
+      if (event.kind === 'progress') printProgress(event.progress);
+    });
+    running = job;
+    const result = await job.result;
+    if (command.out) {
+      const files = writeReport(command.out, result);
+      stderr(`wrote ${files.length} files to ${path.resolve(command.out)}; open ${path.resolve(command.out, 'index.html')}`);
+    }
+    process.stdout.write((command.json ? toJsonString(result) : formatResults(result)) + '\n');
+    const failed = result.inputs.filter((i) => i.error);
+    for (const f of failed) stderr(`pathlens: ${f.path}: ${f.error}`);
+    return failed.length > 0 ? 1 : 0;
+  } catch (err) {
+    const { message } = describeError(err);
+    stderr(`pathlens: ${message}`);
+    if (command.verbose) stderr((err instanceof WorkerError && err.workerStack) || (err as Error).stack || '');
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await client.dispose();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      stderr(`pathlens: ${err.message}\nRun 'pathlens help' for usage.`);
+      return 2;
+    }
+    throw err;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  return run(command);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      stderr(`pathlens: ${describeError(err).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * The caller's side of the attribution worker (used by the CLI and the extension host): starts the
+ * worker thread, runs jobs with progress and streaming events, cancels, and survives a worker crash.
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { PathLensError, type ErrorCode } from '../core/errors';
+import type { BackendChoice, BackendName, ExplainResult, ModelSummary, Preprocessing } from '../core/types';
+import type { ExplainJob, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
+
+export interface WorkerClientOptions {
+  /** Path of the bundled worker (dist/worker.js). */
+  workerScript?: string;
+  backend?: BackendChoice;
+  wasmDir?: string;
+  /** Extra V8 heap for the worker thread, in MB. */
+  maxHeapMB?: number;
+}
+
+export interface RunningJob<T> {
+  readonly id: number;
+  readonly result: Promise<T>;
+  cancel(): void;
+}
+
+type Listener = (event: WorkerEvent) => void;
+
+interface Pending {
+  listener: Listener;
+  resolve: (value: never) => void;
+  reject: (err: Error) => void;
+  cancelFlag: Int32Array;
+}
+
+export class WorkerError extends PathLensError {
+  constructor(code: ErrorCode, message: string, readonly workerStack?: string) {
+    super(code, message);
+  }
+}
+
+export class WorkerClient {
+  private worker: Worker | null = null;
+  private ready: Promise<BackendName> | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly options: WorkerClientOptions = {}) {}
+
+  /** Starts the worker if needed; resolves with the backend it runs on. */
+  start(): Promise<BackendName> {
+    if (this.ready) return this.ready;
+    const script = this.options.workerScript ?? path.join(__dirname, 'worker.js');
+    const init: WorkerInit = { backend: this.options.backend ?? 'auto', wasmDir: this.options.wasmDir };
+    const worker = new Worker(script, {
+      workerData: init,
+      resourceLimits: this.options.maxHeapMB ? { maxOldGenerationSizeMb: this.options.maxHeapMB } : undefined,
+    });
+    this.worker = worker;
+    this.ready = new Promise<BackendName>((resolve, reject) => {
+      const onEvent = (event: WorkerEvent) => {
+        if (event.kind === 'ready') resolve(event.backend);
+        else if (event.kind === 'fatal') {
+          reject(new WorkerError(event.error.code, event.error.message));
+          void this.dispose();
+        } else this.route(event);
+      };
+      worker.on('message', onEvent);
+      worker.on('error', (err) => {
+        const failure = new WorkerError('internal', `the attribution worker crashed: ${err.message}`);
+        reject(failure);
+        this.failAll(failure);
+      });
+      worker.on('exit', (code) => {
+        const failure = new WorkerError(
+          code === 0 ? 'internal' : 'memory',
+          code === 0 ? 'the attribution worker stopped' : `the attribution worker exited with code ${code} (out of memory?); it restarts on the next job`,
+        );
+        reject(failure);
+        this.failAll(failure);
+        this.worker = null;
+        this.ready = null;
+      });
+    });
+    return this.ready;
+  }
+
+  explain(job: ExplainJob, listener: Listener = () => {}): RunningJob<ExplainResult> {
+    return this.run<ExplainResult>((id, cancelFlag) => ({ kind: 'explain', jobId: id, job, cancelFlag }), listener);
+  }
+
+  info(modelPath: string): RunningJob<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
+    return this.run((id, cancelFlag) => ({ kind: 'info', jobId: id, modelPath, cancelFlag }), () => {});
+  }
+
+  async dispose(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    this.ready = null;
+    this.failAll(new WorkerError('cancelled', 'the attribution worker was shut down'));
+    if (worker) await worker.terminate();
+  }
+
+  private run<T>(makeRequest: (id: number, flag: SharedArrayBuffer) => WorkerRequest, listener: Listener): RunningJob<T> {
+    const id = this.nextId++;
+    const shared = new SharedArrayBuffer(4);
+    const cancelFlag = new Int32Array(shared);
+    const result = new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { listener, resolve: resolve as (v: never) => void, reject, cancelFlag });
+      this.start().then(
+        () => this.worker?.postMessage(makeRequest(id, shared)),
+        (err: Error) => {
+          this.pending.delete(id);
+          reject(err);
+        },
+      );
+    });
+    return {
+      id,
+      result,
+      cancel: () => {
+        Atomics.store(cancelFlag, 0, 1);
+        this.worker?.postMessage({ kind: 'cancel', jobId: id } satisfies WorkerRequest);
+      },
+    };
+  }
+
+  private route(event: WorkerEvent): void {
+    if (!('jobId' in event)) return;
+    const job = this.pending.get(event.jobId);
+    if (!job) return;
+    if (event.kind === 'error') {
+      this.pending.delete(event.jobId);
+      job.reject(new WorkerError(event.error.code, event.error.message, event.error.stack));
+    } else if (event.kind === 'explained') {
+      this.pending.delete(event.jobId);
+      job.resolve(event.result as never);
+    } else if (event.kind === 'info') {
+      this.pending.delete(event.jobId);
+      job.resolve({ summary: event.summary, preprocessing: event.preprocessing } as never);
+    } else {
+      job.listener(event);
+    }
+  }
+
+  private failAll(err: Error): void {
+    for (const [id, job] of this.pending) {
+      this.pending.delete(id);
+      job.reject(err);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The jobs the worker runs, as plain async functions (testable without a thread): load the model
+ * (cached), prepare inputs, explain, and stream events.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { currentBackend } from '../core/engine/backend';
+import { PathLensError } from '../core/errors';
+import { explainInputs, validateRequest, type ExplainRequest } from '../core/explain';
+import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
+import { loadModel, type LoadedModel } from '../core/model/load';
+import type { BaselineSpec, CancellationSignal, ExplainResult, ModelSummary, Preprocessing, PreparedInput } from '../core/types';
+import { NAMED_BASELINES } from '../core/types';
+import type { ExplainJob, WorkerEvent } from '../protocol';
+
+type Emit = (event: WorkerEvent) => void;
+
+/** Loaded models by path, reloaded when model.json or any shard changes on disk. */
+export class ModelCache {
+  private readonly entries = new Map<string, { stamp: string; model: LoadedModel }>();
+
+  async get(modelPath: string): Promise<LoadedModel> {
+    const file = path.resolve(modelPath);
+    const stamp = fileStamp(file);
+    const cached = this.entries.get(file);
+    if (cached && cached.stamp === stamp) return cached.model;
+    cached?.model.dispose();
+    this.entries.delete(file);
+    const model = await loadModel(file);
+    this.entries.set(file, { stamp, model });
+    return model;
+  }
+
+  clear(): void {
+    for (const { model } of this.entries.values()) model.dispose();
+    this.entries.clear();
+  }
+}
+
+/** Size and mtime of model.json and every file beside it: a changed shard invalidates the cache. */
+function fileStamp(file: string): string {
+  try {
+    const dir = path.dirname(file);
+    return fs
+      .readdirSync(dir)
+      .filter((name) => name === path.basename(file) || name.endsWith('.bin'))
+      .map((name) => {
+        const stat = fs.statSync(path.join(dir, name));
+        return `${name}:${stat.size}:${stat.mtimeMs}`;
+      })
+      .join('|');
+  } catch {
+    return String(Date.now()); // unreadable: let loadModel report the real error
+  }
+}
+
+export function parseBaseline(value: string | undefined): BaselineSpec | undefined {
+  if (value === undefined) return undefined;
+  return (NAMED_BASELINES as readonly string[]).includes(value) ? (value as BaselineSpec) : { file: path.resolve(value) };
+}
+
+function isTeachableMachine(modelPath: string): boolean {
+  try {
+    const metadata = JSON.parse(fs.readFileSync(path.join(path.dirname(modelPath), 'metadata.json'), 'utf8')) as object;
+    return 'tmVersion' in metadata;
+  } catch {
+    return false;
+  }
+}
+
+export function preprocessingFor(model: LoadedModel, job: Pick<ExplainJob, 'modelPath' | 'preprocess'>): Preprocessing | null {
+  // Only image models (rank-3 inputs) are preprocessed; tensors and tables are used as given.
+  if (model.inputShape.length !== 3) return null;
+  return resolvePreprocessing({ explicit: job.preprocess, modelDir: path.dirname(path.resolve(job.modelPath)) });
+}
+
+export async function runInfoJob(modelPath: string, cache: ModelCache): Promise<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
+  const model = await cache.get(modelPath);
+  return { summary: model.summary, preprocessing: preprocessingFor(model, { modelPath }) };
+}
+
+export async function runExplainJob(jobId: number, job: ExplainJob, cache: ModelCache, signal: CancellationSignal, emit: Emit): Promise<ExplainResult> {
+  const request: ExplainRequest = {
+    methods: job.methods,
+    target: job.target,
+    output: job.output,
+    options: { ...job.options, baseline: parseBaseline(job.options.baseline) },
+    memoryBudgetMB: job.memoryBudgetMB,
+  };
+  validateRequest(request);
+  const model = await cache.get(job.modelPath);
+  const preprocessing = preprocessingFor(model, job);
+  const crop = isTeachableMachine(job.modelPath) ? 'center' : 'none';
+  const inputs = await loadInputs(job.inputs, { inputShape: model.inputShape }, preprocessing, { maxRows: job.maxRows, crop });
+  if (inputs.length === 0) throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
+  const backend = currentBackend();
+  emit({ kind: 'started', jobId, model: model.summary, backend, preprocessing, inputCount: inputs.length });
+  const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
+  const results = await explainInputs(model, inputs, request, {
+    signal,
+    onProgress: (progress) => emit({ kind: 'progress', jobId, progress: { ...progress, stage: `${progress.stage}` } }),
+    onInput: (inputIndex, started) => emit({ kind: 'input', jobId, inputIndex, input: { ...started, ...describeInput(inputs[inputIndex]!) } }),
+    onResult: (inputIndex, result) => emit({ kind: 'result', jobId, inputIndex, result }),
+    makeBaseline: (spec, input) => ({
+      data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
+      name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
+    }),
+  });
+  return { model: model.summary, backend, preprocessing, inputs: results };
+}
+
+function describeInput(input: PreparedInput) {
+  return {
+    kind: input.kind,
+    shape: input.shape,
+    display: input.display,
+    featureNames: input.featureNames,
+    values: input.kind === 'image' ? undefined : input.data,
+  };
+}
