@@ -1,0 +1,6 @@
+export * from './colormap';
+export * from './overlay';
+export * from './plot';
+export * from './json';
+export * from './html';
+export * from './write';

@@ -1,0 +1,70 @@
+/**
+ * Writing a report directory: result.json, one overlay per (input, method), index.html.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { ExplainResult, PreparedInput } from '../types';
+import { buildReportImages, renderHtmlReport } from './html';
+import { toJsonString } from './json';
+import type { OverlayOptions } from './overlay';
+
+export interface WriteReportOptions {
+  /** The prepared inputs (matched by path) for display images and feature names. */
+  inputs?: readonly PreparedInput[];
+  /** Overlay rendering options (defaults: absolute, inferno, 99.5th percentile, opacity 0.6, sum). */
+  overlay?: Partial<OverlayOptions>;
+}
+
+/** `dir/cat.png` → `cat`; `dir/data.csv#row3` → `data-row3`; unsafe characters → `_`. */
+export function inputStem(path: string): string {
+  const base = basename(path.replace(/\\/g, '/'));
+  const hash = base.indexOf('#');
+  const file = hash >= 0 ? base.slice(0, hash) : base;
+  const suffix = hash >= 0 ? base.slice(hash + 1) : '';
+  const stem = file.slice(0, file.length - extname(file).length) || file;
+  return sanitizeFileName(suffix ? `${stem}-${suffix}` : stem);
+}
+
+export function sanitizeFileName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_').slice(0, 100);
+  return s || 'input';
+}
+
+/**
+ * Create `dir` (recursively) and write:
+ * - `result.json` (`toJsonString`, pretty),
+ * - per (input, method) `<input-stem>-<method>.png` (image attributions) or `.svg` (bar chart for
+ *   tabular/vector attributions), names sanitised and made unique with `-2`, `-3`, …,
+ * - `index.html` (self-contained, see html.ts).
+ * Returns the paths written (result.json first, index.html last).
+ */
+export async function writeReport(dir: string, result: ExplainResult, options: WriteReportOptions = {}): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  const jsonPath = join(dir, 'result.json');
+  await writeFile(jsonPath, toJsonString(result, true) + '\n');
+  written.push(jsonPath);
+
+  const images = buildReportImages(result, options.inputs ?? [], options.overlay ?? {});
+  const used = new Set<string>(['result.json', 'index.html']);
+  for (let k = 0; k < result.inputs.length; k++) {
+    const inp = result.inputs[k];
+    for (let j = 0; j < inp.results.length; j++) {
+      const img = images.overlays?.[k]?.[j];
+      if (img === null || img === undefined) continue;
+      const ext = typeof img === 'string' ? '.svg' : '.png';
+      const stem = `${inputStem(inp.path)}-${sanitizeFileName(inp.results[j].method)}`;
+      let name = stem + ext;
+      for (let n = 2; used.has(name.toLowerCase()); n++) name = `${stem}-${n}${ext}`;
+      used.add(name.toLowerCase());
+      const file = join(dir, name);
+      const data = typeof img === 'string' && !img.includes('xmlns=') ? img.replace(/^<svg/, '<svg xmlns="http://www.w3.org/2000/svg"') : img;
+      await writeFile(file, data);
+      written.push(file);
+    }
+  }
+  const htmlPath = join(dir, 'index.html');
+  await writeFile(htmlPath, renderHtmlReport(result, images));
+  written.push(htmlPath);
+  return written;
+}
