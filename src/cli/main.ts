@@ -81,7 +81,7 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
     running = job;
     const result = await job.result;
     if (command.out) {
-      const files = writeReport(command.out, result);
+      const files = await writeReport(command.out, result);
       stderr(`wrote ${files.length} files to ${path.resolve(command.out)}; open ${path.resolve(command.out, 'index.html')}`);
     }
     process.stdout.write((command.json ? toJsonString(result) : formatResults(result)) + '\n');
