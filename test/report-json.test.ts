@@ -32,6 +32,14 @@ describe('toJson', () => {
     expect(JSON.parse(toJsonString(result, false))).toEqual(parsed);
   });
 
+  it('writes float32 data so that it round-trips exactly', () => {
+    const { result } = fixture();
+    const data = Float32Array.from({ length: 200 }, (_, i) => Math.sin(i * 1.37) * 10 ** ((i % 9) - 4));
+    result.inputs[0].results[0].attribution = { shape: [200], data };
+    const back = JSON.parse(toJsonString(result)).inputs[0].results[0].attribution.data as number[];
+    back.forEach((v, i) => expect(Math.fround(v)).toBe(data[i]));
+  });
+
   it('keeps the input error field', () => {
     const { result } = fixture();
     result.inputs[1].error = 'boom';

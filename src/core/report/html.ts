@@ -98,6 +98,10 @@ svg { overflow: visible; max-width: 100%; height: auto; }
 footer { color: var(--muted); font-size: 12px; }
 `;
 
+function formatInteger(v: number): string {
+  return Number.isFinite(v) ? Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') : 'n/a';
+}
+
 function labelFor(result: ExplainResult, index: number, label?: string): string {
   return label ?? result.model.labels?.[index] ?? '';
 }
@@ -177,7 +181,7 @@ export function renderHtmlReport(result: ExplainResult, images: ReportImages = {
 <body>
 <h1>PathLens report</h1>
 <dl class="meta">
-<dt>Model</dt><dd><code>${esc(m.path)}</code> (${esc(m.format)}, ${esc(formatNumber(m.totalParams))} parameters)</dd>
+<dt>Model</dt><dd><code>${esc(m.path)}</code> (${esc(m.format)}, ${esc(formatInteger(m.totalParams))} parameters, ${esc(formatInteger(m.weightBytes))} weight bytes)</dd>
 <dt>Input shape</dt><dd>${esc(inputShape)}</dd>
 <dt>Final activation</dt><dd>${esc(m.finalActivation ?? 'none')}</dd>
 <dt>Labels</dt><dd>${m.labels ? `${m.labels.length}${m.labelsSource ? ` from ${esc(m.labelsSource)}` : ''}` : 'none'}</dd>

@@ -42,7 +42,12 @@ export interface JsonReport {
 }
 
 const num = (v: number): JsonNumber => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const arr = (a: ArrayLike<number>): JsonNumber[] => Array.from(a, num);
+/**
+ * Float32 data is written with 9 significant digits (enough to round-trip every float32 exactly),
+ * which keeps result.json about half the size of printing the float64 expansion.
+ */
+const f32 = (v: number): JsonNumber => (Number.isFinite(v) ? Number(v.toPrecision(9)) : null);
+const arr = (a: ArrayLike<number>): JsonNumber[] => (a instanceof Float32Array ? Array.from(a, f32) : Array.from(a, num));
 
 /** Deep copy of plain data with typed arrays → arrays and non-finite numbers → null. */
 export function sanitizeForJson(value: unknown): unknown {

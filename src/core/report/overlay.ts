@@ -14,7 +14,7 @@ export interface OverlayOptions {
   colormap: ColormapName;
   /** Values at/above this percentile of |value| (non-zero values) get the extreme colour. Default 99.5. */
   clipPercentile: number;
-  /** Weight of the heatmap over the image: out = (1 − opacity)·image + opacity·colour. Default 0.6. */
+  /** Weight of the heatmap over the image: out = (1 − opacity)·gray(image) + opacity·colour. Default 0.6. */
   opacity: number;
   /** Channel aggregation over the last axis of [H, W, C]. Default 'sum'. */
   aggregation: Aggregation;
@@ -104,7 +104,8 @@ export function normalizeForDisplay(values: Float32Array, sign: SignMode, clipPe
 }
 
 /**
- * Draw the attribution over `display` (the image as the model sees it). Returns RGBA bytes of the
+ * Draw the attribution over `display` (the image as the model sees it, shown in grayscale underneath
+ * the colours). Returns RGBA bytes of the
  * display size (or of the attribution size when there is no display; then opacity is ignored).
  * An attribution map whose H×W differs from the display is mapped by nearest neighbour.
  */
@@ -126,10 +127,11 @@ export function renderOverlay(
       const ax = Math.min(map.width - 1, Math.floor((x * map.width) / width));
       const li = Math.round(t[ay * map.width + ax] * 255) * 3;
       const o4 = (y * width + x) * 4;
-      for (let k = 0; k < 3; k++) {
-        const base = display ? display.rgba[o4 + k] : 0;
-        rgba[o4 + k] = Math.round((1 - alpha) * base + alpha * lut[li + k]);
-      }
+      // The image underneath is shown in grayscale so the colormap stays readable.
+      const base = display
+        ? 0.299 * display.rgba[o4] + 0.587 * display.rgba[o4 + 1] + 0.114 * display.rgba[o4 + 2]
+        : 0;
+      for (let k = 0; k < 3; k++) rgba[o4 + k] = Math.round((1 - alpha) * base + alpha * lut[li + k]);
       rgba[o4 + 3] = 255;
     }
   }
