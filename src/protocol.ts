@@ -82,3 +82,76 @@ export interface WireError {
   message: string;
   stack?: string;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Host ↔ webview (the PathLens panel)
+
+/** What the panel knows about a method, for pickers, labels and the completeness badge. */
+export interface MethodInfo {
+  name: string;
+  title: string;
+  description: string;
+  complete: boolean;
+}
+
+/** Host → webview. */
+export type HostToWebview =
+  /** A run starts (or restarts): clear the panel for this model. */
+  | { type: 'run'; runId: number; model: ModelSummary; backend: BackendName; preprocessing: Preprocessing | null; methods: MethodInfo[]; inputCount: number }
+  | { type: 'input'; runId: number; inputIndex: number; input: InputStarted }
+  | { type: 'result'; runId: number; inputIndex: number; result: MethodResult }
+  | { type: 'progress'; runId: number; progress: Progress }
+  | { type: 'done'; runId: number; cancelled: boolean }
+  /** An error for the whole run (inputIndex absent) or one input. */
+  | { type: 'error'; runId: number; inputIndex?: number; error: WireError }
+  /** User settings that shape the display. */
+  | { type: 'settings'; colormap: string; divergingColormap: string };
+
+/** Webview → host. Validate with `parseWebviewMessage` before use: the webview is untrusted. */
+export type WebviewToHost =
+  | { type: 'ready' }
+  /** Explain the input again for another class (index into the model's outputs). */
+  | { type: 'setTarget'; inputIndex: number; target: number }
+  /** Recompute one map with changed parameters. */
+  | { type: 'recompute'; inputIndex: number; method: string; params: Record<string, string | number | boolean> }
+  | { type: 'cancel' }
+  /** Save something the user exported: a PNG (data: URL), the result JSON, or the HTML report. */
+  | { type: 'export'; format: 'png'; fileName: string; dataUrl: string }
+  | { type: 'export'; format: 'json' | 'html' }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1_000_000;
+const isShortString = (v: unknown, max = 200): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+
+/** The message if it is well-formed, else null (callers log and drop it). */
+export function parseWebviewMessage(raw: unknown): WebviewToHost | null {
+  if (!isObject(raw) || typeof raw.type !== 'string') return null;
+  switch (raw.type) {
+    case 'ready':
+    case 'cancel':
+      return { type: raw.type };
+    case 'setTarget':
+      return isIndex(raw.inputIndex) && isIndex(raw.target) ? { type: 'setTarget', inputIndex: raw.inputIndex, target: raw.target } : null;
+    case 'recompute': {
+      if (!isIndex(raw.inputIndex) || !isShortString(raw.method, 64) || !isObject(raw.params)) return null;
+      const params: Record<string, string | number | boolean> = {};
+      for (const [key, value] of Object.entries(raw.params)) {
+        if (!/^[a-zA-Z][\w-]{0,63}$/.test(key)) return null;
+        if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'boolean' && !isShortString(value, 1000)) return null;
+        params[key] = value as string | number | boolean;
+      }
+      return { type: 'recompute', inputIndex: raw.inputIndex, method: raw.method, params };
+    }
+    case 'export':
+      if (raw.format === 'json' || raw.format === 'html') return { type: 'export', format: raw.format };
+      if (raw.format === 'png' && isShortString(raw.fileName) && /^[\w.\- ]+\.png$/.test(raw.fileName) && typeof raw.dataUrl === 'string' && raw.dataUrl.startsWith('data:image/png;base64,') && raw.dataUrl.length < 50_000_000) {
+        return { type: 'export', format: 'png', fileName: raw.fileName, dataUrl: raw.dataUrl };
+      }
+      return null;
+    case 'log':
+      return (raw.level === 'info' || raw.level === 'warn' || raw.level === 'error') && isShortString(raw.message, 10_000) ? { type: 'log', level: raw.level, message: raw.message } : null;
+    default:
+      return null;
+  }
+}
