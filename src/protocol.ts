@@ -16,6 +16,7 @@ import type {
   QuadratureRuleName,
 } from './core/types';
 import type { ErrorCode } from './core/errors';
+import type { ParameterSpec } from './core/attribution/method';
 
 // ---------------------------------------------------------------------------------------------
 // Host → worker
@@ -92,6 +93,8 @@ export interface MethodInfo {
   title: string;
   description: string;
   complete: boolean;
+  /** Rendered as the method's collapsible parameter section; changing one sends 'recompute'. */
+  parameters: ParameterSpec[];
 }
 
 /** Host → webview. */

@@ -29,6 +29,20 @@ export interface MethodOptions {
   [extra: string]: unknown;
 }
 
+/** A user-settable parameter of a method: drives CLI validation docs and the panel's parameter section. */
+export interface ParameterSpec {
+  /** Key in MethodOptions / result params, e.g. 'steps'. */
+  name: string;
+  label: string;
+  /** One line: what the parameter does. */
+  description: string;
+  type: 'integer' | 'number' | 'boolean' | 'choice' | 'string';
+  default: number | boolean | string;
+  min?: number;
+  max?: number;
+  choices?: string[];
+}
+
 export interface AttributionMethod {
   /** CLI name, e.g. 'ig'. */
   readonly name: string;
@@ -38,6 +52,8 @@ export interface AttributionMethod {
   readonly description: string;
   /** Whether Σ attribution = F(x) − F(x') holds by design (completeness badge applies). */
   readonly complete: boolean;
+  /** Parameters the user can change (defaults as documented in ALGORITHMS.md). */
+  readonly parameters: readonly ParameterSpec[];
   /** Rejects invalid options before any computation. */
   validate?(options: MethodOptions): void;
   run(context: MethodContext, options: MethodOptions): Promise<MethodResult>;

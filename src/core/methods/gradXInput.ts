@@ -7,6 +7,7 @@ export const gradXInput: AttributionMethod = {
   title: 'Gradient × Input',
   description: 'Input times gradient: a first-order estimate of each feature’s contribution.',
   complete: false,
+  parameters: [],
   async run(context) {
     const started = performance.now();
     const before = context.evaluator.evaluations;

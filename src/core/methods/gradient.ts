@@ -34,6 +34,7 @@ export const gradient: AttributionMethod = {
   title: 'Gradient',
   description: 'Sensitivity of the explained output to each input feature at the input (∂F/∂x).',
   complete: false,
+  parameters: [],
   async run(context) {
     const started = performance.now();
     const before = context.evaluator.evaluations;

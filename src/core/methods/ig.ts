@@ -21,6 +21,11 @@ export const integratedGradients: AttributionMethod = {
   title: 'Integrated Gradients',
   description: 'Path integral of gradients from a baseline to the input; Σ attribution = F(x) − F(baseline).',
   complete: true,
+  parameters: [
+    { name: 'steps', label: 'Steps', description: 'Number of path points (gradient evaluations).', type: 'integer', default: IG_DEFAULTS.steps, min: 1, max: 4096 },
+    { name: 'rule', label: 'Quadrature rule', description: 'How path points and weights are placed on [0, 1].', type: 'choice', default: IG_DEFAULTS.rule, choices: [...QUADRATURE_RULES] },
+    { name: 'baseline', label: 'Baseline', description: 'Reference input x′ the path starts from.', type: 'choice', default: IG_DEFAULTS.baseline, choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'] },
+  ],
   validate(options) {
     const steps = requirePositiveInteger(options.steps ?? IG_DEFAULTS.steps, 'steps');
     quadrature(resolveRule(options), steps);
