@@ -5,6 +5,8 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { buildReportImages, completenessLevel, renderHtmlReport } from '../src/core/report/html';
 import { inputStem, writeReport } from '../src/core/report/write';
+import { defaultCropFor, recoverInputs } from '../src/core/report/recover';
+import type { ExplainResult } from '../src/core/types';
 import { fixture } from './report-fixtures';
 
 function selfContained(html: string): void {
@@ -81,5 +83,54 @@ describe('writeReport', () => {
     expect(files.map((f) => basename(f)).slice(1, 3)).toEqual(['my_cat_-ig.png', 'my_cat_-ig-2.png']);
     expect(inputStem('../x/data.csv#row12')).toBe('data-row12');
     expect(inputStem('..')).not.toMatch(/^\./);
+  });
+});
+
+describe('recoverInputs / writeReport without prepared inputs', () => {
+  const ZOO = '/work/shared/zoo';
+  function realResult(): ExplainResult {
+    const { result } = fixture();
+    const attr = new Float32Array(28 * 28);
+    attr[14 * 28 + 14] = 1;
+    result.model.path = `${ZOO}/mnist-cnn/model.json`;
+    result.model.inputs = [{ name: 'in', shape: [null, 28, 28, 1], dtype: 'float32' }];
+    result.preprocessing = { name: 'raw255', mean: [0], std: [1], source: 'explicit' };
+    result.inputs[0].path = `${ZOO}/mnist-cnn/samples/sample_digit.png`;
+    result.inputs[0].results = [{ ...result.inputs[0].results[0], attribution: { shape: [28, 28, 1], data: attr } }];
+    return result;
+  }
+
+  it('re-reads image inputs for the display and detects the TM crop', () => {
+    const result = realResult();
+    const rec = recoverInputs(result);
+    expect(rec).toHaveLength(1);
+    expect(rec[0].display).toMatchObject({ width: 28, height: 28 });
+    expect(defaultCropFor(`${ZOO}/tm-objects/model.json`)).toBe('center');
+    expect(defaultCropFor(`${ZOO}/mnist-cnn/model.json`)).toBe('none');
+  });
+
+  it('re-reads CSV rows for feature names', () => {
+    const { result } = fixture();
+    result.model.inputs = [{ name: 'in', shape: [null, 54], dtype: 'float32' }];
+    result.inputs = [{ ...result.inputs[1], path: `${ZOO}/divorce-predictor/divorce.csv#row3` }];
+    result.inputs[0].results[0].attribution = { shape: [54], data: Float32Array.from({ length: 54 }, (_, i) => i - 20) };
+    const rec = recoverInputs(result);
+    expect(rec.map((r) => r.path)).toEqual([`${ZOO}/divorce-predictor/divorce.csv#row3`]);
+    expect(rec[0].featureNames![0]).toBe('Atr1');
+  });
+
+  it('writeReport draws the overlay over the re-read image', async () => {
+    const result = realResult();
+    result.inputs = [result.inputs[0]];
+    const dir = mkdtempSync(join(tmpdir(), 'pl-rep3-'));
+    const files = await writeReport(dir, result, { overlay: { opacity: 0.5 } });
+    expect(files.map((f) => basename(f))).toContain('sample_digit-ig.png');
+    const withImage = PNG.sync.read(readFileSync(join(dir, 'sample_digit-ig.png')));
+    const dir2 = mkdtempSync(join(tmpdir(), 'pl-rep4-'));
+    await writeReport(dir2, result, { overlay: { opacity: 0.5 }, reloadInputs: false });
+    const bare = PNG.sync.read(readFileSync(join(dir2, 'sample_digit-ig.png')));
+    expect([withImage.width, withImage.height]).toEqual([28, 28]);
+    expect(Buffer.compare(withImage.data, bare.data)).not.toBe(0);
+    expect(readFileSync(join(dir, 'index.html'), 'utf8')).toContain('input as the model sees it');
   });
 });

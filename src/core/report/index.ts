@@ -4,3 +4,4 @@ export * from './plot';
 export * from './json';
 export * from './html';
 export * from './write';
+export * from './recover';

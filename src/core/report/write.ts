@@ -7,12 +7,20 @@ import type { ExplainResult, PreparedInput } from '../types';
 import { buildReportImages, renderHtmlReport } from './html';
 import { toJsonString } from './json';
 import type { OverlayOptions } from './overlay';
+import { recoverInputs } from './recover';
 
 export interface WriteReportOptions {
   /** The prepared inputs (matched by path) for display images and feature names. */
   inputs?: readonly PreparedInput[];
   /** Overlay rendering options (defaults: absolute, inferno, 99.5th percentile, opacity 0.6, sum). */
   overlay?: Partial<OverlayOptions>;
+  /**
+   * Re-read inputs missing from `inputs` from disk (images → display under the overlay, CSV → feature
+   * names). Default true.
+   */
+  reloadInputs?: boolean;
+  /** Crop used when re-reading images; default 'center' for Teachable Machine models (as the worker loads them), else 'none'. */
+  crop?: 'none' | 'center';
 }
 
 /** `dir/cat.png` → `cat`; `dir/data.csv#row3` → `data-row3`; unsafe characters → `_`. */
@@ -45,7 +53,9 @@ export async function writeReport(dir: string, result: ExplainResult, options: W
   await writeFile(jsonPath, toJsonString(result, true) + '\n');
   written.push(jsonPath);
 
-  const images = buildReportImages(result, options.inputs ?? [], options.overlay ?? {});
+  const given = options.inputs ?? [];
+  const prepared = options.reloadInputs === false ? given : [...given, ...recoverInputs(result, given, options.crop)];
+  const images = buildReportImages(result, prepared, options.overlay ?? {});
   const used = new Set<string>(['result.json', 'index.html']);
   for (let k = 0; k < result.inputs.length; k++) {
     const inp = result.inputs[k];
