@@ -1,0 +1,531 @@
+/**
+ * Input gradients on the wasm backend (with PathLens's extra kernels) must match the cpu backend:
+ * per layer type, per added kernel (direct), and on the real MobileNet models of the zoo.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as tfc from '@tensorflow/tfjs-converter';
+import { initBackend } from '../src/core/engine/backend';
+import { WASM_EXTRA_KERNELS } from '../src/core/engine/wasmKernels';
+
+const ZOO = '/work/shared/zoo';
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * r();
+  return a;
+}
+
+/** Replace every weight by seeded random values (positive for BatchNorm variances). */
+function seedWeights(model: tfl.LayersModel, seed: number): void {
+  const ws = model.weights;
+  const values = ws.map((w, i) => {
+    const n = (w.shape as number[]).reduce((a, b) => a * b, 1);
+    const positive = /variance/.test(w.name);
+    return tf.tensor(randArray(n, seed * 1000 + i, positive ? 0.5 : -0.6, positive ? 1.5 : 0.6), w.shape as number[]);
+  });
+  model.setWeights(values);
+  tf.dispose(values);
+}
+
+function maxAbs(a: Float32Array | Int32Array | Uint8Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+function expectClose(got: ArrayLike<number>, want: Float32Array | Int32Array, rel = 1e-4): void {
+  const tol = rel * Math.max(1, maxAbs(want));
+  const diff = maxAbsDiff(got, want);
+  expect(diff, `max|diff| ${diff} > tol ${tol}`).toBeLessThanOrEqual(tol);
+}
+
+/**
+ * Input gradient of sum(f(x) * mask) on `backend`, returned as plain data. Also checks on that
+ * backend that no tensor is leaked by the gradient computation.
+ */
+async function inputGradient(
+  backend: 'cpu' | 'wasm',
+  f: (x: tf.Tensor) => tf.Tensor,
+  x: Float32Array,
+  xShape: number[],
+  maskSeed: number,
+): Promise<Float32Array> {
+  await initBackend(backend);
+  const xt = tf.tensor(x, xShape);
+  const before = tf.memory().numTensors;
+  let mask: tf.Tensor | null = null;
+  const g = tf.grad((inp: tf.Tensor) => {
+    const y = f(inp);
+    if (mask == null) mask = tf.keep(tf.tensor(randArray(y.size, maskSeed), y.shape));
+    return tf.sum(tf.mul(y, mask));
+  })(xt);
+  const out = (await g.data()) as Float32Array;
+  g.dispose();
+  if (mask) (mask as tf.Tensor).dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  xt.dispose();
+  return out;
+}
+
+async function compareModel(model: tfl.LayersModel, seed: number): Promise<void> {
+  const shape = [2, ...(model.inputs[0].shape.slice(1) as number[])];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = randArray(n, seed + 7);
+  const f = (inp: tf.Tensor) => model.apply(inp, { training: false }) as tf.Tensor;
+  const gCpu = await inputGradient('cpu', f, x, shape, seed + 11);
+  const gWasm = await inputGradient('wasm', f, x, shape, seed + 11);
+  expect(maxAbs(gCpu)).toBeGreaterThan(0);
+  expectClose(gWasm, gCpu);
+}
+
+// ---------------------------------------------------------------------------------------------
+// layer models
+
+type Builder = () => tfl.LayersModel;
+
+function seqIn(input: number[], layers: tfl.layers.Layer[]): tfl.LayersModel {
+  const inp = tfl.input({ shape: input });
+  let y = inp as tfl.SymbolicTensor;
+  for (const l of layers) y = l.apply(y) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: inp, outputs: y });
+}
+
+const IN = [9, 9, 3];
+
+const layerCases: [string, Builder][] = [
+  ['Dense', () => seqIn([7], [tfl.layers.dense({ units: 5, activation: 'relu' }), tfl.layers.dense({ units: 3 })])],
+  ['Flatten+Dense', () => seqIn(IN, [tfl.layers.flatten(), tfl.layers.dense({ units: 4 })])],
+];
+
+for (const activation of ['linear', 'relu'] as const) {
+  for (const useBias of [true, false]) {
+    for (const strides of [1, 2]) {
+      for (const padding of ['same', 'valid'] as const) {
+        layerCases.push([
+          `Conv2D ${activation} bias=${useBias} s${strides} ${padding}`,
+          () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, strides, padding, activation, useBias })]),
+        ]);
+      }
+    }
+  }
+}
+layerCases.push(
+  ['Conv2D 1x1', () => seqIn(IN, [tfl.layers.conv2d({ filters: 5, kernelSize: 1 })])],
+  ['Conv2D 5x3 kernel s2 same', () => seqIn([10, 8, 3], [tfl.layers.conv2d({ filters: 2, kernelSize: [5, 3], strides: 2, padding: 'same' })])],
+);
+for (const depthMultiplier of [1, 2]) {
+  for (const strides of [1, 2]) {
+    for (const padding of ['same', 'valid'] as const) {
+      layerCases.push([
+        `DepthwiseConv2D dm${depthMultiplier} s${strides} ${padding}`,
+        () => seqIn(IN, [tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier, strides, padding })]),
+      ]);
+    }
+  }
+}
+layerCases.push(
+  ['DepthwiseConv2D relu6 even input', () => seqIn([8, 8, 3], [tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6' })])],
+  ['SeparableConv2D same', () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' })])],
+  ['SeparableConv2D s2 valid dm2', () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, strides: 2, depthMultiplier: 2 })])],
+  ['Conv2D+BatchNormalization', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }), tfl.layers.batchNormalization()])],
+  ['MaxPooling2D', () => seqIn(IN, [tfl.layers.maxPooling2d({ poolSize: 2 })])],
+  ['MaxPooling2D 3 s2 same', () => seqIn(IN, [tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })])],
+  ['AveragePooling2D', () => seqIn(IN, [tfl.layers.averagePooling2d({ poolSize: 2 })])],
+  ['AveragePooling2D 3 s2 same', () => seqIn(IN, [tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' })])],
+  ['GlobalAveragePooling2D', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3 }), tfl.layers.globalAveragePooling2d({})])],
+  ['Dropout', () => seqIn(IN, [tfl.layers.flatten(), tfl.layers.dropout({ rate: 0.5 }), tfl.layers.dense({ units: 3 })])],
+  ['ZeroPadding2D', () => seqIn(IN, [tfl.layers.zeroPadding2d({ padding: [[1, 2], [0, 1]] }), tfl.layers.conv2d({ filters: 2, kernelSize: 3, strides: 2 })])],
+  ['Reshape', () => seqIn(IN, [tfl.layers.reshape({ targetShape: [27, 9] }), tfl.layers.dense({ units: 2 })])],
+);
+for (const activation of ['relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu'] as const) {
+  layerCases.push([
+    `Activation ${activation}`,
+    () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }), tfl.layers.activation({ activation })]),
+  ]);
+}
+layerCases.push(['ReLU layer max 6', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3 }), tfl.layers.reLU({ maxValue: 6 })])]);
+
+function branchModel(merge: 'add' | 'concat'): tfl.LayersModel {
+  const inp = tfl.input({ shape: IN });
+  const a = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(inp) as tfl.SymbolicTensor;
+  const b = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2 }).apply(inp) as tfl.SymbolicTensor;
+  const b2 = tfl.layers.conv2d({ filters: 4, kernelSize: 1 }).apply(b) as tfl.SymbolicTensor;
+  const m = merge === 'add' ? tfl.layers.add().apply([a, b2]) : tfl.layers.concatenate({ axis: -1 }).apply([a, b2]);
+  const out = tfl.layers.dense({ units: 3, activation: 'softmax' }).apply(tfl.layers.globalAveragePooling2d({}).apply(m as tfl.SymbolicTensor));
+  return tfl.model({ inputs: inp, outputs: out as tfl.SymbolicTensor });
+}
+/**
+ * tfjs-core 4.22 refuses gradients of dilated convolutions on every backend ("dilation rates greater
+ * than 1 are not yet supported in gradients"), before any kernel runs. wasm must fail the same way.
+ */
+const dilatedCases: [string, Builder][] = [
+  ['Conv2D dilation 2 same relu', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'relu' })])],
+  ['Conv2D dilation 2 valid linear', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'valid' })])],
+  ['SeparableConv2D dilation 2', () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same' })])],
+];
+
+layerCases.push(['Add', () => branchModel('add')], ['Concatenate', () => branchModel('concat')]);
+
+// MobileNetV2-like inverted residual block, as in tm-objects.
+layerCases.push([
+  'MobileNetV2 block',
+  () => {
+    const inp = tfl.input({ shape: [12, 12, 3] });
+    let x = tfl.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]] }).apply(inp) as tfl.SymbolicTensor;
+    x = tfl.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, useBias: false }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;
+    const r = tfl.layers.reLU({ maxValue: 6 }).apply(x) as tfl.SymbolicTensor;
+    let y = tfl.layers.conv2d({ filters: 16, kernelSize: 1, useBias: false }).apply(r) as tfl.SymbolicTensor;
+    y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.reLU({ maxValue: 6 }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.reLU({ maxValue: 6 }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.conv2d({ filters: 8, kernelSize: 1, useBias: false }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.batchNormalization().apply(y) as tfl.SymbolicTensor;
+    const s = tfl.layers.add().apply([r, y]) as tfl.SymbolicTensor;
+    const g = tfl.layers.globalAveragePooling2d({}).apply(s) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 5, activation: 'softmax' }).apply(g) as tfl.SymbolicTensor;
+    return tfl.model({ inputs: inp, outputs: out });
+  },
+]);
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  await initBackend('cpu');
+});
+
+describe('input gradients of Keras layers: wasm == cpu', () => {
+  layerCases.forEach(([name, build], i) => {
+    test(name, async () => {
+      await initBackend('cpu');
+      const model = build();
+      seedWeights(model, 100 + i);
+      try {
+        await compareModel(model, 1000 + 17 * i);
+      } finally {
+        await initBackend('cpu');
+        model.dispose();
+      }
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// direct kernel tests
+
+async function runKernelOn(
+  backend: 'cpu' | 'wasm',
+  kernelName: string,
+  inputs: Record<string, { values: Float32Array | Int32Array; shape: number[]; dtype?: 'float32' | 'int32' }>,
+  attrs: Record<string, unknown>,
+): Promise<{ shape: number[]; data: Float32Array | Int32Array }> {
+  await initBackend(backend);
+  const before = tf.memory().numTensors;
+  const ts: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.values, v.shape, v.dtype ?? 'float32');
+  const out = tf.engine().runKernel(kernelName, ts as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const data = (await out.data()) as Float32Array | Int32Array;
+  const shape = out.shape;
+  out.dispose();
+  tf.dispose(Object.values(ts));
+  expect(tf.memory().numTensors).toBe(before);
+  return { shape, data };
+}
+
+/**
+ * Reference for dilated cases, which the cpu backend's backprop kernels do not support (they ignore
+ * `dilations`): by linearity, grad[k] = sum(dy * forward(basis_k)), forward run on cpu.
+ */
+async function dilatedReference(
+  which: 'filter' | 'dwInput' | 'dwFilter',
+  x: tf.Tensor4D | null,
+  filter: tf.Tensor4D | null,
+  dy: tf.Tensor4D,
+  shape: number[],
+  strides: [number, number],
+  pad: 'same' | 'valid' | number,
+  dil: number,
+): Promise<Float32Array> {
+  await initBackend('cpu');
+  const n = size(shape);
+  const out = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    const v = tf.tidy(() => {
+      const e = tf.reshape(tf.oneHot(tf.tensor1d([k], 'int32'), n, 1, 0, 'float32'), shape as Shape4) as tf.Tensor4D;
+      const y =
+        which === 'filter'
+          ? tf.conv2d(x!, e, strides, pad as 'same', 'NHWC', dil)
+          : which === 'dwFilter'
+            ? tf.depthwiseConv2d(x!, e, strides, pad as 'same', 'NHWC', dil)
+            : tf.depthwiseConv2d(e, filter!, strides, pad as 'same', 'NHWC', dil);
+      return tf.sum(tf.mul(y, dy)).dataSync()[0];
+    });
+    out[k] = v;
+  }
+  return out;
+}
+
+async function compareKernel(
+  kernelName: string,
+  inputs: Record<string, { values: Float32Array | Int32Array; shape: number[]; dtype?: 'float32' | 'int32' }>,
+  attrs: Record<string, unknown>,
+): Promise<void> {
+  const want = await runKernelOn('cpu', kernelName, inputs, attrs);
+  const got = await runKernelOn('wasm', kernelName, inputs, attrs);
+  expect(got.shape).toEqual(want.shape);
+  expectClose(got.data, want.data);
+}
+
+type Shape4 = [number, number, number, number];
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Forward conv geometry, used to build dy shapes. */
+function convOut(inShape: number[], filterShape: number[], strides: number[], pad: 'same' | 'valid' | number, dil: number, depthwise: boolean) {
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides as [number, number],
+    dil,
+    pad,
+    undefined,
+    depthwise,
+  );
+}
+
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  fh: number;
+  fw: number;
+  out: number; // out channels (conv) or depth multiplier (depthwise)
+  s: number | [number, number];
+  pad: 'same' | 'valid' | number;
+  dil: number;
+}
+
+const convCases: ConvCase[] = [
+  { n: 1, h: 7, w: 7, c: 3, fh: 3, fw: 3, out: 4, s: 1, pad: 'same', dil: 1 },
+  { n: 2, h: 8, w: 9, c: 2, fh: 3, fw: 3, out: 3, s: 2, pad: 'same', dil: 1 },
+  { n: 1, h: 9, w: 9, c: 3, fh: 3, fw: 3, out: 2, s: 2, pad: 'valid', dil: 1 },
+  { n: 2, h: 10, w: 8, c: 4, fh: 5, fw: 3, out: 2, s: [2, 1], pad: 'same', dil: 1 },
+  { n: 1, h: 9, w: 9, c: 3, fh: 3, fw: 3, out: 2, s: 1, pad: 'valid', dil: 2 },
+  { n: 1, h: 9, w: 10, c: 2, fh: 3, fw: 2, out: 2, s: 1, pad: 'same', dil: 2 },
+  { n: 1, h: 6, w: 6, c: 3, fh: 1, fw: 1, out: 5, s: 1, pad: 'valid', dil: 1 },
+  { n: 1, h: 11, w: 11, c: 2, fh: 3, fw: 3, out: 2, s: 3, pad: 'same', dil: 1 },
+  { n: 1, h: 8, w: 8, c: 2, fh: 3, fw: 3, out: 2, s: 2, pad: 1, dil: 1 },
+  { n: 1, h: 8, w: 7, c: 2, fh: 4, fw: 4, out: 1, s: 2, pad: 'same', dil: 1 },
+];
+
+describe('added kernels vs the cpu backend', () => {
+  test('the expected kernels are registered for wasm', () => {
+    for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'UnsortedSegmentSum']) {
+      expect(WASM_EXTRA_KERNELS).toContain(k);
+      expect(tf.getKernel(k, 'wasm')).toBeDefined();
+    }
+  });
+
+  convCases.forEach((cc, i) => {
+    const label = `n${cc.n} ${cc.h}x${cc.w}x${cc.c} f${cc.fh}x${cc.fw} o${cc.out} s${cc.s} ${cc.pad} d${cc.dil}`;
+    const strides: [number, number] = typeof cc.s === 'number' ? [cc.s, cc.s] : cc.s;
+    const pad = cc.pad;
+
+    const xShape = [cc.n, cc.h, cc.w, cc.c];
+    const fShape = [cc.fh, cc.fw, cc.c, cc.out];
+
+    test(`Conv2DBackpropFilter ${label}`, async () => {
+      const info = convOut(xShape, fShape, strides, pad, cc.dil, false);
+      const dyShape = [cc.n, info.outHeight, info.outWidth, cc.out];
+      const inputs = { x: { values: randArray(size(xShape), 10 + i), shape: xShape }, dy: { values: randArray(size(dyShape), 20 + i), shape: dyShape } };
+      const attrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: fShape, dilations: [cc.dil, cc.dil] };
+      if (cc.dil === 1) return compareKernel('Conv2DBackpropFilter', inputs, attrs);
+      const got = await runKernelOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+      await initBackend('cpu');
+      const want = await dilatedReference('filter', tf.tensor4d(inputs.x.values, xShape as Shape4), null, tf.tensor4d(inputs.dy.values, dyShape as Shape4), fShape, strides, pad, cc.dil);
+      expect(got.shape).toEqual(fShape);
+      expectClose(got.data, want);
+    });
+
+    test(`DepthwiseConv2dNativeBackpropInput ${label}`, async () => {
+      const info = convOut(xShape, fShape, strides, pad, cc.dil, true);
+      const dyShape = [cc.n, info.outHeight, info.outWidth, cc.c * cc.out];
+      const inputs = { dy: { values: randArray(size(dyShape), 30 + i), shape: dyShape }, filter: { values: randArray(size(fShape), 40 + i), shape: fShape } };
+      const attrs = { strides, pad, dimRoundingMode: undefined, dilations: [cc.dil, cc.dil], inputShape: xShape };
+      if (cc.dil === 1) return compareKernel('DepthwiseConv2dNativeBackpropInput', inputs, attrs);
+      const got = await runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropInput', inputs, attrs);
+      await initBackend('cpu');
+      const want = await dilatedReference('dwInput', null, tf.tensor4d(inputs.filter.values, fShape as Shape4), tf.tensor4d(inputs.dy.values, dyShape as Shape4), xShape, strides, pad, cc.dil);
+      expect(got.shape).toEqual(xShape);
+      expectClose(got.data, want);
+    });
+
+    test(`DepthwiseConv2dNativeBackpropFilter ${label}`, async () => {
+      const info = convOut(xShape, fShape, strides, pad, cc.dil, true);
+      const dyShape = [cc.n, info.outHeight, info.outWidth, cc.c * cc.out];
+      const inputs = { x: { values: randArray(size(xShape), 50 + i), shape: xShape }, dy: { values: randArray(size(dyShape), 60 + i), shape: dyShape } };
+      const attrs = { strides, pad, dimRoundingMode: undefined, dilations: [cc.dil, cc.dil], filterShape: fShape };
+      if (cc.dil === 1) return compareKernel('DepthwiseConv2dNativeBackpropFilter', inputs, attrs);
+      const got = await runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', inputs, attrs);
+      await initBackend('cpu');
+      const want = await dilatedReference('dwFilter', tf.tensor4d(inputs.x.values, xShape as Shape4), null, tf.tensor4d(inputs.dy.values, dyShape as Shape4), fShape, strides, pad, cc.dil);
+      expect(got.shape).toEqual(fShape);
+      expectClose(got.data, want);
+    });
+  });
+
+  for (const [xShape, numSegments, dtype] of [
+    [[6], 4, 'float32'],
+    [[5, 3], 3, 'float32'],
+    [[4, 2, 3], 6, 'float32'],
+    [[7, 2], 5, 'int32'],
+  ] as [number[], number, 'float32' | 'int32'][]) {
+    test(`UnsortedSegmentSum ${JSON.stringify(xShape)} into ${numSegments} (${dtype})`, async () => {
+      const r = rng(numSegments * 31 + xShape.length);
+      // Ids include an out-of-range one (dropped, as in TF) on the float cases.
+      const ids = Int32Array.from({ length: xShape[0] }, (_, k) => (k === 1 && dtype === 'float32' ? numSegments + 1 : Math.floor(r() * numSegments)));
+      const vals = dtype === 'int32' ? Int32Array.from(randArray(size(xShape), 70), (v) => Math.round(v * 50)) : randArray(size(xShape), 70);
+      await compareKernel(
+        'UnsortedSegmentSum',
+        { x: { values: vals, shape: xShape, dtype }, segmentIds: { values: ids, shape: [xShape[0]], dtype: 'int32' } },
+        { numSegments },
+      );
+    });
+  }
+
+  test('UnsortedSegmentSum with multi-dimensional segment ids and negative ids (TF semantics)', async () => {
+    // (The cpu backend cannot do multi-dimensional ids, so the expectation is computed here.)
+    const ids = Int32Array.from([0, 2, -1, 2, 0, 1]);
+    const x = randArray(24, 71);
+    const got = await runKernelOn('wasm', 'UnsortedSegmentSum', { x: { values: x, shape: [2, 3, 4] }, segmentIds: { values: ids, shape: [2, 3], dtype: 'int32' } }, { numSegments: 3 });
+    const want = new Float32Array(12);
+    ids.forEach((sid, k) => {
+      if (sid >= 0) for (let j = 0; j < 4; j++) want[sid * 4 + j] += x[k * 4 + j];
+    });
+    expect(got.shape).toEqual([3, 4]);
+    expectClose(got.data, want);
+  });
+
+  test('tf.gather gradient (class selection) works on wasm', async () => {
+    const x = randArray(2 * 6, 80);
+    const f = (inp: tf.Tensor) => tf.gather(inp, tf.tensor1d([3, 1, 3], 'int32'), 1);
+    const gCpu = await inputGradient('cpu', f, x, [2, 6], 81);
+    const gWasm = await inputGradient('wasm', f, x, [2, 6], 81);
+    expectClose(gWasm, gCpu);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// zoo models
+
+function readArtifacts(dir: string): tf.io.ModelArtifacts {
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Buffer[] = [];
+  for (const group of json.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const p of group.paths) buffers.push(fs.readFileSync(path.join(dir, p)));
+  }
+  const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
+  return { modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy, weightSpecs, weightData };
+}
+
+describe('zoo models: wasm == cpu', () => {
+  test('mobilenet-v1-025-graph input gradient', async () => {
+    await initBackend('cpu');
+    const model = await tfc.loadGraphModel(tf.io.fromMemory(readArtifacts(path.join(ZOO, 'mobilenet-v1-025-graph'))));
+    const shape = [1, 224, 224, 3];
+    const x = randArray(size(shape), 90, 0, 1);
+    const f = (inp: tf.Tensor) => model.execute(inp) as tf.Tensor;
+    let t0 = performance.now();
+    const gCpu = await inputGradient('cpu', f, x, shape, 91);
+    const cpuMs = performance.now() - t0;
+    await inputGradient('wasm', f, x, shape, 91); // warm-up (XNNPACK operator caches)
+    t0 = performance.now();
+    const gWasm = await inputGradient('wasm', f, x, shape, 91);
+    const wasmMs = performance.now() - t0;
+    console.log(`mobilenet-v1-025 input gradient: cpu ${cpuMs.toFixed(0)} ms, wasm ${wasmMs.toFixed(0)} ms`);
+    expect(maxAbs(gCpu)).toBeGreaterThan(0);
+    expectClose(gWasm, gCpu);
+    await initBackend('cpu');
+    model.dispose();
+  });
+
+  test('tm-objects (MobileNetV2 layers model) input gradient', async () => {
+    await initBackend('cpu');
+    const model = await tfl.loadLayersModel(tf.io.fromMemory(readArtifacts(path.join(ZOO, 'tm-objects'))));
+    const shape = [1, 224, 224, 3];
+    const x = randArray(size(shape), 92, -1, 1);
+    const f = (inp: tf.Tensor) => model.apply(inp, { training: false }) as tf.Tensor;
+    await initBackend('wasm');
+    let t0 = performance.now();
+    const gWasm = await inputGradient('wasm', f, x, shape, 93);
+    const wasmMs = performance.now() - t0;
+    t0 = performance.now();
+    const gCpu = await inputGradient('cpu', f, x, shape, 93);
+    const cpuMs = performance.now() - t0;
+    console.log(`tm-objects input gradient: cpu ${cpuMs.toFixed(0)} ms, wasm ${wasmMs.toFixed(0)} ms (first call)`);
+    expect(maxAbs(gCpu)).toBeGreaterThan(0);
+    expectClose(gWasm, gCpu);
+    await initBackend('cpu');
+    model.dispose();
+  });
+});
+
+// Last in the file: tfjs leaves a few tensors behind when a gradient throws.
+describe('dilated convolutions: same tfjs-core limitation on wasm and cpu', () => {
+  dilatedCases.forEach(([name, build], i) => {
+    test(name, async () => {
+      await initBackend('cpu');
+      const model = build();
+      seedWeights(model, 300 + i);
+      const x = randArray(2 * 9 * 9 * 3, 301 + i);
+      const f = (inp: tf.Tensor) => model.apply(inp, { training: false }) as tf.Tensor;
+      try {
+        for (const b of ['cpu', 'wasm'] as const) {
+          await initBackend(b);
+          const xt = tf.tensor(x, [2, 9, 9, 3]);
+          expect(() => tf.tidy(() => tf.grad((inp: tf.Tensor) => tf.sum(f(inp)))(xt))).toThrow(/dilation rates greater than 1/);
+          xt.dispose();
+        }
+      } finally {
+        await initBackend('cpu');
+        model.dispose();
+      }
+    });
+  });
+});
