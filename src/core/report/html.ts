@@ -98,6 +98,13 @@ svg { overflow: visible; max-width: 100%; height: auto; }
 footer { color: var(--muted); font-size: 12px; }
 `;
 
+function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return 'n/a';
+  if (ms < 1000) return `${+ms.toFixed(ms < 10 ? 2 : 0)} ms`;
+  if (ms < 120_000) return `${+(ms / 1000).toFixed(2)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
 function formatInteger(v: number): string {
   return Number.isFinite(v) ? Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') : 'n/a';
 }
@@ -149,7 +156,7 @@ function renderMethod(r: MethodResult, overlay: Uint8Array | string | null | und
   else if (typeof overlay === 'string') picture = overlay;
   return `<div class="method"><h3>${esc(r.method)}</h3><div class="row">${picture}<div>
 ${renderCompleteness(r)}
-<p><b>Timing:</b> ${esc(formatNumber(r.timing.ms))} ms · ${esc(String(r.timing.evaluations))} evaluations</p>
+<p><b>Timing:</b> ${esc(formatMs(r.timing.ms))} · ${esc(String(r.timing.evaluations))} evaluation${r.timing.evaluations === 1 ? "" : "s"}</p>
 ${renderParams(r.params)}
 </div></div>
 ${r.path ? renderPathPlots(r.path) : ''}</div>`;
