@@ -2,7 +2,7 @@
  * Command-line parsing for `pathlens`: turns argv into a typed command, or a UsageError (exit 2).
  */
 import { parseArgs } from 'node:util';
-import { QUADRATURE_RULES } from '../core/path/quadrature';
+import { IG_RULES } from '../core/methods/ig';
 import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
 import type { ExplainJob } from '../protocol';
 
@@ -29,8 +29,12 @@ explain options:
                          preprocessing; uniform and gaussian are seeded (--seed); blur is the input
                          blurred with σ = max(H,W)/20 px.
   --steps <n>            path points for IG (default: 50)
-  --rule <r>             ${QUADRATURE_RULES.join(' | ')}
+  --rule <r>             ${IG_RULES.join(' | ')}
                          (default: gauss-legendre). trapezoid is the correct one (weights sum to 1).
+                         adaptive refines the path (reusing every evaluation) until
+                         |δ| ≤ tolerance·|F(x) − F(x')|
+  --tolerance <t>        relative completeness target of --rule adaptive (default: 0.01)
+  --max-evaluations <n>  cap on path points of --rule adaptive (default: 256)
   --preprocess <p>       unit [0,1] | signed [-1,1] | raw255 | imagenet | mean-std:<m,m,m>/<s,s,s>
                          (mean/std in 0..255 pixel units). Default: pathlens.json beside the model,
                          else detected (Teachable Machine → signed), else unit. Reports state which.
@@ -68,6 +72,13 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   return n;
 }
 
+function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a number > 0 (got '${value}')`);
+  return n;
+}
+
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
   if (value === undefined) return undefined;
   if (!allowed.includes(value as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
@@ -92,6 +103,8 @@ export function parseCommand(argv: string[]): Command {
         baseline: { type: 'string' },
         steps: { type: 'string' },
         rule: { type: 'string' },
+        tolerance: { type: 'string' },
+        'max-evaluations': { type: 'string' },
         preprocess: { type: 'string' },
         backend: { type: 'string' },
         'memory-budget-mb': { type: 'string' },
@@ -132,7 +145,9 @@ export function parseCommand(argv: string[]): Command {
     preprocess: v.preprocess,
     options: {
       steps: positiveInteger(v.steps, '--steps'),
-      rule: oneOf<QuadratureRuleName>(v.rule, QUADRATURE_RULES, '--rule'),
+      rule: oneOf(v.rule, IG_RULES, '--rule') as QuadratureRuleName | undefined,
+      tolerance: positiveNumber(v.tolerance, '--tolerance'),
+      maxEvaluations: positiveInteger(v['max-evaluations'], '--max-evaluations'),
       baseline: v.baseline,
       seed,
     },

@@ -28,13 +28,13 @@ export type ChunkConsumer = (args: { start: number; count: number; value: Float3
 export class Evaluator {
   evaluations = 0;
   private measuredChunk: number | null;
-  private readonly budgetBytes: number;
+  readonly memoryBudgetBytes: number;
 
   constructor(
     readonly fn: ExplainedScalar,
     private readonly options: EvaluatorOptions = {},
   ) {
-    this.budgetBytes = (options.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * 1024 * 1024;
+    this.memoryBudgetBytes = (options.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * 1024 * 1024;
     this.measuredChunk = options.chunkSize ?? null;
   }
 
@@ -62,12 +62,12 @@ export class Evaluator {
   async chunkSize(): Promise<number> {
     if (this.measuredChunk !== null) return this.measuredChunk;
     const bytesPerPoint = await this.measureBytesPerPoint();
-    const fits = Math.floor(this.budgetBytes / (bytesPerPoint * MEMORY_SAFETY_FACTOR));
+    const fits = Math.floor(this.memoryBudgetBytes / (bytesPerPoint * MEMORY_SAFETY_FACTOR));
     if (fits < 1) {
       const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
       throw new PathLensError(
         'memory',
-        `one gradient evaluation of this model needs about ${mb(bytesPerPoint * MEMORY_SAFETY_FACTOR)} MB but the memory budget is ${mb(this.budgetBytes)} MB; raise the memory budget (--memory-budget-mb / pathlens.memoryBudgetMB)`,
+        `one gradient evaluation of this model needs about ${mb(bytesPerPoint * MEMORY_SAFETY_FACTOR)} MB but the memory budget is ${mb(this.memoryBudgetBytes)} MB; raise the memory budget (--memory-budget-mb / pathlens.memoryBudgetMB)`,
       );
     }
     this.measuredChunk = Math.min(MAX_CHUNK, fits);
