@@ -5,8 +5,8 @@
  * Most are composed from kernels the wasm backend already runs in compiled wasm/XNNPACK
  * (PadV2, StridedSlice, Concat, Reverse, DepthwiseConv2dNative, BatchMatMul, Multiply, Sum, OneHot…):
  *
- * - Conv2DBackpropFilter: per filter tap, a strided slice of the padded input (im2col column block)
- *   times dy via one BatchMatMul (transposeA), taps concatenated → filter shape.
+ * - Conv2DBackpropFilter: im2col by one DepthwiseConv2dNative with a one-hot filter (same strides,
+ *   padding, dilations as the forward conv), Transpose, one BatchMatMul with dy, reorder taps.
  * - DepthwiseConv2dNativeBackpropInput: dy is zero-upsampled by the stride (pad on a rank-6 view),
  *   padded to a "full" correlation and run through DepthwiseConv2dNative (stride 1, same
  *   dilation) with the spatially flipped filter; depth multiplier > 1 sums over the multiplier.
@@ -15,6 +15,8 @@
  *   BatchMatMul; taps concatenated.
  * - UnsortedSegmentSum (float32): one-hot(segmentIds) ᵀ · x via BatchMatMul; int32 inputs (exact
  *   sums) and huge one-hot matrices use a typed-array loop.
+ *
+ * Tile is replaced for speed only when it is a pure broadcast (see below).
  *
  * Two wasm kernels compute wrong results (their window maximum starts at FLT_MIN, so windows whose
  * values are all ≤ 0 yield 1.18e-38 / index 0): MaxPoolGrad and MaxPoolWithArgmax. They are
@@ -42,6 +44,7 @@ export const WASM_EXTRA_KERNELS = [
   'UnsortedSegmentSum',
   'MaxPoolGrad',
   'MaxPoolWithArgmax',
+  'Tile',
 ] as const;
 
 /** Beyond this many one-hot entries UnsortedSegmentSum uses the loop instead of a matmul. */
@@ -85,6 +88,12 @@ class KernelScope {
 
   fill(shape: number[], value: number): TensorInfo {
     return this.run('Fill', {}, { shape, value, dtype: 'float32' });
+  }
+
+  /** Track a tensor made outside `run` so that it is disposed with the scope. */
+  keepTemp(t: TensorInfo): TensorInfo {
+    this.temps.push(t);
+    return t;
   }
 
   /** Exclude `t` from disposal (it becomes the kernel's output). */
@@ -170,22 +179,32 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     'channelsLast',
   );
   const [fh, fw, cin, cout] = filterShape;
+  const taps = fh * fw;
+  const rows = info.batchSize * info.outHeight * info.outWidth;
   return scoped(backend, (s) => {
-    const p = info.padInfo;
-    const xP = padSpatial(s, x, p.top, p.bottom, p.left, p.right);
-    const rows = info.batchSize * info.outHeight * info.outWidth;
     const dy3 = s.reshape(dy, [1, rows, cout]);
-    const taps: TensorInfo[] = [];
-    for (let i = 0; i < fh; i++) {
-      for (let j = 0; j < fw; j++) {
-        const patch = tapSlice(s, xP, i * info.dilationHeight, j * info.dilationWidth, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth);
-        const a = s.reshape(patch, [1, rows, cin]);
-        // [cin, rows] · [rows, cout]
-        taps.push(s.run('BatchMatMul', { a, b: dy3 }, { transposeA: true, transposeB: false }));
-      }
+    const p = info.padInfo;
+    const identity = taps === 1 && info.strideHeight === 1 && info.strideWidth === 1 && p.top + p.bottom + p.left + p.right === 0;
+    // im2col in one XNNPACK call: a depthwise conv with a one-hot filter [fh,fw,cin,taps] yields
+    // channel (c, tap) = x at that tap, with the forward conv's strides/padding/dilations.
+    let cols = x;
+    if (!identity) {
+      const oneHot = new Float32Array(taps * cin * taps);
+      for (let t = 0; t < taps; t++) for (let c = 0; c < cin; c++) oneHot[(t * cin + c) * taps + t] = 1;
+      const f = s.keepTemp((backend as WasmBackendLike).makeOutput([fh, fw, cin, taps], 'float32', undefined, oneHot));
+      cols = s.run('DepthwiseConv2dNative', { x, filter: f }, { strides, pad, dilations: dilations ?? 1, dimRoundingMode, dataFormat: 'NHWC' });
     }
-    const all = taps.length === 1 ? taps[0] : s.run('Concat', taps as unknown as Record<string, TensorInfo>, { axis: 1 });
-    return s.reshape(all, filterShape);
+    const k = cin * taps;
+    const a = s.reshape(cols, [1, rows, k]);
+    // [k, rows] · [rows, cout]. (An explicit Transpose + plain BatchMatMul is ~10x faster on wasm
+    // than BatchMatMul's transposeA.)
+    const at = k === 1 ? s.reshape(a, [1, 1, rows]) : s.run('Transpose', { x: a }, { perm: [0, 2, 1] });
+    const prod = s.run('BatchMatMul', { a: at, b: dy3 }, { transposeA: false, transposeB: false });
+    if (taps === 1) return s.reshape(prod, filterShape);
+    // rows of prod are ordered (c, tap); the filter wants (tap, c).
+    const ct = s.reshape(prod, [cin, taps, cout]);
+    const tc = s.run('Transpose', { x: ct }, { perm: [1, 0, 2] });
+    return s.reshape(tc, filterShape);
   });
 };
 
@@ -300,9 +319,9 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
       // (wasm's OneHot always writes int32, whatever `dtype` says, hence the Cast.)
       const ohInt = s.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
       const oh = s.run('Cast', { x: ohInt }, { dtype: 'float32' });
-      const a = s.reshape(oh, [1, k, numSegments]);
+      const a = s.run('Transpose', { x: s.reshape(oh, [1, k, numSegments]) }, { perm: [0, 2, 1] });
       const xb = s.reshape(x, [1, k, r]);
-      const out = s.run('BatchMatMul', { a, b: xb }, { transposeA: true, transposeB: false });
+      const out = s.run('BatchMatMul', { a, b: xb }, { transposeA: false, transposeB: false });
       return s.reshape(out, outShape);
     });
   }
@@ -428,6 +447,25 @@ const maxPoolWithArgmax: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Tile (speed only): wasm's Tile is a slow generic loop; BatchNormalization's input gradient tiles
+// [1,1,1,C] to the activation shape. When tiling only repeats size-1 axes it is a broadcast, done
+// as Multiply(x, ones) (≈4x faster). Other cases use wasm's own Tile.
+
+let originalTile: KernelFunc | null = null;
+
+const tile: KernelFunc = (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { reps } = args.attrs as unknown as { reps: number[] };
+  const broadcastOnly = x.dtype === 'float32' && reps.length === x.shape.length && reps.every((r, i) => r === 1 || x.shape[i] === 1);
+  if (!broadcastOnly || reps.every((r) => r === 1)) {
+    if (originalTile == null) throw new Error('PathLens wasm kernels: the original Tile kernel is missing.');
+    return originalTile(args);
+  }
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  return scoped(args.backend, (s) => s.run('Multiply', { a: x, b: s.fill(outShape, 1) }));
+};
+
+// ---------------------------------------------------------------------------------------------
 
 const KERNELS: Record<(typeof WASM_EXTRA_KERNELS)[number], KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,
@@ -436,6 +474,7 @@ const KERNELS: Record<(typeof WASM_EXTRA_KERNELS)[number], KernelFunc> = {
   UnsortedSegmentSum: unsortedSegmentSum,
   MaxPoolGrad: maxPoolGrad,
   MaxPoolWithArgmax: maxPoolWithArgmax,
+  Tile: tile,
 };
 
 const registered = new Set<string>();
@@ -451,7 +490,11 @@ export function registerWasmKernels(): void {
       registered.add(name);
       continue;
     }
-    if (existing != null) unregisterKernel(name, BACKEND);
+    if (existing != null) {
+      if (name === 'Tile' && originalTile == null) originalTile = existing.kernelFunc;
+      unregisterKernel(name, BACKEND);
+    }
+    if (name === 'Tile' && originalTile == null) continue; // nothing to delegate to: keep none
     registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: KERNELS[name] });
     registered.add(name);
   }
