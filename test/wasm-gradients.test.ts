@@ -439,6 +439,48 @@ describe('added kernels vs the cpu backend', () => {
     expectClose(got.data, want);
   });
 
+  for (const [shape, filterSize, strides, pad] of [
+    [[2, 6, 6, 3], 2, 2, 'valid'],
+    [[1, 7, 5, 2], 3, 2, 'same'],
+    [[1, 5, 5, 1], 3, 1, 'same'],
+  ] as [number[], number, number, 'same' | 'valid'][]) {
+    const label = `${JSON.stringify(shape)} f${filterSize} s${strides} ${pad}`;
+    // Values around/below zero: wasm's own kernels start the window max at FLT_MIN and get these wrong.
+    const x = { values: randArray(size(shape), 7 + filterSize, -2, 0.5), shape };
+    test(`MaxPoolGrad ${label}`, async () => {
+      await initBackend('cpu');
+      const y = tf.maxPool(tf.tensor4d(x.values, shape as Shape4), filterSize, strides, pad);
+      const dy = { values: randArray(y.size, 9), shape: y.shape as number[] };
+      const output = { values: (await y.data()) as Float32Array, shape: y.shape as number[] };
+      y.dispose();
+      await compareKernel('MaxPoolGrad', { dy, input: x, output }, { filterSize, strides, pad, dimRoundingMode: undefined });
+    });
+    test(`MaxPoolWithArgmax ${label}`, async () => {
+      const run = async (b: 'cpu' | 'wasm') => {
+        await initBackend(b);
+        const xt = tf.tensor4d(x.values, shape as Shape4);
+        const [p, i] = tf.engine().runKernel('MaxPoolWithArgmax', { x: xt }, { filterSize, strides, pad, includeBatchInIndex: true }) as tf.Tensor[];
+        const out = [(await p.data()) as Float32Array, (await i.data()) as Int32Array] as const;
+        tf.dispose([xt, p, i]);
+        return out;
+      };
+      const [pc, ic] = await run('cpu');
+      const [pw, iw] = await run('wasm');
+      expectClose(pw, pc);
+      expect(Array.from(iw)).toEqual(Array.from(ic));
+    });
+  }
+
+  for (const [shape, reps] of [
+    [[1, 1, 1, 5], [2, 4, 3, 1]],
+    [[2, 3], [2, 2]],
+    [[3, 1], [1, 4]],
+  ] as [number[], number[]][]) {
+    test(`Tile ${JSON.stringify(shape)} x ${JSON.stringify(reps)}`, async () => {
+      await compareKernel('Tile', { x: { values: randArray(size(shape), 3), shape } }, { reps });
+    });
+  }
+
   test('tf.gather gradient (class selection) works on wasm', async () => {
     const x = randArray(2 * 6, 80);
     const f = (inp: tf.Tensor) => tf.gather(inp, tf.tensor1d([3, 1, 3], 'int32'), 1);
