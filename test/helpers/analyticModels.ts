@@ -119,3 +119,24 @@ export function reluSaturationModel(): string {
 export function linearModel(w: number[], b = 0): string {
   return denseModel('linear', w.length, [{ units: 1, activation: 'linear', kernel: w, bias: [b] }]);
 }
+
+const wConst = (w: number[]): ConstWeight => ({ name: 'w', dtype: 'float32', shape: [1, w.length], values: w });
+
+/** F = Σ wᵢ xᵢ² (Guided IG reference test: w = (2, 1)). */
+export function weightedSquaresModel(w: number[]): string {
+  return graphModel('weighted-squares', w.length, [
+    { name: 'sq', op: 'Square', input: ['x'], attr: { T: FLOAT } },
+    { name: 'mul', op: 'Mul', input: ['sq', 'w'], attr: { T: FLOAT } },
+    { name: 'sum', op: 'Sum', input: ['mul', 'axis'], attr: { keep_dims: { b: true }, T: FLOAT, Tidx: { type: 'DT_INT32' } } },
+    { name: 'Identity', op: 'Identity', input: ['sum'], attr: { T: FLOAT } },
+  ], [axis1, wConst(w)]);
+}
+
+/** F = (wᵀx)² (Guided IG reference test: w = (2, 1)). */
+export function squaredLinearModel(w: number[]): string {
+  return graphModel('squared-linear', w.length, [
+    { name: 'mul', op: 'Mul', input: ['x', 'w'], attr: { T: FLOAT } },
+    { name: 'sum', op: 'Sum', input: ['mul', 'axis'], attr: { keep_dims: { b: true }, T: FLOAT, Tidx: { type: 'DT_INT32' } } },
+    { name: 'Identity', op: 'Square', input: ['sum'], attr: { T: FLOAT } },
+  ], [axis1, wConst(w)]);
+}

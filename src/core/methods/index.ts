@@ -2,11 +2,12 @@ import type { AttributionMethod } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { gradient } from './gradient';
 import { gradXInput } from './gradXInput';
+import { guidedIg } from './guidedIg';
 import { integratedGradients } from './ig';
 
 /** Every method by its CLI name, in the order pickers list them. */
 export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
-  [integratedGradients, gradient, gradXInput].map((m) => [m.name, m]),
+  [integratedGradients, gradient, gradXInput, guidedIg].map((m) => [m.name, m]),
 );
 
 export function getMethod(name: string): AttributionMethod {

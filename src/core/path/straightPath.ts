@@ -22,6 +22,11 @@ export async function integrateStraightPath(
   baseline: Float32Array,
   rule: Pick<Quadrature, 'alphas' | 'weights'>,
   stage: string,
+  /**
+   * Optional: receives every path point's gradient ([count × size], row-major) and F, chunk by chunk
+   * in path order (for post-processing such as IDGI). Omit it to download only the reductions.
+   */
+  onPoints?: (start: number, count: number, gradients: Float32Array, values: Float32Array) => void,
 ): Promise<StraightPathIntegral> {
   const shape = evaluator.inputShape;
   const size = input.length;
@@ -46,9 +51,11 @@ export async function integrateStraightPath(
       ({ start, count, grad }) => {
         const flat = tf.reshape(grad, [count, size]);
         const weights = tf.tensor2d(rule.weights.slice(start, start + count), [count, 1]);
-        return [tf.sum(tf.mul(flat, weights), 0), tf.sqrt(tf.sum(tf.square(flat), 1)), tf.sum(tf.mul(flat, flatDifference), 1)];
+        const reductions = [tf.sum(tf.mul(flat, weights), 0), tf.sqrt(tf.sum(tf.square(flat), 1)), tf.sum(tf.mul(flat, flatDifference), 1)];
+        return onPoints ? [...reductions, flat] : reductions;
       },
-      ({ start, count, value, outputs: [weighted, norms, directional] }) => {
+      ({ start, count, value, outputs: [weighted, norms, directional, gradients] }) => {
+        if (onPoints) onPoints(start, count, gradients!, value);
         for (let i = 0; i < size; i++) result.weightedGradSum[i]! += weighted![i]!;
         for (let j = 0; j < count; j++) {
           result.value[start + j] = value[j]!;
