@@ -1,5 +1,6 @@
 import type { AttributionMethod } from '../attribution/method';
 import { PathLensError } from '../errors';
+import { blurIg } from './blurIg';
 import { gradient } from './gradient';
 import { gradXInput } from './gradXInput';
 import { guidedIg } from './guidedIg';
@@ -7,7 +8,7 @@ import { integratedGradients } from './ig';
 
 /** Every method by its CLI name, in the order pickers list them. */
 export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
-  [integratedGradients, gradient, gradXInput, guidedIg].map((m) => [m.name, m]),
+  [integratedGradients, gradient, gradXInput, guidedIg, blurIg].map((m) => [m.name, m]),
 );
 
 export function getMethod(name: string): AttributionMethod {
