@@ -9,7 +9,7 @@ import { runMethod, useCpu } from './helpers/runMethod';
 beforeAll(useCpu);
 
 /** 5×5×1, zero except 0.7 at (1,1) and 1.0 at (2,2). */
-const image = Array.from({ length: 25 }, (_, i) => (i === 6 ? 0.7 : i === 12 ? 1.0 : 0));
+const image: number[] = Array.from({ length: 25 }, (_, i) => (i === 6 ? 0.7 : i === 12 ? 1.0 : 0));
 
 describe('Blur IG (ALGORITHMS.md §4)', () => {
   it('the batched tensor blur equals gaussianBlur (zero padding, 4σ truncation), σ = 0 is the identity', () => {
