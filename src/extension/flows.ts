@@ -1,0 +1,105 @@
+/** The pickers of the explain flow: model, inputs (near the model, the workspace, Browse…), methods. */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BROWSE_INPUT_EXTENSIONS, inputsNearModel, orderInputCandidates, orderModels, type RecentModels } from './discovery';
+import { methodInfos } from './methodInfo';
+
+const BROWSE = '$(folder-opened) Browse…';
+
+export async function pickModel(recent: RecentModels): Promise<vscode.Uri | undefined> {
+  const found = await vscode.workspace.findFiles('**/model.json', '**/node_modules/**', 500);
+  const ordered = orderModels(recent.list(), found.map((u) => u.fsPath));
+  type Item = vscode.QuickPickItem & { file?: string };
+  const items: Item[] = [];
+  let section: boolean | null = null;
+  for (const m of ordered) {
+    if (section !== m.recent) {
+      items.push({ label: m.recent ? 'recently used' : 'workspace', kind: vscode.QuickPickItemKind.Separator });
+      section = m.recent;
+    }
+    items.push({ label: `${path.basename(path.dirname(m.path))}/model.json`, description: vscode.workspace.asRelativePath(path.dirname(m.path)), file: m.path });
+  }
+  items.push({ label: BROWSE, alwaysShow: true });
+  const picked = await vscode.window.showQuickPick(items, { title: 'PathLens: pick a model', placeHolder: 'A TF.js model.json (layers or graph model)', matchOnDescription: true, ignoreFocusOut: true });
+  if (!picked) return undefined;
+  if (picked.file) return vscode.Uri.file(picked.file);
+  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'TF.js model': ['json'] }, openLabel: 'Explain with this model' });
+  return chosen?.[0];
+}
+
+/** Multi-select of inputs; `preselect` (e.g. the right-clicked images) are checked. */
+export async function pickInputs(modelPath: string, preselect: string[] = []): Promise<string[] | undefined> {
+  const near = inputsNearModel(modelPath);
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(modelPath));
+  const found = await vscode.workspace.findFiles('**/*.{png,jpg,jpeg,PNG,JPG,JPEG,csv}', '**/node_modules/**', 1000);
+  const candidates = orderInputCandidates(modelPath, [...preselect, ...near], found.map((u) => u.fsPath), folder?.uri.fsPath);
+  type Item = vscode.QuickPickItem & { file?: string };
+  const items: Item[] = [];
+  let section: boolean | null = null;
+  for (const c of candidates) {
+    if (section !== c.near) {
+      items.push({ label: c.near ? 'beside the model' : 'elsewhere in the workspace', kind: vscode.QuickPickItemKind.Separator });
+      section = c.near;
+    }
+    items.push({ label: c.label, description: c.description, file: c.path, picked: preselect.some((p) => path.resolve(p) === c.path) });
+  }
+  items.push({ label: BROWSE, description: 'images, .json tensors or .csv tables', alwaysShow: true });
+
+  const qp = vscode.window.createQuickPick<Item>();
+  qp.title = `PathLens: inputs for ${path.basename(path.dirname(modelPath))}/model.json`;
+  qp.placeholder = 'Check one or more inputs, then press Enter (Browse… to add files from disk)';
+  qp.canSelectMany = true;
+  qp.matchOnDescription = true;
+  qp.ignoreFocusOut = true;
+  qp.items = items;
+  qp.selectedItems = items.filter((i) => i.picked);
+  const picked = await new Promise<readonly Item[] | undefined>((resolve) => {
+    let done = false;
+    qp.onDidAccept(() => {
+      done = true;
+      // Enter with nothing checked takes the highlighted item (what a person expects after filtering).
+      const chosen = qp.selectedItems.length > 0 ? qp.selectedItems : qp.activeItems;
+      resolve(chosen);
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      if (!done) resolve(undefined);
+      qp.dispose();
+    });
+    qp.show();
+  });
+  if (!picked || picked.length === 0) return undefined;
+  const files = picked.filter((i) => i.file).map((i) => i.file!);
+  if (picked.some((i) => !i.file)) {
+    const chosen = await vscode.window.showOpenDialog({
+      canSelectMany: true,
+      canSelectFolders: false,
+      defaultUri: vscode.Uri.file(path.dirname(modelPath)),
+      filters: { 'Inputs': BROWSE_INPUT_EXTENSIONS },
+      openLabel: 'Explain these inputs',
+    });
+    if (chosen) files.push(...chosen.map((u) => u.fsPath));
+  }
+  return files.length > 0 ? [...new Set(files)] : undefined;
+}
+
+export async function pickMethods(defaults: string[]): Promise<string[] | undefined> {
+  const infos = methodInfos();
+  type Item = vscode.QuickPickItem & { name: string };
+  const items: Item[] = infos.map((m) => ({
+    label: m.title,
+    description: m.name + (m.complete ? ' · complete' : ''),
+    detail: m.description,
+    name: m.name,
+    picked: defaults.includes(m.name),
+  }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'PathLens: attribution methods',
+    placeHolder: 'Check the methods to compare, then press Enter (defaults from the pathlens.defaultMethods setting)',
+    canPickMany: true,
+    matchOnDescription: true,
+    ignoreFocusOut: true,
+  });
+  if (!picked || picked.length === 0) return undefined;
+  return picked.map((p) => p.name);
+}

@@ -1,0 +1,374 @@
+/**
+ * The PathLens panel (one per model, reused): creates or restores the webview, runs jobs under
+ * `withProgress`, streams worker events into it, and handles its (validated) messages.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parseWebviewMessage, type ExplainJob, type HostToWebview, type WebviewToHost } from '../protocol';
+import { toJsonString } from '../core/report/json';
+import { buildReportImages, renderHtmlReport } from '../core/report/html';
+import { recoverInputs } from '../core/report/recover';
+import { inputStem } from '../core/report/write';
+import type { RunningJob } from '../worker/client';
+import type { ExplainResult } from '../core/types';
+import { modelPathFromState, RunState, type RunScope } from './runState';
+import { methodInfos } from './methodInfo';
+import { buildJob, type PathLensSettings } from './settings';
+import { createNonce, renderPanelHtml } from './webviewHtml';
+import { toWireError, type HostWorker } from './worker';
+import type { Log } from './log';
+
+export const PANEL_VIEW_TYPE = 'pathlens.panel';
+const LAST_JOBS_KEY = 'pathlens.lastJobs';
+/** How long a cancelled job may take to stop before the worker is terminated. */
+const CANCEL_GRACE_MS = 4000;
+
+export interface PanelContext {
+  extensionUri: vscode.Uri;
+  worker: HostWorker;
+  log: Log;
+  settings(): PathLensSettings;
+  /** Resolves a baseline file setting etc. against the model's workspace. */
+  prepareJob(job: ExplainJob): ExplainJob;
+  workspaceState: vscode.Memento;
+}
+
+function describeJob(job: ExplainJob): string {
+  const opts = Object.entries(job.options)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+  return `${job.methods.join(',')} on ${job.inputs.length} input(s) of ${job.modelPath} (target ${job.target}, ${job.output}${job.preprocess ? `, preprocess ${job.preprocess}` : ''}; ${opts})`;
+}
+
+export class ExplainPanel implements vscode.Disposable {
+  readonly state = new RunState((names) => methodInfos(names));
+  private ready = false;
+  private current: { job: RunningJob<ExplainResult>; scope: RunScope; cancelTimer?: NodeJS.Timeout } | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
+  readonly onDispose = new vscode.EventEmitter<void>();
+
+  constructor(
+    readonly modelPath: string,
+    readonly panel: vscode.WebviewPanel,
+    private readonly ctx: PanelContext,
+  ) {
+    const webview = panel.webview;
+    webview.options = ExplainPanel.webviewOptions(ctx.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'icon.png');
+    panel.title = ExplainPanel.title(modelPath);
+    webview.html = this.html();
+    this.disposables.push(
+      webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
+      panel.onDidChangeViewState(() => {
+        // Without retainContextWhenHidden a hidden webview is destroyed; it sends 'ready' again.
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  static title(modelPath: string): string {
+    return `PathLens: ${path.basename(path.dirname(modelPath))}/${path.basename(modelPath)}`;
+  }
+
+  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const dir = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'webview');
+    return renderPanelHtml({
+      cspSource: webview.cspSource,
+      nonce: createNonce(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dir, 'main.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dir, 'main.css')).toString(),
+      title: this.panel.title,
+    });
+  }
+
+  reveal(): void {
+    this.panel.reveal(undefined, false);
+  }
+
+  get running(): boolean {
+    return this.current !== null;
+  }
+
+  private post(messages: HostToWebview[]): void {
+    if (!this.ready || this.disposed) return; // replayed in full when the webview says 'ready'
+    for (const message of messages) void this.panel.webview.postMessage(message);
+  }
+
+  postSettings(): void {
+    const s = this.ctx.settings();
+    this.post([{ type: 'settings', colormap: s.colormap, divergingColormap: s.divergingColormap }]);
+  }
+
+  private lastJob(): ExplainJob | null {
+    if (this.state.job) return this.state.job;
+    const saved = this.ctx.workspaceState.get<Record<string, ExplainJob>>(LAST_JOBS_KEY)?.[this.modelPath];
+    return saved && Array.isArray(saved.inputs) && Array.isArray(saved.methods) ? saved : null;
+  }
+
+  private async rememberJob(job: ExplainJob): Promise<void> {
+    const all = { ...(this.ctx.workspaceState.get<Record<string, ExplainJob>>(LAST_JOBS_KEY) ?? {}) };
+    delete all[job.modelPath];
+    const entries = [...Object.entries(all), [job.modelPath, job] as const].slice(-20);
+    await this.ctx.workspaceState.update(LAST_JOBS_KEY, Object.fromEntries(entries));
+  }
+
+  /** Runs a full job (cancelling a previous run of this panel). Resolves when it ended. */
+  async runFull(job: ExplainJob): Promise<void> {
+    if (this.current) await this.cancelAndWait();
+    this.state.beginFull(job);
+    void this.rememberJob(job);
+    return this.execute({ kind: 'full' }, job);
+  }
+
+  private async runScoped(scope: Exclude<RunScope, { kind: 'full' }>): Promise<void> {
+    if (this.current) {
+      void vscode.window.showInformationMessage('PathLens is still computing this panel; wait for it or press Cancel first.');
+      this.post([{ type: 'done', runId: this.state.runId, cancelled: false }]); // clears the panel's pending marks
+      return;
+    }
+    if (!this.state.job) {
+      const last = this.lastJob();
+      if (!last) return;
+      this.ctx.log.info('restored panel: running its last job again before changing it');
+      await this.runFull(last);
+    }
+    const settings = this.ctx.settings();
+    const job = this.state.subJob(scope, (inputs, methods, target, params) => this.ctx.prepareJob(buildJob(settings, this.modelPath, inputs, methods, target, params)));
+    if (!job) {
+      this.ctx.log.warn(`dropped ${scope.kind} for unknown input ${scope.inputIndex}${scope.kind === 'recompute' ? ` / method ${scope.method}` : ''}`);
+      this.post([{ type: 'done', runId: this.state.runId, cancelled: false }]);
+      return;
+    }
+    this.state.beginSub();
+    return this.execute(scope, job);
+  }
+
+  private async execute(scope: RunScope, job: ExplainJob): Promise<void> {
+    const log = this.ctx.log;
+    const what = scope.kind === 'full' ? 'explain' : scope.kind === 'target' ? `explain input ${scope.inputIndex} for class ${scope.target}` : `recompute ${scope.method} on input ${scope.inputIndex}`;
+    log.info(`${what}: ${describeJob(job)}`);
+    const started = Date.now();
+    const title = scope.kind === 'full' ? `PathLens: ${job.methods.join(', ')} on ${path.basename(path.dirname(job.modelPath))}/${path.basename(job.modelPath)}` : `PathLens: ${what}`;
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      let lastPct = 0;
+      const running = this.ctx.worker.explain(job, (event) => {
+        this.post(this.state.onEvent(scope, event));
+        if (event.kind === 'progress') {
+          const { stage, done, total } = event.progress;
+          const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
+          progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
+          lastPct = pct;
+        } else if (event.kind === 'started') {
+          log.info(`  model loaded; backend ${event.backend}; ${event.inputCount} input(s); preprocessing ${event.preprocessing ? `${event.preprocessing.name} (${event.preprocessing.source})` : 'none'}`);
+          lastPct = 0;
+        } else if (event.kind === 'result') {
+          const r = event.result;
+          const c = r.completeness;
+          log.info(`  input ${event.inputIndex} ${r.method}: ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations${c ? `, δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}%)` : ''}`);
+        }
+      });
+      this.current = { job: running, scope };
+      const onCancel = token.onCancellationRequested(() => this.cancel('notification'));
+      try {
+        const result = await running.result;
+        this.post(this.state.finish(scope, { result }));
+        const failed = result.inputs.filter((i) => i.error);
+        log.info(`done in ${Date.now() - started} ms on ${result.backend}${failed.length ? `; ${failed.length} input(s) failed` : ''}`);
+        for (const f of failed) log.error(`${f.path}: ${f.error}`);
+        if (failed.length) void vscode.window.showWarningMessage(`PathLens: ${failed.length} input(s) could not be explained: ${failed[0]!.error}`, 'Show Log').then((c) => c && log.channel.show(true));
+      } catch (err) {
+        const wire = toWireError(err);
+        this.post(this.state.finish(scope, { error: wire }));
+        if (wire.code === 'cancelled') log.info(`cancelled after ${Date.now() - started} ms`);
+        else log.notifyError(wire.message, wire.stack);
+      } finally {
+        onCancel.dispose();
+        if (this.current?.cancelTimer) clearTimeout(this.current.cancelTimer);
+        this.current = null;
+      }
+    });
+  }
+
+  /** Cancels the running job; a job that does not stop within a few seconds gets its worker terminated. */
+  cancel(source: string): void {
+    const current = this.current;
+    if (!current || current.cancelTimer) return;
+    this.ctx.log.info(`cancel requested (${source})`);
+    current.job.cancel();
+    current.cancelTimer = setTimeout(() => {
+      if (this.current === current) void this.ctx.worker.terminate(`the job did not stop within ${CANCEL_GRACE_MS} ms of Cancel`);
+    }, CANCEL_GRACE_MS);
+  }
+
+  private async cancelAndWait(): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    this.cancel('new run');
+    await current.job.result.catch(() => undefined);
+    while (this.current === current) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private onMessage(raw: unknown): void {
+    const message = parseWebviewMessage(raw);
+    if (!message) {
+      let shown: string;
+      try {
+        shown = JSON.stringify(raw)?.slice(0, 200) ?? String(raw);
+      } catch {
+        shown = String(raw);
+      }
+      this.ctx.log.warn(`dropped a malformed message from the panel: ${shown}`);
+      return;
+    }
+    void this.handle(message).catch((err: unknown) => {
+      const wire = toWireError(err);
+      this.ctx.log.notifyError(wire.message, wire.stack);
+    });
+  }
+
+  private async handle(message: WebviewToHost): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        this.postSettings();
+        this.post(this.state.replay());
+        return;
+      case 'cancel':
+        this.cancel('panel');
+        return;
+      case 'setTarget': {
+        const outputs = this.state.model?.outputs[0]?.shape.at(-1);
+        if (typeof outputs === 'number' && message.target >= outputs) {
+          this.ctx.log.warn(`dropped setTarget ${message.target}: the model has ${outputs} outputs`);
+          return;
+        }
+        return this.runScoped({ kind: 'target', inputIndex: message.inputIndex, target: message.target });
+      }
+      case 'recompute':
+        return this.runScoped({ kind: 'recompute', inputIndex: message.inputIndex, method: message.method, params: message.params });
+      case 'export':
+        return this.export(message);
+      case 'log': {
+        const line = `[panel] ${message.message}`;
+        if (message.level === 'error') this.ctx.log.error(line);
+        else if (message.level === 'warn') this.ctx.log.warn(line);
+        else this.ctx.log.info(line);
+        return;
+      }
+    }
+  }
+
+  private defaultExportUri(fileName: string): vscode.Uri {
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.modelPath))?.uri ?? vscode.Uri.file(path.dirname(this.modelPath));
+    return vscode.Uri.joinPath(folder, fileName);
+  }
+
+  private async export(message: Extract<WebviewToHost, { type: 'export' }>): Promise<void> {
+    const log = this.ctx.log;
+    if (message.format === 'png') {
+      const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultExportUri(message.fileName), filters: { 'PNG image': ['png'] }, title: 'Export attribution map' });
+      if (!target) return;
+      const bytes = Buffer.from(message.dataUrl.slice('data:image/png;base64,'.length), 'base64');
+      await vscode.workspace.fs.writeFile(target, bytes);
+      log.info(`exported ${target.fsPath} (${bytes.length} bytes)`);
+      return;
+    }
+    const result = this.state.toResult();
+    if (!result) {
+      void vscode.window.showWarningMessage('PathLens: there are no results to export yet (after a window reload, run the explanation again).');
+      return;
+    }
+    const stem = result.inputs.length === 1 ? `pathlens-${inputStem(result.inputs[0]!.path)}` : 'pathlens-report';
+    if (message.format === 'json') {
+      const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultExportUri(`${stem}.json`), filters: { JSON: ['json'] }, title: 'Export PathLens results' });
+      if (!target) return;
+      await vscode.workspace.fs.writeFile(target, Buffer.from(toJsonString(result, true) + '\n'));
+      log.info(`exported ${target.fsPath}`);
+      return;
+    }
+    const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultExportUri(`${stem}.html`), filters: { HTML: ['html'] }, title: 'Export PathLens report' });
+    if (!target) return;
+    // The same self-contained page `writeReport` writes as index.html (overlays over the re-read inputs).
+    const prepared = recoverInputs(result);
+    const html = renderHtmlReport(result, buildReportImages(result, prepared, {}));
+    await vscode.workspace.fs.writeFile(target, Buffer.from(html));
+    log.info(`exported ${target.fsPath}`);
+    const choice = await vscode.window.showInformationMessage(`PathLens: report saved to ${path.basename(target.fsPath)}.`, 'Open in Browser');
+    if (choice) void vscode.env.openExternal(target);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.current) this.cancel('panel closed');
+    this.onDispose.fire();
+    this.onDispose.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+/** Panels by model path; creates, reuses and restores them. */
+export class PanelManager implements vscode.Disposable {
+  private readonly panels = new Map<string, ExplainPanel>();
+
+  constructor(private readonly ctx: PanelContext) {}
+
+  get(modelPath: string): ExplainPanel | undefined {
+    return this.panels.get(path.resolve(modelPath));
+  }
+
+  all(): ExplainPanel[] {
+    return [...this.panels.values()];
+  }
+
+  /** The model's panel, revealed (created if needed). */
+  open(modelPath: string): ExplainPanel {
+    const key = path.resolve(modelPath);
+    const existing = this.panels.get(key);
+    if (existing) {
+      existing.reveal();
+      return existing;
+    }
+    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, ExplainPanel.title(key), { viewColumn: column, preserveFocus: false }, ExplainPanel.webviewOptions(this.ctx.extensionUri));
+    return this.adopt(key, panel);
+  }
+
+  /** Restores a panel VS Code kept across a reload (its webview state names the model). */
+  restore(panel: vscode.WebviewPanel, state: unknown): void {
+    const modelPath = modelPathFromState(state);
+    if (!modelPath || this.panels.has(path.resolve(modelPath))) {
+      this.ctx.log.warn(`could not restore a PathLens panel${modelPath ? ` (a panel for ${modelPath} is already open)` : ' (no model in its saved state)'}`);
+      panel.dispose();
+      return;
+    }
+    this.ctx.log.info(`restored the panel of ${modelPath}`);
+    this.adopt(path.resolve(modelPath), panel);
+  }
+
+  private adopt(key: string, panel: vscode.WebviewPanel): ExplainPanel {
+    const p = new ExplainPanel(key, panel, this.ctx);
+    this.panels.set(key, p);
+    p.onDispose.event(() => {
+      if (this.panels.get(key) === p) this.panels.delete(key);
+    });
+    return p;
+  }
+
+  dispose(): void {
+    for (const p of this.panels.values()) p.dispose();
+    this.panels.clear();
+  }
+}

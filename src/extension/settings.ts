@@ -1,0 +1,122 @@
+/**
+ * Settings → jobs, without `vscode`: the host passes a getter over `workspace.getConfiguration('pathlens')`.
+ * Every value is validated here, so a hand-edited settings.json cannot produce an invalid job.
+ */
+import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
+import { NAMED_BASELINES } from '../core/types';
+import type { ExplainJob, JobMethodOptions } from '../protocol';
+
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+export const RULES: readonly QuadratureRuleName[] = ['gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'trapezoid'];
+export const PREPROCESS_PRESETS = ['auto', 'unit', 'signed', 'raw255', 'imagenet'] as const;
+export const MAGNITUDE_COLORMAPS = ['inferno', 'viridis', 'magma', 'plasma', 'cividis'] as const;
+export const SIGNED_COLORMAPS = ['rdbu', 'piyg'] as const;
+
+export interface PathLensSettings {
+  backend: BackendChoice;
+  defaultMethods: string[];
+  igSteps: number;
+  igRule: QuadratureRuleName;
+  /** A named baseline or a file path. */
+  baseline: string;
+  output: OutputKind;
+  /** undefined = sidecar / detection / default (the core decides). */
+  preprocess: string | undefined;
+  memoryBudgetMB: number;
+  colormap: string;
+  divergingColormap: string;
+  /** Path of a separately installed @tensorflow/tfjs-node ('' = none). */
+  tfjsNodePath: string;
+}
+
+export const DEFAULT_SETTINGS: PathLensSettings = {
+  backend: 'auto',
+  defaultMethods: ['ig', 'gradient', 'grad-x-input'],
+  igSteps: 50,
+  igRule: 'gauss-legendre',
+  baseline: 'zero',
+  output: 'logit',
+  preprocess: undefined,
+  memoryBudgetMB: 512,
+  colormap: 'inferno',
+  divergingColormap: 'rdbu',
+  tfjsNodePath: '',
+};
+
+/** `get(key)` returns the raw configured value (or undefined). */
+export type SettingsGetter = (key: string) => unknown;
+
+const oneOf = <T extends string>(value: unknown, allowed: readonly T[], fallback: T): T =>
+  typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+
+const intIn = (value: unknown, min: number, max: number, fallback: number): number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fallback;
+
+/** Reads and validates all settings; `knownMethods` filters defaultMethods to methods that exist. */
+export function readSettings(get: SettingsGetter, knownMethods: readonly string[]): PathLensSettings {
+  const d = DEFAULT_SETTINGS;
+  const methodsRaw = get('defaultMethods');
+  let defaultMethods = Array.isArray(methodsRaw) ? methodsRaw.filter((m): m is string => typeof m === 'string' && knownMethods.includes(m)) : [];
+  defaultMethods = [...new Set(defaultMethods)];
+  if (defaultMethods.length === 0) defaultMethods = d.defaultMethods.filter((m) => knownMethods.includes(m));
+  const baselineRaw = get('baseline');
+  const baseline = typeof baselineRaw === 'string' && baselineRaw.trim() !== '' ? baselineRaw.trim() : d.baseline;
+  const preprocessRaw = get('preprocess');
+  let preprocess: string | undefined;
+  if (typeof preprocessRaw === 'string') {
+    const p = preprocessRaw.trim();
+    if ((PREPROCESS_PRESETS as readonly string[]).includes(p)) preprocess = p === 'auto' ? undefined : p;
+    else if (/^mean-std:[-\d.eE+]+(,[-\d.eE+]+)*\/[-\d.eE+]+(,[-\d.eE+]+)*$/.test(p)) preprocess = p;
+  }
+  const tfjsNodeRaw = get('tfjsNodePath');
+  return {
+    backend: oneOf(get('backend'), BACKEND_CHOICES, d.backend),
+    defaultMethods,
+    igSteps: intIn(get('ig.steps'), 1, 4096, d.igSteps),
+    igRule: oneOf(get('ig.rule'), RULES, d.igRule),
+    baseline,
+    output: oneOf<OutputKind>(get('output'), ['logit', 'probability'], d.output),
+    preprocess,
+    memoryBudgetMB: intIn(get('memoryBudgetMB'), 16, 65536, d.memoryBudgetMB),
+    colormap: oneOf(get('colormap'), MAGNITUDE_COLORMAPS, 'inferno'),
+    divergingColormap: oneOf(get('divergingColormap'), SIGNED_COLORMAPS, 'rdbu'),
+    tfjsNodePath: typeof tfjsNodeRaw === 'string' ? tfjsNodeRaw.trim() : '',
+  };
+}
+
+/** Whether a baseline setting names a file (resolved against the workspace by the caller). */
+export function isBaselineFile(baseline: string): boolean {
+  return !(NAMED_BASELINES as readonly string[]).includes(baseline);
+}
+
+/** The job for one run. `params` (from the panel's parameter section) override the settings. */
+export function buildJob(
+  settings: PathLensSettings,
+  modelPath: string,
+  inputs: string[],
+  methods: string[],
+  target: 'top' | number = 'top',
+  params: Record<string, string | number | boolean> = {},
+): ExplainJob {
+  const options: JobMethodOptions = { steps: settings.igSteps, rule: settings.igRule, baseline: settings.baseline, seed: 0 };
+  for (const [key, value] of Object.entries(params)) {
+    if (key === 'steps' && (typeof value !== 'number' || !Number.isInteger(value) || value < 1)) continue;
+    if (key === 'rule' && !(RULES as readonly string[]).includes(String(value))) continue;
+    options[key] = value;
+  }
+  return {
+    modelPath,
+    inputs,
+    methods,
+    target,
+    output: settings.output,
+    ...(settings.preprocess ? { preprocess: settings.preprocess } : {}),
+    options,
+    memoryBudgetMB: settings.memoryBudgetMB,
+  };
+}
+
+/** Settings whose change needs a new worker (backend, native TF path). */
+export function workerKey(settings: PathLensSettings): string {
+  return `${settings.backend}|${settings.tfjsNodePath}`;
+}

@@ -1,0 +1,147 @@
+/**
+ * The host's attribution worker: one WorkerClient, created lazily from the settings (backend,
+ * tfjs-node path), recreated when those change or after a crash. Never throws into the host.
+ */
+import * as path from 'node:path';
+import { describeError } from '../core/errors';
+import type { BackendName } from '../core/types';
+import type { ExplainJob, WireError, WorkerEvent } from '../protocol';
+import { WorkerClient, WorkerError, type RunningJob } from '../worker/client';
+import type { ExplainResult, ModelSummary, Preprocessing } from '../core/types';
+import { workerKey, type PathLensSettings } from './settings';
+
+export interface HostLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string, detail?: string): void;
+}
+
+/** Any failure as the wire error the panel shows. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof WorkerError) return { code: err.code, message: err.message, stack: err.workerStack };
+  const { code, message } = describeError(err);
+  return { code, message, stack: err instanceof Error ? err.stack : undefined };
+}
+
+export class HostWorker {
+  private client: WorkerClient | null = null;
+  private key = '';
+  private backend: BackendName | null = null;
+  private readonly active = new Set<RunningJob<unknown>>();
+
+  constructor(
+    private readonly distDir: string,
+    private readonly settings: () => PathLensSettings,
+    private readonly log: HostLog,
+  ) {}
+
+  /** The backend of the running worker, if started. */
+  get backendName(): BackendName | null {
+    return this.backend;
+  }
+
+  get busy(): boolean {
+    return this.active.size > 0;
+  }
+
+  private ensure(): WorkerClient {
+    const settings = this.settings();
+    const key = workerKey(settings);
+    if (this.client && key !== this.key && !this.busy) {
+      this.log.info('backend settings changed: restarting the attribution worker');
+      void this.client.dispose();
+      this.client = null;
+    }
+    if (!this.client) {
+      this.key = key;
+      this.backend = null;
+      this.client = new WorkerClient({ workerScript: path.join(this.distDir, 'worker.js'), backend: settings.backend, wasmDir: this.distDir });
+    }
+    return this.client;
+  }
+
+  /** Starts the worker if needed (the worker inherits PATHLENS_TFJS_NODE_PATH from the setting). */
+  async start(): Promise<BackendName> {
+    const client = this.ensure();
+    const settings = this.settings();
+    const started = Date.now();
+    // The worker copies process.env when it is constructed (synchronously inside start()), so the
+    // variable is set only for that moment and the host's environment is left as it was.
+    const previous = process.env.PATHLENS_TFJS_NODE_PATH;
+    if (settings.tfjsNodePath) process.env.PATHLENS_TFJS_NODE_PATH = settings.tfjsNodePath;
+    let ready: Promise<BackendName>;
+    try {
+      ready = client.start();
+    } finally {
+      if (previous === undefined) delete process.env.PATHLENS_TFJS_NODE_PATH;
+      else process.env.PATHLENS_TFJS_NODE_PATH = previous;
+    }
+    try {
+      const backend = await ready;
+      if (this.backend !== backend) {
+        this.log.info(`attribution worker ready on backend '${backend}' (requested '${settings.backend}'${settings.tfjsNodePath ? `, tfjs-node from ${settings.tfjsNodePath}` : ''}) in ${Date.now() - started} ms`);
+      }
+      this.backend = backend;
+      return backend;
+    } catch (err) {
+      // A failed start (e.g. a forced backend that cannot load) must not stick: the next job retries.
+      if (this.client === client) {
+        this.client = null;
+        this.backend = null;
+        void client.dispose();
+      }
+      throw err;
+    }
+  }
+
+  explain(job: ExplainJob, listener: (event: WorkerEvent) => void): RunningJob<ExplainResult> {
+    return this.track(this.withStart((client) => client.explain(job, listener)));
+  }
+
+  info(modelPath: string): RunningJob<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
+    return this.track(this.withStart((client) => client.info(modelPath)));
+  }
+
+  /** Stops the worker at once (a hung job): pending jobs fail as cancelled; the next job restarts it. */
+  async terminate(reason: string): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    this.backend = null;
+    if (client) {
+      this.log.warn(`terminating the attribution worker: ${reason}`);
+      await client.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    if (client) await client.dispose();
+  }
+
+  /** Starts the worker first (so the tfjs-node path applies), then submits the job. */
+  private withStart<T>(submit: (client: WorkerClient) => RunningJob<T>): RunningJob<T> {
+    let inner: RunningJob<T> | null = null;
+    let cancelled = false;
+    const result = this.start().then(() => {
+      if (cancelled) throw new WorkerError('cancelled', 'Cancelled by the user.');
+      inner = submit(this.ensure());
+      return inner.result;
+    });
+    return {
+      id: -1,
+      result,
+      cancel: () => {
+        cancelled = true;
+        inner?.cancel();
+      },
+    };
+  }
+
+  private track<T>(job: RunningJob<T>): RunningJob<T> {
+    this.active.add(job as RunningJob<unknown>);
+    const done = () => this.active.delete(job as RunningJob<unknown>);
+    job.result.then(done, done);
+    return job;
+  }
+}
