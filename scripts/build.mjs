@@ -53,6 +53,18 @@ if (fs.existsSync(webviewEntry)) {
     logLevel: 'warning',
   });
 }
+// The panel's stylesheet (with uPlot's CSS inlined by @import) as a file: the CSP allows styles from
+// the extension only, so no inline <style>.
+const webviewCss = path.join(root, 'webview/main.css');
+if (fs.existsSync(webviewCss)) {
+  builds.push({
+    bundle: true,
+    entryPoints: [webviewCss],
+    outfile: path.join(dist, 'webview', 'main.css'),
+    minify: production,
+    logLevel: 'warning',
+  });
+}
 
 fs.mkdirSync(dist, { recursive: true });
 const wasmDir = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
