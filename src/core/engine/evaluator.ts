@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CancelledError, PathLensError } from '../errors';
 import type { CancellationSignal, ProgressCallback } from '../types';
+import { reducePointChunk, type PointChunk, type PointChunkResult, type RemoteEvaluator } from './pointBatch';
 import { scalarValues, valueAndGradient, type ExplainedScalar } from './scalar';
 
 export const DEFAULT_MEMORY_BUDGET_MB = 512;
@@ -15,6 +16,20 @@ export interface EvaluatorOptions {
   onProgress?: ProgressCallback;
   /** Fixed chunk size (tests); otherwise measured from the model against the budget. */
   chunkSize?: number;
+  /** Pool workers holding the same model: `evaluatePoints` shares chunks with them. */
+  remotes?: RemoteEvaluator[];
+}
+
+/** Points known up front, with the reductions wanted from their gradients. */
+export interface PointSpec {
+  count: number;
+  /** Row-major points [start, start + count) of the whole set. */
+  build(start: number, count: number): Float32Array;
+  /** Per-point weights over the whole set: chunks report Σ w_j ∇F(p_j). */
+  weights?: ArrayLike<number>;
+  /** Chunks report ∇F(p_j) · direction. */
+  direction?: Float32Array;
+  keepGradients?: boolean;
 }
 
 /** What a chunk reducer hands back: small tensors to download (kept out of the chunk's tidy). */
@@ -86,6 +101,48 @@ export class Evaluator {
     this.evaluations += 1;
     // A floor for backends that report no kernels: input, gradient and a few copies of each.
     return Math.max(info.peakBytes - start, this.inputSize * 4 * 8);
+  }
+
+  /**
+   * F, ∇F and the reductions of `spec` at every point, chunked by the memory budget and shared between
+   * this thread and the pool workers (each takes the next chunk when free). `consume` sees chunks in
+   * completion order, keyed by their start index.
+   */
+  async evaluatePoints(spec: PointSpec, consume: (start: number, result: PointChunkResult) => void, stage: string): Promise<void> {
+    const remotes = this.options.remotes ?? [];
+    const executors = 1 + remotes.length;
+    // The budget is shared by all executors, down to one point each.
+    const perExecutor = Math.max(1, Math.floor((await this.chunkSize()) / executors));
+    const chunk = Math.max(1, Math.min(perExecutor, Math.ceil(spec.count / executors)));
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    this.progress(stage, 0, spec.count);
+    const drain = async (run: (c: PointChunk) => Promise<PointChunkResult>, local: boolean) => {
+      while (!failed && next < spec.count) {
+        this.checkCancelled();
+        const start = next;
+        const count = Math.min(chunk, spec.count - start);
+        next += count;
+        const weights = spec.weights ? Float32Array.from({ length: count }, (_, j) => spec.weights![start + j]!) : undefined;
+        const result = await run({ points: spec.build(start, count), count, weights, direction: spec.direction, keepGradients: spec.keepGradients });
+        this.evaluations += count;
+        assertFinite(result.value, 'model output', stage);
+        assertFinite(result.gradNorm, 'gradient', stage);
+        consume(start, result);
+        done += count;
+        this.progress(stage, done, spec.count);
+        // Let remote replies and cancel requests through between local chunks.
+        if (local) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    };
+    const local = (c: PointChunk) => reducePointChunk(this.fn, this.inputShape, c);
+    try {
+      await Promise.all([drain(local, true), ...remotes.map((r) => drain((c) => r.evaluate(c), false))]);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
   }
 
   /** F at `count` points built by `build` (forward passes only, chunked). */

@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Evaluator } from '../engine/evaluator';
-import type { StraightPathIntegral } from './straightPath';
+import { pathDirection, straightPathPoints, type StraightPathIntegral } from './straightPath';
 
 export const ADAPTIVE_DEFAULTS = { tolerance: 0.01, maxEvaluations: 256, initialIntervals: 8 };
 
@@ -77,28 +76,18 @@ export async function integrateAdaptive(
   const maxEvaluations = Math.min(options.maxEvaluations ?? ADAPTIVE_DEFAULTS.maxEvaluations, storable);
   const points: PathPoint[] = [];
 
-  const shape = evaluator.inputShape;
-  const x = tf.tensor(input, [1, ...shape]);
-  const base = tf.tensor(baseline, [1, ...shape]);
-  const difference = tf.sub(x, base);
-  const flatDifference = tf.reshape(difference, [1, size]);
-  const alphaShape = [-1, ...shape.map(() => 1)];
+  const direction = pathDirection(input, baseline);
   const evaluate = async (alphas: number[]) =>
-    evaluator.gradients(
-      alphas.length,
-      (start, count) => tf.add(base, tf.mul(tf.reshape(tf.tensor1d(alphas.slice(start, start + count)), alphaShape), difference)),
-      ({ count, grad }) => {
-        const flat = tf.reshape(grad, [count, size]);
-        return [flat, tf.sqrt(tf.sum(tf.square(flat), 1)), tf.sum(tf.mul(flat, flatDifference), 1)];
-      },
-      ({ start, count, value, outputs: [grads, norms, directional] }) => {
-        for (let j = 0; j < count; j++) {
+    evaluator.evaluatePoints(
+      { count: alphas.length, build: straightPathPoints(input, baseline, alphas), direction, keepGradients: true },
+      (start, chunk) => {
+        for (let j = 0; j < chunk.value.length; j++) {
           points.push({
             alpha: alphas[start + j]!,
-            gradient: grads!.slice(j * size, (j + 1) * size),
-            value: value[j]!,
-            gradNorm: norms![j]!,
-            directional: directional![j]!,
+            gradient: chunk.gradients!.slice(j * size, (j + 1) * size),
+            value: chunk.value[j]!,
+            gradNorm: chunk.gradNorm[j]!,
+            directional: chunk.directional![j]!,
           });
         }
       },
@@ -107,24 +96,20 @@ export async function integrateAdaptive(
 
   let rounds = 0;
   let relativeDelta = Infinity;
-  try {
-    await evaluate(Array.from({ length: initial + 1 }, (_, k) => k / initial));
-    for (;;) {
-      points.sort((a, b) => a.alpha - b.alpha);
-      const alphas = points.map((p) => p.alpha);
-      const weights = trapezoidWeights(alphas);
-      const sum = points.reduce((s, p, k) => s + weights[k]! * p.directional, 0);
-      const delta = sum - expected;
-      relativeDelta = expected === 0 ? (delta === 0 ? 0 : Infinity) : Math.abs(delta) / Math.abs(expected);
-      const remaining = maxEvaluations - points.length;
-      if (relativeDelta <= tolerance || remaining <= 0) break;
-      const midpoints = refinementMidpoints(alphas, points.map((p) => p.directional), Math.min(remaining, await evaluator.chunkSize()));
-      if (midpoints.length === 0) break;
-      await evaluate(midpoints);
-      rounds++;
-    }
-  } finally {
-    tf.dispose([x, base, difference, flatDifference]);
+  await evaluate(Array.from({ length: initial + 1 }, (_, k) => k / initial));
+  for (;;) {
+    points.sort((a, b) => a.alpha - b.alpha);
+    const alphas = points.map((p) => p.alpha);
+    const weights = trapezoidWeights(alphas);
+    const sum = points.reduce((s, p, k) => s + weights[k]! * p.directional, 0);
+    const delta = sum - expected;
+    relativeDelta = expected === 0 ? (delta === 0 ? 0 : Infinity) : Math.abs(delta) / Math.abs(expected);
+    const remaining = maxEvaluations - points.length;
+    if (relativeDelta <= tolerance || remaining <= 0) break;
+    const midpoints = refinementMidpoints(alphas, points.map((p) => p.directional), Math.min(remaining, await evaluator.chunkSize()));
+    if (midpoints.length === 0) break;
+    await evaluate(midpoints);
+    rounds++;
   }
 
   points.sort((a, b) => a.alpha - b.alpha);

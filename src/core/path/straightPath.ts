@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Evaluator } from '../engine/evaluator';
 import type { Quadrature } from './quadrature';
 
@@ -28,7 +27,6 @@ export async function integrateStraightPath(
    */
   onPoints?: (start: number, count: number, gradients: Float32Array, values: Float32Array) => void,
 ): Promise<StraightPathIntegral> {
-  const shape = evaluator.inputShape;
   const size = input.length;
   const n = rule.alphas.length;
   const result: StraightPathIntegral = {
@@ -39,36 +37,57 @@ export async function integrateStraightPath(
     gradNorm: new Array<number>(n),
     directional: new Array<number>(n),
   };
-  const x = tf.tensor(input, [1, ...shape]);
-  const base = tf.tensor(baseline, [1, ...shape]);
-  const difference = tf.sub(x, base);
-  const flatDifference = tf.reshape(difference, [1, size]);
-  const alphaShape = [-1, ...shape.map(() => 1)];
-  try {
-    await evaluator.gradients(
-      n,
-      (start, count) => tf.add(base, tf.mul(tf.reshape(tf.tensor1d(rule.alphas.slice(start, start + count)), alphaShape), difference)),
-      ({ start, count, grad }) => {
-        const flat = tf.reshape(grad, [count, size]);
-        const weights = tf.tensor2d(rule.weights.slice(start, start + count), [count, 1]);
-        const reductions = [tf.sum(tf.mul(flat, weights), 0), tf.sqrt(tf.sum(tf.square(flat), 1)), tf.sum(tf.mul(flat, flatDifference), 1)];
-        return onPoints ? [...reductions, flat] : reductions;
-      },
-      ({ start, count, value, outputs: [weighted, norms, directional, gradients] }) => {
-        if (onPoints) onPoints(start, count, gradients!, value);
-        for (let i = 0; i < size; i++) result.weightedGradSum[i]! += weighted![i]!;
-        for (let j = 0; j < count; j++) {
-          result.value[start + j] = value[j]!;
-          result.gradNorm[start + j] = norms![j]!;
-          result.directional[start + j] = directional![j]!;
-        }
-      },
-      stage,
-    );
-  } finally {
-    tf.dispose([x, base, difference, flatDifference]);
-  }
+  // Chunks may finish out of order when pool workers share them; onPoints wants path order.
+  const waiting = new Map<number, { gradients: Float32Array; values: Float32Array }>();
+  let nextInOrder = 0;
+  const deliverInOrder = (start: number, gradients: Float32Array, values: Float32Array) => {
+    waiting.set(start, { gradients, values });
+    for (let ready = waiting.get(nextInOrder); ready; ready = waiting.get(nextInOrder)) {
+      waiting.delete(nextInOrder);
+      onPoints!(nextInOrder, ready.values.length, ready.gradients, ready.values);
+      nextInOrder += ready.values.length;
+    }
+  };
+  await evaluator.evaluatePoints(
+    {
+      count: n,
+      build: straightPathPoints(input, baseline, rule.alphas),
+      weights: rule.weights,
+      direction: pathDirection(input, baseline),
+      keepGradients: onPoints !== undefined,
+    },
+    (start, chunk) => {
+      if (onPoints) deliverInOrder(start, chunk.gradients!, chunk.value);
+      for (let i = 0; i < size; i++) result.weightedGradSum[i]! += chunk.weightedSum![i]!;
+      for (let j = 0; j < chunk.value.length; j++) {
+        result.value[start + j] = chunk.value[j]!;
+        result.gradNorm[start + j] = chunk.gradNorm[j]!;
+        result.directional[start + j] = chunk.directional![j]!;
+      }
+    },
+    stage,
+  );
   return result;
+}
+
+/** x − x'. */
+export function pathDirection(input: Float32Array, baseline: Float32Array): Float32Array {
+  return input.map((v, i) => v - baseline[i]!);
+}
+
+/** Builds points γ(α_k) = x' + α_k(x − x') for k in [start, start + count), row-major. */
+export function straightPathPoints(input: Float32Array, baseline: Float32Array, alphas: readonly number[]): (start: number, count: number) => Float32Array {
+  const size = input.length;
+  const direction = pathDirection(input, baseline);
+  return (start, count) => {
+    const out = new Float32Array(count * size);
+    for (let j = 0; j < count; j++) {
+      const alpha = alphas[start + j]!;
+      const offset = j * size;
+      for (let i = 0; i < size; i++) out[offset + i] = baseline[i]! + alpha * direction[i]!;
+    }
+    return out;
+  };
 }
 
 /** Running Σ_{j≤k} w_j·(∇F·(x − x'))_j: how Σ attribution approaches F(x) − F(x') along the path. */

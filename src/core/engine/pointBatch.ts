@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { valueAndGradient, type ExplainedScalar } from './scalar';
+
+/**
+ * A chunk of path points with a declarative reduction, so the same chunk can run in this thread or
+ * be shipped to a pool worker (closures cannot cross threads).
+ */
+export interface PointChunk {
+  /** Row-major [count, ...inputShape] points. */
+  points: Float32Array;
+  count: number;
+  /** Per-point weights: the reply carries Σ_j w_j ∇F(p_j). */
+  weights?: Float32Array;
+  /** The reply carries ∇F(p_j) · direction per point. */
+  direction?: Float32Array;
+  /** The reply carries every gradient (count × size). */
+  keepGradients?: boolean;
+}
+
+export interface PointChunkResult {
+  value: Float32Array;
+  /** ‖∇F(p_j)‖₂ per point. */
+  gradNorm: Float32Array;
+  weightedSum?: Float32Array;
+  directional?: Float32Array;
+  gradients?: Float32Array;
+}
+
+/** F, ∇F and the requested reductions for one chunk, computed on the current backend. */
+export async function reducePointChunk(fn: ExplainedScalar, inputShape: number[], chunk: PointChunk): Promise<PointChunkResult> {
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const { count } = chunk;
+  const tensors = tf.tidy(() => {
+    const points = tf.tensor(chunk.points, [count, ...inputShape]);
+    const { value, grad } = valueAndGradient(fn, points);
+    const flat = tf.reshape(grad, [count, size]);
+    const out: Record<string, tf.Tensor> = { value, gradNorm: tf.sqrt(tf.sum(tf.square(flat), 1)) };
+    if (chunk.weights) out.weightedSum = tf.sum(tf.mul(flat, tf.tensor2d(chunk.weights, [count, 1])), 0);
+    if (chunk.direction) out.directional = tf.sum(tf.mul(flat, tf.tensor2d(chunk.direction, [1, size])), 1);
+    if (chunk.keepGradients) out.gradients = flat;
+    return out;
+  });
+  const entries = Object.entries(tensors);
+  const arrays = await Promise.all(entries.map(([, t]) => t.data() as Promise<Float32Array>));
+  tf.dispose(entries.map(([, t]) => t));
+  return Object.fromEntries(entries.map(([key], i) => [key, arrays[i]])) as unknown as PointChunkResult;
+}
+
+/** Evaluates chunks in another thread (a pool worker holding the same model). */
+export interface RemoteEvaluator {
+  evaluate(chunk: PointChunk): Promise<PointChunkResult>;
+}
