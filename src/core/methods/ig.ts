@@ -2,6 +2,7 @@ import { completeness } from '../attribution/completeness';
 import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { cumulativeAttribution, integrateStraightPath, type StraightPathIntegral } from '../path/straightPath';
 import { ADAPTIVE_DEFAULTS, integrateAdaptive } from '../path/adaptive';
+import { idgiStraightPath, requireIdgiRule } from '../path/idgi';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
 import { PathLensError } from '../errors';
 import type { QuadratureRuleName } from '../types';
@@ -41,12 +42,14 @@ export const integratedGradients: AttributionMethod = {
     { name: 'rule', label: 'Quadrature rule', description: 'How path points and weights are placed on [0, 1]; adaptive refines until δ is within tolerance.', type: 'choice', default: IG_DEFAULTS.rule, choices: [...IG_RULES] },
     { name: 'tolerance', label: 'Tolerance (adaptive)', description: 'Adaptive rule stops when |δ| ≤ tolerance·|F(x) − F(x′)|.', type: 'number', default: ADAPTIVE_DEFAULTS.tolerance, min: 1e-6, max: 1 },
     { name: 'baseline', label: 'Baseline', description: 'Reference input x′ the path starts from.', type: 'choice', default: IG_DEFAULTS.baseline, choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'] },
+    { name: 'idgi', label: 'IDGI', description: 'Post-process the path with IDGI (Riemann/trapezoid rules only): exactly complete.', type: 'boolean', default: false },
   ],
   validate(options) {
     const steps = requirePositiveInteger(options.steps ?? IG_DEFAULTS.steps, 'steps');
     const rule = resolveRule(options);
     if (rule === 'adaptive') adaptiveOptions(options);
     else quadrature(rule, steps);
+    if (options.idgi === true) requireIdgiRule(rule);
   },
   async run(context, options) {
     const started = performance.now();
@@ -56,9 +59,17 @@ export const integratedGradients: AttributionMethod = {
     const baseline = await context.baseline(options.baseline ?? IG_DEFAULTS.baseline);
     const input = context.input.data;
     const expected = context.inputValue - baseline.value;
+    const idgi = options.idgi === true;
+    if (idgi) requireIdgiRule(ruleName);
     let integral: StraightPathIntegral;
     let ruleParams: Record<string, unknown>;
-    if (ruleName === 'adaptive') {
+    let post: { attribution: Float64Array; cumulative: number[] } | null = null;
+    if (idgi && ruleName !== 'adaptive') {
+      const result = await idgiStraightPath(context.evaluator, input, baseline.data, quadrature(ruleName, steps), { inputValue: context.inputValue, baselineValue: baseline.value }, 'Integrated Gradients (IDGI)');
+      integral = result.integral;
+      post = result;
+      ruleParams = { steps, rule: ruleName };
+    } else if (ruleName === 'adaptive') {
       const adaptive = adaptiveOptions(options);
       const result = await integrateAdaptive(context.evaluator, input, baseline.data, expected, adaptive, 'Integrated Gradients (adaptive)');
       integral = result;
@@ -68,17 +79,18 @@ export const integratedGradients: AttributionMethod = {
       ruleParams = { steps, rule: ruleName };
     }
     const attribution = new Float32Array(input.length);
-    for (let i = 0; i < input.length; i++) attribution[i] = (input[i]! - baseline.data[i]!) * integral.weightedGradSum[i]!;
+    if (post) attribution.set(post.attribution);
+    else for (let i = 0; i < input.length; i++) attribution[i] = (input[i]! - baseline.data[i]!) * integral.weightedGradSum[i]!;
     return {
       method: 'ig',
-      params: { ...ruleParams, baseline: baseline.name },
+      params: { ...ruleParams, baseline: baseline.name, idgi },
       attribution: { shape: context.input.shape, data: attribution },
       completeness: completeness(attribution, expected),
       path: {
         alpha: integral.alpha,
         value: integral.value,
         gradNorm: integral.gradNorm,
-        cumulativeSum: cumulativeAttribution(integral),
+        cumulativeSum: post ? post.cumulative : cumulativeAttribution(integral),
         expected,
       },
       timing: { ms: elapsed(started), evaluations: context.evaluator.evaluations - evaluationsBefore },

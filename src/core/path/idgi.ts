@@ -100,8 +100,8 @@ export class IdgiAccumulator {
 /** Quadrature rules whose points are a discretised path with known segment ends (IDGI applies). */
 export const IDGI_RULES: readonly QuadratureRuleName[] = ['riemann-left', 'riemann-right', 'riemann-middle', 'trapezoid'];
 
-export function requireIdgiRule(rule: QuadratureRuleName): void {
-  if (!IDGI_RULES.includes(rule)) {
+export function requireIdgiRule(rule: string): void {
+  if (!(IDGI_RULES as readonly string[]).includes(rule)) {
     throw new PathLensError(
       'usage',
       `IDGI needs a discretised path with segment end points; the '${rule}' rule's nodes are not one. Use --rule ${IDGI_RULES.join(' | ')} with --idgi`,
