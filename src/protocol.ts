@@ -17,6 +17,7 @@ import type {
 } from './core/types';
 import type { ErrorCode } from './core/errors';
 import type { ParameterSpec } from './core/attribution/method';
+import type { PointChunk, PointChunkResult } from './core/engine/pointBatch';
 
 // ---------------------------------------------------------------------------------------------
 // Host → worker
@@ -43,6 +44,8 @@ export interface ExplainJob {
   memoryBudgetMB?: number;
   /** At most this many rows per CSV (keeps a huge table from flooding a report). */
   maxRows?: number;
+  /** Use at most this many threads of the pool for this job (default: all). */
+  workers?: number;
 }
 
 export type WorkerRequest =
@@ -53,7 +56,29 @@ export type WorkerRequest =
 export interface WorkerInit {
   backend: BackendChoice;
   wasmDir?: string;
+  /** Threads evaluating gradients for one job, this one included (default: the number of cores). */
+  workers?: number;
+  /** 'evaluator': a pool thread that only evaluates point chunks for its coordinator. */
+  role?: 'coordinator' | 'evaluator';
 }
+
+// ---------------------------------------------------------------------------------------------
+// Coordinator worker ↔ pool (evaluator) workers
+
+export type EvaluatorRequest = {
+  kind: 'chunk';
+  id: number;
+  modelPath: string;
+  target: number;
+  output: OutputKind;
+  chunk: PointChunk;
+};
+
+export type EvaluatorEvent =
+  | { kind: 'ready'; backend: BackendName }
+  | { kind: 'fatal'; error: WireError }
+  | { kind: 'chunk-result'; id: number; result: PointChunkResult }
+  | { kind: 'chunk-error'; id: number; error: WireError };
 
 // ---------------------------------------------------------------------------------------------
 // Worker → host

@@ -40,7 +40,8 @@ explain options:
                          else detected (Teachable Machine → signed), else unit. Reports state which.
   --backend <b>          auto | tensorflow | wasm | cpu (default: auto = tfjs-node if installed,
                          else wasm, else cpu)
-  --memory-budget-mb <n> memory for batched path points (default: 512)
+  --memory-budget-mb <n> memory for batched path points, shared by all workers (default: 512)
+  --workers <n>          threads evaluating gradients in parallel (default: the number of cores)
   --seed <n>             seed for random baselines (default: 0)
   --max-rows <n>         at most n rows per CSV input
   --out <dir>            write result.json, one overlay PNG per (input, method) and index.html
@@ -61,7 +62,7 @@ Examples:
 export type Command =
   | { kind: 'help' }
   | { kind: 'info'; modelPath: string; json: boolean; backend: BackendChoice; verbose: boolean }
-  | { kind: 'explain'; job: ExplainJob; backend: BackendChoice; out: string | null; json: boolean; verbose: boolean };
+  | { kind: 'explain'; job: ExplainJob; backend: BackendChoice; workers: number | undefined; out: string | null; json: boolean; verbose: boolean };
 
 const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
@@ -108,6 +109,7 @@ export function parseCommand(argv: string[]): Command {
         preprocess: { type: 'string' },
         backend: { type: 'string' },
         'memory-budget-mb': { type: 'string' },
+        workers: { type: 'string' },
         seed: { type: 'string' },
         'max-rows': { type: 'string' },
         out: { type: 'string' },
@@ -154,5 +156,5 @@ export function parseCommand(argv: string[]): Command {
     memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
     maxRows: positiveInteger(v['max-rows'], '--max-rows'),
   };
-  return { kind: 'explain', job, backend, out: v.out ?? null, json: v.json ?? false, verbose };
+  return { kind: 'explain', job, backend, workers: positiveInteger(v.workers, '--workers'), out: v.out ?? null, json: v.json ?? false, verbose };
 }

@@ -57,7 +57,7 @@ function formatResults(result: ExplainResult): string {
 }
 
 async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number> {
-  const client = new WorkerClient({ backend: command.backend });
+  const client = new WorkerClient({ backend: command.backend, workers: command.kind === 'explain' ? command.workers : 1 });
   let running: { cancel(): void } | null = null;
   const onSigint = () => {
     stderr('cancelling…');

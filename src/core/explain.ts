@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MethodContext, MethodOptions, ResolvedBaseline } from './attribution/method';
 import { Evaluator } from './engine/evaluator';
+import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
 import { getMethod } from './methods';
 import type { LoadedModel } from './model/load';
@@ -22,6 +23,8 @@ export interface ExplainHooks {
   onResult?: (inputIndex: number, result: MethodResult) => void;
   /** Called once per input when its prediction and target are known (before any method runs). */
   onInput?: (inputIndex: number, input: Omit<InputResult, 'results'>) => void;
+  /** Pool workers that share gradient chunks for one explained scalar (none = this thread only). */
+  remotesFor?: (target: number, output: OutputKind) => RemoteEvaluator[];
   /** Builds a baseline in model space; file and image baselines need I/O, so the caller supplies this. */
   makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
 }
@@ -76,7 +79,7 @@ async function explainOne(model: LoadedModel, inputIndex: number, input: Prepare
   }
   const evaluator = new Evaluator(
     { model, target: targetIndex, output: request.output },
-    { memoryBudgetMB: request.memoryBudgetMB, signal: hooks.signal, onProgress: hooks.onProgress },
+    { memoryBudgetMB: request.memoryBudgetMB, signal: hooks.signal, onProgress: hooks.onProgress, remotes: hooks.remotesFor?.(targetIndex, request.output) },
   );
   const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]), 'F(x)');
   const labels = model.summary.labels;

@@ -13,6 +13,8 @@ export interface WorkerClientOptions {
   workerScript?: string;
   backend?: BackendChoice;
   wasmDir?: string;
+  /** Threads evaluating gradients (the worker plus its pool); default: the number of cores. */
+  workers?: number;
   /** Extra V8 heap for the worker thread, in MB. */
   maxHeapMB?: number;
 }
@@ -50,7 +52,7 @@ export class WorkerClient {
   start(): Promise<BackendName> {
     if (this.ready) return this.ready;
     const script = this.options.workerScript ?? path.join(__dirname, 'worker.js');
-    const init: WorkerInit = { backend: this.options.backend ?? 'auto', wasmDir: this.options.wasmDir };
+    const init: WorkerInit = { backend: this.options.backend ?? 'auto', wasmDir: this.options.wasmDir, workers: this.options.workers };
     const worker = new Worker(script, {
       workerData: init,
       resourceLimits: this.options.maxHeapMB ? { maxOldGenerationSizeMb: this.options.maxHeapMB } : undefined,

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
 import { PathLensError } from '../core/errors';
-import { explainInputs, validateRequest, type ExplainRequest } from '../core/explain';
+import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
 import { loadModel, type LoadedModel } from '../core/model/load';
 import type { BaselineSpec, CancellationSignal, ExplainResult, ModelSummary, Preprocessing, PreparedInput } from '../core/types';
@@ -79,7 +79,14 @@ export async function runInfoJob(modelPath: string, cache: ModelCache): Promise<
   return { summary: model.summary, preprocessing: preprocessingFor(model, { modelPath }) };
 }
 
-export async function runExplainJob(jobId: number, job: ExplainJob, cache: ModelCache, signal: CancellationSignal, emit: Emit): Promise<ExplainResult> {
+export async function runExplainJob(
+  jobId: number,
+  job: ExplainJob,
+  cache: ModelCache,
+  signal: CancellationSignal,
+  emit: Emit,
+  remotesFor?: ExplainHooks['remotesFor'],
+): Promise<ExplainResult> {
   const request: ExplainRequest = {
     methods: job.methods,
     target: job.target,
@@ -98,6 +105,7 @@ export async function runExplainJob(jobId: number, job: ExplainJob, cache: Model
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
   const results = await explainInputs(model, inputs, request, {
     signal,
+    remotesFor,
     onProgress: (progress) => emit({ kind: 'progress', jobId, progress: { ...progress, stage: `${progress.stage}` } }),
     onInput: (inputIndex, started) => emit({ kind: 'input', jobId, inputIndex, input: { ...started, ...describeInput(inputs[inputIndex]!) } }),
     onResult: (inputIndex, result) => emit({ kind: 'result', jobId, inputIndex, result }),

@@ -6,14 +6,19 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../core/engine/backend';
 import { CancelledError, describeError } from '../core/errors';
 import type { CancellationSignal } from '../core/types';
-import type { WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
+import { reducePointChunk } from '../core/engine/pointBatch';
+import type { EvaluatorEvent, EvaluatorRequest, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
 import { ModelCache, runExplainJob, runInfoJob } from './jobs';
+import { defaultWorkerCount, EvaluationPool } from './pool';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
 
+const init = workerData as WorkerInit;
 const emit = (event: WorkerEvent) => port.postMessage(event);
 const cache = new ModelCache();
+// Pool threads (besides this one) that share gradient chunks; spawned on first use.
+const pool = new EvaluationPool(__filename, init, Math.max(0, (init.workers ?? defaultWorkerCount()) - 1));
 const cancelled = new Set<number>();
 let queue: Promise<void> = Promise.resolve();
 
@@ -34,7 +39,10 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
       const { summary, preprocessing } = await runInfoJob(request.modelPath, cache);
       emit({ kind: 'info', jobId: request.jobId, summary, preprocessing });
     } else {
-      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit);
+      const limit = (request.job.workers ?? pool.size + 1) - 1;
+      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, (target, output) =>
+        pool.remotesFor(request.job.modelPath, target, output, limit),
+      );
       emit({ kind: 'explained', jobId: request.jobId, result });
     }
   } catch (err) {
@@ -45,13 +53,34 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
   }
 }
 
+/** A pool thread: evaluates point chunks for its coordinator, one at a time. */
+function serveChunks(): void {
+  const send = (event: EvaluatorEvent, transfer: ArrayBuffer[] = []) => port!.postMessage(event, transfer);
+  let queue: Promise<void> = Promise.resolve();
+  port!.on('message', (request: EvaluatorRequest) => {
+    queue = queue.then(async () => {
+      try {
+        const model = await cache.get(request.modelPath);
+        const result = await reducePointChunk({ model, target: request.target, output: request.output }, model.inputShape, request.chunk);
+        const buffers = Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer);
+        send({ kind: 'chunk-result', id: request.id, result }, buffers);
+      } catch (err) {
+        send({ kind: 'chunk-error', id: request.id, error: describeError(err) });
+      }
+    });
+  });
+}
+
 async function main(): Promise<void> {
-  const init = workerData as WorkerInit;
   try {
     const backend = await initBackend(init.backend, { wasmDir: init.wasmDir });
     emit({ kind: 'ready', backend });
   } catch (err) {
     emit({ kind: 'fatal', error: describeError(err) });
+    return;
+  }
+  if (init.role === 'evaluator') {
+    serveChunks();
     return;
   }
   port!.on('message', (request: WorkerRequest) => {
