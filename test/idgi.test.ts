@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getMethod } from '../src/core/methods';
 import { IdgiAccumulator } from '../src/core/path/idgi';
+import type { QuadratureRuleName } from '../src/core/types';
 import { cubeSumModel, productModel, reluSaturationModel } from './helpers/analyticModels';
 import { runMethod, useCpu } from './helpers/runMethod';
 
@@ -51,7 +52,7 @@ describe('IDGI (ALGORITHMS.md §5)', () => {
   it('rejects IDGI with Gauss–Legendre or adaptive IG before computing; leaks no tensors', async () => {
     const ig = getMethod('ig');
     expect(() => ig.validate!({ idgi: true })).toThrow(/IDGI needs a discretised path/);
-    expect(() => ig.validate!({ idgi: true, rule: 'adaptive' })).toThrow(/IDGI/);
+    expect(() => ig.validate!({ idgi: true, rule: 'adaptive' as QuadratureRuleName })).toThrow(/IDGI/);
     expect(() => ig.validate!({ idgi: true, rule: 'trapezoid' })).not.toThrow();
     const first = await runMethod(productModel(), 'ig', [3, 2], null, { steps: 9, rule: 'riemann-middle', idgi: true }, { chunkSize: 4 });
     const before = tf.memory().numTensors;

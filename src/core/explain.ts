@@ -27,6 +27,8 @@ export interface ExplainHooks {
   remotesFor?: (target: number, output: OutputKind) => RemoteEvaluator[];
   /** Builds a baseline in model space; file and image baselines need I/O, so the caller supplies this. */
   makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
+  /** Loads a reference set (Expected Gradients) in model input space; the caller caches it per job. */
+  referenceSet?: (path: string) => Promise<Float32Array[]>;
 }
 
 /** Rejects unknown methods and invalid options before any computation. */
@@ -105,6 +107,7 @@ async function explainOne(model: LoadedModel, inputIndex: number, input: Prepare
       }
       return cached;
     },
+    ...(hooks.referenceSet ? { referenceSet: hooks.referenceSet } : {}),
   };
 
   const results: MethodResult[] = [];

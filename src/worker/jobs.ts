@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
 import { PathLensError } from '../core/errors';
 import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
+import { checkReferenceSet } from '../core/methods/expectedGradients';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
 import { loadModel, type LoadedModel } from '../core/model/load';
 import type { BaselineSpec, CancellationSignal, ExplainResult, ModelSummary, Preprocessing, PreparedInput } from '../core/types';
@@ -103,6 +104,22 @@ export async function runExplainJob(
   const backend = currentBackend();
   emit({ kind: 'started', jobId, model: model.summary, backend, preprocessing, inputCount: inputs.length });
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
+  // Reference sets (Expected Gradients) load like inputs, once per job; checked before any computation.
+  const referenceSets = new Map<string, Promise<Float32Array[]>>();
+  const referenceSet = (file: string) => {
+    const key = path.resolve(file);
+    let cached = referenceSets.get(key);
+    if (!cached) {
+      cached = loadInputs([key], { inputShape: model.inputShape }, preprocessing, { crop }).then((refs) => {
+        const data = refs.map((r) => r.data);
+        checkReferenceSet(data, model.inputShape.reduce((a, b) => a * b, 1), file, model.inputShape);
+        return data;
+      });
+      referenceSets.set(key, cached);
+    }
+    return cached;
+  };
+  if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients')) await referenceSet(job.options.reference);
   const results = await explainInputs(model, inputs, request, {
     signal,
     remotesFor,
@@ -113,6 +130,7 @@ export async function runExplainJob(
       data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
       name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
     }),
+    referenceSet,
   });
   return { model: model.summary, backend, preprocessing, inputs: results };
 }

@@ -22,7 +22,7 @@ export async function runMethod(
   x: number[],
   baseline: number[] | null,
   options: MethodOptions = {},
-  extra: { output?: OutputKind; target?: number; chunkSize?: number } = {},
+  extra: { output?: OutputKind; target?: number; chunkSize?: number; references?: Record<string, number[][]> } = {},
 ): Promise<{ result: MethodResult; model: LoadedModel; evaluator: Evaluator }> {
   const model = typeof modelOrPath === 'string' ? await loadModel(modelOrPath) : modelOrPath;
   const input = tensorInput(x, model.inputShape);
@@ -35,6 +35,11 @@ export async function runMethod(
     input,
     inputValue: inputValue!,
     baseline: async (spec) => ({ spec, name: 'test', data: base, value: baselineValue! }),
+    referenceSet: async (path) => {
+      const set = extra.references?.[path];
+      if (!set) throw new Error(`test reference set '${path}' not given`);
+      return set.map((r) => Float32Array.from(r));
+    },
   };
   const result = await getMethod(method).run(context, options);
   return { result, model, evaluator };

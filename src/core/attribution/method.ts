@@ -18,6 +18,11 @@ export interface MethodContext {
   /** F(x). */
   inputValue: number;
   baseline(spec: BaselineSpec): Promise<ResolvedBaseline>;
+  /**
+   * A reference set (folder of images, CSV or JSON array file) loaded like inputs, in model input
+   * space, cached per job. Absent where no file access exists (then methods needing it fail clearly).
+   */
+  referenceSet?(path: string): Promise<Float32Array[]>;
 }
 
 /** Options shared by all methods (CLI flags / settings); each method reads what applies to it. */

@@ -1,6 +1,7 @@
 import type { AttributionMethod } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { blurIg } from './blurIg';
+import { expectedGradients } from './expectedGradients';
 import { gradient } from './gradient';
 import { gradXInput } from './gradXInput';
 import { guidedIg } from './guidedIg';
@@ -8,7 +9,7 @@ import { integratedGradients } from './ig';
 
 /** Every method by its CLI name, in the order pickers list them. */
 export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
-  [integratedGradients, gradient, gradXInput, guidedIg, blurIg].map((m) => [m.name, m]),
+  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients].map((m) => [m.name, m]),
 );
 
 export function getMethod(name: string): AttributionMethod {
