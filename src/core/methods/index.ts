@@ -6,10 +6,13 @@ import { gradient } from './gradient';
 import { gradXInput } from './gradXInput';
 import { guidedIg } from './guidedIg';
 import { integratedGradients } from './ig';
+import { smoothGrad } from './smoothgrad';
+import { smoothGradSquared } from './smoothgradSq';
+import { varGrad } from './vargrad';
 
 /** Every method by its CLI name, in the order pickers list them. */
 export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
-  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients].map((m) => [m.name, m]),
+  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients, smoothGrad, smoothGradSquared, varGrad].map((m) => [m.name, m]),
 );
 
 export function getMethod(name: string): AttributionMethod {
