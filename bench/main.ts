@@ -1,12 +1,16 @@
 /**
- * `npm run bench`: Integrated Gradients (Gauss–Legendre, 50 steps) on the shipped example and every
- * zoo model, per available backend, through the real worker. Prints a table and writes
+ * `npm run bench`: Integrated Gradients (Gauss–Legendre 50 and adaptive @1%) on the shipped example
+ * and every zoo model, per available backend and worker count, through the real worker the extension
+ * uses; this thread plays the extension host and its event-loop lag is measured during each run. Prints a table and writes
  * bench-results.json. Timings are measured here, never asserted in tests.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { METHODS } from '../src/core/methods';
 import { WorkerClient } from '../src/worker/client';
+import { defaultWorkerCount } from '../src/worker/pool';
 import type { BackendName, ExplainResult } from '../src/core/types';
 import type { ExplainJob } from '../src/protocol';
 
@@ -25,16 +29,32 @@ interface Case {
 interface Row {
   model: string;
   backend: BackendName;
+  workers: number;
   method: string;
-  steps: number;
   evaluations: number;
   wallMs: number;
   msPerEvaluation: number;
   evaluationsPerSecond: number;
   peakRssMB: number;
   relativeDelta: number | null;
+  /** p99 event-loop delay of this (host-like) thread while the job ran, ms. */
+  hostLagP99Ms: number | null;
   note: string;
 }
+
+interface Run {
+  label: string;
+  methods: string[];
+  options: ExplainJob['options'];
+  /** Path points the run needs at most (for the estimate when it would take too long). */
+  points: number;
+}
+
+const RUNS: Run[] = [
+  { label: 'ig gauss-legendre 50', methods: ['ig'], options: { steps: 50, rule: 'gauss-legendre' }, points: 50 },
+  { label: 'ig adaptive @1%', methods: ['ig'], options: { rule: 'adaptive' as never, tolerance: 0.01 }, points: 50 },
+];
+const GUIDED_IG: Run = { label: 'guided-ig 200', methods: ['guided-ig'], options: { steps: 200 }, points: 200 };
 
 function cases(): Case[] {
   const list: Case[] = [];
@@ -60,57 +80,66 @@ function cases(): Case[] {
   return list;
 }
 
-/** Peak resident set size of this process (the worker threads included) while `work` runs. */
-async function withPeakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakRssMB: number }> {
+/** Peak RSS of this process (worker threads included) and this thread's event-loop delay during `work`. */
+async function measured<T>(work: () => Promise<T>): Promise<{ value: T; peakRssMB: number; lagP99Ms: number }> {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 20);
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   try {
     const value = await work();
     peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, peakRssMB: Math.round(peak / 1024 / 1024) };
+    return { value, peakRssMB: Math.round(peak / 1024 / 1024), lagP99Ms: lag.percentile(99) / 1e6 };
   } finally {
+    lag.disable();
     clearInterval(timer);
   }
 }
 
 async function explainOnce(client: WorkerClient, job: ExplainJob): Promise<{ result: ExplainResult; wallMs: number }> {
   const started = performance.now();
-  const result = await client.explain(job).result;
+  // Receive the streamed events like the extension host does, so the lag measured includes that work.
+  const result = await client.explain(job, () => {}).result;
   const failed = result.inputs.find((i) => i.error);
   if (failed) throw new Error(failed.error);
   return { result, wallMs: performance.now() - started };
 }
 
-async function benchCase(c: Case, backend: BackendName): Promise<Row> {
-  const client = new WorkerClient({ workerScript: path.join(__dirname, 'worker.js'), backend });
+async function benchCase(c: Case, backend: BackendName, workers: number, runs: Run[]): Promise<Row[]> {
+  const client = new WorkerClient({ workerScript: path.join(__dirname, 'worker.js'), backend, workers });
   const base: ExplainJob = { modelPath: c.modelPath, inputs: [c.input], methods: ['gradient'], target: 'top', output: 'logit', preprocess: c.preprocess, options: {}, maxRows: 1 };
+  const rows: Row[] = [];
   try {
     await client.start();
-    // Warm-up: loads and caches the model and measures one gradient evaluation.
+    // Warm-up: loads and caches the model (in pool threads too), then times one gradient evaluation.
+    await explainOnce(client, { ...base, methods: ['ig'], options: { steps: 2 * workers, rule: 'riemann-left' } });
     const warm = await explainOnce(client, base);
     const msPerGradient = warm.result.inputs[0]!.results[0]!.timing.ms;
-    const steps = 50;
-    if ((msPerGradient * steps) / 1000 > MAX_RUN_SECONDS) {
-      return {
-        model: c.name, backend, method: 'ig gauss-legendre', steps, evaluations: steps,
-        wallMs: msPerGradient * steps, msPerEvaluation: msPerGradient, evaluationsPerSecond: 1000 / msPerGradient,
-        peakRssMB: Math.round(process.memoryUsage().rss / 1024 / 1024), relativeDelta: null,
-        note: `estimated from one gradient (${(msPerGradient / 1000).toFixed(1)} s); full run would exceed ${MAX_RUN_SECONDS} s`,
-      };
+    for (const run of runs) {
+      const row = { model: c.name, backend, workers, method: run.label };
+      if ((msPerGradient * run.points) / workers / 1000 > MAX_RUN_SECONDS) {
+        rows.push({
+          ...row, evaluations: run.points, wallMs: (msPerGradient * run.points) / workers, msPerEvaluation: msPerGradient,
+          evaluationsPerSecond: 1000 / msPerGradient, peakRssMB: Math.round(process.memoryUsage().rss / 1024 / 1024),
+          relativeDelta: null, hostLagP99Ms: null,
+          note: `estimated from one gradient (${(msPerGradient / 1000).toFixed(1)} s); a full run would exceed ${MAX_RUN_SECONDS} s`,
+        });
+        continue;
+      }
+      const { value, peakRssMB, lagP99Ms } = await measured(() => explainOnce(client, { ...base, methods: run.methods, options: run.options }));
+      const result = value.result.inputs[0]!.results[0]!;
+      rows.push({
+        ...row, evaluations: result.timing.evaluations, wallMs: value.wallMs, msPerEvaluation: value.wallMs / result.timing.evaluations,
+        evaluationsPerSecond: (1000 * result.timing.evaluations) / value.wallMs, peakRssMB,
+        relativeDelta: result.completeness?.relative ?? null, hostLagP99Ms: lagP99Ms, note: '',
+      });
     }
-    const { value, peakRssMB } = await withPeakRss(() => explainOnce(client, { ...base, methods: ['ig'], options: { steps, rule: 'gauss-legendre' } }));
-    const ig = value.result.inputs[0]!.results[0]!;
-    return {
-      model: c.name, backend, method: 'ig gauss-legendre', steps, evaluations: ig.timing.evaluations,
-      wallMs: value.wallMs, msPerEvaluation: ig.timing.ms / ig.timing.evaluations,
-      evaluationsPerSecond: (1000 * ig.timing.evaluations) / ig.timing.ms, peakRssMB,
-      relativeDelta: ig.completeness?.relative ?? null, note: '',
-    };
   } finally {
     await client.dispose();
   }
+  return rows;
 }
 
 async function availableBackends(): Promise<BackendName[]> {
@@ -130,10 +159,10 @@ async function availableBackends(): Promise<BackendName[]> {
 }
 
 function table(rows: Row[]): string {
-  const header = ['model', 'backend', 'method', 'evals', 'wall ms', 'ms/eval', 'evals/s', 'peak RSS MB', 'rel. δ', 'note'];
+  const header = ['model', 'backend', 'workers', 'method', 'evals', 'wall ms', 'ms/eval', 'evals/s', 'peak RSS MB', 'rel. δ', 'host lag p99 ms', 'note'];
   const lines = rows.map((r) => [
-    r.model, r.backend, r.method, String(r.evaluations), r.wallMs.toFixed(0), r.msPerEvaluation.toFixed(1), r.evaluationsPerSecond.toFixed(1),
-    String(r.peakRssMB), r.relativeDelta === null ? '—' : `${(r.relativeDelta * 100).toFixed(2)}%`, r.note,
+    r.model, r.backend, String(r.workers), r.method, String(r.evaluations), r.wallMs.toFixed(0), r.msPerEvaluation.toFixed(1), r.evaluationsPerSecond.toFixed(1),
+    String(r.peakRssMB), r.relativeDelta === null ? '—' : `${(r.relativeDelta * 100).toFixed(2)}%`, r.hostLagP99Ms === null ? '—' : r.hostLagP99Ms.toFixed(1), r.note,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
@@ -145,14 +174,21 @@ async function main(): Promise<void> {
   const backends = await availableBackends();
   console.log(`backends: ${backends.join(', ')}; ${os.cpus().length} cores; node ${process.version}`);
   const rows: Row[] = [];
+  const cores = defaultWorkerCount();
+  const workerCounts = [...new Set([1, cores])];
   for (const c of cases().filter((c) => !only || only.some((o) => c.name.includes(o)))) {
     for (const backend of backends) {
-      try {
-        const row = await benchCase(c, backend);
-        rows.push(row);
-        console.log(`${c.name} / ${backend}: ${row.wallMs.toFixed(0)} ms${row.note ? ` (${row.note})` : ''}`);
-      } catch (err) {
-        console.log(`${c.name} / ${backend}: failed: ${(err as Error).message}`);
+      // Worker scaling is measured on the default engine and tfjs-node; the cpu fallback runs alone.
+      for (const workers of backend === 'cpu' ? [1] : workerCounts) {
+        const runs = c.name === 'tm-objects' && workers === cores && METHODS.has('guided-ig') ? [...RUNS, GUIDED_IG] : RUNS;
+        try {
+          for (const row of await benchCase(c, backend, workers, runs)) {
+            rows.push(row);
+            console.log(`${c.name} / ${backend} / ${workers} worker(s) / ${row.method}: ${row.wallMs.toFixed(0)} ms, ${row.evaluations} evaluations${row.note ? ` (${row.note})` : ''}`);
+          }
+        } catch (err) {
+          console.log(`${c.name} / ${backend} / ${workers} worker(s): failed: ${(err as Error).message}`);
+        }
       }
     }
   }

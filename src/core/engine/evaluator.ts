@@ -5,6 +5,9 @@ import { reducePointChunk, type PointChunk, type PointChunkResult, type RemoteEv
 import { scalarValues, valueAndGradient, type ExplainedScalar } from './scalar';
 
 export const DEFAULT_MEMORY_BUDGET_MB = 512;
+/** Measured activation bytes per path point, per loaded model (the same for every class and input). */
+const BYTES_PER_POINT = new WeakMap<object, number>();
+
 /** Beyond this many points per chunk a bigger batch buys no speed, only memory. */
 const MAX_CHUNK = 64;
 /** Activations measured by TF.js miss backend scratch space and fragmentation; keep a margin. */
@@ -89,8 +92,10 @@ export class Evaluator {
     return this.measuredChunk;
   }
 
-  /** Transient bytes of one forward+backward pass on one point, by TF.js' own accounting. */
+  /** Transient bytes of one forward+backward pass on one point, by TF.js' own accounting (once per model). */
   private async measureBytesPerPoint(): Promise<number> {
+    const known = BYTES_PER_POINT.get(this.fn.model);
+    if (known !== undefined) return known;
     const start = tf.memory().numBytes;
     const point = tf.zeros([1, ...this.inputShape]);
     const info = await tf.profile(() => {
@@ -100,7 +105,9 @@ export class Evaluator {
     tf.dispose([point, ...(info.result as tf.Tensor[])]);
     this.evaluations += 1;
     // A floor for backends that report no kernels: input, gradient and a few copies of each.
-    return Math.max(info.peakBytes - start, this.inputSize * 4 * 8);
+    const bytes = Math.max(info.peakBytes - start, this.inputSize * 4 * 8);
+    BYTES_PER_POINT.set(this.fn.model, bytes);
+    return bytes;
   }
 
   /**
