@@ -90,7 +90,7 @@ export class MapCell {
   }
 
   private section(id: string, title: string, content: HTMLElement, open: boolean): HTMLElement {
-    const el = h('vscode-collapsible', { title, heading: title, open: this.host.isOpen(id, open), 'data-section': id }, content);
+    const el = h('vscode-collapsible', { heading: title, open: this.host.isOpen(id, open), 'data-section': id }, content);
     el.addEventListener('vsc-collapsible-toggle', (e) => this.host.sectionToggled(id, Boolean((e as CustomEvent<{ open: boolean }>).detail?.open)));
     return el;
   }

@@ -12,7 +12,8 @@ type CheckboxEl = HTMLElement & { checked: boolean };
 /** A labelled vscode-single-select. */
 export function select(label: string, options: { value: string; label: string; description?: string }[], value: string, onChange: (value: string) => void, attrs: Record<string, string> = {}): { root: HTMLElement; el: SelectEl; setOptions(opts: { value: string; label: string }[], value: string): void; setValue(v: string): void } {
   const id = nextId('sel');
-  const el = h('vscode-single-select', { id, 'aria-label': label, ...attrs }) as SelectEl;
+  // `label` names the inner combobox (the element's accessible name).
+  const el = h('vscode-single-select', { id, label, ...attrs }) as SelectEl;
   const fill = (opts: { value: string; label: string; description?: string }[], v: string) => {
     el.replaceChildren(...opts.map((o) => h('vscode-option', { value: o.value, selected: o.value === v, description: o.description }, o.label)));
     el.value = v;
@@ -32,7 +33,7 @@ export function select(label: string, options: { value: string; label: string; d
 
 export function numberField(label: string, value: number, spec: { min?: number; max?: number; step?: number }, onChange: (value: number, el: TextEl) => void, attrs: Record<string, string> = {}): { root: HTMLElement; el: TextEl } {
   const id = nextId('num');
-  const el = h('vscode-textfield', { id, type: 'number', value: String(value), min: spec.min, max: spec.max, step: spec.step, 'aria-label': label, ...attrs }) as TextEl;
+  const el = h('vscode-textfield', { id, type: 'number', value: String(value), min: spec.min, max: spec.max, step: spec.step, label, ...attrs }) as TextEl;
   el.value = String(value);
   el.addEventListener('change', () => {
     const v = Number(el.value);

@@ -124,7 +124,9 @@ export function toUint8(v: unknown): Uint8Array {
 
 /** File name for an exported map: `<input stem>-<method>.png`, only characters the host accepts. */
 export function exportFileName(inputPath: string, method: string, ext = 'png'): string {
-  const base = (inputPath.split(/[\\/]/).pop() ?? 'input').replace(/\.[^.]+$/, '').replace(/#/g, '-');
+  // `table.csv#row3` → `table-row3`; `digit.png` → `digit`.
+  const [file = 'input', fragment] = (inputPath.split(/[\\/]/).pop() ?? 'input').split('#');
+  const base = file.replace(/\.[^.]+$/, '') + (fragment ? `-${fragment}` : '');
   const safe = `${base}-${method}`.replace(/[^\w.\- ]+/g, '_').slice(0, 150) || 'map';
   return `${safe}.${ext}`;
 }

@@ -89,7 +89,7 @@ class InputRow {
     if (!this.targetSelect || this.classCount !== count) {
       this.classCount = count;
       this.targetSelect = select('Target class', options, String(input.target.index), (v) => this.app.setTarget(this.index, Number(v)), { 'data-testid': `target-${this.index}` });
-      this.targetSelect.el.setAttribute('combobox', '');
+      if (count > 20) this.targetSelect.el.setAttribute('combobox', ''); // type to filter long class lists
       this.targetBox.replaceChildren(this.targetSelect.root);
     } else {
       this.targetSelect.setValue(String(input.target.index));
