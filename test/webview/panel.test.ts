@@ -286,14 +286,14 @@ describe('PathLens panel in Chromium', () => {
     await p.send([{ ...run, runId: 3, inputCount: 2 } as HostToWebview, { ...(mnist.find((m) => m.type === 'input') as object), runId: 3 } as HostToWebview]);
     await p.send([{ type: 'error', runId: 3, inputIndex: 1, error: { code: 'input', message: 'cannot read image broken.png' } }]);
     await expect.poll(() => page.getByTestId('error').allTextContents()).toEqual([expect.stringContaining('cannot read image broken.png')]);
-    await p.send([{ type: 'error', runId: 3, error: { code: 'oom', message: 'out of memory: lower the memory budget' } }]);
+    await p.send([{ type: 'error', runId: 3, error: { code: 'memory', message: 'out of memory: lower the memory budget' } }]);
     await expect.poll(() => page.getByTestId('error').count()).toBe(2);
     expect(await page.getByTestId('error').first().textContent()).toContain('out of memory');
     expect(await page.getByTestId('error').first().getAttribute('role')).toBe('alert');
     await screenshot(page, 'panel-errors.png');
     // Before any run, an error still shows (e.g. the model failed to load).
     const q = await panel();
-    await q.send([{ type: 'error', runId: 1, error: { code: 'model', message: 'unsupported layer Foo' } }]);
+    await q.send([{ type: 'error', runId: 1, error: { code: 'model-unsupported', message: 'unsupported layer Foo' } }]);
     await expect.poll(() => q.page.getByTestId('error').textContent()).toContain('unsupported layer Foo');
   });
 
