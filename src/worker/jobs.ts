@@ -10,11 +10,24 @@ import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest 
 import { checkReferenceSet } from '../core/methods/expectedGradients';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
 import { loadModel, type LoadedModel } from '../core/model/load';
-import type { BaselineSpec, CancellationSignal, ExplainResult, ModelSummary, Preprocessing, PreparedInput } from '../core/types';
+import type { BaselineSpec, CancellationSignal, ExplainResult, ModelSummary, Preprocessing, PreparedInput, Progress } from '../core/types';
 import { NAMED_BASELINES } from '../core/types';
 import type { ExplainJob, WorkerEvent } from '../protocol';
 
 type Emit = (event: WorkerEvent) => void;
+
+/** Progress reaches the host at most this often (plus every stage's end), so it never floods it. */
+export const PROGRESS_INTERVAL_MS = 100;
+
+export function throttle(intervalMs: number, send: (p: Progress) => void, now = () => Date.now()): (p: Progress) => void {
+  let last = -Infinity;
+  return (p) => {
+    const t = now();
+    if (t - last < intervalMs && p.done < p.total && p.done > 0) return;
+    last = t;
+    send(p);
+  };
+}
 
 /** Loaded models by path, reloaded when model.json or any shard changes on disk. */
 export class ModelCache {
@@ -123,7 +136,7 @@ export async function runExplainJob(
   const results = await explainInputs(model, inputs, request, {
     signal,
     remotesFor,
-    onProgress: (progress) => emit({ kind: 'progress', jobId, progress: { ...progress, stage: `${progress.stage}` } }),
+    onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
     onInput: (inputIndex, started) => emit({ kind: 'input', jobId, inputIndex, input: { ...started, ...describeInput(inputs[inputIndex]!) } }),
     onResult: (inputIndex, result) => emit({ kind: 'result', jobId, inputIndex, result }),
     makeBaseline: (spec, input) => ({
