@@ -2,6 +2,8 @@
  * Command-line parsing for `pathlens`: turns argv into a typed command, or a UsageError (exit 2).
  */
 import { parseArgs } from 'node:util';
+import { PathLensError } from '../core/errors';
+import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
 import type { ExplainJob } from '../protocol';
@@ -20,6 +22,13 @@ explain options:
                          ig            Integrated Gradients (complete: Σattr = F(x) − F(baseline))
                          gradient      ∂F/∂x at the input (saliency)
                          grad-x-input  x ⊙ ∂F/∂x
+                         guided-ig     Guided IG: adaptive path, smallest gradients move first
+                         blur-ig       Blur IG: path from the input to its Gaussian blur (images)
+                         expected-gradients
+                                       IG averaged over baselines from --reference
+                         smoothgrad    mean of --wrap over noisy copies of the input
+                         smoothgrad-sq mean of the squared --wrap over noisy copies
+                         vargrad       variance of --wrap over noisy copies
   --target top|<index>   class to explain (default: top, the top-1 prediction of each input)
   --output logit|probability
                          explained scalar (default: logit = the input of a final softmax/sigmoid;
@@ -28,13 +37,28 @@ explain options:
                          (default: zero, in model input space). black/white are pixel 0/255 after
                          preprocessing; uniform and gaussian are seeded (--seed); blur is the input
                          blurred with σ = max(H,W)/20 px.
-  --steps <n>            path points for IG (default: 50)
+  --steps <n>            path points/steps; each method's own default when omitted
+                         (ig 50, guided-ig 200, blur-ig 100)
   --rule <r>             ${IG_RULES.join(' | ')}
                          (default: gauss-legendre). trapezoid is the correct one (weights sum to 1).
                          adaptive refines the path (reusing every evaluation) until
                          |δ| ≤ tolerance·|F(x) − F(x')|
   --tolerance <t>        relative completeness target of --rule adaptive (default: 0.01)
   --max-evaluations <n>  cap on path points of --rule adaptive (default: 256)
+  --idgi                 post-process path methods with IDGI (ig with riemann-*/trapezoid rules,
+                         guided-ig, blur-ig): exactly complete; result params.idgi = true
+  --fraction <f>         guided-ig: share of features moved per round, in (0, 1] (default: 0.25)
+  --max-dist <d>         guided-ig: max deviation from the straight path in α, [0, 1]
+                         (default: 0.02; 0 = IG left Riemann, 1 = unbounded)
+  --max-sigma <s>        blur-ig: blur σ in pixels at the far end of the path (default: 50)
+  --grad-step <h>        blur-ig: σ step of the ∂blur/∂σ difference (default: 0.01)
+  --reference <path>     expected-gradients: reference set (folder of images, .csv or .json array)
+                         loaded like inputs
+  --samples <n>          expected-gradients samples (default: 64); smoothgrad family noisy copies
+                         (default: 25)
+  --noise <r>            smoothgrad family: noise σ RELATIVE to the input range, σ = r·(max − min)
+                         (default: 0.15)
+  --wrap <m>             smoothgrad family: gradient | grad-x-input | ig (default: gradient)
   --preprocess <p>       unit [0,1] | signed [-1,1] | raw255 | imagenet | mean-std:<m,m,m>/<s,s,s>
                          (mean/std in 0..255 pixel units). Default: pathlens.json beside the model,
                          else detected (Teachable Machine → signed), else unit. Reports state which.
@@ -42,7 +66,7 @@ explain options:
                          else wasm, else cpu)
   --memory-budget-mb <n> memory for batched path points, shared by all workers (default: 512)
   --workers <n>          threads evaluating gradients in parallel (default: the number of cores)
-  --seed <n>             seed for random baselines (default: 0)
+  --seed <n>             seed for random baselines, noise and samples (default: 0)
   --max-rows <n>         at most n rows per CSV input
   --out <dir>            write result.json, one overlay PNG per (input, method) and index.html
   --json                 print only the result JSON on stdout (progress goes to stderr)
@@ -80,6 +104,13 @@ function positiveNumber(value: string | undefined, flag: string): number | undef
   return n;
 }
 
+function finiteNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number (got '${value}')`);
+  return n;
+}
+
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
   if (value === undefined) return undefined;
   if (!allowed.includes(value as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
@@ -106,6 +137,15 @@ export function parseCommand(argv: string[]): Command {
         rule: { type: 'string' },
         tolerance: { type: 'string' },
         'max-evaluations': { type: 'string' },
+        fraction: { type: 'string' },
+        'max-dist': { type: 'string' },
+        'max-sigma': { type: 'string' },
+        'grad-step': { type: 'string' },
+        reference: { type: 'string' },
+        samples: { type: 'string' },
+        noise: { type: 'string' },
+        wrap: { type: 'string' },
+        idgi: { type: 'boolean' },
         preprocess: { type: 'string' },
         backend: { type: 'string' },
         'memory-budget-mb': { type: 'string' },
@@ -152,9 +192,27 @@ export function parseCommand(argv: string[]): Command {
       maxEvaluations: positiveInteger(v['max-evaluations'], '--max-evaluations'),
       baseline: v.baseline,
       seed,
+      fraction: finiteNumber(v.fraction, '--fraction'),
+      maxDist: finiteNumber(v['max-dist'], '--max-dist'),
+      maxSigma: finiteNumber(v['max-sigma'], '--max-sigma'),
+      gradStep: finiteNumber(v['grad-step'], '--grad-step'),
+      reference: v.reference,
+      samples: positiveInteger(v.samples, '--samples'),
+      noise: finiteNumber(v.noise, '--noise'),
+      wrap: v.wrap,
+      idgi: v.idgi,
     },
     memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
     maxRows: positiveInteger(v['max-rows'], '--max-rows'),
   };
+  // Method names and parameter ranges are usage errors (exit 2), caught before any model is loaded.
+  for (const name of job.methods) {
+    try {
+      getMethod(name).validate?.({ ...job.options, baseline: undefined });
+    } catch (err) {
+      if (err instanceof PathLensError && err.code === 'usage') throw new UsageError(err.message);
+      throw err;
+    }
+  }
   return { kind: 'explain', job, backend, workers: positiveInteger(v.workers, '--workers'), out: v.out ?? null, json: v.json ?? false, verbose };
 }
