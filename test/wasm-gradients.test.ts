@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfc from '@tensorflow/tfjs-converter';
 import { initBackend } from '../src/core/engine/backend';
 import { WASM_EXTRA_KERNELS } from '../src/core/engine/wasmKernels';
+import { skipStats, withInputGradientsOnly } from '../src/core/engine/inputGradients';
 
 const ZOO = '/work/shared/zoo';
 
@@ -78,16 +79,19 @@ async function inputGradient(
   x: Float32Array,
   xShape: number[],
   maskSeed: number,
+  inputOnly = false,
 ): Promise<Float32Array> {
   await initBackend(backend);
   const xt = tf.tensor(x, xShape);
   const before = tf.memory().numTensors;
   let mask: tf.Tensor | null = null;
-  const g = tf.grad((inp: tf.Tensor) => {
-    const y = f(inp);
-    if (mask == null) mask = tf.keep(tf.tensor(randArray(y.size, maskSeed), y.shape));
-    return tf.sum(tf.mul(y, mask));
-  })(xt);
+  const grad = () =>
+    tf.grad((inp: tf.Tensor) => {
+      const y = f(inp);
+      if (mask == null) mask = tf.keep(tf.tensor(randArray(y.size, maskSeed), y.shape));
+      return tf.sum(tf.mul(y, mask));
+    })(xt);
+  const g = inputOnly ? withInputGradientsOnly(grad) : grad();
   const out = (await g.data()) as Float32Array;
   g.dispose();
   if (mask) (mask as tf.Tensor).dispose();
@@ -105,6 +109,16 @@ async function compareModel(model: tfl.LayersModel, seed: number): Promise<void>
   const gWasm = await inputGradient('wasm', f, x, shape, seed + 11);
   expect(maxAbs(gCpu)).toBeGreaterThan(0);
   expectClose(gWasm, gCpu);
+  // Skipping the weight gradients of fused convolutions changes nothing, on either backend.
+  expectIdentical(await inputGradient('wasm', f, x, shape, seed + 11, true), gWasm);
+  expectIdentical(await inputGradient('cpu', f, x, shape, seed + 11, true), gCpu);
+}
+
+function expectIdentical(got: Float32Array, want: Float32Array): void {
+  expect(got.length).toBe(want.length);
+  let bad = -1;
+  for (let i = 0; i < got.length && bad < 0; i++) if (!Object.is(got[i], want[i]) && !(got[i] === 0 && want[i] === 0)) bad = i;
+  expect(bad, bad >= 0 ? `differs at ${bad}: ${got[bad]} vs ${want[bad]}` : '').toBe(-1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -523,6 +537,7 @@ describe('zoo models: wasm == cpu', () => {
     console.log(`mobilenet-v1-025 input gradient: cpu ${cpuMs.toFixed(0)} ms, wasm ${wasmMs.toFixed(0)} ms`);
     expect(maxAbs(gCpu)).toBeGreaterThan(0);
     expectClose(gWasm, gCpu);
+    expectIdentical(await inputGradient('wasm', f, x, shape, 91, true), gWasm);
     await initBackend('cpu');
     model.dispose();
   });
@@ -543,8 +558,100 @@ describe('zoo models: wasm == cpu', () => {
     console.log(`tm-objects input gradient: cpu ${cpuMs.toFixed(0)} ms, wasm ${wasmMs.toFixed(0)} ms (first call)`);
     expect(maxAbs(gCpu)).toBeGreaterThan(0);
     expectClose(gWasm, gCpu);
+    expectIdentical(await inputGradient('wasm', f, x, shape, 93, true), gWasm);
     await initBackend('cpu');
     model.dispose();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// withInputGradientsOnly: weight gradients of fused convolutions are skipped, never when needed
+
+describe('withInputGradientsOnly', () => {
+  const xShape = [2, 8, 8, 3] as Shape4;
+  const fused = (x: tf.Tensor4D, f1: tf.Tensor4D, b1: tf.Tensor1D, dwf: tf.Tensor4D, b2: tf.Tensor1D, f3: tf.Tensor4D) => {
+    let y = tf.fused.conv2d({ x, filter: f1, bias: b1, strides: 2, pad: 'same' }); // linear: customGrad
+    y = tf.fused.depthwiseConv2d({ x: y, filter: dwf, bias: b2, strides: 1, pad: 'same' });
+    y = tf.fused.conv2d({ x: y, filter: f3, strides: 1, pad: 'valid' }); // no bias
+    return tf.fused.conv2d({ x: y, filter: tf.reshape(f3, [1, 1, 4, 4]) as tf.Tensor4D, bias: b1, activation: 'relu', strides: 1, pad: 'valid' }); // relu, unfused under tape
+  };
+  const weightValues = () => ({
+    f1: tf.tensor4d(randArray(3 * 3 * 3 * 4, 501), [3, 3, 3, 4]),
+    b1: tf.tensor1d(randArray(4, 502)),
+    dwf: tf.tensor4d(randArray(3 * 3 * 4 * 1, 503), [3, 3, 4, 1]),
+    b2: tf.tensor1d(randArray(4, 504)),
+    f3: tf.tensor4d(randArray(1 * 1 * 4 * 4, 505), [1, 1, 4, 4]),
+  });
+
+  for (const backend of ['cpu', 'wasm'] as const) {
+    test(`${backend}: input gradient identical, filter/bias gradient kernels skipped`, async () => {
+      await initBackend(backend);
+      const w = weightValues();
+      const x = tf.tensor4d(randArray(size(xShape), 506), xShape);
+      const g = () => tf.grad((inp: tf.Tensor) => tf.sum(fused(inp as tf.Tensor4D, w.f1, w.b1, w.dwf, w.b2, w.f3)))(x);
+      const before = tf.memory().numTensors;
+      const off = g();
+      const skipped0 = skipStats.skipped;
+      const on = withInputGradientsOnly(g);
+      // 2 fused convs with bias (filter + bias) + 1 without (filter); the relu one is unfused under the tape.
+      expect(skipStats.skipped - skipped0).toBe(5);
+      expectIdentical((await on.data()) as Float32Array, (await off.data()) as Float32Array);
+      tf.dispose([on, off]);
+      expect(tf.memory().numTensors).toBe(before);
+      const skipped1 = skipStats.skipped;
+      tf.dispose(g());
+      expect(skipStats.skipped).toBe(skipped1); // flag off: nothing skipped
+      tf.dispose([x, ...Object.values(w)]);
+    });
+
+    test(`${backend}: weight gradients requested inside the flag are real`, async () => {
+      await initBackend(backend);
+      const w = weightValues();
+      const vars = Object.fromEntries(Object.entries(w).map(([k, t]) => [k, tf.variable(t, true, `pl_${backend}_${k}`)])) as unknown as Record<keyof typeof w, tf.Variable>;
+      const x = tf.tensor4d(randArray(size(xShape), 507), xShape);
+      const loss = () => tf.sum(fused(x, vars.f1 as never, vars.b1 as never, vars.dwf as never, vars.b2 as never, vars.f3 as never)) as tf.Scalar;
+      const off = tf.variableGrads(loss);
+      const on = withInputGradientsOnly(() => tf.variableGrads(loss));
+      for (const k of Object.keys(off.grads)) {
+        expect(maxAbs((await off.grads[k].data()) as Float32Array)).toBeGreaterThan(0);
+        expectIdentical((await on.grads[k].data()) as Float32Array, (await off.grads[k].data()) as Float32Array);
+      }
+      // Gradient with respect to x and the filters at once (tf.grads).
+      const both = (inp: tf.Tensor, f1: tf.Tensor) => tf.sum(fused(inp as tf.Tensor4D, f1 as tf.Tensor4D, w.b1, w.dwf, w.b2, w.f3));
+      const [gx0, gf0] = tf.grads(both)([x, w.f1]);
+      const [gx1, gf1] = withInputGradientsOnly(() => tf.grads(both)([x, w.f1]));
+      expectIdentical((await gx1.data()) as Float32Array, (await gx0.data()) as Float32Array);
+      expectIdentical((await gf1.data()) as Float32Array, (await gf0.data()) as Float32Array);
+      tf.dispose([off.value, on.value, ...Object.values(off.grads), ...Object.values(on.grads), gx0, gf0, gx1, gf1, x, ...Object.values(w), ...Object.values(vars)]);
+    });
+
+    test(`${backend}: a filter computed from the input keeps its gradient`, async () => {
+      await initBackend(backend);
+      const x = tf.tensor4d(randArray(size(xShape), 508), xShape);
+      const b = tf.tensor1d(randArray(2, 509));
+      const f = (inp: tf.Tensor) => {
+        // filter [3,3,3,2] built from the input's first example
+        const filt = tf.concat([tf.reshape(tf.slice(inp, [0, 0, 0, 0], [1, 3, 3, 3]), [3, 3, 3, 1]), tf.reshape(tf.slice(inp, [1, 2, 2, 0], [1, 3, 3, 3]), [3, 3, 3, 1])], 3) as tf.Tensor4D;
+        return tf.sum(tf.fused.conv2d({ x: inp as tf.Tensor4D, filter: filt, bias: b, strides: 1, pad: 'same' }));
+      };
+      const off = tf.grad(f)(x);
+      const skipped0 = skipStats.skipped;
+      const on = withInputGradientsOnly(() => tf.grad(f)(x));
+      expect(skipStats.skipped).toBe(skipped0);
+      expectIdentical((await on.data()) as Float32Array, (await off.data()) as Float32Array);
+      tf.dispose([x, b, off, on]);
+    });
+  }
+
+  test('async functions keep the flag until they settle', async () => {
+    const { inputGradientsOnly } = await import('../src/core/engine/inputGradients');
+    const p = withInputGradientsOnly(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return inputGradientsOnly();
+    });
+    expect(inputGradientsOnly()).toBe(true);
+    expect(await p).toBe(true);
+    expect(inputGradientsOnly()).toBe(false);
   });
 });
 

@@ -33,6 +33,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { composedKernelCall } from './inputGradients';
 
 const BACKEND = 'wasm';
 
@@ -75,7 +76,7 @@ class KernelScope {
   runMulti(name: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: Record<string, unknown> = {}): TensorInfo[] {
     const k = getKernel(name, BACKEND);
     if (k == null) throw new Error(`PathLens wasm kernels: '${name}' is not available on the wasm backend.`);
-    const res = k.kernelFunc({ inputs: inputs as never, backend: this.backend, attrs: attrs as NamedAttrMap });
+    const res = composedKernelCall(() => k.kernelFunc({ inputs: inputs as never, backend: this.backend, attrs: attrs as NamedAttrMap }));
     const list = Array.isArray(res) ? res : [res];
     this.temps.push(...list);
     return list;
