@@ -31,9 +31,16 @@ export function select(label: string, options: { value: string; label: string; d
   };
 }
 
-export function numberField(label: string, value: number, spec: { min?: number; max?: number; step?: number }, onChange: (value: number, el: TextEl) => void, attrs: Record<string, string> = {}): { root: HTMLElement; el: TextEl } {
+/**
+ * A numeric field. Integers use a native number input (step 1); other numbers a decimal text input,
+ * since a native step would flag ordinary values (0.0123) as invalid. Range checks are ours.
+ */
+export function numberField(label: string, value: number, spec: { min?: number; max?: number; step?: 1 }, onChange: (value: number, el: TextEl) => void, attrs: Record<string, string> = {}): { root: HTMLElement; el: TextEl } {
   const id = nextId('num');
-  const el = h('vscode-textfield', { id, type: 'number', value: String(value), min: spec.min, max: spec.max, step: spec.step, label, ...attrs }) as TextEl;
+  const integer = spec.step === 1;
+  const el = h('vscode-textfield', integer
+    ? { id, type: 'number', value: String(value), min: spec.min, max: spec.max, step: 1, label, ...attrs }
+    : { id, type: 'text', inputmode: 'decimal', value: String(value), label, ...attrs }) as TextEl;
   el.value = String(value);
   el.addEventListener('change', () => {
     const v = Number(el.value);
@@ -73,7 +80,7 @@ export class DisplayControls {
     this.current = options;
     this.sign = select('Sign', SIGN_MODES, options.sign, (v) => onChange({ sign: v as DisplayOptions['sign'] }), { 'data-testid': `${prefix}-sign` });
     this.colormap = select('Colormap', colormapsFor(options.sign).map((c) => ({ value: c, label: c })), options.colormap, (v) => onChange({ colormap: v as DisplayOptions['colormap'] }), { 'data-testid': `${prefix}-colormap` });
-    this.clip = numberField('Clip percentile', options.clipPercentile, { min: 50, max: 100, step: 0.1 }, (v) => onChange({ clipPercentile: v }), { 'data-testid': `${prefix}-clip` });
+    this.clip = numberField('Clip percentile', options.clipPercentile, { min: 50, max: 100 }, (v) => onChange({ clipPercentile: v }), { 'data-testid': `${prefix}-clip` });
     const opacityId = nextId('opacity');
     this.opacity = h('input', { id: opacityId, type: 'range', min: 0, max: 1, step: 0.05, value: String(options.opacity), class: 'range', 'data-testid': `${prefix}-opacity`, 'aria-valuetext': `${Math.round(options.opacity * 100)} %` });
     this.opacityOut = h('output', { for: opacityId }, `${Math.round(options.opacity * 100)} %`);
