@@ -55,6 +55,24 @@ const RUNS: Run[] = [
   { label: 'ig adaptive @1%', methods: ['ig'], options: { rule: 'adaptive' as never, tolerance: 0.01 }, points: 50 },
 ];
 const GUIDED_IG: Run = { label: 'guided-ig 200', methods: ['guided-ig'], options: { steps: 200 }, points: 200 };
+/** One row per method of the path family (issue 4), on the small 28×28×1 image models. */
+const PATH_FAMILY_CASES = ['mnist-cnn', 'mnist-cnn-graph'];
+function pathFamilyRuns(): Run[] {
+  // Expected Gradients' reference set: 8 flat grey images (0, 32, …, 224) in raw 0..255 input space.
+  const reference = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-bench-refs-')), 'refs.json');
+  fs.writeFileSync(reference, JSON.stringify(Array.from({ length: 8 }, (_, k) => Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [32 * k])))));
+  const runs: Run[] = [
+    { label: 'ig trapezoid 50 + idgi', methods: ['ig'], options: { steps: 50, rule: 'trapezoid' as const, idgi: true }, points: 50 },
+    { label: 'guided-ig 200', methods: ['guided-ig'], options: { steps: 200 }, points: 200 },
+    { label: 'guided-ig 200 + idgi', methods: ['guided-ig'], options: { steps: 200, idgi: true }, points: 200 },
+    { label: 'blur-ig 100', methods: ['blur-ig'], options: { steps: 100 }, points: 101 },
+    { label: 'expected-gradients 64', methods: ['expected-gradients'], options: { samples: 64, reference }, points: 65 },
+    { label: 'smoothgrad 25', methods: ['smoothgrad'], options: { samples: 25 }, points: 25 },
+    { label: 'smoothgrad-sq 25', methods: ['smoothgrad-sq'], options: { samples: 25 }, points: 25 },
+    { label: 'vargrad 25', methods: ['vargrad'], options: { samples: 25 }, points: 25 },
+  ];
+  return runs.filter((r) => r.methods.every((m) => METHODS.has(m)));
+}
 
 function cases(): Case[] {
   const list: Case[] = [];
@@ -180,7 +198,7 @@ async function main(): Promise<void> {
     for (const backend of backends) {
       // Worker scaling is measured on the default engine and tfjs-node; the cpu fallback runs alone.
       for (const workers of backend === 'cpu' ? [1] : workerCounts) {
-        const runs = c.name === 'tm-objects' && workers === cores && METHODS.has('guided-ig') ? [...RUNS, GUIDED_IG] : RUNS;
+        const runs = c.name === 'tm-objects' && workers === cores && METHODS.has('guided-ig') ? [...RUNS, GUIDED_IG] : PATH_FAMILY_CASES.includes(c.name) ? [...RUNS, ...pathFamilyRuns()] : RUNS;
         try {
           for (const row of await benchCase(c, backend, workers, runs)) {
             rows.push(row);
