@@ -29,6 +29,8 @@ explain options:
                          smoothgrad    mean of --wrap over noisy copies of the input
                          smoothgrad-sq mean of the squared --wrap over noisy copies
                          vargrad       variance of --wrap over noisy copies
+                         ggig          Geometrically Guided IG — a reconstruction of the paper's
+                                       description (no public code); not complete
   --target top|<index>   class to explain (default: top, the top-1 prediction of each input)
   --output logit|probability
                          explained scalar (default: logit = the input of a final softmax/sigmoid;
@@ -59,6 +61,10 @@ explain options:
   --noise <r>            smoothgrad family: noise σ RELATIVE to the input range, σ = r·(max − min)
                          (default: 0.15)
   --wrap <m>             smoothgrad family: gradient | grad-x-input | ig (default: gradient)
+  --scales <m>           ggig: scaled inputs x' + (k/m)(x − x'), k = 1..m, batched (default: 16)
+  --ascent-steps <K>     ggig: projected gradient-ascent steps from each scaled input (default: 5)
+  --ascent-rate <η>      ggig: step of the largest-|gradient| feature as a fraction of max|x − x'|
+                         (gradient normalised by its max-norm; clipped to the box x'..x; default 0.01)
   --preprocess <p>       unit [0,1] | signed [-1,1] | raw255 | imagenet | mean-std:<m,m,m>/<s,s,s>
                          (mean/std in 0..255 pixel units). Default: pathlens.json beside the model,
                          else detected (Teachable Machine → signed), else unit. Reports state which.
@@ -145,6 +151,9 @@ export function parseCommand(argv: string[]): Command {
         samples: { type: 'string' },
         noise: { type: 'string' },
         wrap: { type: 'string' },
+        scales: { type: 'string' },
+        'ascent-steps': { type: 'string' },
+        'ascent-rate': { type: 'string' },
         idgi: { type: 'boolean' },
         preprocess: { type: 'string' },
         backend: { type: 'string' },
@@ -200,6 +209,9 @@ export function parseCommand(argv: string[]): Command {
       samples: positiveInteger(v.samples, '--samples'),
       noise: finiteNumber(v.noise, '--noise'),
       wrap: v.wrap,
+      scales: positiveInteger(v.scales, '--scales'),
+      ascentSteps: finiteNumber(v['ascent-steps'], '--ascent-steps'),
+      ascentRate: finiteNumber(v['ascent-rate'], '--ascent-rate'),
       idgi: v.idgi,
     },
     memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),

@@ -3,6 +3,7 @@ import { PathLensError } from '../errors';
 import { blurIg } from './blurIg';
 import { expectedGradients } from './expectedGradients';
 import { gradient } from './gradient';
+import { ggig } from './ggig';
 import { gradXInput } from './gradXInput';
 import { guidedIg } from './guidedIg';
 import { integratedGradients } from './ig';
@@ -12,7 +13,7 @@ import { varGrad } from './vargrad';
 
 /** Every method by its CLI name, in the order pickers list them. */
 export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
-  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients, smoothGrad, smoothGradSquared, varGrad].map((m) => [m.name, m]),
+  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients, smoothGrad, smoothGradSquared, varGrad, ggig].map((m) => [m.name, m]),
 );
 
 export function getMethod(name: string): AttributionMethod {
