@@ -28,6 +28,18 @@ export interface JobMethodOptions {
   rule?: QuadratureRuleName;
   baseline?: string;
   seed?: number;
+  /** Path-family options (see each method's `parameters`): Guided IG, Blur IG, Expected Gradients, SmoothGrad family, IDGI. */
+  fraction?: number;
+  maxDist?: number;
+  maxSigma?: number;
+  gradStep?: number;
+  /** Expected Gradients' reference set: a folder of images, a .csv or a .json array file. */
+  reference?: string;
+  samples?: number;
+  /** SmoothGrad family: noise σ relative to the input range. */
+  noise?: number;
+  wrap?: string;
+  idgi?: boolean;
   [extra: string]: unknown;
 }
 
@@ -51,7 +63,9 @@ export interface ExplainJob {
 export type WorkerRequest =
   | { kind: 'explain'; jobId: number; job: ExplainJob; cancelFlag?: SharedArrayBuffer }
   | { kind: 'info'; jobId: number; modelPath: string; cancelFlag?: SharedArrayBuffer }
-  | { kind: 'cancel'; jobId: number };
+  | { kind: 'cancel'; jobId: number }
+  /** The worker's TF.js tensor count and bytes (leak checks, diagnostics). */
+  | { kind: 'memory'; jobId: number };
 
 export interface WorkerInit {
   backend: BackendChoice;
@@ -101,6 +115,7 @@ export type WorkerEvent =
   | { kind: 'result'; jobId: number; inputIndex: number; result: MethodResult }
   | { kind: 'explained'; jobId: number; result: ExplainResult }
   | { kind: 'info'; jobId: number; summary: ModelSummary; preprocessing: Preprocessing | null }
+  | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number }
   | { kind: 'error'; jobId: number; error: WireError };
 
 export interface WireError {
