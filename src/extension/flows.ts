@@ -56,12 +56,20 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
   const picked = await new Promise<readonly Item[] | undefined>((resolve) => {
     let done = false;
     qp.onDidAccept(() => {
+      // Enter with nothing checked takes the highlighted item, else what the filter shows (typing a
+      // file name and pressing Enter picks that file); with neither, the picker stays open.
+      let chosen: readonly Item[] = qp.selectedItems;
+      if (chosen.length === 0) chosen = qp.activeItems.filter((i) => i.kind !== vscode.QuickPickItemKind.Separator);
+      if (chosen.length === 0 && qp.value.trim() !== '') chosen = filterItems(items, qp.value);
+      if (chosen.length === 0) {
+        qp.validationMessage = 'Check at least one input (or type part of its name), then press Enter.';
+        return;
+      }
       done = true;
-      // Enter with nothing checked takes the highlighted item (what a person expects after filtering).
-      const chosen = qp.selectedItems.length > 0 ? qp.selectedItems : qp.activeItems;
       resolve(chosen);
       qp.hide();
     });
+    qp.onDidChangeSelection(() => (qp.validationMessage = undefined));
     qp.onDidHide(() => {
       if (!done) resolve(undefined);
       qp.dispose();
@@ -81,6 +89,12 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
     if (chosen) files.push(...chosen.map((u) => u.fsPath));
   }
   return files.length > 0 ? [...new Set(files)] : undefined;
+}
+
+/** The file items a quick pick filter shows (case-insensitive substring of label or description). */
+function filterItems<T extends vscode.QuickPickItem & { file?: string }>(items: readonly T[], filter: string): T[] {
+  const needle = filter.trim().toLowerCase();
+  return items.filter((i) => i.file && (i.label.toLowerCase().includes(needle) || (i.description ?? '').toLowerCase().includes(needle)));
 }
 
 export async function pickMethods(defaults: string[]): Promise<string[] | undefined> {

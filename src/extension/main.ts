@@ -109,6 +109,11 @@ export function activate(context: vscode.ExtensionContext): void {
           const active = activeFile();
           if (active && path.basename(active.fsPath) === 'model.json') model = active;
         }
+        if (!model) {
+          // From a PathLens panel: its model.
+          const panel = panels.all().find((p) => p.panel.active);
+          if (panel) model = vscode.Uri.file(panel.modelPath);
+        }
         model ??= await pickModel(recent);
         if (!model) return;
         await runExplain(model, undefined, options && typeof options === 'object' ? options : {});

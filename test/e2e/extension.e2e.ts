@@ -1,0 +1,252 @@
+/**
+ * PathLens in a real VS Code: package and install the VSIX into code-server, open a workspace with
+ * the shipped example, right-click model.json → PathLens: Explain Prediction…, answer the pickers,
+ * and check what a person sees: overlays and path plot drawn, the prediction the CLI makes for the
+ * same input; then cancel a long run and check the host still answers commands.
+ * Screenshots go to test-artifacts/e2e/.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyDir, findWebviewFrame, launchBrowser, log, packageVsix, ROOT, screenshot, setup, startCodeServer, type CodeServer } from './harness';
+
+const EXAMPLE = fs.existsSync(path.join(ROOT, 'examples/shapes/model.json')) ? path.join(ROOT, 'examples/shapes') : '/work/shared/zoo/mnist-cnn';
+const EXAMPLE_NAME = path.basename(EXAMPLE);
+
+function exampleImage(): string {
+  const dirs = [path.join(EXAMPLE, 'images'), path.join(EXAMPLE, 'samples'), EXAMPLE];
+  for (const dir of dirs) {
+    if (!fs.existsSync(dir)) continue;
+    const png = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()[0];
+    if (png) return path.relative(EXAMPLE, path.join(dir, png));
+  }
+  throw new Error(`no image in ${EXAMPLE}`);
+}
+
+let cs: CodeServer | null = null;
+let browser: Browser | null = null;
+let page: Page;
+let workspace: string;
+const settings = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'extensions.ignoreRecommendations': true,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'security.workspace.trust.enabled': false,
+  'pathlens.backend': 'wasm',
+  'pathlens.defaultMethods': ['ig', 'gradient'],
+  'pathlens.ig.steps': 32,
+};
+const timings: Record<string, number> = {};
+let phaseStart = Date.now();
+function phase(name: string) {
+  const now = Date.now();
+  timings[name] = (now - phaseStart) / 1000;
+  phaseStart = now;
+  log(`${name}: ${timings[name]!.toFixed(1)} s`);
+}
+
+async function quickInput(): Promise<void> {
+  await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) .quick-input-box input', { state: 'visible', timeout: 30_000 });
+}
+
+async function quickInputTitle(): Promise<string> {
+  return (await page.locator('.quick-input-widget .quick-input-title').textContent()) ?? '';
+}
+
+/** Waits until the quick input's title contains `text` (pickers follow each other in the same widget). */
+async function waitQuickTitle(text: string): Promise<void> {
+  await quickInput();
+  await expect.poll(quickInputTitle, { timeout: 30_000 }).toContain(text);
+}
+
+async function runCommand(title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await quickInput();
+  await page.keyboard.type(title);
+  await page.waitForTimeout(500);
+  await page.keyboard.press('Enter');
+}
+
+async function openExplorerItem(label: string): Promise<void> {
+  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.click();
+}
+
+async function panelFrame(selector: string, timeoutMs = 120_000): Promise<Frame> {
+  return findWebviewFrame(page, selector, timeoutMs);
+}
+
+function cliPrediction(image: string): { label: string; index: number; score: number } {
+  const out = execFileSync('node', [path.join(ROOT, 'dist/cli.js'), 'explain', '--model', path.join(workspace, EXAMPLE_NAME, 'model.json'), '--input', image, '--method', 'gradient', '--backend', 'wasm', '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const json = JSON.parse(out) as { inputs: { prediction: { label?: string; index: number; score: number } }[] };
+  const p = json.inputs[0]!.prediction;
+  return { label: p.label ?? String(p.index), index: p.index, score: p.score };
+}
+
+describe('PathLens in VS Code (code-server)', () => {
+  beforeAll(async () => {
+    phaseStart = Date.now();
+    const env = setup();
+    phase('setup');
+    const vsix = packageVsix();
+    phase('package');
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-e2e-ws-'));
+    copyDir(EXAMPLE, path.join(workspace, EXAMPLE_NAME));
+    cs = await startCodeServer(env, vsix, workspace, settings);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+    page.on('pageerror', (err) => log(`page error: ${err.message}`));
+    await page.goto(`${cs.url}?folder=${encodeURIComponent(workspace)}`);
+    await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
+    // Menu contributions and extension activation arrive a little after the workbench.
+    await page.waitForTimeout(5000);
+    phase('start VS Code');
+  });
+
+  afterAll(async () => {
+    if (page) await screenshot(page, '99-final').catch(() => undefined);
+    await browser?.close();
+    await cs?.stop();
+    if (cs && process.env.PATHLENS_E2E_KEEP !== '1') fs.rmSync(cs.dirs.base, { recursive: true, force: true });
+    if (workspace && process.env.PATHLENS_E2E_KEEP !== '1') fs.rmSync(workspace, { recursive: true, force: true });
+    log(`timings (s): ${JSON.stringify(timings)}`);
+  });
+
+  it('explains model.json from the Explorer context menu; the panel matches the CLI', async () => {
+    const image = exampleImage();
+    await openExplorerItem(EXAMPLE_NAME);
+    const modelRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]').first();
+    await modelRow.waitFor({ timeout: 30_000 });
+    await modelRow.click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: 'PathLens: Explain Prediction…' });
+    await item.waitFor({ timeout: 30_000 });
+    await screenshot(page, '01-context-menu');
+    await item.click();
+
+    // Inputs: filter to one image and take it.
+    await waitQuickTitle('PathLens: inputs');
+    await page.keyboard.type(path.basename(image));
+    await page.waitForTimeout(500);
+    await screenshot(page, '02-input-picker');
+    await page.keyboard.press('Enter');
+
+    // Methods: the defaults from the settings (ig, gradient) are checked.
+    await waitQuickTitle('PathLens: attribution methods');
+    await page.waitForTimeout(300);
+    await screenshot(page, '03-method-picker');
+    await page.keyboard.press('Enter');
+    phase('pickers');
+
+    const frame = await panelFrame('[data-testid="map-0-ig"][data-rendered="true"]', 180_000);
+    await frame.waitForSelector('[data-testid="map-0-gradient"][data-rendered="true"]', { timeout: 120_000 });
+    await frame.waitForSelector('[data-testid="path-plot-0-ig"]', { timeout: 60_000 });
+    phase('explain in panel');
+    await page.waitForTimeout(500);
+    await screenshot(page, '04-panel');
+
+    // The overlay canvases really hold pixels.
+    const drawn = await frame.$eval('[data-testid="map-0-ig"]', (el) => {
+      const canvas = el as HTMLCanvasElement;
+      const ctx = canvas.getContext('2d');
+      if (!ctx || canvas.width === 0) return 0;
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      let nonEmpty = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && data[i]! + data[i + 1]! + data[i + 2]! > 0) nonEmpty++;
+      return nonEmpty / (data.length / 4);
+    });
+    expect(drawn).toBeGreaterThan(0.2);
+    // The path plot has something drawn in it (uPlot canvas or SVG).
+    const plotHasContent = await frame.$eval('[data-testid="path-plot-0-ig"]', (el) => el.querySelector('canvas, svg') !== null && el.getBoundingClientRect().height > 20);
+    expect(plotHasContent).toBe(true);
+    expect(await frame.$('[data-testid="error"]')).toBeNull();
+
+    // The prediction shown is the CLI's for the same input.
+    const cli = cliPrediction(path.join(workspace, EXAMPLE_NAME, image));
+    const shown = (await frame.textContent('[data-testid="prediction-0"]')) ?? '';
+    log(`panel prediction: ${shown.replace(/\s+/g, ' ').trim()} | CLI: ${cli.label} ${cli.score.toFixed(4)}`);
+    expect(shown).toContain(cli.label);
+    phase('checks');
+  });
+
+  it('cancels a long run from the panel and stays responsive', async () => {
+    // A long run: IG with many steps on every image beside the model. Settings are read at each
+    // run; workspace settings are picked up by VS Code's file watcher.
+    fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pathlens.ig.steps': 4096, 'pathlens.memoryBudgetMB': 32, 'pathlens.defaultMethods': ['ig'] }, null, 2));
+    // Wait until the method picker shows the new defaults (only IG checked), then cancel that probe.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await runCommand('PathLens: Explain Prediction…');
+      await waitQuickTitle('PathLens: inputs');
+      await page.keyboard.type(path.basename(exampleImage()));
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      await waitQuickTitle('PathLens: attribution methods');
+      await page.waitForTimeout(300);
+      const gradientChecked = await page.locator('.quick-input-list .monaco-list-row[aria-label^="Gradient,"]').first().getAttribute('aria-checked');
+      await page.keyboard.press('Escape');
+      if (gradientChecked === 'false') break;
+      if (Date.now() > deadline) throw new Error('the workspace settings were not picked up within 60 s');
+      await page.waitForTimeout(2000);
+    }
+    phase('settings applied');
+
+    const modelRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]').first();
+    await modelRow.click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'PathLens: Explain Prediction…' }).click();
+    await waitQuickTitle('PathLens: inputs');
+    // Check every image beside the model (not Browse…), then accept.
+    const rows = page.locator('.quick-input-list .monaco-list-row[role="checkbox"]');
+    const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    let checked = 0;
+    for (const label of labels) {
+      if (!/\.(png|jpe?g),/i.test(label)) continue;
+      await page.locator(`.quick-input-list .monaco-list-row[aria-label="${label}"]`).click();
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+    await page.waitForTimeout(300);
+    await screenshot(page, '05-inputs-checked');
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: attribution methods');
+    await page.keyboard.press('Enter');
+
+    const frame = await panelFrame('[data-testid="cancel"]', 60_000);
+    // Wait until it is really computing (a progress notification is up), then cancel from the panel.
+    await page.waitForSelector('.notifications-toasts .notification-toast', { timeout: 60_000 });
+    await page.waitForTimeout(3000);
+    await screenshot(page, '06-long-run');
+    const cancelAt = Date.now();
+    await frame.click('[data-testid="cancel"]');
+    // The progress notification goes away once the worker stopped.
+    await expect
+      .poll(async () => page.locator('.notifications-toasts .notification-toast .monaco-progress-container.active, .notifications-toasts .notification-toast .progress-bit').count(), { timeout: 30_000 })
+      .toBe(0);
+    const stoppedMs = Date.now() - cancelAt;
+    log(`run stopped ${stoppedMs} ms after Cancel`);
+    expect(stoppedMs).toBeLessThan(15_000);
+    phase('cancel');
+    await screenshot(page, '07-cancelled');
+
+    // The host still answers: a second command runs and reports that nothing is running.
+    await runCommand('PathLens: Cancel Running Explanation');
+    await page.getByText('PathLens: nothing is running.').first().waitFor({ timeout: 20_000 });
+    // …and the log says what happened.
+    await runCommand('PathLens: Show Log');
+    const output = page.locator('.part.panel .view-lines');
+    await expect.poll(async () => (await output.textContent()) ?? '', { timeout: 20_000 }).toContain('cancel');
+    await screenshot(page, '08-log-after-cancel');
+    phase('responsive');
+  });
+});
