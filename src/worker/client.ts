@@ -94,6 +94,11 @@ export class WorkerClient {
     return this.run((id, cancelFlag) => ({ kind: 'info', jobId: id, modelPath, cancelFlag }), () => {});
   }
 
+  /** The worker's live tensor count and bytes (for leak checks). */
+  memory(): Promise<{ numTensors: number; numBytes: number }> {
+    return this.run<{ numTensors: number; numBytes: number }>((id) => ({ kind: 'memory', jobId: id }), () => {}).result;
+  }
+
   async dispose(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
@@ -139,6 +144,9 @@ export class WorkerClient {
     } else if (event.kind === 'info') {
       this.pending.delete(event.jobId);
       job.resolve({ summary: event.summary, preprocessing: event.preprocessing } as never);
+    } else if (event.kind === 'memory') {
+      this.pending.delete(event.jobId);
+      job.resolve({ numTensors: event.numTensors, numBytes: event.numBytes } as never);
     } else {
       job.listener(event);
     }

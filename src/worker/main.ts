@@ -3,6 +3,7 @@
  * between chunks when a job is cancelled (shared flag, so cancellation needs no event-loop turn).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../core/engine/backend';
 import { CancelledError, describeError } from '../core/errors';
 import type { CancellationSignal } from '../core/types';
@@ -32,10 +33,13 @@ function signalFor(jobId: number, flag: SharedArrayBuffer | undefined): Cancella
 }
 
 async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Promise<void> {
-  const signal = signalFor(request.jobId, request.cancelFlag);
+  const signal = signalFor(request.jobId, 'cancelFlag' in request ? request.cancelFlag : undefined);
   try {
     if (signal.cancelled) throw new CancelledError();
-    if (request.kind === 'info') {
+    if (request.kind === 'memory') {
+      const { numTensors, numBytes } = tf.memory();
+      emit({ kind: 'memory', jobId: request.jobId, numTensors, numBytes });
+    } else if (request.kind === 'info') {
       const { summary, preprocessing } = await runInfoJob(request.modelPath, cache);
       emit({ kind: 'info', jobId: request.jobId, summary, preprocessing });
     } else {
