@@ -62,14 +62,13 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
       if (chosen.length === 0) chosen = qp.activeItems.filter((i) => i.kind !== vscode.QuickPickItemKind.Separator);
       if (chosen.length === 0 && qp.value.trim() !== '') chosen = filterItems(items, qp.value);
       if (chosen.length === 0) {
-        qp.validationMessage = 'Check at least one input (or type part of its name), then press Enter.';
+        qp.placeholder = 'Nothing checked: check at least one input (or type part of its name), then press Enter.';
         return;
       }
       done = true;
       resolve(chosen);
       qp.hide();
     });
-    qp.onDidChangeSelection(() => (qp.validationMessage = undefined));
     qp.onDidHide(() => {
       if (!done) resolve(undefined);
       qp.dispose();
