@@ -28,7 +28,8 @@ export function plotTheme(): PlotTheme {
   };
 }
 
-const PERCENTILE_KEY = /^p(\d{1,2}(?:\.\d+)?)$/;
+// Percentile series of per-feature progress, e.g. Guided IG's progressP10/P50/P90 (or plain p10…).
+const PERCENTILE_KEY = /^(?:progress)?p(\d{1,2}(?:\.\d+)?)$/i;
 
 /** Sort the path by its parameter (uPlot needs ascending x). */
 function ordered(path: PathTrace): number[] {

@@ -20,6 +20,7 @@ let browser: Browser;
 let context: BrowserContext;
 let mnist: HostToWebview[];
 let iris: HostToWebview[];
+let guided: HostToWebview[];
 const opened: PanelPage[] = [];
 
 const inputOf = (msgs: HostToWebview[], i = 0) => (msgs.find((m) => m.type === 'input' && m.inputIndex === i) as Extract<HostToWebview, { type: 'input' }>).input;
@@ -76,6 +77,7 @@ beforeAll(async () => {
   fs.writeFileSync(csv, 'sepal_length,sepal_width,petal_length,petal_width\n6.3,2.8,5.1,1.5\n');
   mnist = (await coreRun({ modelPath: path.join(ZOO, 'mnist-cnn/model.json'), inputs: [path.join(ZOO, 'mnist-cnn/samples')], methods: ['ig', 'gradient', 'grad-x-input'], target: 'top', output: 'logit', preprocess: 'raw255', options: { steps: 16 } })).messages;
   iris = (await coreRun({ modelPath: path.join(ZOO, 'iris-mlp/model.json'), inputs: [csv], methods: ['ig', 'gradient'], target: 'top', output: 'logit', options: { steps: 16 } }, 7)).messages;
+  guided = (await coreRun({ modelPath: path.join(ZOO, 'mnist-cnn/model.json'), inputs: [path.join(ZOO, 'mnist-cnn/samples')], methods: ['guided-ig'], target: 'top', output: 'logit', preprocess: 'raw255', options: { steps: 20 } })).messages;
   server = await startServer();
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1400, height: 1600 } });
@@ -318,6 +320,19 @@ describe('PathLens panel in Chromium', () => {
     expect(await q.page.getByTestId('param-0-ig-steps').isVisible()).toBe(true); // the open section stayed open
     expect(await q.posted()).toEqual([{ type: 'ready' }]);
     await screenshot(q.page, 'panel-restored.png');
+  });
+
+  it('plots Guided IG\'s adaptive path as percentile bands of per-feature progress against the straight line', async () => {
+    const p = await panel();
+    const { page } = p;
+    await p.send([...guided, done()]);
+    await waitAttr(page, 'map-0-guided-ig', 'data-rendered', 'true');
+    const plot = page.getByTestId('path-plot-0-guided-ig');
+    // F, Σattr, ‖∇F‖, the percentile bands and the L1 fraction covered.
+    expect(await plot.locator('.uplot').count()).toBe(5);
+    expect(await plot.textContent()).toContain('Per-feature progress (percentiles)');
+    for (const series of ['straight line', 'progressP10', 'progressP50', 'progressP90']) expect(await plot.textContent()).toContain(series);
+    await screenshot(page, 'panel-guided-ig.png');
   });
 
   it('draws a signed bar chart with feature names for tabular inputs', async () => {
