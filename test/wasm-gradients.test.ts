@@ -363,6 +363,13 @@ const convCases: ConvCase[] = [
   { n: 1, h: 11, w: 11, c: 2, fh: 3, fw: 3, out: 2, s: 3, pad: 'same', dil: 1 },
   { n: 1, h: 8, w: 8, c: 2, fh: 3, fw: 3, out: 2, s: 2, pad: 1, dil: 1 },
   { n: 1, h: 8, w: 7, c: 2, fh: 4, fw: 4, out: 1, s: 2, pad: 'same', dil: 1 },
+  // ≥ 8 input channels: strided Conv2DBackpropInput goes through XNNPACK (fewer stays on wasm's loop)
+  { n: 2, h: 9, w: 8, c: 8, fh: 3, fw: 3, out: 5, s: 2, pad: 'same', dil: 1 },
+  { n: 1, h: 9, w: 9, c: 9, fh: 3, fw: 3, out: 3, s: 2, pad: 'valid', dil: 1 },
+  { n: 1, h: 10, w: 10, c: 8, fh: 1, fw: 1, out: 4, s: 2, pad: 'valid', dil: 1 },
+  { n: 1, h: 8, w: 9, c: 8, fh: 3, fw: 3, out: 3, s: 2, pad: 1, dil: 1 },
+  { n: 1, h: 8, w: 10, c: 8, fh: 3, fw: 2, out: 3, s: [2, 3], pad: 'same', dil: 1 },
+  { n: 2, h: 6, w: 6, c: 16, fh: 1, fw: 1, out: 24, s: 1, pad: 'same', dil: 1 },
 ];
 
 describe('added kernels vs the cpu backend', () => {
@@ -393,6 +400,15 @@ describe('added kernels vs the cpu backend', () => {
       expect(got.shape).toEqual(fShape);
       expectClose(got.data, want);
     });
+
+    if (cc.dil === 1) {
+      test(`Conv2DBackpropInput ${label}`, async () => {
+        const info = convOut(xShape, fShape, strides, pad, 1, false);
+        const dyShape = [cc.n, info.outHeight, info.outWidth, cc.out];
+        const inputs = { dy: { values: randArray(size(dyShape), 25 + i), shape: dyShape }, filter: { values: randArray(size(fShape), 35 + i), shape: fShape } };
+        await compareKernel('Conv2DBackpropInput', inputs, { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xShape });
+      });
+    }
 
     test(`DepthwiseConv2dNativeBackpropInput ${label}`, async () => {
       const info = convOut(xShape, fShape, strides, pad, cc.dil, true);
@@ -561,6 +577,77 @@ describe('zoo models: wasm == cpu', () => {
     expectIdentical(await inputGradient('wasm', f, x, shape, 93, true), gWasm);
     await initBackend('cpu');
     model.dispose();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// SIMD mask gradients (ClipByValue, Relu6, Relu) and speed-only kernel replacements: bit-identical
+
+describe('wasm SIMD gradients and speed-only kernels: bit-identical to the wasm originals', () => {
+  const special = (n: number, seed: number) => {
+    const v = randArray(n, seed, -3, 9);
+    [Number.NaN, 0, 6, -0, Infinity, -Infinity, 1e-30, 6.000001].forEach((s, i) => (v[(i * 7) % n] = s));
+    return v;
+  };
+  for (const n of [1, 3, 4, 7, 64, 1001]) {
+    test(`ClipByValue / Relu6 / Relu gradients, ${n} elements`, async () => {
+      await initBackend('wasm');
+      expect(tf.getKernel('PathLensMaskGrad', 'wasm')).toBeDefined();
+      const x = tf.tensor1d(special(n, 600 + n));
+      const dyv = randArray(n, 700 + n);
+      if (n > 5) [dyv[2], dyv[5]] = [Infinity, Number.NaN];
+      const dy = tf.tensor1d(dyv);
+      const cases: [string, (z: tf.Tensor) => tf.Tensor, () => tf.Tensor][] = [
+        ['clip', (z) => tf.clipByValue(z, -0.5, 6), () => tf.where(tf.logicalAnd(tf.greaterEqual(x, -0.5), tf.lessEqual(x, 6)), dy, tf.zerosLike(dy))],
+        ['relu6', (z) => tf.relu6(z), () => tf.mul(dy, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32'))],
+        ['relu', (z) => tf.relu(z), () => tf.mul(dy, tf.cast(tf.step(x), 'float32'))],
+      ];
+      for (const [name, f, reference] of cases) {
+        const got = tf.grad(f)(x, dy);
+        const want = tf.tidy(reference);
+        const g = (await got.data()) as Float32Array;
+        const w = (await want.data()) as Float32Array;
+        for (let i = 0; i < n; i++) {
+          const same = Object.is(g[i], w[i]) || (Number.isNaN(g[i]) && Number.isNaN(w[i]));
+          expect(same, `${name}[${i}]: x=${x.dataSync()[i]} dy=${dyv[i]} got ${g[i]} want ${w[i]}`).toBe(true);
+        }
+        tf.dispose([got, want]);
+      }
+      tf.dispose([x, dy]);
+    });
+  }
+
+  test('int32 ClipByValue gradient still uses the TF.js formula', async () => {
+    await initBackend('wasm');
+    const x = tf.tensor1d([-2, 0, 3, 9], 'float32');
+    const g = tf.grad((z: tf.Tensor) => tf.clipByValue(z, 0, 3))(x);
+    expect(Array.from(await g.data())).toEqual([0, 1, 1, 0]);
+    tf.dispose([x, g]);
+  });
+
+  for (const [shape, begin, sz] of [
+    [[2, 5, 6, 3], [0, 1, 0, 0], [2, 3, 5, 3]],
+    [[1, 7, 7, 4], [0, 0, 1, 1], [1, 6, 5, 2]],
+    [[3, 4, 5], [1, 0, 2], [2, 4, 3]],
+    [[4, 6], [1, 2], [3, 3]],
+    [[2, 3, 4, 5, 6], [1, 0, 1, 0, 2], [1, 3, 2, 5, 3]],
+  ] as [number[], number[], number[]][]) {
+    test(`Slice ${JSON.stringify(shape)} begin ${JSON.stringify(begin)} size ${JSON.stringify(sz)}`, async () => {
+      for (const dtype of ['float32', 'int32'] as const) {
+        const vals = Int32Array.from(randArray(size(shape), 800 + shape.length), (v) => Math.round(v * 1000));
+        const inputs = { x: { values: dtype === 'int32' ? vals : Float32Array.from(vals, (v) => v / 7), shape, dtype } };
+        await compareKernel('Slice', inputs, { begin, size: sz });
+      }
+    });
+  }
+
+  test('Identity shares the data and survives disposing the source', async () => {
+    await initBackend('wasm');
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    y.dispose();
   });
 });
 

@@ -25,6 +25,7 @@
 import {
   backend_util,
   getKernel,
+  slice_util,
   registerKernel,
   unregisterKernel,
   util,
@@ -34,6 +35,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { composedKernelCall } from './inputGradients';
+import { registerSimdGradients } from './wasmSimd';
 
 const BACKEND = 'wasm';
 
@@ -46,7 +48,20 @@ export const WASM_EXTRA_KERNELS = [
   'MaxPoolGrad',
   'MaxPoolWithArgmax',
   'Tile',
+  'Conv2DBackpropInput',
+  'Identity',
+  'Slice',
 ] as const;
+
+/** Kernels replaced for speed only: the wasm backend's own version handles the cases we do not. */
+const WRAPS_ORIGINAL = new Set<string>(['Tile', 'Conv2DBackpropInput', 'Identity', 'Slice']);
+const originals = new Map<string, KernelFunc>();
+
+function callOriginal(name: string, args: Parameters<KernelFunc>[0]): ReturnType<KernelFunc> {
+  const k = originals.get(name);
+  if (k == null) throw new Error(`PathLens wasm kernels: the original ${name} kernel is missing.`);
+  return k(args);
+}
 
 /** Beyond this many one-hot entries UnsortedSegmentSum uses the loop instead of a matmul. */
 const ONE_HOT_LIMIT = 1 << 24;
@@ -56,6 +71,9 @@ interface WasmBackendLike extends KernelBackend {
   makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: unknown): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
 }
 
 type Shape4 = [number, number, number, number];
@@ -209,6 +227,74 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   });
 };
 
+/**
+ * The input of the "full" correlation that computes a conv's input gradient: dy zero-upsampled by the
+ * stride (PadV2 on a rank-6 view), then padded (or cropped) so that a VALID, stride-1 correlation
+ * with the spatially flipped filter (same dilation) yields dx of the forward input's size.
+ */
+function fullCorrelationInput(s: KernelScope, dy: TensorInfo, info: backend_util.Conv2DInfo, [n, h, w]: number[], channels: number): TensorInfo {
+  const [sh, sw] = [info.strideHeight, info.strideWidth];
+  const [oh, ow] = [info.outHeight, info.outWidth];
+  // 1. Zero-upsample dy by the stride: [n,oh,1,ow,1,c] padded to [n,oh,sh,ow,sw,c].
+  let up = dy;
+  let lh = oh;
+  let lw = ow;
+  if (sh > 1 || sw > 1) {
+    const six = s.reshape(dy, [n, oh, 1, ow, 1, channels]);
+    const padded = s.run('PadV2', { x: six }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    lh = oh * sh;
+    lw = ow * sw;
+    up = s.reshape(padded, [n, lh, lw, channels]);
+  }
+  // 2. Pad/crop to the "full" correlation window.
+  const effH = info.effectiveFilterHeight;
+  const effW = info.effectiveFilterWidth;
+  const totalH = h + effH - 1;
+  const totalW = w + effW - 1;
+  const beforeH = effH - 1 - info.padInfo.top;
+  const beforeW = effW - 1 - info.padInfo.left;
+  const afterH = totalH - beforeH - lh;
+  const afterW = totalW - beforeW - lw;
+  let dyP = padSpatial(s, up, Math.max(0, beforeH), Math.max(0, afterH), Math.max(0, beforeW), Math.max(0, afterW));
+  if (beforeH < 0 || afterH < 0 || beforeW < 0 || afterW < 0) {
+    dyP = s.run('Slice', { x: dyP }, { begin: [0, Math.max(0, -beforeH), Math.max(0, -beforeW), 0], size: [n, totalH, totalW, channels] });
+  }
+  return dyP;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2DBackpropInput (speed): wasm's own kernel is a scalar C++ loop (~10x slower than the forward
+// conv). dx is the VALID stride-1 correlation of the zero-upsampled, padded dy with the spatially
+// flipped filter whose in/out channels are swapped — one XNNPACK Conv2D. 1x1 stride-1 unpadded
+// convs (most of a MobileNet) need no padding: dx = Conv2D(dy, filterᵀ).
+
+const conv2DBackpropInput: KernelFunc = (args) => {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as {
+    strides: number | [number, number];
+    pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape: Shape4;
+  };
+  if (dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+    return callOriginal('Conv2DBackpropInput', args);
+  }
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  // Strided: the upsampled dy makes the conv do stride² the work; with very few input channels (an
+  // RGB stem) XNNPACK cannot amortise that and the C++ loop is faster (measured: 3x3 s2 3←16).
+  if (info.strideHeight * info.strideWidth > 1 && info.inChannels < 8) return callOriginal('Conv2DBackpropInput', args);
+  const [fh, fw] = filter.shape;
+  const [n, h, w] = inputShape;
+  const cout = filter.shape[3];
+  return scoped(args.backend, (s) => {
+    const flipped = fh === 1 && fw === 1 ? filter : s.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const ft = s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+    const dyP = fullCorrelationInput(s, dy, info, [n, h, w], cout);
+    return s.run('Conv2D', { x: dyP, filter: ft }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+  });
+};
+
 // ---------------------------------------------------------------------------------------------
 // DepthwiseConv2dNativeBackpropInput
 
@@ -225,35 +311,10 @@ const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const [fh, fw, c, m] = filter.shape;
   const [n, h, w] = inputShape;
   const cm = c * m;
-  const [sh, sw] = [info.strideHeight, info.strideWidth];
   const [dh, dw] = [info.dilationHeight, info.dilationWidth];
-  const [oh, ow] = [info.outHeight, info.outWidth];
   return scoped(backend, (s) => {
-    // 1. Zero-upsample dy by the stride: [n,oh,1,ow,1,cm] padded to [n,oh,sh,ow,sw,cm].
-    let up = dy;
-    let lh = oh;
-    let lw = ow;
-    if (sh > 1 || sw > 1) {
-      const six = s.reshape(dy, [n, oh, 1, ow, 1, cm]);
-      const padded = s.run('PadV2', { x: six }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
-      lh = oh * sh;
-      lw = ow * sw;
-      up = s.reshape(padded, [n, lh, lw, cm]);
-    }
-    // 2. Pad/crop to the "full" correlation window: dx = valid-correlate(dyP, flip(filter)).
-    const effH = info.effectiveFilterHeight;
-    const effW = info.effectiveFilterWidth;
-    const totalH = h + effH - 1;
-    const totalW = w + effW - 1;
-    const beforeH = effH - 1 - info.padInfo.top;
-    const beforeW = effW - 1 - info.padInfo.left;
-    const afterH = totalH - beforeH - lh;
-    const afterW = totalW - beforeW - lw;
-    let dyP = padSpatial(s, up, Math.max(0, beforeH), Math.max(0, afterH), Math.max(0, beforeW), Math.max(0, afterW));
-    if (beforeH < 0 || afterH < 0 || beforeW < 0 || afterW < 0) {
-      dyP = s.run('Slice', { x: dyP }, { begin: [0, Math.max(0, -beforeH), Math.max(0, -beforeW), 0], size: [n, totalH, totalW, cm] });
-    }
-    // 3. Spatially flipped filter, one output per (channel, multiplier).
+    const dyP = fullCorrelationInput(s, dy, info, [n, h, w], cm);
+    // Spatially flipped filter, one output per (channel, multiplier).
     const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
     const f = s.reshape(flipped, [fh, fw, cm, 1]);
     const conv = s.run('DepthwiseConv2dNative', { x: dyP, filter: f }, { strides: [1, 1], pad: 'valid', dilations: [dh, dw], dataFormat: 'NHWC' });
@@ -452,18 +513,66 @@ const maxPoolWithArgmax: KernelFunc = ({ inputs, backend, attrs }) => {
 // [1,1,1,C] to the activation shape. When tiling only repeats size-1 axes it is a broadcast, done
 // as Multiply(x, ones) (≈4x faster). Other cases use wasm's own Tile.
 
-let originalTile: KernelFunc | null = null;
-
 const tile: KernelFunc = (args) => {
   const { x } = args.inputs as { x: TensorInfo };
   const { reps } = args.attrs as unknown as { reps: number[] };
   const broadcastOnly = x.dtype === 'float32' && reps.length === x.shape.length && reps.every((r, i) => r === 1 || x.shape[i] === 1);
   if (!broadcastOnly || reps.every((r) => r === 1)) {
-    if (originalTile == null) throw new Error('PathLens wasm kernels: the original Tile kernel is missing.');
-    return originalTile(args);
+    return callOriginal('Tile', args);
   }
   const outShape = x.shape.map((d, i) => d * reps[i]);
   return scoped(args.backend, (s) => s.run('Multiply', { a: x, b: s.fill(outShape, 1) }));
+};
+
+// ---------------------------------------------------------------------------------------------
+// Identity (speed): wasm copies the data; tensors are immutable, so share it (as the cpu backend
+// does). customGrad clones every saved tensor, and the converter runs Identity nodes.
+
+const identity: KernelFunc = (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') return callOriginal('Identity', args);
+  (args.backend as WasmBackendLike).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Slice (speed): wasm's Slice copies the whole input out of the wasm heap (readSync) and then copies
+// row by row through fresh subarrays. Here non-contiguous slices of 4-byte dtypes are copied inside
+// the heap with copyWithin, one call per contiguous run (the gradient of ZeroPadding2D / PadV2 is
+// such a slice: a spatial crop with whole channel rows).
+
+const slice: KernelFunc = (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+  const [b, sz] = slice_util.parseSliceParams(x as never, begin, size);
+  const rank = x.shape.length;
+  if ((x.dtype !== 'float32' && x.dtype !== 'int32') || rank === 0 || slice_util.isSliceContinous(x.shape, b, sz) || sz.some((d) => d <= 0)) {
+    return callOriginal('Slice', args);
+  }
+  const backend = args.backend as WasmBackendLike;
+  const out = backend.makeOutput(sz, x.dtype);
+  // After the allocation (the heap may have grown).
+  const heap = new Int32Array(backend.wasm.HEAPU8.buffer);
+  const xBase = backend.dataIdMap.get(x.dataId).memoryOffset / 4;
+  let o = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
+  // Innermost contiguous run: trailing dims taken whole, plus the last partially taken dim.
+  let last = rank - 1;
+  let run = 1;
+  while (last > 0 && b[last] === 0 && sz[last] === x.shape[last]) run *= x.shape[last--]!;
+  run *= sz[last]!;
+  const strides = util.computeStrides(x.shape);
+  strides.push(1);
+  const idx = new Array<number>(last).fill(0);
+  for (;;) {
+    let off = xBase + b[last]! * strides[last]!;
+    for (let d = 0; d < last; d++) off += (b[d]! + idx[d]!) * strides[d]!;
+    heap.copyWithin(o, off, off + run);
+    o += run;
+    let d = last - 1;
+    while (d >= 0 && ++idx[d]! === sz[d]) idx[d--] = 0;
+    if (d < 0) break;
+  }
+  return out;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -476,6 +585,9 @@ const KERNELS: Record<(typeof WASM_EXTRA_KERNELS)[number], KernelFunc> = {
   MaxPoolGrad: maxPoolGrad,
   MaxPoolWithArgmax: maxPoolWithArgmax,
   Tile: tile,
+  Conv2DBackpropInput: conv2DBackpropInput,
+  Identity: identity,
+  Slice: slice,
 };
 
 const registered = new Set<string>();
@@ -492,13 +604,15 @@ export function registerWasmKernels(): void {
       continue;
     }
     if (existing != null) {
-      if (name === 'Tile' && originalTile == null) originalTile = existing.kernelFunc;
+      if (WRAPS_ORIGINAL.has(name) && !originals.has(name)) originals.set(name, existing.kernelFunc);
       unregisterKernel(name, BACKEND);
     }
-    if (name === 'Tile' && originalTile == null) continue; // nothing to delegate to: keep none
-    registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: KERNELS[name] });
+    if (WRAPS_ORIGINAL.has(name) && !originals.has(name)) continue; // nothing to delegate to: keep none
+    // Keep the original's setupFunc (wasm kernels bind their C++ functions there).
+    registerKernel({ ...(existing ?? {}), kernelName: name, backendName: BACKEND, kernelFunc: KERNELS[name] });
     registered.add(name);
   }
+  registerSimdGradients();
 }
 
 /** Names registered by `registerWasmKernels` so far (diagnostics). */
