@@ -5,6 +5,7 @@ import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
 import { getMethod } from './methods';
 import type { LoadedModel } from './model/load';
+import type { Patterns } from './patterns/patterns';
 import type { BaselineSpec, CancellationSignal, InputResult, MethodResult, OutputKind, Prediction, PreparedInput, ProgressCallback, Target } from './types';
 
 export interface ExplainRequest {
@@ -29,6 +30,8 @@ export interface ExplainHooks {
   makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
   /** Loads a reference set (Expected Gradients) in model input space; the caller caches it per job. */
   referenceSet?: (path: string) => Promise<Float32Array[]>;
+  /** Fitted patterns for the pattern methods; the caller loads them once per job. */
+  patterns?: () => Promise<Patterns>;
 }
 
 /** Rejects unknown methods and invalid options before any computation. */
@@ -108,6 +111,7 @@ async function explainOne(model: LoadedModel, inputIndex: number, input: Prepare
       return cached;
     },
     ...(hooks.referenceSet ? { referenceSet: hooks.referenceSet } : {}),
+    ...(hooks.patterns ? { patterns: hooks.patterns } : {}),
   };
 
   const results: MethodResult[] = [];

@@ -1,6 +1,7 @@
 import type { Evaluator } from '../engine/evaluator';
 import { PathLensError } from '../errors';
 import type { BaselineSpec, MethodResult, PreparedInput, QuadratureRuleName } from '../types';
+import type { Patterns } from '../patterns/patterns';
 
 /** A baseline in model input space with F at it, computed once per (input, baseline). */
 export interface ResolvedBaseline {
@@ -23,6 +24,11 @@ export interface MethodContext {
    * space, cached per job. Absent where no file access exists (then methods needing it fail clearly).
    */
   referenceSet?(path: string): Promise<Float32Array[]>;
+  /**
+   * Fitted patterns bound to the model's pattern network (PatternNet, PatternAttribution, PGIG), loaded
+   * by the caller (saved beside the model, or an explicit file), cached per job.
+   */
+  patterns?(): Promise<Patterns>;
 }
 
 /** Options shared by all methods (CLI flags / settings); each method reads what applies to it. */

@@ -7,13 +7,16 @@ import { ggig } from './ggig';
 import { gradXInput } from './gradXInput';
 import { guidedIg } from './guidedIg';
 import { integratedGradients } from './ig';
+import { patternAttribution } from './patternAttribution';
+import { patternNet } from './patternNet';
+import { pgig } from './pgig';
 import { smoothGrad } from './smoothgrad';
 import { smoothGradSquared } from './smoothgradSq';
 import { varGrad } from './vargrad';
 
 /** Every method by its CLI name, in the order pickers list them. */
 export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
-  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients, smoothGrad, smoothGradSquared, varGrad, ggig].map((m) => [m.name, m]),
+  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients, smoothGrad, smoothGradSquared, varGrad, ggig, patternNet, patternAttribution, pgig].map((m) => [m.name, m]),
 );
 
 export function getMethod(name: string): AttributionMethod {
