@@ -730,6 +730,36 @@ describe('withInputGradientsOnly', () => {
     });
   }
 
+  for (const backend of ['cpu', 'wasm'] as const) {
+    test(`${backend}: BatchNorm input gradient (fast path) bit-identical to TF.js' formula; weight gradients unchanged`, async () => {
+      await initBackend(backend);
+      const shape = [2, 5, 3, 4] as Shape4;
+      const x = tf.tensor4d(randArray(size(shape), 900), shape);
+      const dy = tf.tensor4d(randArray(size(shape), 901), shape);
+      const mean = tf.tensor1d(randArray(4, 902));
+      const variance = tf.tensor1d(randArray(4, 903, 0.5, 1.5));
+      const scale = tf.tensor1d(randArray(4, 904));
+      const offset = tf.tensor1d(randArray(4, 905));
+      const eps = 1e-3;
+      const gx = tf.grad((z: tf.Tensor) => tf.batchNorm(z, mean, variance, offset, scale, eps))(x, dy);
+      const r = tf.rsqrt(tf.add(variance, tf.scalar(eps)));
+      const want = tf.mul(tf.mul(dy, tf.tile(tf.reshape(r, [1, 1, 1, 4]), [2, 5, 3, 1])), scale);
+      expectIdentical((await gx.data()) as Float32Array, (await want.data()) as Float32Array);
+      // weights differentiated: TF.js' gradient
+      const vs = [mean, variance, scale, offset].map((t, i) => tf.variable(t, true, `bn_${backend}_${i}`));
+      const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(tf.batchNorm(x, vs[0]!, vs[1]!, vs[3]!, vs[2]!, eps), dy)) as tf.Scalar);
+      const xm = tf.sub(x, mean);
+      const ref = {
+        [vs[0]!.name]: tf.sum(tf.mul(tf.mul(r, -1), tf.mul(dy, scale)), [0, 1, 2]),
+        [vs[1]!.name]: tf.sum(tf.mul(tf.mul(tf.mul(tf.pow(r, 3), -0.5), xm), tf.mul(dy, scale)), [0, 1, 2]),
+        [vs[2]!.name]: tf.sum(tf.mul(dy, tf.mul(xm, r)), [0, 1, 2]),
+        [vs[3]!.name]: tf.sum(dy, [0, 1, 2]),
+      };
+      for (const [name, g] of Object.entries(grads)) expectClose((await g.data()) as Float32Array, (await ref[name]!.data()) as Float32Array);
+      tf.dispose([x, dy, mean, variance, scale, offset, gx, r, want, xm, value, ...vs, ...Object.values(grads), ...Object.values(ref)]);
+    });
+  }
+
   test('async functions keep the flag until they settle', async () => {
     const { inputGradientsOnly } = await import('../src/core/engine/inputGradients');
     const p = withInputGradientsOnly(async () => {

@@ -116,7 +116,8 @@ interface EngineLike {
 let fromX: Set<number> | null = null;
 let gradientCalls = 0;
 
-function installTapeHooks(): void {
+/** Install the tape tracking (idempotent). Inert outside gradient computations. */
+export function installTapeHooks(): void {
   const engine = tf.engine() as unknown as EngineLike;
   if (engine.__pathlensHooked) return;
   const gradients = engine.gradients;
@@ -148,6 +149,14 @@ function installTapeHooks(): void {
     return addTapeNode.call(this, kernelName, inputs, outputs, gradientsFunc, saved, attrs);
   };
   engine.__pathlensHooked = true;
+}
+
+/**
+ * Does `t` lead from the xs of the running gradient computation(s)? null when unknown (no gradient
+ * computation is being tracked).
+ */
+export function leadsFromX(t: tf.Tensor): boolean | null {
+  return fromX == null ? null : fromX.has(t.id);
 }
 
 function skippingWeights(g: GradFunc): GradFunc {

@@ -36,6 +36,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { composedKernelCall } from './inputGradients';
 import { registerSimdGradients } from './wasmSimd';
+import { registerBatchNormGradient } from './batchNormGrad';
 
 const BACKEND = 'wasm';
 
@@ -613,6 +614,7 @@ export function registerWasmKernels(): void {
     registered.add(name);
   }
   registerSimdGradients();
+  registerBatchNormGradient();
 }
 
 /** Names registered by `registerWasmKernels` so far (diagnostics). */
