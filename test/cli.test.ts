@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/analyticModels';
 
@@ -10,7 +11,7 @@ const ZOO = path.resolve(ROOT, '../shared/zoo');
 
 function pathlens(...args: string[]) {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 256 * 1024 * 1024 });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -53,6 +54,32 @@ describe('pathlens CLI', () => {
     const files = fs.readdirSync(out);
     expect(files).toEqual(expect.arrayContaining(['index.html', 'result.json']));
     expect(files.filter((f) => f.endsWith('.png'))).toHaveLength(3);
+  });
+
+  it('explains the shipped example: right predictions, complete IG, and IG mass on the red object', () => {
+    const images = path.join(ROOT, 'examples/shapes/images');
+    const run = pathlens('explain', '--model', path.join(ROOT, 'examples/shapes/model.json'), '--input', images, '--method', 'ig,gradient,grad-x-input', '--json');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.preprocessing).toMatchObject({ name: 'unit', source: 'sidecar' });
+    expect(result.inputs).toHaveLength(6);
+    for (const input of result.inputs) {
+      const file = path.basename(input.path);
+      expect(input.prediction.label).toBe(file.replace(/-\d+\.png$/, ''));
+      const ig = input.results[0];
+      expect(ig.completeness.relative).toBeLessThan(0.05);
+      // The class is the red object's shape: most positive IG mass sits on red pixels, which cover ~10–15 % of the image.
+      const png = PNG.sync.read(fs.readFileSync(input.path));
+      let onRed = 0;
+      let total = 0;
+      for (let p = 0; p < 48 * 48; p++) {
+        const a = Math.max(0, ig.attribution.data[p * 3] + ig.attribution.data[p * 3 + 1] + ig.attribution.data[p * 3 + 2]);
+        total += a;
+        const [r, g, b] = [png.data[p * 4]!, png.data[p * 4 + 1]!, png.data[p * 4 + 2]!];
+        if (r > 180 && g < 90 && b < 90) onRed += a;
+      }
+      expect(onRed / total, `${file}: share of positive IG on the red object`).toBeGreaterThan(0.35);
+    }
   });
 
   it('explains rows of a CSV for a tabular zoo model', () => {

@@ -118,11 +118,14 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // exitCode rather than exit(): a piped stdout is written asynchronously and exit() would cut it short.
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (err: unknown) => {
       stderr(`pathlens: ${describeError(err).message}`);
-      process.exit(1);
+      process.exitCode = 1;
     },
   );
 }
