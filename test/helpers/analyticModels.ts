@@ -140,3 +140,20 @@ export function squaredLinearModel(w: number[]): string {
     { name: 'Identity', op: 'Square', input: ['sum'], attr: { T: FLOAT } },
   ], [axis1, wConst(w)]);
 }
+
+/** One layer of `sequentialModel`: a Keras class name, its (snake_case) config and its weights in order. */
+export interface LayerSpec {
+  className: string;
+  config: Record<string, unknown> & { name: string };
+  weights?: { name: string; shape: number[]; values: number[] }[];
+}
+
+/**
+ * A Keras-style Sequential layers model of any layers (Conv2D, BatchNormalization, pooling, LSTM, …);
+ * weight names are `<layer>/<weight>` as the converter writes them.
+ */
+export function sequentialModel(name: string, inputShape: number[], layers: LayerSpec[]): string {
+  const config = layers.map((l, i) => ({ class_name: l.className, config: { ...l.config, ...(i === 0 ? { batch_input_shape: [null, ...inputShape] } : {}) } }));
+  const weights: ConstWeight[] = layers.flatMap((l) => (l.weights ?? []).map((w) => ({ name: `${l.config.name}/${w.name}`, dtype: 'float32' as const, shape: w.shape, values: w.values })));
+  return writeModel(tempDir(name), { format: 'layers-model', generatedBy: 'pathlens-test', modelTopology: { class_name: 'Sequential', config: { name, layers: config } } }, weights);
+}
