@@ -25,8 +25,8 @@ function adaptiveOptions(options: MethodOptions): { tolerance: number; maxEvalua
   const tolerance = options.tolerance ?? ADAPTIVE_DEFAULTS.tolerance;
   if (typeof tolerance !== 'number' || !(tolerance > 0)) throw new PathLensError('usage', `tolerance must be a number > 0 (got ${String(tolerance)})`);
   const maxEvaluations = requirePositiveInteger(options.maxEvaluations ?? ADAPTIVE_DEFAULTS.maxEvaluations, 'max-evaluations');
-  if (maxEvaluations < ADAPTIVE_DEFAULTS.initialIntervals + 1) {
-    throw new PathLensError('usage', `max-evaluations must be at least ${ADAPTIVE_DEFAULTS.initialIntervals + 1} (the first adaptive pass)`);
+  if (maxEvaluations < 2 * ADAPTIVE_DEFAULTS.initialPanels + 1) {
+    throw new PathLensError('usage', `max-evaluations must be at least ${2 * ADAPTIVE_DEFAULTS.initialPanels + 1} (the first adaptive pass)`);
   }
   return { tolerance, maxEvaluations };
 }

@@ -1,15 +1,15 @@
 import type { Evaluator } from '../engine/evaluator';
 import { pathDirection, straightPathPoints, type StraightPathIntegral } from './straightPath';
 
-export const ADAPTIVE_DEFAULTS = { tolerance: 0.01, maxEvaluations: 256, initialIntervals: 8 };
+export const ADAPTIVE_DEFAULTS = { tolerance: 0.01, maxEvaluations: 256, initialPanels: 4 };
 
 export interface AdaptiveOptions {
   /** Stop when |δ| ≤ tolerance · |F(x) − F(x')|. */
   tolerance?: number;
   /** Cap on path points (gradient evaluations). */
   maxEvaluations?: number;
-  /** Uniform intervals of the first pass. */
-  initialIntervals?: number;
+  /** Uniform Simpson panels of the first pass (2·panels + 1 points). */
+  initialPanels?: number;
 }
 
 export interface AdaptiveIntegral extends StraightPathIntegral {
@@ -28,37 +28,55 @@ interface PathPoint {
   directional: number;
 }
 
-/** Trapezoid weights on sorted, possibly non-uniform points covering [0, 1]. */
-export function trapezoidWeights(alphas: readonly number[]): number[] {
-  const n = alphas.length;
-  return alphas.map((_, k) => ((k + 1 < n ? alphas[k + 1]! : alphas[k]!) - (k > 0 ? alphas[k - 1]! : alphas[k]!)) / 2);
+/** A Simpson panel [a, b] with its midpoint m; all three points are evaluated. */
+export interface Panel {
+  a: number;
+  m: number;
+  b: number;
+}
+
+export function uniformPanels(count: number): Panel[] {
+  return Array.from({ length: count }, (_, k) => ({ a: k / count, m: (k + 0.5) / count, b: (k + 1) / count }));
+}
+
+/** Composite Simpson weights per path point (keyed by α): each panel adds h/6, 4h/6, h/6. */
+export function panelWeights(panels: readonly Panel[]): Map<number, number> {
+  const weights = new Map<number, number>();
+  const add = (alpha: number, w: number) => weights.set(alpha, (weights.get(alpha) ?? 0) + w);
+  for (const { a, m, b } of panels) {
+    const h = b - a;
+    add(a, h / 6);
+    add(m, (4 * h) / 6);
+    add(b, h / 6);
+  }
+  return weights;
 }
 
 /**
- * Intervals worth refining next: the integrand of Σattr, d(α) = ∇F(γ(α))·(x − x'), changes most
- * across them (|Δd|·h bounds the trapezoid error of a monotone piece). Returns midpoints.
+ * Panels worth splitting next: Simpson minus trapezoid on a panel is h·(d_a − 2d_m + d_b)/12, a
+ * curvature measure of the integrand d(α) = ∇F(γ(α))·(x − x') of Σattr that is large at kinks and
+ * saturation bends. Returns at most `maxPanels`, largest first; the widest when all are flat.
  */
-export function refinementMidpoints(alphas: readonly number[], directional: readonly number[], budget: number): number[] {
-  const scored = alphas.slice(0, -1).map((a, i) => {
-    const h = alphas[i + 1]! - a;
-    return { mid: a + h / 2, h, score: h * Math.abs(directional[i + 1]! - directional[i]!) };
-  });
+export function panelsToSplit(panels: readonly Panel[], directional: ReadonlyMap<number, number>, maxPanels: number): Panel[] {
+  const scored = panels.map((p) => ({
+    panel: p,
+    h: p.b - p.a,
+    score: (p.b - p.a) * Math.abs(directional.get(p.a)! - 2 * directional.get(p.m)! + directional.get(p.b)!),
+  }));
   const best = Math.max(...scored.map((s) => s.score));
-  // Flat integrand everywhere (δ comes from curvature the end points cannot see): split the widest.
   const key = best > 0 ? (s: (typeof scored)[number]) => s.score : (s: (typeof scored)[number]) => s.h;
   const threshold = best > 0 ? best * 0.1 : 0;
   return scored
-    .filter((s) => key(s) >= threshold && s.h > 1e-9)
-    .sort((a, b) => key(b) - key(a))
-    .slice(0, Math.max(1, budget))
-    .map((s) => s.mid)
-    .sort((a, b) => a - b);
+    .filter((s) => key(s) >= threshold && s.h > 1e-6)
+    .sort((x, y) => key(y) - key(x))
+    .slice(0, Math.max(1, maxPanels))
+    .map((s) => s.panel);
 }
 
 /**
- * Integrated-gradients path integral by adaptive trapezoid refinement: every evaluation is kept and
- * reused, intervals where the integrand of Σattr changes most are bisected in batches, until the
- * completeness gap is within tolerance or the evaluation cap is reached.
+ * Integrated-gradients path integral by adaptive Simpson refinement: every evaluation is kept and
+ * reused (splitting a panel adds its two quarter points), panels where the integrand of Σattr bends
+ * most are split in batches, until the completeness gap is within tolerance or the cap is reached.
  */
 export async function integrateAdaptive(
   evaluator: Evaluator,
@@ -69,12 +87,13 @@ export async function integrateAdaptive(
   stage: string,
 ): Promise<AdaptiveIntegral> {
   const tolerance = options.tolerance ?? ADAPTIVE_DEFAULTS.tolerance;
-  const initial = options.initialIntervals ?? ADAPTIVE_DEFAULTS.initialIntervals;
+  let panels = uniformPanels(options.initialPanels ?? ADAPTIVE_DEFAULTS.initialPanels);
+  const firstPass = 2 * panels.length + 1;
   const size = input.length;
   // Every point's gradient is kept on the JS side; cap the points so they fit half the budget.
-  const storable = Math.max(initial + 1, Math.floor(evaluator.memoryBudgetBytes / 2 / (size * 4)));
+  const storable = Math.max(firstPass, Math.floor(evaluator.memoryBudgetBytes / 2 / (size * 4)));
   const maxEvaluations = Math.min(options.maxEvaluations ?? ADAPTIVE_DEFAULTS.maxEvaluations, storable);
-  const points: PathPoint[] = [];
+  const points = new Map<number, PathPoint>();
 
   const direction = pathDirection(input, baseline);
   const evaluate = async (alphas: number[]) =>
@@ -82,8 +101,9 @@ export async function integrateAdaptive(
       { count: alphas.length, build: straightPathPoints(input, baseline, alphas), direction, keepGradients: true },
       (start, chunk) => {
         for (let j = 0; j < chunk.value.length; j++) {
-          points.push({
-            alpha: alphas[start + j]!,
+          const alpha = alphas[start + j]!;
+          points.set(alpha, {
+            alpha,
             gradient: chunk.gradients!.slice(j * size, (j + 1) * size),
             value: chunk.value[j]!,
             gradNorm: chunk.gradNorm[j]!,
@@ -96,36 +116,46 @@ export async function integrateAdaptive(
 
   let rounds = 0;
   let relativeDelta = Infinity;
-  await evaluate(Array.from({ length: initial + 1 }, (_, k) => k / initial));
+  await evaluate(Array.from({ length: firstPass }, (_, k) => k / (firstPass - 1)));
   for (;;) {
-    points.sort((a, b) => a.alpha - b.alpha);
-    const alphas = points.map((p) => p.alpha);
-    const weights = trapezoidWeights(alphas);
-    const sum = points.reduce((s, p, k) => s + weights[k]! * p.directional, 0);
+    const weights = panelWeights(panels);
+    let sum = 0;
+    for (const [alpha, w] of weights) sum += w * points.get(alpha)!.directional;
     const delta = sum - expected;
     relativeDelta = expected === 0 ? (delta === 0 ? 0 : Infinity) : Math.abs(delta) / Math.abs(expected);
-    const remaining = maxEvaluations - points.length;
-    if (relativeDelta <= tolerance || remaining <= 0) break;
-    const midpoints = refinementMidpoints(alphas, points.map((p) => p.directional), Math.min(remaining, await evaluator.chunkSize()));
-    if (midpoints.length === 0) break;
-    await evaluate(midpoints);
+    const remaining = maxEvaluations - points.size;
+    if (relativeDelta <= tolerance || remaining < 2) break;
+    const directional = new Map([...points].map(([alpha, p]) => [alpha, p.directional]));
+    const budget = Math.min(remaining, Math.max(2, await evaluator.chunkSize()));
+    const split = new Set(panelsToSplit(panels, directional, Math.floor(budget / 2)));
+    if (split.size === 0) break;
+    const added: number[] = [];
+    panels = panels.flatMap((p) => {
+      if (!split.has(p)) return [p];
+      const left = { a: p.a, m: (p.a + p.m) / 2, b: p.m };
+      const right = { a: p.m, m: (p.m + p.b) / 2, b: p.b };
+      added.push(left.m, right.m);
+      return [left, right];
+    });
+    await evaluate(added);
     rounds++;
   }
 
-  points.sort((a, b) => a.alpha - b.alpha);
-  const weight = trapezoidWeights(points.map((p) => p.alpha));
+  const weights = panelWeights(panels);
+  const ordered = [...points.values()].sort((x, y) => x.alpha - y.alpha);
+  const weight = ordered.map((p) => weights.get(p.alpha) ?? 0);
   const weightedGradSum = new Float64Array(size);
-  points.forEach((p, k) => {
+  ordered.forEach((p, k) => {
     const w = weight[k]!;
     for (let i = 0; i < size; i++) weightedGradSum[i]! += w * p.gradient[i]!;
   });
   return {
     weightedGradSum,
-    alpha: points.map((p) => p.alpha),
+    alpha: ordered.map((p) => p.alpha),
     weight,
-    value: points.map((p) => p.value),
-    gradNorm: points.map((p) => p.gradNorm),
-    directional: points.map((p) => p.directional),
+    value: ordered.map((p) => p.value),
+    gradNorm: ordered.map((p) => p.gradNorm),
+    directional: ordered.map((p) => p.directional),
     converged: relativeDelta <= tolerance,
     relativeDelta,
     rounds,
