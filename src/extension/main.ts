@@ -72,7 +72,7 @@ export function activate(context: vscode.ExtensionContext): void {
         await fn(...args);
       } catch (err) {
         const wire = toWireError(err);
-        log.notifyError(`${name}: ${wire.message}`, wire.stack);
+        log.notifyError(`${name}: ${wire.message}`, wire.code === 'internal' ? wire.stack : undefined);
       }
     };
 

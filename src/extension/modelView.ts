@@ -33,7 +33,7 @@ export class ModelViewProvider implements vscode.CustomReadonlyEditorProvider {
         show({ kind: 'summary', summary, preprocessing, backend: this.worker.backendName, trusted: vscode.workspace.isTrusted });
       } catch (err) {
         const wire = toWireError(err);
-        this.log.notifyError(`cannot read ${modelPath}: ${wire.message}`, wire.stack);
+        this.log.notifyError(`cannot read ${modelPath}: ${wire.message}`, wire.code === 'internal' ? wire.stack : undefined);
         show({ kind: 'error', path: modelPath, message: wire.message });
       }
     };

@@ -20,6 +20,7 @@ import type { Log } from './log';
 
 export const PANEL_VIEW_TYPE = 'pathlens.panel';
 const LAST_JOBS_KEY = 'pathlens.lastJobs';
+const PANEL_TITLES_KEY = 'pathlens.panelTitles';
 /** How long a cancelled job may take to stop before the worker is terminated. */
 const CANCEL_GRACE_MS = 4000;
 
@@ -191,7 +192,7 @@ export class ExplainPanel implements vscode.Disposable {
         const wire = toWireError(err);
         this.post(this.state.finish(scope, { error: wire }));
         if (wire.code === 'cancelled') log.info(`cancelled after ${Date.now() - started} ms`);
-        else log.notifyError(wire.message, wire.stack);
+        else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
       } finally {
         onCancel.dispose();
         if (this.current?.cancelTimer) clearTimeout(this.current.cancelTimer);
@@ -233,7 +234,7 @@ export class ExplainPanel implements vscode.Disposable {
     }
     void this.handle(message).catch((err: unknown) => {
       const wire = toWireError(err);
-      this.ctx.log.notifyError(wire.message, wire.stack);
+      this.ctx.log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
     });
   }
 
@@ -348,7 +349,10 @@ export class PanelManager implements vscode.Disposable {
 
   /** Restores a panel VS Code kept across a reload (its webview state names the model). */
   restore(panel: vscode.WebviewPanel, state: unknown): void {
-    const modelPath = modelPathFromState(state);
+    // The webview state names the model once a run started; a panel that only showed an error has
+    // no model in its state, so fall back to the title → model map kept when panels are created.
+    const byTitle = this.ctx.workspaceState.get<Record<string, string>>(PANEL_TITLES_KEY)?.[panel.title];
+    const modelPath = modelPathFromState(state) ?? (typeof byTitle === 'string' && path.isAbsolute(byTitle) ? byTitle : null);
     if (!modelPath || this.panels.has(path.resolve(modelPath))) {
       this.ctx.log.warn(`could not restore a PathLens panel${modelPath ? ` (a panel for ${modelPath} is already open)` : ' (no model in its saved state)'}`);
       panel.dispose();
@@ -360,6 +364,9 @@ export class PanelManager implements vscode.Disposable {
 
   private adopt(key: string, panel: vscode.WebviewPanel): ExplainPanel {
     const p = new ExplainPanel(key, panel, this.ctx);
+    const titles = { ...(this.ctx.workspaceState.get<Record<string, string>>(PANEL_TITLES_KEY) ?? {}) };
+    titles[p.panel.title] = key;
+    void this.ctx.workspaceState.update(PANEL_TITLES_KEY, Object.fromEntries(Object.entries(titles).slice(-50)));
     this.panels.set(key, p);
     p.onDispose.event(() => {
       if (this.panels.get(key) === p) this.panels.delete(key);
