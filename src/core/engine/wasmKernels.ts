@@ -16,7 +16,16 @@
  * - UnsortedSegmentSum (float32): one-hot(segmentIds) ᵀ · x via BatchMatMul; int32 inputs (exact
  *   sums) and huge one-hot matrices use a typed-array loop.
  *
- * Tile is replaced for speed only when it is a pure broadcast (see below).
+ * Replaced for speed only (the original handles what the replacement does not):
+ * - Conv2DBackpropInput: wasm's is a scalar C++ loop (~10x slower than the forward conv); ours is one
+ *   XNNPACK Conv2D over the zero-upsampled, padded dy with the flipped, channel-swapped filter
+ *   (bit-identical in our tests). Strided convs with < 8 input channels (RGB stems) keep the loop.
+ * - Identity shares the input's data (wasm copies it; customGrad clones every saved tensor).
+ * - Slice of 4-byte dtypes copies runs inside the wasm heap (wasm's copies the whole input to JS).
+ * - Tile when it is a pure broadcast.
+ * Also registered from here: the SIMD ClipByValue/Relu6/Relu gradients (wasmSimd.ts) and the
+ * input-only FusedBatchNorm gradient (batchNormGrad.ts). Weight-gradient skipping for attribution is
+ * in inputGradients.ts (`withInputGradientsOnly`).
  *
  * Two wasm kernels compute wrong results (their window maximum starts at FLT_MIN, so windows whose
  * values are all ≤ 0 yield 1.18e-38 / index 0): MaxPoolGrad and MaxPoolWithArgmax. They are
