@@ -65,7 +65,31 @@ export type WorkerRequest =
   | { kind: 'info'; jobId: number; modelPath: string; cancelFlag?: SharedArrayBuffer }
   | { kind: 'cancel'; jobId: number }
   /** The worker's TF.js tensor count and bytes (leak checks, diagnostics). */
-  | { kind: 'memory'; jobId: number };
+  | { kind: 'memory'; jobId: number }
+  /** Fit patterns (PatternNet / PatternAttribution / PGIG) for a layers model in one pass over a data set. */
+  | { kind: 'patterns-fit'; jobId: number; job: PatternsFitJob; cancelFlag?: SharedArrayBuffer };
+
+export interface PatternsFitJob {
+  modelPath: string;
+  /** Folders of images, .csv or .json array files. */
+  data: string[];
+  estimator?: 'two-component' | 'linear';
+  maxSamples?: number;
+  /** Image preprocessing (as for explain); omitted = sidecar / detection / default. */
+  preprocess?: string;
+  /** Output file (default: `<model dir>/.pathlens/patterns-<hash>.bin`). */
+  out?: string;
+  memoryBudgetMB?: number;
+}
+
+/** What a pattern fit produced. */
+export interface PatternsFitted {
+  file: string;
+  estimator: string;
+  samples: number;
+  layers: { name: string; className: string; shape: number[]; estimator: string; foldedBatchNorm: string | null }[];
+  ms: number;
+}
 
 export interface WorkerInit {
   backend: BackendChoice;
@@ -116,6 +140,7 @@ export type WorkerEvent =
   | { kind: 'explained'; jobId: number; result: ExplainResult }
   | { kind: 'info'; jobId: number; summary: ModelSummary; preprocessing: Preprocessing | null }
   | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number }
+  | { kind: 'patterns-fitted'; jobId: number; result: PatternsFitted }
   | { kind: 'error'; jobId: number; error: WireError };
 
 export interface WireError {

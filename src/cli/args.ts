@@ -6,7 +6,7 @@ import { PathLensError } from '../core/errors';
 import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
-import type { ExplainJob } from '../protocol';
+import type { ExplainJob, PatternsFitJob } from '../protocol';
 
 export class UsageError extends Error {}
 
@@ -15,6 +15,7 @@ export const HELP = `pathlens — explain TF.js model predictions with path-attr
 Usage:
   pathlens explain --model <model.json> --input <file|folder> [--input ...] [options]
   pathlens info --model <model.json> [--json]
+  pathlens patterns fit --model <model.json> --data <folder|file.csv|file.json> [options]
   pathlens help
 
 explain options:
@@ -31,6 +32,15 @@ explain options:
                          vargrad       variance of --wrap over noisy copies
                          ggig          Geometrically Guided IG — a reconstruction of the paper's
                                        description (no public code); not complete
+                         pattern-net   PatternNet: signal estimate, backward with fitted patterns A
+                         pattern-attribution
+                                       PatternAttribution: backward with W⊙A (not complete)
+                         pgig          Pattern-Guided IG: (x − x') ⊙ mean PatternAttribution backward
+                                       along the path (default 25 steps, points k/25, k=1..24:
+                                       --rule interior); not complete
+                         The three pattern methods need a layers model and fitted patterns
+                         (pathlens patterns fit); --patterns <file> picks a pattern file, else the
+                         ones saved beside the model for its current weights are used.
   --target top|<index>   class to explain (default: top, the top-1 prediction of each input)
   --output logit|probability
                          explained scalar (default: logit = the input of a final softmax/sigmoid;
@@ -54,6 +64,8 @@ explain options:
                          (default: 0.02; 0 = IG left Riemann, 1 = unbounded)
   --max-sigma <s>        blur-ig: blur σ in pixels at the far end of the path (default: 50)
   --grad-step <h>        blur-ig: σ step of the ∂blur/∂σ difference (default: 0.01)
+  --patterns <file>      pattern-net, pattern-attribution, pgig: pattern file (default: the one in
+                         <model dir>/.pathlens/ fitted for the model's current weights)
   --reference <path>     expected-gradients: reference set (folder of images, .csv or .json array)
                          loaded like inputs
   --samples <n>          expected-gradients samples (default: 64); smoothgrad family noisy copies
@@ -84,15 +96,77 @@ row, optional header). A folder stands for all such files in it.
 
 Exit codes: 0 success, 1 failure (one line on stderr saying what and where), 2 usage error.
 
+patterns fit options (one streaming pass; progress on stderr; Ctrl-C cancels):
+  --data <path>          folder of images, .csv table or .json array file; repeat for several
+  --estimator <e>        two-component (default; ReLU layers, linear elsewhere) | linear
+  --max-samples <n>      use at most n samples (default: all)
+  --preprocess <p>       image preprocessing, as for explain
+  --out <file>           where to write (default: <model dir>/.pathlens/patterns-<weights hash>.bin,
+                         found automatically by explain)
+  --backend, --memory-budget-mb, --verbose as for explain
+  Conv2D / Dense / DepthwiseConv2D layers get patterns (BatchNormalization right after one is folded
+  into it); layers without a pattern rule (LSTM, attention, …) are reported by name.
+
 Examples:
   pathlens explain --model examples/shapes/model.json --input examples/shapes/images --method ig,gradient --out report
   pathlens explain --model model.json --input cat.png --steps 128 --rule trapezoid --baseline blur --json
+  pathlens patterns fit --model examples/stress-test/model.json --data examples/stress-test/data.csv
+  pathlens explain --model examples/stress-test/model.json --input examples/stress-test/inputs --method ig,pattern-attribution,pgig
 `;
 
 export type Command =
   | { kind: 'help' }
   | { kind: 'info'; modelPath: string; json: boolean; backend: BackendChoice; verbose: boolean }
-  | { kind: 'explain'; job: ExplainJob; backend: BackendChoice; workers: number | undefined; out: string | null; json: boolean; verbose: boolean };
+  | { kind: 'explain'; job: ExplainJob; backend: BackendChoice; workers: number | undefined; out: string | null; json: boolean; verbose: boolean }
+  | { kind: 'patterns-fit'; job: PatternsFitJob; backend: BackendChoice; json: boolean; verbose: boolean };
+
+/** `pathlens patterns fit …` */
+function parsePatternsCommand(argv: string[]): Command {
+  const [sub, ...rest] = argv;
+  if (sub !== 'fit') throw new UsageError(`unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json> --data <path>)`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        data: { type: 'string', multiple: true },
+        estimator: { type: 'string' },
+        'max-samples': { type: 'string' },
+        preprocess: { type: 'string' },
+        out: { type: 'string' },
+        backend: { type: 'string' },
+        'memory-budget-mb': { type: 'string' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return { kind: 'help' };
+  if (!v.model) throw new UsageError('--model <model.json> is required');
+  if (!v.data || v.data.length === 0) throw new UsageError('--data <folder|file.csv|file.json> is required (repeat it for several)');
+  return {
+    kind: 'patterns-fit',
+    job: {
+      modelPath: v.model,
+      data: v.data,
+      estimator: oneOf(v.estimator, ['two-component', 'linear'] as const, '--estimator'),
+      maxSamples: positiveInteger(v['max-samples'], '--max-samples'),
+      preprocess: v.preprocess,
+      out: v.out,
+      memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
+    },
+    backend: oneOf(v.backend, BACKENDS, '--backend') ?? 'auto',
+    json: v.json ?? false,
+    verbose: v.verbose ?? false,
+  };
+}
 
 const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
@@ -126,6 +200,7 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { kind: 'help' };
+  if (command === 'patterns') return parsePatternsCommand(rest);
   let parsed;
   try {
     parsed = parseArgs({
@@ -148,6 +223,7 @@ export function parseCommand(argv: string[]): Command {
         'max-sigma': { type: 'string' },
         'grad-step': { type: 'string' },
         reference: { type: 'string' },
+        patterns: { type: 'string' },
         samples: { type: 'string' },
         noise: { type: 'string' },
         wrap: { type: 'string' },
@@ -176,7 +252,7 @@ export function parseCommand(argv: string[]): Command {
   if (!v.model) throw new UsageError('--model <model.json> is required');
   const verbose = v.verbose ?? false;
   if (command === 'info') return { kind: 'info', modelPath: v.model, json: v.json ?? false, backend, verbose };
-  if (command !== 'explain') throw new UsageError(`unknown command '${command}' (use explain, info or help)`);
+  if (command !== 'explain') throw new UsageError(`unknown command '${command}' (use explain, info, patterns fit or help)`);
   if (!v.input || v.input.length === 0) throw new UsageError('--input <file|folder> is required (repeat it for several inputs)');
 
   let target: 'top' | number = 'top';
@@ -196,7 +272,7 @@ export function parseCommand(argv: string[]): Command {
     preprocess: v.preprocess,
     options: {
       steps: positiveInteger(v.steps, '--steps'),
-      rule: oneOf(v.rule, IG_RULES, '--rule') as QuadratureRuleName | undefined,
+      rule: oneOf(v.rule, [...IG_RULES, 'interior'], '--rule') as QuadratureRuleName | undefined,
       tolerance: positiveNumber(v.tolerance, '--tolerance'),
       maxEvaluations: positiveInteger(v['max-evaluations'], '--max-evaluations'),
       baseline: v.baseline,
@@ -206,6 +282,7 @@ export function parseCommand(argv: string[]): Command {
       maxSigma: finiteNumber(v['max-sigma'], '--max-sigma'),
       gradStep: finiteNumber(v['grad-step'], '--grad-step'),
       reference: v.reference,
+      patterns: v.patterns,
       samples: positiveInteger(v.samples, '--samples'),
       noise: finiteNumber(v.noise, '--noise'),
       wrap: v.wrap,

@@ -72,6 +72,20 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
       process.stdout.write((command.json ? JSON.stringify({ model: summary, preprocessing }, null, 2) : formatSummary(summary, preprocessing)) + '\n');
       return 0;
     }
+    if (command.kind === 'patterns-fit') {
+      const backend = await client.start();
+      stderr(`pathlens: fitting patterns (${command.job.estimator ?? 'two-component'}) for ${command.job.modelPath} on ${command.job.data.join(', ')} (backend ${backend})`);
+      const printProgress = progressPrinter();
+      const job = client.fitPatterns(command.job, (event) => {
+        if (event.kind === 'progress') printProgress(event.progress);
+      });
+      running = job;
+      const fitted = await job.result;
+      stderr(`pathlens: patterns saved to ${fitted.file} (${fitted.samples} samples, ${(fitted.ms / 1000).toFixed(1)} s); explain finds them beside the model`);
+      const lines = fitted.layers.map((l) => `  ${l.name.padEnd(32)} ${l.className.padEnd(18)} [${l.shape.join(', ')}] ${l.estimator}${l.foldedBatchNorm ? ` (+ ${l.foldedBatchNorm} folded)` : ''}`);
+      process.stdout.write((command.json ? JSON.stringify(fitted, null, 2) : [fitted.file, ...lines].join('\n')) + '\n');
+      return 0;
+    }
     const backend = await client.start();
     if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
     const printProgress = progressPrinter();

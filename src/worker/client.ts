@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PathLensError, type ErrorCode } from '../core/errors';
 import type { BackendChoice, BackendName, ExplainResult, ModelSummary, Preprocessing } from '../core/types';
-import type { ExplainJob, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
+import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
 
 export interface WorkerClientOptions {
   /** Path of the bundled worker (dist/worker.js). */
@@ -94,6 +94,11 @@ export class WorkerClient {
     return this.run((id, cancelFlag) => ({ kind: 'info', jobId: id, modelPath, cancelFlag }), () => {});
   }
 
+  /** Fits patterns for a layers model (progress events go to `listener`); resolves with where they were saved. */
+  fitPatterns(job: PatternsFitJob, listener: Listener = () => {}): RunningJob<PatternsFitted> {
+    return this.run<PatternsFitted>((id, cancelFlag) => ({ kind: 'patterns-fit', jobId: id, job, cancelFlag }), listener);
+  }
+
   /** The worker's live tensor count and bytes (for leak checks). */
   memory(): Promise<{ numTensors: number; numBytes: number }> {
     return this.run<{ numTensors: number; numBytes: number }>((id) => ({ kind: 'memory', jobId: id }), () => {}).result;
@@ -144,6 +149,9 @@ export class WorkerClient {
     } else if (event.kind === 'info') {
       this.pending.delete(event.jobId);
       job.resolve({ summary: event.summary, preprocessing: event.preprocessing } as never);
+    } else if (event.kind === 'patterns-fitted') {
+      this.pending.delete(event.jobId);
+      job.resolve(event.result as never);
     } else if (event.kind === 'memory') {
       this.pending.delete(event.jobId);
       job.resolve({ numTensors: event.numTensors, numBytes: event.numBytes } as never);

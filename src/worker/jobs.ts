@@ -12,7 +12,10 @@ import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '..
 import { loadModel, type LoadedModel } from '../core/model/load';
 import type { BaselineSpec, CancellationSignal, ExplainResult, ModelSummary, Preprocessing, PreparedInput, Progress } from '../core/types';
 import { NAMED_BASELINES } from '../core/types';
-import type { ExplainJob, WorkerEvent } from '../protocol';
+import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '../protocol';
+import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
+import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
+import { readModelArtifacts } from '../core/model/artifacts';
 
 type Emit = (event: WorkerEvent) => void;
 
@@ -133,7 +136,20 @@ export async function runExplainJob(
     return cached;
   };
   if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients')) await referenceSet(job.options.reference);
-  const results = await explainInputs(model, inputs, request, {
+  // Patterns (PatternNet, PatternAttribution, PGIG): loaded once per job, before any computation, so a
+  // missing or stale pattern file fails the job with one clear message; disposed when the job ends.
+  const needsPatterns = job.methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
+  const patterns = needsPatterns ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined) : null;
+  let results;
+  try {
+    results = await explainOne();
+  } finally {
+    patterns?.dispose();
+  }
+  return { model: model.summary, backend, preprocessing, inputs: results };
+
+  function explainOne() {
+    return explainInputs(model, inputs, request, {
     signal,
     remotesFor,
     onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
@@ -144,8 +160,38 @@ export async function runExplainJob(
       name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
     }),
     referenceSet,
-  });
-  return { model: model.summary, backend, preprocessing, inputs: results };
+    ...(patterns ? { patterns: async () => patterns } : {}),
+    });
+  }
+}
+
+/** Fits patterns for a layers model over a data set (one streaming pass) and saves them beside it. */
+export async function runPatternsFitJob(jobId: number, job: PatternsFitJob, cache: ModelCache, signal: CancellationSignal, emit: Emit): Promise<PatternsFitted> {
+  if (readModelArtifacts(job.modelPath).format !== 'layers-model') {
+    throw new PathLensError('model-unsupported', `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${job.modelPath} is a graph model`);
+  }
+  // The model (cached) decides whether inputs are images and so how they are preprocessed.
+  const preprocessing = preprocessingFor(await cache.get(job.modelPath), job);
+  const { file, header, ms } = await fitModelPatterns(
+    {
+      modelPath: job.modelPath,
+      data: job.data,
+      estimator: job.estimator,
+      maxSamples: job.maxSamples,
+      preprocessing,
+      crop: isTeachableMachine(job.modelPath) ? 'center' : 'none',
+      out: job.out,
+      memoryBudgetMB: job.memoryBudgetMB,
+    },
+    { signal, onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })) },
+  );
+  return {
+    file,
+    estimator: header.estimator,
+    samples: header.samples,
+    layers: header.layers.map(({ name, className, shape, estimator, foldedBatchNorm }) => ({ name, className, shape, estimator, foldedBatchNorm })),
+    ms,
+  };
 }
 
 function describeInput(input: PreparedInput) {

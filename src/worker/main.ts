@@ -9,7 +9,7 @@ import { CancelledError, describeError } from '../core/errors';
 import type { CancellationSignal } from '../core/types';
 import { reducePointChunk } from '../core/engine/pointBatch';
 import type { EvaluatorEvent, EvaluatorRequest, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
-import { ModelCache, runExplainJob, runInfoJob } from './jobs';
+import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs';
 import { defaultWorkerCount, EvaluationPool } from './pool';
 
 const port = parentPort;
@@ -42,6 +42,9 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     } else if (request.kind === 'info') {
       const { summary, preprocessing } = await runInfoJob(request.modelPath, cache);
       emit({ kind: 'info', jobId: request.jobId, summary, preprocessing });
+    } else if (request.kind === 'patterns-fit') {
+      const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
+      emit({ kind: 'patterns-fitted', jobId: request.jobId, result });
     } else {
       const limit = (request.job.workers ?? pool.size + 1) - 1;
       const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, (target, output) =>
