@@ -18,6 +18,7 @@ import type {
 import type { ErrorCode } from './core/errors';
 import type { ParameterSpec } from './core/attribution/method';
 import type { PointChunk, PointChunkResult } from './core/engine/pointBatch';
+import type { SanityCheck, SanityEvent, SanityResult, SanityThresholds } from './core/sanity/types';
 
 // ---------------------------------------------------------------------------------------------
 // Host → worker
@@ -60,9 +61,37 @@ export interface ExplainJob {
   workers?: number;
 }
 
+/**
+ * A sanity check (ALGORITHMS.md §9) of the chosen methods on one input: model randomization
+ * (cascading / independent) or model perturbation. Streams `sanity` events (plan, original maps, one
+ * per step, verdicts) and ends with `sanity-done`.
+ */
+export interface SanityJob {
+  modelPath: string;
+  /** One input: an image, a .json tensor, or a CSV (its first row). */
+  input: string;
+  methods: string[];
+  check: SanityCheck;
+  target: 'top' | number;
+  output: OutputKind;
+  preprocess?: string;
+  options: JobMethodOptions;
+  memoryBudgetMB?: number;
+  /** Seed of re-initialisation and noise (default 0; reported). */
+  seed?: number;
+  /** Perturbation noise levels relative to each weight tensor's std (default 0.005, 0.01, 0.02, 0.05, 0.1). */
+  levels?: number[];
+  /** Perturbed models drawn per level (default 3). */
+  draws?: number;
+  thresholds?: Partial<SanityThresholds>;
+  /** Fraction of the top-k% intersection (default 0.1). */
+  topK?: number;
+}
+
 export type WorkerRequest =
   | { kind: 'explain'; jobId: number; job: ExplainJob; cancelFlag?: SharedArrayBuffer }
   | { kind: 'info'; jobId: number; modelPath: string; cancelFlag?: SharedArrayBuffer }
+  | { kind: 'sanity'; jobId: number; job: SanityJob; cancelFlag?: SharedArrayBuffer }
   | { kind: 'cancel'; jobId: number }
   /** The worker's TF.js tensor count and bytes (leak checks, diagnostics). */
   | { kind: 'memory'; jobId: number }
@@ -138,6 +167,14 @@ export type WorkerEvent =
   | { kind: 'input'; jobId: number; inputIndex: number; input: InputStarted }
   | { kind: 'result'; jobId: number; inputIndex: number; result: MethodResult }
   | { kind: 'explained'; jobId: number; result: ExplainResult }
+  /**
+   * Sanity-check progress, in order: 'plan' (methods, weighted layers, the planned steps/levels, seed,
+   * thresholds), 'original' (prediction, target, the unmodified maps), one 'step' per layer/level (its
+   * maps — the grid's column —, the similarity of each method's map to the original on every metric,
+   * perturbation draws kept), 'verdicts'. Every payload is complete on its own.
+   */
+  | { kind: 'sanity'; jobId: number; event: SanityEvent }
+  | { kind: 'sanity-done'; jobId: number; result: SanityResult }
   | { kind: 'info'; jobId: number; summary: ModelSummary; preprocessing: Preprocessing | null }
   | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number }
   | { kind: 'patterns-fitted'; jobId: number; result: PatternsFitted }

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { PathLensError } from '../core/errors';
 import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
+import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
 import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
 import type { ExplainJob, PatternsFitJob } from '../protocol';
 
@@ -15,6 +16,8 @@ export const HELP = `pathlens — explain TF.js model predictions with path-attr
 Usage:
   pathlens explain --model <model.json> --input <file|folder> [--input ...] [options]
   pathlens info --model <model.json> [--json]
+  pathlens sanity --model <model.json> --input <file> --method <list> --check cascading|independent|perturbation
+                 [--levels 0.005,0.01,...] [--seed N] [--out DIR] [--json]
   pathlens patterns fit --model <model.json> --data <folder|file.csv|file.json> [options]
   pathlens help
 
@@ -96,6 +99,7 @@ row, optional header). A folder stands for all such files in it.
 
 Exit codes: 0 success, 1 failure (one line on stderr saying what and where), 2 usage error.
 
+${SANITY_HELP}
 patterns fit options (one streaming pass; progress on stderr; Ctrl-C cancels):
   --data <path>          folder of images, .csv table or .json array file; repeat for several
   --estimator <e>        two-component (default; ReLU layers, linear elsewhere) | linear
@@ -116,6 +120,7 @@ Examples:
 
 export type Command =
   | { kind: 'help' }
+  | SanityCommand
   | { kind: 'info'; modelPath: string; json: boolean; backend: BackendChoice; verbose: boolean }
   | { kind: 'explain'; job: ExplainJob; backend: BackendChoice; workers: number | undefined; out: string | null; json: boolean; verbose: boolean }
   | { kind: 'patterns-fit'; job: PatternsFitJob; backend: BackendChoice; json: boolean; verbose: boolean };
@@ -200,6 +205,7 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { kind: 'help' };
+  if (command === 'sanity') return parseSanityCommand(rest, (message) => new UsageError(message));
   if (command === 'patterns') return parsePatternsCommand(rest);
   let parsed;
   try {

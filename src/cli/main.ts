@@ -9,6 +9,7 @@ import { writeReport } from '../core/report/write';
 import type { ExplainResult, ModelSummary, Preprocessing, Progress } from '../core/types';
 import { WorkerClient, WorkerError } from '../worker/client';
 import { HELP, parseCommand, UsageError, type Command } from './args';
+import { runSanityCommand } from './sanity';
 
 const stderr = (line: string) => process.stderr.write(line + '\n');
 
@@ -86,6 +87,7 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
       process.stdout.write((command.json ? JSON.stringify(fitted, null, 2) : [fitted.file, ...lines].join('\n')) + '\n');
       return 0;
     }
+    if (command.kind === 'sanity') return await runSanityCommand(client, command, (job) => (running = job), stderr);
     const backend = await client.start();
     if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
     const printProgress = progressPrinter();

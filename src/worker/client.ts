@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PathLensError, type ErrorCode } from '../core/errors';
 import type { BackendChoice, BackendName, ExplainResult, ModelSummary, Preprocessing } from '../core/types';
+import type { SanityResult } from '../core/sanity/types';
+import type { SanityJob } from '../protocol';
 import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
 
 export interface WorkerClientOptions {
@@ -94,6 +96,11 @@ export class WorkerClient {
     return this.run((id, cancelFlag) => ({ kind: 'info', jobId: id, modelPath, cancelFlag }), () => {});
   }
 
+  /** Runs a sanity check; `sanity` events (plan, original, steps, verdicts) and progress go to `listener`. */
+  sanity(job: SanityJob, listener: Listener = () => {}): RunningJob<SanityResult> {
+    return this.run<SanityResult>((id, cancelFlag) => ({ kind: 'sanity', jobId: id, job, cancelFlag }), listener);
+  }
+
   /** Fits patterns for a layers model (progress events go to `listener`); resolves with where they were saved. */
   fitPatterns(job: PatternsFitJob, listener: Listener = () => {}): RunningJob<PatternsFitted> {
     return this.run<PatternsFitted>((id, cancelFlag) => ({ kind: 'patterns-fit', jobId: id, job, cancelFlag }), listener);
@@ -144,6 +151,9 @@ export class WorkerClient {
       this.pending.delete(event.jobId);
       job.reject(new WorkerError(event.error.code, event.error.message, event.error.stack));
     } else if (event.kind === 'explained') {
+      this.pending.delete(event.jobId);
+      job.resolve(event.result as never);
+    } else if (event.kind === 'sanity-done') {
       this.pending.delete(event.jobId);
       job.resolve(event.result as never);
     } else if (event.kind === 'info') {

@@ -11,6 +11,7 @@ import { reducePointChunk } from '../core/engine/pointBatch';
 import type { EvaluatorEvent, EvaluatorRequest, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
 import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs';
 import { defaultWorkerCount, EvaluationPool } from './pool';
+import { runSanityJob } from './sanityJob';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
@@ -42,6 +43,9 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     } else if (request.kind === 'info') {
       const { summary, preprocessing } = await runInfoJob(request.modelPath, cache);
       emit({ kind: 'info', jobId: request.jobId, summary, preprocessing });
+    } else if (request.kind === 'sanity') {
+      const result = await runSanityJob(request.jobId, request.job, cache, signal, emit);
+      emit({ kind: 'sanity-done', jobId: request.jobId, result });
     } else if (request.kind === 'patterns-fit') {
       const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'patterns-fitted', jobId: request.jobId, result });

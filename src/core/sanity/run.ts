@@ -11,49 +11,25 @@
  * is reported, not explained).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttributionMethod, MethodContext, MethodOptions, ResolvedBaseline } from '../attribution/method';
+import type { MethodContext, ResolvedBaseline } from '../attribution/method';
 import { currentBackend } from '../engine/backend';
 import { Evaluator } from '../engine/evaluator';
 import { CancelledError, PathLensError } from '../errors';
 import { predictionOf } from '../explain';
-import { getMethod } from '../methods';
 import type { LoadedModel } from '../model/load';
-import type { BaselineSpec, CancellationSignal, MethodResult, OutputKind, PreparedInput, Preprocessing, ProgressCallback, Target } from '../types';
+import type { BaselineSpec, CancellationSignal, MethodResult, PreparedInput, Preprocessing, ProgressCallback, Target } from '../types';
 import { METRICS, prepareMap, similarity, type PreparedMap, type Similarity } from './metrics';
 import {
-  DEFAULT_DRAWS,
-  DEFAULT_LEVELS,
-  DEFAULT_THRESHOLDS,
-  SANITY_CHECKS,
   type SanityCheck,
   type SanityEvent,
   type SanityLayer,
   type SanityResult,
   type SanityStepInfo,
   type SanityStepResult,
-  type SanityThresholds,
 } from './types';
+import { validateSanityRequest, type SanityRequest } from './validate';
 import { verdictFor } from './verdict';
 import { buildModel, perturbedWeights, readModelWeights, reinitialise, type ModelWeights, type Reinitialisation, type WeightedLayer } from './weights';
-
-export interface SanityRequest {
-  check: SanityCheck;
-  /** Method names, or method objects (tests use model-independent stand-ins). */
-  methods: (string | AttributionMethod)[];
-  target: 'top' | number;
-  output: OutputKind;
-  options: MethodOptions;
-  memoryBudgetMB?: number;
-  /** Seed of the re-initialisations and perturbations (default 0). */
-  seed?: number;
-  /** Perturbation noise levels relative to each tensor's std (default 0.5%, 1%, 2%, 5%, 10%). */
-  levels?: number[];
-  /** Perturbed models drawn per level (default 3). */
-  draws?: number;
-  thresholds?: Partial<SanityThresholds>;
-  /** Fraction for the top-k% intersection (default 0.1). */
-  topK?: number;
-}
 
 export interface SanityHooks {
   signal?: CancellationSignal;
@@ -61,39 +37,6 @@ export interface SanityHooks {
   onEvent?: (event: SanityEvent) => void;
   makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
   referenceSet?: (path: string) => Promise<Float32Array[]>;
-}
-
-interface Resolved {
-  methods: AttributionMethod[];
-  seed: number;
-  levels: number[];
-  draws: number;
-  thresholds: SanityThresholds;
-  topK: number;
-}
-
-/** Rejects bad requests (usage errors) before any model is loaded or built. */
-export function validateSanityRequest(request: SanityRequest): Resolved {
-  const usage = (message: string) => new PathLensError('usage', message);
-  if (!SANITY_CHECKS.includes(request.check)) throw usage(`unknown check '${String(request.check)}' (choose one of ${SANITY_CHECKS.join(', ')})`);
-  if (request.methods.length === 0) throw usage('no method given');
-  const methods = request.methods.map((m) => (typeof m === 'string' ? getMethod(m) : m));
-  for (const m of methods) m.validate?.(request.options);
-  const seed = request.seed ?? 0;
-  if (!Number.isInteger(seed)) throw usage(`seed must be an integer (got ${seed})`);
-  const levels = request.levels ?? DEFAULT_LEVELS;
-  if (levels.length === 0 || levels.some((l) => !(Number.isFinite(l) && l > 0))) throw usage(`levels must be numbers > 0 (relative noise, e.g. 0.01 = 1%; got ${levels.join(', ')})`);
-  const draws = request.draws ?? DEFAULT_DRAWS;
-  if (!Number.isInteger(draws) || draws < 1 || draws > 100) throw usage(`draws must be a whole number in [1, 100] (got ${draws})`);
-  const thresholds = { ...DEFAULT_THRESHOLDS, ...request.thresholds };
-  if (!METRICS.includes(thresholds.metric)) throw usage(`unknown metric '${thresholds.metric}' (choose one of ${METRICS.join(', ')})`);
-  for (const key of ['randomization', 'independentShare', 'stability'] as const) {
-    const v = thresholds[key];
-    if (!(Number.isFinite(v) && v >= -1 && v <= 1)) throw usage(`threshold ${key} must be a number in [-1, 1] (got ${v})`);
-  }
-  const topK = request.topK ?? 0.1;
-  if (!(topK > 0 && topK <= 1)) throw usage(`top-k must be a fraction in (0, 1] (got ${topK})`);
-  return { methods, seed, levels: [...levels].sort((a, b) => a - b), draws, thresholds, topK };
 }
 
 const pct = (level: number) => `${+(level * 100).toPrecision(3)}%`;
@@ -136,7 +79,8 @@ export async function runSanity(
   const layers: SanityLayer[] = weights.layers.map((l) => ({ name: l.name, className: l.className, params: l.params, weights: l.weights.map((w) => w.name) }));
   const steps = plan(request.check, weights.layers, levels);
   const methodInfo = methods.map((m) => ({ name: m.name, title: m.title, complete: m.complete }));
-  emit({ type: 'plan', check: request.check, seed, thresholds, topK, methods: methodInfo, layers, steps });
+  const inputInfo = { path: input.path, kind: input.kind, shape: input.shape, ...(input.display ? { display: input.display } : {}) };
+  emit({ type: 'plan', check: request.check, input: inputInfo, seed, thresholds, topK, methods: methodInfo, layers, steps });
 
   const prediction = predictionOf(model, input);
   const targetIndex = request.target === 'top' ? prediction.index : request.target;
@@ -297,7 +241,7 @@ export async function runSanity(
     model: model.summary,
     backend: currentBackend(),
     preprocessing,
-    input: { path: input.path, kind: input.kind, shape: input.shape, ...(input.display ? { display: input.display } : {}) },
+    input: inputInfo,
     check: request.check,
     seed,
     thresholds,

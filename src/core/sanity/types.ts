@@ -95,6 +95,8 @@ export type SanityEvent =
   | {
       type: 'plan';
       check: SanityCheck;
+      /** The input as the overlays need it (display image for images). */
+      input: SanityInputInfo;
       seed: number;
       thresholds: SanityThresholds;
       topK: number;

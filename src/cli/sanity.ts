@@ -1,0 +1,372 @@
+/**
+ * `pathlens sanity`: argument parsing, running the check in the worker, and its outputs (text table,
+ * JSON, and with --out a directory with sanity.json and grid.png).
+ *
+ * JSON (stdout with --json, and sanity.json): same conventions as explain's result.json — typed arrays
+ * become number arrays, non-finite numbers become null. Per method: its verdict, its original map
+ * (`original`, as in explain's results) and per step (layer or noise level) the similarity on every
+ * metric. stdout leaves out the per-step maps (they can be large); sanity.json in --out has them as
+ * `steps[i].attribution`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PathLensError } from '../core/errors';
+import { getMethod } from '../core/methods';
+import { encodePng, isSpatial, renderOverlay, sanitizeForJson, type RgbaImageData } from '../core/report';
+import { METRIC_LABELS, METRICS, type MetricName } from '../core/sanity/metrics';
+import { DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityCheck, type SanityResult } from '../core/sanity/types';
+import { validateSanityRequest } from '../core/sanity/validate';
+import type { BackendChoice, OutputKind, Progress } from '../core/types';
+import type { SanityJob, WorkerEvent } from '../protocol';
+import type { RunningJob, WorkerClient } from '../worker/client';
+
+export const SANITY_HELP = `sanity options (pathlens sanity --model M --input I --method … --check …):
+  --check <c>            cascading (default) | independent | perturbation
+                         cascading: re-initialise weighted layers from the output down, cumulatively
+                         (each layer's own Keras initializer, else a seeded normal matching the trained
+                         weights' std); independent: one layer at a time; perturbation: Gaussian noise
+                         of --levels × each weight tensor's std, --draws models per level, only models
+                         keeping the input's predicted class are used (counts reported)
+  --input <file>         ONE input (image, .json tensor, or the first row of a .csv)
+  --method <list>        methods as for explain (default: gradient,ig)
+  --levels <list>        perturbation noise levels (default: 0.005,0.01,0.02,0.05,0.1)
+  --draws <n>            perturbed models per level (default: 3)
+  --seed <n>             seed of re-initialisations and noise (default: 0; reported)
+  --metric <m>           verdict metric: ${METRICS.join(' | ')} (default: spearmanAbs)
+  --randomization-threshold <t>
+                         randomization passes when the metric falls below t (default: ${DEFAULT_THRESHOLDS.randomization})
+  --independent-share <s>
+                         independent passes when ≥ s of the layers each change the map (default: ${DEFAULT_THRESHOLDS.independentShare})
+  --stability-threshold <t>
+                         a perturbation level is stable when the mean metric ≥ t (default: ${DEFAULT_THRESHOLDS.stability})
+  --top-k <f>            fraction for the top-k% intersection metric (default: 0.1)
+  --target, --output, --baseline, --steps, --rule, method flags, --preprocess, --backend,
+  --memory-budget-mb, --json, --verbose: as for explain
+  --out <dir>            write sanity.json (with every step's maps) and grid.png (rows = methods,
+                         columns = original, then each step)
+  Similarities: Spearman of |attr| and of signed attr (average ranks for ties), SSIM (7×7 window,
+  maps scaled to [0,1]), Pearson of HOG features (9 bins, L2-Hys 2×2-cell blocks), top-k%
+  intersection; images are aggregated over channels first.
+`;
+
+export interface SanityCommand {
+  kind: 'sanity';
+  job: SanityJob;
+  backend: BackendChoice;
+  out: string | null;
+  json: boolean;
+  verbose: boolean;
+}
+
+type Usage = (message: string) => Error;
+
+function numberList(value: string, flag: string, usage: Usage): number[] {
+  const values = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw usage(`${flag} must be a comma-separated list of numbers (got '${value}')`);
+  return values;
+}
+
+function num(value: string | undefined, flag: string, usage: Usage): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw usage(`${flag} must be a number (got '${value}')`);
+  return n;
+}
+
+function int(value: string | undefined, flag: string, usage: Usage, min = 1): number | undefined {
+  const n = num(value, flag, usage);
+  if (n !== undefined && (!Number.isInteger(n) || n < min)) throw usage(`${flag} must be a whole number ≥ ${min} (got '${value}')`);
+  return n;
+}
+
+/** Parses `pathlens sanity …` (argv after the command name); `usage` makes the CLI's usage error. */
+export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        input: { type: 'string', multiple: true },
+        method: { type: 'string' },
+        check: { type: 'string' },
+        levels: { type: 'string' },
+        draws: { type: 'string' },
+        seed: { type: 'string' },
+        metric: { type: 'string' },
+        'randomization-threshold': { type: 'string' },
+        'independent-share': { type: 'string' },
+        'stability-threshold': { type: 'string' },
+        'top-k': { type: 'string' },
+        target: { type: 'string' },
+        output: { type: 'string' },
+        baseline: { type: 'string' },
+        steps: { type: 'string' },
+        rule: { type: 'string' },
+        tolerance: { type: 'string' },
+        'max-evaluations': { type: 'string' },
+        fraction: { type: 'string' },
+        'max-dist': { type: 'string' },
+        'max-sigma': { type: 'string' },
+        'grad-step': { type: 'string' },
+        reference: { type: 'string' },
+        samples: { type: 'string' },
+        noise: { type: 'string' },
+        wrap: { type: 'string' },
+        idgi: { type: 'boolean' },
+        scales: { type: 'string' },
+        'ascent-steps': { type: 'string' },
+        'ascent-rate': { type: 'string' },
+        preprocess: { type: 'string' },
+        backend: { type: 'string' },
+        'memory-budget-mb': { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+  const v = parsed.values;
+  if (!v.model) throw usage('--model <model.json> is required');
+  if (!v.input || v.input.length !== 1) throw usage('--input <file> is required, exactly once (a sanity check runs on one input)');
+  const backend = (v.backend ?? 'auto') as BackendChoice;
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) throw usage(`--backend must be one of auto, tensorflow, wasm, cpu (got '${v.backend}')`);
+  const check = (v.check ?? 'cascading') as SanityCheck;
+  if (!SANITY_CHECKS.includes(check)) throw usage(`--check must be one of ${SANITY_CHECKS.join(', ')} (got '${v.check}')`);
+  let target: 'top' | number = 'top';
+  if (v.target !== undefined && v.target !== 'top') {
+    const n = Number(v.target);
+    if (!Number.isInteger(n) || n < 0) throw usage(`--target must be 'top' or a class index ≥ 0 (got '${v.target}')`);
+    target = n;
+  }
+  const output = (v.output ?? 'logit') as OutputKind;
+  if (output !== 'logit' && output !== 'probability') throw usage(`--output must be logit or probability (got '${v.output}')`);
+  const seed = int(v.seed, '--seed', usage, Number.MIN_SAFE_INTEGER) ?? 0;
+  const metric = v.metric as MetricName | undefined;
+  if (metric !== undefined && !METRICS.includes(metric)) throw usage(`--metric must be one of ${METRICS.join(', ')} (got '${v.metric}')`);
+  const thresholds = Object.fromEntries(
+    Object.entries({
+      metric,
+      randomization: num(v['randomization-threshold'], '--randomization-threshold', usage),
+      independentShare: num(v['independent-share'], '--independent-share', usage),
+      stability: num(v['stability-threshold'], '--stability-threshold', usage),
+    }).filter(([, value]) => value !== undefined),
+  );
+  const job: SanityJob = {
+    modelPath: v.model,
+    input: v.input[0]!,
+    methods: (v.method ?? 'gradient,ig').split(',').map((m) => m.trim()).filter((m) => m.length > 0),
+    check,
+    target,
+    output,
+    preprocess: v.preprocess,
+    options: {
+      steps: int(v.steps, '--steps', usage),
+      rule: v.rule as SanityJob['options']['rule'],
+      tolerance: num(v.tolerance, '--tolerance', usage),
+      maxEvaluations: int(v['max-evaluations'], '--max-evaluations', usage),
+      baseline: v.baseline,
+      seed,
+      fraction: num(v.fraction, '--fraction', usage),
+      maxDist: num(v['max-dist'], '--max-dist', usage),
+      maxSigma: num(v['max-sigma'], '--max-sigma', usage),
+      gradStep: num(v['grad-step'], '--grad-step', usage),
+      reference: v.reference,
+      samples: int(v.samples, '--samples', usage),
+      noise: num(v.noise, '--noise', usage),
+      wrap: v.wrap,
+      idgi: v.idgi,
+      scales: int(v.scales, '--scales', usage),
+      ascentSteps: int(v['ascent-steps'], '--ascent-steps', usage, 0),
+      ascentRate: num(v['ascent-rate'], '--ascent-rate', usage),
+    },
+    memoryBudgetMB: int(v['memory-budget-mb'], '--memory-budget-mb', usage),
+    seed,
+    levels: v.levels === undefined ? undefined : numberList(v.levels, '--levels', usage),
+    draws: int(v.draws, '--draws', usage),
+    thresholds,
+    topK: num(v['top-k'], '--top-k', usage),
+  };
+  // Methods, options, levels and thresholds are usage errors (exit 2), caught before any model is loaded.
+  try {
+    for (const name of job.methods) getMethod(name);
+    validateSanityRequest({
+      check: job.check,
+      methods: job.methods,
+      target: job.target,
+      output: job.output,
+      options: { ...job.options, baseline: undefined },
+      seed: job.seed,
+      levels: job.levels,
+      draws: job.draws,
+      thresholds: job.thresholds,
+      topK: job.topK,
+    });
+  } catch (err) {
+    if (err instanceof PathLensError && err.code === 'usage') throw usage(err.message);
+    throw err;
+  }
+  return { kind: 'sanity', job, backend, out: v.out ?? null, json: v.json ?? false, verbose: v.verbose ?? false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+/** The JSON document (see the file comment); `withMaps` adds every step's attribution. */
+export function sanityJson(result: SanityResult, withMaps: boolean): unknown {
+  const { display: _display, ...input } = result.input;
+  return sanitizeForJson({
+    model: result.model,
+    backend: result.backend,
+    preprocessing: result.preprocessing,
+    input,
+    check: result.check,
+    seed: result.seed,
+    thresholds: result.thresholds,
+    topK: result.topK,
+    prediction: result.prediction,
+    target: result.target,
+    layers: result.layers,
+    steps: result.steps.map((s) => ({
+      index: s.index,
+      label: s.label,
+      randomized: s.randomized,
+      ...(s.layerIndex !== undefined ? { layerIndex: s.layerIndex } : {}),
+      ...(s.level !== undefined ? { level: s.level } : {}),
+      prediction: s.prediction,
+      ...(s.draws ? { draws: s.draws } : {}),
+      ...(s.reinitialised ? { reinitialised: s.reinitialised } : {}),
+    })),
+    methods: result.methods.map((m, i) => ({
+      method: m.name,
+      title: m.title,
+      verdict: result.verdicts[i],
+      original: result.original[i],
+      steps: result.steps.map((s) => ({
+        label: s.label,
+        ...(s.layerIndex !== undefined ? { layerIndex: s.layerIndex } : {}),
+        ...(s.level !== undefined ? { level: s.level } : {}),
+        similarity: s.similarities[m.name],
+        ...(s.perDraw ? { perDraw: s.perDraw[m.name] } : {}),
+        ...(withMaps && s.results[i] ? { attribution: s.results[i]!.attribution } : {}),
+      })),
+    })),
+    timing: result.timing,
+  });
+}
+
+/** JSON with arrays of plain numbers on one line (as explain's result.json). */
+export function compactJson(value: unknown, indent = ''): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const inner = indent + '  ';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    if (value.every((v) => v === null || typeof v === 'number')) return '[' + value.map((v) => JSON.stringify(v)).join(',') + ']';
+    return '[\n' + value.map((v) => inner + compactJson(v, inner)).join(',\n') + '\n' + indent + ']';
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return '{}';
+  return '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`).join(',\n') + '\n' + indent + '}';
+}
+
+const f2 = (v: number | null | undefined) => (v === null || v === undefined ? '  —  ' : v.toFixed(2).padStart(5));
+
+export function formatSanity(result: SanityResult): string {
+  const p = result.prediction;
+  const t = result.target;
+  const lines = [
+    `${result.check} on ${result.input.path}: predicted ${p.label ?? p.index} (${p.score.toFixed(4)}); explaining ${t.label ?? t.index} (${t.output} ${t.score.toFixed(4)}); seed ${result.seed}; ${result.timing.modelsBuilt} models built in ${(result.timing.ms / 1000).toFixed(1)} s`,
+  ];
+  const header = result.steps.map((s) => s.label.slice(-10).padStart(10)).join(' ');
+  if (result.check === 'perturbation') lines.push(`  kept (same class): ${result.steps.map((s) => `${s.label} ${s.draws?.kept}/${s.draws?.drawn}`).join(', ')}`);
+  for (const [i, m] of result.methods.entries()) {
+    lines.push('', `${m.name}${' '.repeat(Math.max(1, 22 - m.name.length))}${header}`);
+    for (const metric of METRICS) {
+      const label = METRIC_LABELS[metric];
+      lines.push(`  ${label.padEnd(20)}${result.steps.map((s) => f2(s.similarities[m.name]?.[metric]).padStart(10)).join(' ')}`);
+    }
+    lines.push(`  ${result.verdicts[i]!.reason}`);
+  }
+  return lines.join('\n');
+}
+
+/** One tile per map, upscaled (nearest) so small maps stay visible. */
+function tile(attr: { shape: number[]; data: Float32Array }, display: RgbaImageData | null): RgbaImageData | null {
+  if (!isSpatial(attr.shape)) return null;
+  const img = renderOverlay(attr, display, { sign: 'absolute' });
+  const scale = Math.max(1, Math.floor(112 / Math.max(img.width, img.height)));
+  if (scale === 1) return img;
+  const width = img.width * scale, height = img.height * scale;
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rgba.set(img.rgba.subarray(((Math.floor(y / scale) * img.width) + Math.floor(x / scale)) * 4, ((Math.floor(y / scale) * img.width) + Math.floor(x / scale)) * 4 + 4), (y * width + x) * 4);
+  return { width, height, rgba };
+}
+
+/** Rows = methods, columns = original then each step (Adebayo et al.'s figure); null for non-image maps. */
+export function sanityGrid(result: SanityResult): Uint8Array | null {
+  const display = result.input.display ? { width: result.input.display.width, height: result.input.display.height, rgba: result.input.display.rgba } : null;
+  const rows = result.methods.map((_, i) => [result.original[i]!, ...result.steps.map((s) => s.results[i] ?? null)].map((r) => (r ? tile(r.attribution, display) : null)));
+  const first = rows[0]?.[0];
+  if (!first) return null;
+  const gap = 4;
+  const cols = rows[0]!.length;
+  const width = cols * (first.width + gap) - gap;
+  const height = rows.length * (first.height + gap) - gap;
+  const rgba = new Uint8Array(width * height * 4).fill(255);
+  rows.forEach((row, r) =>
+    row.forEach((img, c) => {
+      if (!img) return;
+      for (let y = 0; y < img.height; y++) {
+        const offset = ((r * (first.height + gap) + y) * width + c * (first.width + gap)) * 4;
+        rgba.set(img.rgba.subarray(y * img.width * 4, (y + 1) * img.width * 4), offset);
+      }
+    }),
+  );
+  return encodePng({ width, height, rgba });
+}
+
+export async function writeSanityReport(dir: string, result: SanityResult): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written = [path.join(dir, 'sanity.json')];
+  await writeFile(written[0]!, compactJson(sanityJson(result, true)) + '\n');
+  const grid = sanityGrid(result);
+  if (grid) {
+    written.push(path.join(dir, 'grid.png'));
+    await writeFile(written[1]!, grid);
+  }
+  return written;
+}
+
+/** Runs the command in the worker; `track` receives the running job (for Ctrl-C). Returns the exit code. */
+export async function runSanityCommand(client: WorkerClient, command: SanityCommand, track: (job: RunningJob<SanityResult>) => void, stderr: (line: string) => void): Promise<number> {
+  const backend = await client.start();
+  if (!command.json) stderr(`pathlens: sanity ${command.job.check} of ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
+  let last = 0;
+  const printProgress = (p: Progress) => {
+    const now = Date.now();
+    if (now - last < 1000 && p.done < p.total) return;
+    last = now;
+    stderr(`  ${p.stage}: ${p.done}/${p.total}`);
+  };
+  const job = client.sanity(command.job, (event: WorkerEvent) => {
+    if (event.kind === 'progress') printProgress(event.progress);
+    else if (event.kind === 'sanity' && event.event.type === 'step' && !command.json) {
+      const s = event.event.step;
+      const metric = DEFAULT_THRESHOLDS.metric;
+      stderr(`  step ${s.index + 1} (${s.label}): ${Object.entries(s.similarities).map(([m, sim]) => `${m} ${METRIC_LABELS[metric]} ${f2(sim[metric]).trim()}`).join(', ')}`);
+    }
+  });
+  track(job);
+  const result = await job.result;
+  if (command.out) {
+    const files = await writeSanityReport(command.out, result);
+    stderr(`wrote ${files.map((f) => path.basename(f)).join(', ')} to ${path.resolve(command.out)}`);
+  }
+  process.stdout.write((command.json ? compactJson(sanityJson(result, false)) : formatSanity(result)) + '\n');
+  return 0;
+}

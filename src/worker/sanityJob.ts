@@ -1,0 +1,75 @@
+/**
+ * The sanity-check job (ALGORITHMS.md §9) as the worker runs it: validate, load the (cached) model and
+ * the one input, run the check, stream `sanity` events and progress.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PathLensError } from '../core/errors';
+import { baselineName, loadInputs, makeBaseline } from '../core/input';
+import { runSanity, validateSanityRequest, type SanityRequest } from '../core/sanity';
+import type { SanityResult } from '../core/sanity/types';
+import type { CancellationSignal } from '../core/types';
+import type { SanityJob, WorkerEvent } from '../protocol';
+import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
+
+function teachableMachine(modelPath: string): boolean {
+  try {
+    return 'tmVersion' in (JSON.parse(fs.readFileSync(path.join(path.dirname(modelPath), 'metadata.json'), 'utf8')) as object);
+  } catch {
+    return false;
+  }
+}
+
+export function sanityRequestOf(job: SanityJob): SanityRequest {
+  return {
+    check: job.check,
+    methods: job.methods,
+    target: job.target,
+    output: job.output,
+    options: { ...job.options, baseline: parseBaseline(job.options.baseline) },
+    memoryBudgetMB: job.memoryBudgetMB,
+    seed: job.seed,
+    levels: job.levels,
+    draws: job.draws,
+    thresholds: job.thresholds,
+    topK: job.topK,
+  };
+}
+
+export async function runSanityJob(jobId: number, job: SanityJob, cache: ModelCache, signal: CancellationSignal, emit: (event: WorkerEvent) => void): Promise<SanityResult> {
+  const request = sanityRequestOf(job);
+  validateSanityRequest(request);
+  const model = await cache.get(job.modelPath);
+  const preprocessing = preprocessingFor(model, job);
+  const crop = teachableMachine(job.modelPath) ? 'center' : 'none';
+  const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
+  if (inputs.length === 0) throw new PathLensError('input', `no usable input in ${job.input} (expected a .png, .jpg, .json or .csv file)`);
+  if (inputs.length > 1) throw new PathLensError('usage', `a sanity check runs on one input; ${job.input} holds ${inputs.length} (name one file)`);
+  const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
+  const references = new Map<string, Promise<Float32Array[]>>();
+  return runSanity(
+    job.modelPath,
+    model,
+    inputs[0]!,
+    request,
+    {
+      signal,
+      onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
+      onEvent: (event) => emit({ kind: 'sanity', jobId, event }),
+      makeBaseline: (spec, input) => ({
+        data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
+        name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
+      }),
+      referenceSet: (file) => {
+        const key = path.resolve(file);
+        let cached = references.get(key);
+        if (!cached) {
+          cached = loadInputs([key], { inputShape: model.inputShape }, preprocessing, { crop }).then((refs) => refs.map((r) => r.data));
+          references.set(key, cached);
+        }
+        return cached;
+      },
+    },
+    preprocessing,
+  );
+}
