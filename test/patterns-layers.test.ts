@@ -252,6 +252,15 @@ describe('clear errors', () => {
     await expect(loadPatterns(file, fit.file)).rejects.toThrow(/fitted for different weights/);
   });
 
+  it('one pass with progress; cancellation stops the fit', async () => {
+    const file = linearModel([1, 2]);
+    const data = dataFile(Array.from({ length: 30 }, () => random(2)), [2]);
+    const progress: number[] = [];
+    await fitModelPatterns({ modelPath: file, data: [data], preprocessing: null }, { onProgress: (p) => progress.push(p.done) });
+    expect(progress[progress.length - 1]).toBe(30);
+    await expect(fitModelPatterns({ modelPath: file, data: [data], preprocessing: null }, { signal: { cancelled: true } })).rejects.toThrow(/Cancelled/);
+  });
+
   it('fitting and loading leak no tensors', async () => {
     const { file } = bnModel(true);
     const data = dataFile(Array.from({ length: 10 }, () => random(16)), [4, 4, 1]);
