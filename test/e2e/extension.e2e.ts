@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyDir, findWebviewFrame, launchBrowser, log, packageVsix, ROOT, screenshot, setup, startCodeServer, type CodeServer } from './harness';
 
@@ -84,6 +84,25 @@ async function runCommand(title: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
+/** Right-clicks an Explorer row and runs a context-menu entry; retries if the menu did not take the click. */
+async function contextMenu(row: Locator, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await row.click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name });
+    try {
+      await item.waitFor({ state: 'visible', timeout: 15_000 });
+      await page.waitForTimeout(200); // the menu settles (position, late contributions)
+      await item.click({ timeout: 5000 });
+      await page.locator('.context-view-block').waitFor({ state: 'detached', timeout: 5000 });
+      return;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 2) throw err;
+      log(`context menu '${name}' did not take the click; retrying`);
+    }
+  }
+}
+
 async function openExplorerItem(label: string): Promise<void> {
   const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
   await row.waitFor({ timeout: 30_000 });
@@ -139,10 +158,10 @@ describe('PathLens in VS Code (code-server)', () => {
     const modelRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]').first();
     await modelRow.waitFor({ timeout: 30_000 });
     await modelRow.click({ button: 'right' });
-    const item = page.getByRole('menuitem', { name: 'PathLens: Explain Prediction…' });
-    await item.waitFor({ timeout: 30_000 });
+    await page.getByRole('menuitem', { name: 'PathLens: Explain Prediction…' }).waitFor({ timeout: 30_000 });
     await screenshot(page, '01-context-menu');
-    await item.click();
+    await page.keyboard.press('Escape');
+    await contextMenu(modelRow, 'PathLens: Explain Prediction…');
 
     // Inputs: filter to one image and take it.
     await waitQuickTitle('PathLens: inputs');
@@ -213,8 +232,7 @@ describe('PathLens in VS Code (code-server)', () => {
     phase('settings applied');
 
     const modelRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]').first();
-    await modelRow.click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'PathLens: Explain Prediction…' }).click();
+    await contextMenu(modelRow, 'PathLens: Explain Prediction…');
     await waitQuickTitle('PathLens: inputs');
     // Check every image beside the model (not Browse…), then accept.
     const rows = page.locator('.quick-input-list .monaco-list-row[role="checkbox"]');
@@ -267,8 +285,7 @@ describe('PathLens in VS Code (code-server)', () => {
     // broken/ sorts before the example: once expanded, its model.json is the first of two rows.
     const modelRows = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]');
     await expect.poll(() => modelRows.count(), { timeout: 30_000 }).toBe(2);
-    await modelRows.first().click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'PathLens: Explain Prediction…' }).click();
+    await contextMenu(modelRows.first(), 'PathLens: Explain Prediction…');
     await waitQuickTitle('PathLens: inputs for broken/model.json');
     await page.keyboard.type(path.basename(exampleImage()));
     await page.waitForTimeout(300);
@@ -289,8 +306,7 @@ describe('PathLens in VS Code (code-server)', () => {
     await openExplorerItem('broken');
     const rows = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]');
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
-    await rows.first().click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'PathLens: Show Model Summary' }).click();
+    await contextMenu(rows.first(), 'PathLens: Show Model Summary');
     const frame = await panelFrame('[data-testid="model-summary"]', 60_000);
     const text = (await frame.textContent('[data-testid="model-summary"]')) ?? '';
     expect(text).toContain('Parameters');
@@ -298,6 +314,38 @@ describe('PathLens in VS Code (code-server)', () => {
     await screenshot(page, '10-model-view');
     phase('model view');
   });
+  it('explains an image from its context menu with a recently used model', async () => {
+    const image = exampleImage();
+    for (const part of path.dirname(image).split(path.sep).filter((d) => d !== '.')) await openExplorerItem(part);
+    const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${path.basename(image)}"]`).first();
+    await row.waitFor({ timeout: 30_000 });
+    await contextMenu(row, 'PathLens: Explain This Image With…');
+    await waitQuickTitle('PathLens: pick a model');
+    // Recently used models come first (the broken one was the last used, then the example).
+    const labels = await page.locator('.quick-input-list .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    expect(labels[0]).toContain('recently used');
+    expect(labels.slice(0, 2).some((l) => l.startsWith(`${EXAMPLE_NAME}/model.json`))).toBe(true);
+    await screenshot(page, '11-model-picker');
+    await page.keyboard.type(`${EXAMPLE_NAME}/model.json`);
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: attribution methods');
+    // Only Gradient this time (fast): toggle the checked defaults off and Gradient on.
+    const rows = page.locator('.quick-input-list .monaco-list-row[role="checkbox"]');
+    const states = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('aria-label') ?? '', e.getAttribute('aria-checked')]));
+    for (const [label, checked] of states) {
+      const want = label!.startsWith('Gradient,');
+      if ((checked === 'true') !== want) await page.locator(`.quick-input-list .monaco-list-row[aria-label="${label}"]`).click();
+    }
+    await page.keyboard.press('Enter');
+    const frame = await panelFrame('[data-testid="map-0-gradient"][data-rendered="true"]', 120_000);
+    expect(await frame.$('[data-testid="map-0-ig"]')).toBeNull();
+    const cli = cliPrediction(path.join(workspace, EXAMPLE_NAME, image));
+    expect((await frame.textContent('[data-testid="prediction-0"]')) ?? '').toContain(cli.label);
+    await screenshot(page, '12-image-explained');
+    phase('explain image');
+  });
+
   it('restores the panel after a window reload (WebviewPanelSerializer + webview state)', async () => {
     await page.reload();
     await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
@@ -306,7 +354,7 @@ describe('PathLens in VS Code (code-server)', () => {
     await tab.click();
     const frame = await panelFrame('[data-testid="prediction-0"]', 60_000);
     expect(((await frame.textContent('[data-testid="prediction-0"]')) ?? '').length).toBeGreaterThan(0);
-    await screenshot(page, '11-restored-after-reload');
+    await screenshot(page, '13-restored-after-reload');
     phase('reload');
   });
 });
