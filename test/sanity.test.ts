@@ -5,6 +5,7 @@ import type { AttributionMethod } from '../src/core/attribution/method';
 import { Evaluator } from '../src/core/engine/evaluator';
 import { loadInputs, makeBaseline, resolvePreprocessing } from '../src/core/input';
 import { loadModel, type LoadedModel } from '../src/core/model/load';
+import { shortNodeName } from '../src/core/sanity/weights';
 import { readModelWeights, runSanity, type SanityEvent, type SanityRequest, type SanityResult } from '../src/core/sanity';
 import type { PreparedInput } from '../src/core/types';
 import { createRng } from '../src/core/random';
@@ -65,7 +66,10 @@ describe('sanity checks on the trained mnist-cnn (raw255)', () => {
     expect(layers.map((l) => l.name)).toEqual(['conv2d', 'conv2d_1', 'conv2d_2', 'dense', 'dense_1']);
     expect(layers[0]!.weights.map((w) => [w.param, w.initializer?.className])).toEqual([['kernel', 'GlorotUniform'], ['bias', 'Zeros']]);
     const graph = readModelWeights(MNIST_GRAPH).layers;
-    expect(graph.map((l) => l.name.split('/')[2])).toEqual(['conv2d', 'conv2d_1', 'conv2d_2', 'dense', 'dense_1']);
+    expect(graph.map((l) => l.label)).toEqual(['conv2d', 'conv2d_1', 'conv2d_2', 'dense', 'dense_1']);
+    expect(graph[0]!.name).toBe('StatefulPartitionedCall/model/conv2d/Relu');
+    expect(shortNodeName('module_apply_default/MobilenetV1/MobilenetV1/Conv2d_1_depthwise/depthwise')).toBe('Conv2d_1_depthwise');
+    expect(shortNodeName('module_apply_default/MobilenetV1/Logits/Conv2d_1c_1x1/BiasAdd')).toBe('Conv2d_1c_1x1');
     expect(graph.every((l) => l.weights.length === 2)).toBe(true);
   });
 

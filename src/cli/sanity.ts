@@ -8,6 +8,7 @@
  * metric. stdout leaves out the per-step maps (they can be large); sanity.json in --out has them as
  * `steps[i].attribution`.
  */
+import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -246,32 +247,70 @@ export function sanityJson(result: SanityResult, withMaps: boolean): unknown {
       method: m.name,
       title: m.title,
       verdict: result.verdicts[i],
-      original: result.original[i],
+      original: { ...result.original[i]!, attribution: mapJson(result.original[i]!.attribution) },
       steps: result.steps.map((s) => ({
         label: s.label,
         ...(s.layerIndex !== undefined ? { layerIndex: s.layerIndex } : {}),
         ...(s.level !== undefined ? { level: s.level } : {}),
         similarity: s.similarities[m.name],
         ...(s.perDraw ? { perDraw: s.perDraw[m.name] } : {}),
-        ...(withMaps && s.results[i] ? { attribution: s.results[i]!.attribution } : {}),
+        ...(withMaps && s.results[i] ? { attribution: mapJson(s.results[i]!.attribution) } : {}),
       })),
     })),
     timing: result.timing,
   });
 }
 
-/** JSON with arrays of plain numbers on one line (as explain's result.json). */
-export function compactJson(value: unknown, indent = ''): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+/**
+ * JSON with arrays of plain numbers on one line (as explain's result.json), produced in pieces so a
+ * large document (every step's maps of an image model) is streamed instead of built as one string.
+ */
+export function* compactJsonChunks(value: unknown, indent = ''): Generator<string> {
+  if (value === null || typeof value !== 'object') {
+    yield JSON.stringify(value) ?? 'null';
+    return;
+  }
   const inner = indent + '  ';
   if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    if (value.every((v) => v === null || typeof v === 'number')) return '[' + value.map((v) => JSON.stringify(v)).join(',') + ']';
-    return '[\n' + value.map((v) => inner + compactJson(v, inner)).join(',\n') + '\n' + indent + ']';
+    if (value.length === 0) {
+      yield '[]';
+      return;
+    }
+    if (value.every((v) => v === null || typeof v === 'number')) {
+      for (let i = 0; i < value.length; i += 4096) yield (i === 0 ? '[' : ',') + value.slice(i, i + 4096).map((v) => JSON.stringify(v)).join(',');
+      yield ']';
+      return;
+    }
+    yield '[\n';
+    for (const [i, v] of value.entries()) {
+      yield inner;
+      yield* compactJsonChunks(v, inner);
+      yield i < value.length - 1 ? ',\n' : '\n';
+    }
+    yield indent + ']';
+    return;
   }
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  if (entries.length === 0) return '{}';
-  return '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner)}`).join(',\n') + '\n' + indent + '}';
+  if (entries.length === 0) {
+    yield '{}';
+    return;
+  }
+  yield '{\n';
+  for (const [i, [k, v]] of entries.entries()) {
+    yield `${inner}${JSON.stringify(k)}: `;
+    yield* compactJsonChunks(v, inner);
+    yield i < entries.length - 1 ? ',\n' : '\n';
+  }
+  yield indent + '}';
+}
+
+export function compactJson(value: unknown): string {
+  return [...compactJsonChunks(value)].join('');
+}
+
+/** Float32 maps with 9 significant digits (exact for float32), as explain's result.json. */
+function mapJson(attr: { shape: number[]; data: Float32Array }): { shape: number[]; data: (number | null)[] } {
+  return { shape: [...attr.shape], data: Array.from(attr.data, (v) => (Number.isFinite(v) ? Number(v.toPrecision(9)) : null)) };
 }
 
 const f2 = (v: number | null | undefined) => (v === null || v === undefined ? '  —  ' : v.toFixed(2).padStart(5));
@@ -282,13 +321,14 @@ export function formatSanity(result: SanityResult): string {
   const lines = [
     `${result.check} on ${result.input.path}: predicted ${p.label ?? p.index} (${p.score.toFixed(4)}); explaining ${t.label ?? t.index} (${t.output} ${t.score.toFixed(4)}); seed ${result.seed}; ${result.timing.modelsBuilt} models built in ${(result.timing.ms / 1000).toFixed(1)} s`,
   ];
-  const header = result.steps.map((s) => s.label.slice(-10).padStart(10)).join(' ');
+  const widths = result.steps.map((s) => Math.min(20, Math.max(6, s.label.length)));
+  const header = result.steps.map((s, j) => s.label.slice(-widths[j]!).padStart(widths[j]!)).join(' ');
   if (result.check === 'perturbation') lines.push(`  kept (same class): ${result.steps.map((s) => `${s.label} ${s.draws?.kept}/${s.draws?.drawn}`).join(', ')}`);
   for (const [i, m] of result.methods.entries()) {
-    lines.push('', `${m.name}${' '.repeat(Math.max(1, 22 - m.name.length))}${header}`);
+    lines.push('', `${m.name.padEnd(22)}${header}`);
     for (const metric of METRICS) {
       const label = METRIC_LABELS[metric];
-      lines.push(`  ${label.padEnd(20)}${result.steps.map((s) => f2(s.similarities[m.name]?.[metric]).padStart(10)).join(' ')}`);
+      lines.push(`  ${label.padEnd(20)}${result.steps.map((s, j) => f2(s.similarities[m.name]?.[metric]).padStart(widths[j]!)).join(' ')}`);
     }
     lines.push(`  ${result.verdicts[i]!.reason}`);
   }
@@ -333,7 +373,16 @@ export function sanityGrid(result: SanityResult): Uint8Array | null {
 export async function writeSanityReport(dir: string, result: SanityResult): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written = [path.join(dir, 'sanity.json')];
-  await writeFile(written[0]!, compactJson(sanityJson(result, true)) + '\n');
+  const stream = createWriteStream(written[0]!);
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  for (const chunk of compactJsonChunks(sanityJson(result, true))) {
+    if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+  }
+  stream.end('\n');
+  await done;
   const grid = sanityGrid(result);
   if (grid) {
     written.push(path.join(dir, 'grid.png'));

@@ -44,9 +44,9 @@ const pct = (level: number) => `${+(level * 100).toPrecision(3)}%`;
 function plan(check: SanityCheck, layers: WeightedLayer[], levels: number[]): SanityStepInfo[] {
   const fromOutput = [...layers].reverse();
   if (check === 'cascading') {
-    return fromOutput.map((layer, i) => ({ index: i, label: layer.name, randomized: fromOutput.slice(0, i + 1).map((l) => l.name), layerIndex: i + 1 }));
+    return fromOutput.map((layer, i) => ({ index: i, label: layer.label, randomized: fromOutput.slice(0, i + 1).map((l) => l.name), layerIndex: i + 1 }));
   }
-  if (check === 'independent') return fromOutput.map((layer, i) => ({ index: i, label: layer.name, randomized: [layer.name], layerIndex: i + 1 }));
+  if (check === 'independent') return fromOutput.map((layer, i) => ({ index: i, label: layer.label, randomized: [layer.name], layerIndex: i + 1 }));
   return levels.map((level, i) => ({ index: i, label: pct(level), randomized: [], level }));
 }
 
@@ -76,7 +76,7 @@ export async function runSanity(
     if (hooks.signal?.cancelled) throw new CancelledError();
   };
   const weights = readModelWeights(modelPath);
-  const layers: SanityLayer[] = weights.layers.map((l) => ({ name: l.name, className: l.className, params: l.params, weights: l.weights.map((w) => w.name) }));
+  const layers: SanityLayer[] = weights.layers.map((l) => ({ name: l.name, label: l.label, className: l.className, params: l.params, weights: l.weights.map((w) => w.name) }));
   const steps = plan(request.check, weights.layers, levels);
   const methodInfo = methods.map((m) => ({ name: m.name, title: m.title, complete: m.complete }));
   const inputInfo = { path: input.path, kind: input.kind, shape: input.shape, ...(input.display ? { display: input.display } : {}) };
@@ -182,7 +182,7 @@ export async function runSanity(
         const maps = await mapsOf(m, stage);
         return {
           ...step,
-          reinitialised: randomFor(layerByName.get(step.label)!).how,
+          reinitialised: randomFor(layerByName.get(step.randomized[step.randomized.length - 1]!)!).how,
           prediction: { index: p.index, score: p.score },
           results: maps.results,
           similarities: similaritiesOf(maps.results),

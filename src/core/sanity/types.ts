@@ -32,7 +32,10 @@ export interface SanityThresholds {
 export const DEFAULT_THRESHOLDS: SanityThresholds = { metric: 'spearmanAbs', randomization: 0.5, independentShare: 0.5, stability: 0.8 };
 
 export interface SanityLayer {
+  /** Layer name (layers models) or node name (graph models). */
   name: string;
+  /** Short name for column headers (graph models: the node's scope without the op suffix). */
+  label: string;
   className: string;
   params: number;
   /** Manifest names of the weights that are replaced. */
@@ -42,7 +45,7 @@ export interface SanityLayer {
 /** One planned step: the model it uses, before anything is computed. */
 export interface SanityStepInfo {
   index: number;
-  /** Column header: the layer just randomized (cascading), the layer (independent) or the noise level ('1%'). */
+  /** Column header: the (short) name of the layer just randomized (cascading), the layer (independent) or the noise level ('1%'). */
   label: string;
   /** Layers whose weights are random in this step (cascading: cumulative, output first). */
   randomized: string[];

@@ -50,6 +50,8 @@ export interface LayerWeight {
 
 export interface WeightedLayer {
   name: string;
+  /** Short display name (graph nodes: see `shortNodeName`). */
+  label: string;
   className: string;
   weights: LayerWeight[];
   /** Number of values in the layer's randomized weights. */
@@ -174,7 +176,7 @@ function layersModelLayers(topology: Record<string, unknown>, tensors: Map<strin
     const weights = groups.get(name);
     if (!weights || !weights.some((w) => w.param in KERNEL_PARAMS)) continue;
     const kept = weights.filter((w) => w.param in KERNEL_PARAMS || w.param in BIAS_PARAMS);
-    out.push({ name, className: leaf.class_name, weights: kept, params: kept.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0) });
+    out.push({ name, label: name, className: leaf.class_name, weights: kept, params: kept.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0) });
   }
   return out;
 }
@@ -234,10 +236,19 @@ function graphLayers(topology: Record<string, unknown>, tensors: Map<string, Wei
     const biasAdd = (consumers.get(node.name) ?? []).find((c) => (c.op === 'BiasAdd' || c.op === 'Add' || c.op === 'AddV2') && dataInputs(c)[0] === node.name);
     const bias = biasAdd ? constant(dataInputs(biasAdd)[1]) : null;
     if (bias && tensors.get(bias)!.shape.length === 1 && !weights.some((w) => w.name === bias)) weights.push({ name: bias, param: 'bias', initializer: null });
-    layers.push({ name: node.name, className: node.op, weights, params: weights.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0), depth: depthOf(node.name) });
+    layers.push({ name: node.name, label: shortNodeName(node.name), className: node.op, weights, params: weights.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0), depth: depthOf(node.name) });
   }
   layers.sort((a, b) => a.depth - b.depth);
   return layers.map(({ depth: _d, ...l }) => l);
+}
+
+const OP_SUFFIX = /^(Relu6?|BiasAdd|MatMul|Conv2D|depthwise|Conv2D_\d+|BatchNorm\w*|FusedBatchNorm\w*|Add|AddV2|Softmax|Sigmoid|Identity|Elu|Selu|Tanh|Mul|convolution|add|[A-Z]?[a-z]*ReadVariableOp)$/;
+
+/** `.../MobilenetV1/Conv2d_1_depthwise/depthwise` → `Conv2d_1_depthwise`; `StatefulPartitionedCall/model/conv2d/Relu` → `conv2d`. */
+export function shortNodeName(name: string): string {
+  const parts = name.split('/');
+  for (let i = parts.length - 1; i >= 0; i--) if (!OP_SUFFIX.test(parts[i]!)) return parts[i]!;
+  return name;
 }
 
 // ---------------------------------------------------------------------------------------------
