@@ -5,6 +5,8 @@
  *   npx tsx bench/profile.ts [--model tm-objects,mobilenet-v1-025-graph,…|path/model.json]
  *                            [--backend wasm|cpu] [--batch 1,8] [--repeats 5] [--weights-too]
  *                            [--json out.json]
+ *   npx tsx bench/profile.ts --ab [--model …] [--batch …] [--repeats 9]
+ *        # wall ms/eval with and without withInputGradientsOnly, interleaved in one process
  *
  * Kernel times come from `tf.profile`: on wasm and cpu each kernel runs synchronously and the
  * backend's timer is wall time around the kernel function, so `kernelTimeMs` is the real cost of
@@ -150,6 +152,34 @@ export function formatProfile(r: ProfileResult, top = 20): string {
   return lines.join('\n');
 }
 
+/** Median wall ms of evaluations with and without `withInputGradientsOnly`, interleaved. */
+export async function abWeightGradients(modelPath: string, backend: 'wasm' | 'cpu', batch: number, repeats: number): Promise<{ inputOnlyMs: number; weightsTooMs: number }> {
+  await initBackend(backend);
+  const model = await loadModel(modelPath);
+  const fn: ExplainedScalar = { model, target: 1 % model.numClasses, output: 'logit' };
+  const x = tf.randomUniform([batch, ...model.inputShape], 0, 1, 'float32', 7);
+  const run = () => {
+    const { value, grad } = valueAndGradient(fn, x);
+    grad.dataSync();
+    tf.dispose([value, grad]);
+  };
+  run();
+  withInputGradientsOnly(run);
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    let t0 = performance.now();
+    withInputGradientsOnly(run);
+    on.push(performance.now() - t0);
+    t0 = performance.now();
+    run();
+    off.push(performance.now() - t0);
+  }
+  x.dispose();
+  model.dispose();
+  return { inputOnlyMs: median(on), weightsTooMs: median(off) };
+}
+
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
@@ -162,6 +192,19 @@ async function main(): Promise<void> {
   const repeats = Number(arg('repeats', '5'));
   const weightsToo = process.argv.includes('--weights-too');
   const top = Number(arg('top', '20'));
+  if (process.argv.includes('--ab')) {
+    for (const m of models) {
+      for (const b of batches) {
+        const r = await abWeightGradients(resolveModel(m), backend, b, Number(arg('repeats', '9')));
+        const saved = r.weightsTooMs - r.inputOnlyMs;
+        console.log(
+          `${m} · ${backend} · batch ${b}: weight gradients too ${(r.weightsTooMs / b).toFixed(1)} ms/eval, input gradients only ${(r.inputOnlyMs / b).toFixed(1)} ms/eval ` +
+            `(filter/bias gradients cost ${((100 * saved) / r.weightsTooMs).toFixed(0)}% of an evaluation)`,
+        );
+      }
+    }
+    return;
+  }
   const results: ProfileResult[] = [];
   for (const m of models) {
     for (const b of batches) {
