@@ -15,6 +15,10 @@ APT_COMMAND="apt-get update && apt-get install -y ${APT_PACKAGES[*]}"
 
 log() { echo "[e2e-setup] $*" >&2; }
 
+# When run from `npm run …` (Node 20), npm exports its user agent, which code-server's postinstall
+# reads to check the Node version; drop what would make the inner npm describe the outer one.
+unset npm_config_user_agent npm_execpath npm_node_execpath
+
 # ---- Debian packages -------------------------------------------------------------------------
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -23,7 +27,7 @@ done
 if ((${#missing[@]})); then
   log "missing Debian packages: ${missing[*]}"
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >&2; then
+    if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) >&2; then
       log "could not install them. Run as root:  $APT_COMMAND"
       exit 1
     fi

@@ -346,6 +346,40 @@ describe('PathLens in VS Code (code-server)', () => {
     phase('explain image');
   });
 
+  it('exports the results JSON, the HTML report and a PNG through save dialogs', async () => {
+    const frame = await panelFrame('[data-testid="export-json"]', 30_000);
+    const before = new Set(fs.readdirSync(workspace));
+    const exported = async (testid: string, ext: string): Promise<string> => {
+      await frame.click(`[data-testid="${testid}"]`);
+      // VS Code's own save dialog (a quick input holding the proposed path): accept it.
+      await quickInput();
+      await page.waitForTimeout(500);
+      await page.keyboard.press('Enter');
+      let file = '';
+      await expect
+        .poll(() => {
+          file = fs.readdirSync(workspace).find((f) => f.endsWith(ext) && !before.has(f)) ?? '';
+          return file;
+        }, { timeout: 30_000 })
+        .not.toBe('');
+      before.add(file);
+      const full = path.join(workspace, file);
+      await expect.poll(() => fs.statSync(full).size, { timeout: 10_000 }).toBeGreaterThan(0);
+      return full;
+    };
+    const json = JSON.parse(fs.readFileSync(await exported('export-json', '.json'), 'utf8')) as { inputs: { prediction: { label?: string }; results: { method: string }[] }[] };
+    const cli = cliPrediction(path.join(workspace, EXAMPLE_NAME, exampleImage()));
+    expect(json.inputs[0]!.prediction.label).toBe(cli.label);
+    expect(json.inputs[0]!.results.map((r) => r.method)).toEqual(['gradient']);
+    const html = fs.readFileSync(await exported('export-html', '.html'), 'utf8');
+    expect(html).toMatch(/<html/i);
+    expect(html).toContain('data:image/png;base64,');
+    const png = fs.readFileSync(await exported('export-png-0-gradient', '.png'));
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    await screenshot(page, '13-exported');
+    phase('export');
+  });
+
   it('restores the panel after a window reload (WebviewPanelSerializer + webview state)', async () => {
     await page.reload();
     await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
@@ -354,7 +388,7 @@ describe('PathLens in VS Code (code-server)', () => {
     await tab.click();
     const frame = await panelFrame('[data-testid="prediction-0"]', 60_000);
     expect(((await frame.textContent('[data-testid="prediction-0"]')) ?? '').length).toBeGreaterThan(0);
-    await screenshot(page, '13-restored-after-reload');
+    await screenshot(page, '14-restored-after-reload');
     phase('reload');
   });
 });
