@@ -380,6 +380,22 @@ describe('PathLens in VS Code (code-server)', () => {
     phase('export');
   });
 
+  it('recomputes an input for another target class chosen in the panel', async () => {
+    const frame = await panelFrame('[data-testid="target-0"]', 30_000);
+    const labels = fs.readFileSync(path.join(workspace, EXAMPLE_NAME, 'labels.txt'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const current = Number(await frame.$eval('[data-testid="target-0"]', (el) => (el as HTMLSelectElement).value));
+    const next = (current + 1) % labels.length;
+    // The panel's own handler runs (value change → 'setTarget' message → host → worker → panel).
+    await frame.$eval('[data-testid="target-0"]', (el, v) => {
+      (el as HTMLSelectElement).value = String(v);
+      el.dispatchEvent(new Event('change'));
+    }, next);
+    await expect.poll(async () => (await frame.textContent('body')) ?? '', { timeout: 60_000 }).toContain(`Explaining ${labels[next]} (class ${next})`);
+    await frame.waitForSelector('[data-testid="map-0-gradient"][data-rendered="true"]', { timeout: 60_000 });
+    await screenshot(page, '14-new-target');
+    phase('set target');
+  });
+
   it('restores the panel after a window reload (WebviewPanelSerializer + webview state)', async () => {
     await page.reload();
     await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
@@ -388,7 +404,7 @@ describe('PathLens in VS Code (code-server)', () => {
     await tab.click();
     const frame = await panelFrame('[data-testid="prediction-0"]', 60_000);
     expect(((await frame.textContent('[data-testid="prediction-0"]')) ?? '').length).toBeGreaterThan(0);
-    await screenshot(page, '14-restored-after-reload');
+    await screenshot(page, '15-restored-after-reload');
     phase('reload');
   });
 });
