@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LoadedModel } from '../model/load';
 import type { OutputKind } from '../types';
+import { withInputGradientsOnly } from './inputGradients';
 
 /** F: the model's score for one class, as logit or probability. */
 export interface ExplainedScalar {
@@ -20,8 +21,15 @@ export function scalarValues(fn: ExplainedScalar, batch: tf.Tensor): tf.Tensor1D
   return tf.sum(tf.mul(scores, tf.tensor2d(mask, [1, mask.length])), 1) as tf.Tensor1D;
 }
 
-/** F and ∇ₓF for every example of a batch (examples are independent, so one backward pass serves all). */
+/**
+ * F and ∇ₓF for every example of a batch (examples are independent, so one backward pass serves all).
+ * Weight gradients that TF.js' fused convolutions would compute and discard are skipped.
+ */
 export function valueAndGradient(fn: ExplainedScalar, batch: tf.Tensor): { value: tf.Tensor1D; grad: tf.Tensor } {
-  const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => scalarValues(fn, x))(batch, tf.ones([batch.shape[0]]));
-  return { value: value as tf.Tensor1D, grad };
+  return tf.tidy(() =>
+    withInputGradientsOnly(() => {
+      const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => scalarValues(fn, x))(batch, tf.ones([batch.shape[0]]));
+      return { value: value as tf.Tensor1D, grad };
+    }),
+  );
 }
