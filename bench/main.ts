@@ -17,7 +17,7 @@ import type { ExplainJob } from '../src/protocol';
 const ROOT = path.resolve(__dirname, '..');
 const ZOO = process.env.PATHLENS_ZOO ?? path.resolve(ROOT, '../shared/zoo');
 /** A (model, backend) pair whose single evaluation predicts a longer IG run is only extrapolated. */
-const MAX_RUN_SECONDS = Number(process.env.PATHLENS_BENCH_MAX_SECONDS ?? 180);
+const MAX_RUN_SECONDS = Number(process.env.PATHLENS_BENCH_MAX_SECONDS ?? 60);
 
 interface Case {
   name: string;

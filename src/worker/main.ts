@@ -19,8 +19,10 @@ if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
 const init = workerData as WorkerInit;
 const emit = (event: WorkerEvent) => port.postMessage(event);
 const cache = new ModelCache();
-// Pool threads (besides this one) that share gradient chunks; spawned on first use.
-const pool = new EvaluationPool(__filename, init, Math.max(0, (init.workers ?? defaultWorkerCount()) - 1));
+// Pool threads that compute gradient chunks while this thread dispatches (none for one worker:
+// then this thread computes). Spawned on first use.
+const workerCount = init.workers ?? defaultWorkerCount();
+const pool = new EvaluationPool(__filename, init, workerCount > 1 ? workerCount : 0);
 const cancelled = new Set<number>();
 let queue: Promise<void> = Promise.resolve();
 
@@ -50,7 +52,8 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
       const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'patterns-fitted', jobId: request.jobId, result });
     } else {
-      const limit = (request.job.workers ?? pool.size + 1) - 1;
+      const jobWorkers = request.job.workers ?? pool.size;
+      const limit = jobWorkers > 1 ? jobWorkers : 0;
       const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, (target, output) =>
         pool.remotesFor(request.job.modelPath, target, output, limit),
       );

@@ -17,13 +17,15 @@ interface PoolThread {
   worker: Worker;
   ready: Promise<void>;
   pending: Map<number, { resolve: (r: PointChunkResult) => void; reject: (e: Error) => void }>;
+  /** Set once 'ready' arrived, so requests are posted without waiting a microtask. */
+  started: boolean;
 }
 
 export class EvaluationPool {
   private threads: PoolThread[] = [];
   private nextId = 1;
 
-  /** `size`: pool threads besides the coordinator. */
+  /** `size`: pool threads (the coordinator dispatches to them and computes nothing itself). */
   constructor(
     private readonly script: string,
     private readonly init: WorkerInit,
@@ -51,7 +53,7 @@ export class EvaluationPool {
   private spawn(): PoolThread {
     const worker = new Worker(this.script, { workerData: { ...this.init, role: 'evaluator' } satisfies WorkerInit });
     const pending: PoolThread['pending'] = new Map();
-    const thread: PoolThread = { worker, pending, ready: Promise.resolve() };
+    const thread: PoolThread = { worker, pending, ready: Promise.resolve(), started: false };
     const fail = (err: Error) => {
       for (const p of pending.values()) p.reject(err);
       pending.clear();
@@ -59,7 +61,10 @@ export class EvaluationPool {
     };
     thread.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (event: EvaluatorEvent) => {
-        if (event.kind === 'ready') resolve();
+        if (event.kind === 'ready') {
+          thread.started = true;
+          resolve();
+        }
         else if (event.kind === 'fatal') {
           const err = new PathLensError(event.error.code, `pool worker: ${event.error.message}`);
           reject(err);
@@ -84,7 +89,7 @@ export class EvaluationPool {
   }
 
   private async send(thread: PoolThread, request: EvaluatorRequest): Promise<PointChunkResult> {
-    await thread.ready;
+    if (!thread.started) await thread.ready;
     return new Promise<PointChunkResult>((resolve, reject) => {
       thread.pending.set(request.id, { resolve, reject });
       thread.worker.postMessage(request, [request.chunk.points.buffer as ArrayBuffer]);

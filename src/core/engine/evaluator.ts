@@ -116,16 +116,20 @@ export class Evaluator {
    * completion order, keyed by their start index.
    */
   async evaluatePoints(spec: PointSpec, consume: (start: number, result: PointChunkResult) => void, stage: string): Promise<void> {
-    const remotes = this.options.remotes ?? [];
-    const executors = 1 + remotes.length;
+    const local = (c: PointChunk) => reducePointChunk(this.fn, this.inputShape, c);
+    // With pool workers this thread only dispatches: computing here too would stall them, because a
+    // worker's finished chunk cannot be answered while this thread is inside a synchronous kernel.
+    const executors: ((c: PointChunk) => Promise<PointChunkResult>)[] = this.options.remotes?.length
+      ? this.options.remotes.map((r) => (c: PointChunk) => r.evaluate(c))
+      : [local];
     // The budget is shared by all executors, down to one point each.
-    const perExecutor = Math.max(1, Math.floor((await this.chunkSize()) / executors));
-    const chunk = Math.max(1, Math.min(perExecutor, Math.ceil(spec.count / executors)));
+    const perExecutor = Math.max(1, Math.floor((await this.chunkSize()) / executors.length));
+    const chunk = Math.max(1, Math.min(perExecutor, Math.ceil(spec.count / executors.length)));
     let next = 0;
     let done = 0;
     let failed = false;
     this.progress(stage, 0, spec.count);
-    const drain = async (run: (c: PointChunk) => Promise<PointChunkResult>, local: boolean) => {
+    const drain = async (run: (c: PointChunk) => Promise<PointChunkResult>) => {
       while (!failed && next < spec.count) {
         this.checkCancelled();
         const start = next;
@@ -139,13 +143,12 @@ export class Evaluator {
         consume(start, result);
         done += count;
         this.progress(stage, done, spec.count);
-        // Let remote replies and cancel requests through between local chunks.
-        if (local) await new Promise<void>((resolve) => setImmediate(resolve));
+        // Let cancel requests through between chunks computed in this thread.
+        if (run === local) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     };
-    const local = (c: PointChunk) => reducePointChunk(this.fn, this.inputShape, c);
     try {
-      await Promise.all([drain(local, true), ...remotes.map((r) => drain((c) => r.evaluate(c), false))]);
+      await Promise.all(executors.map(drain));
     } catch (err) {
       failed = true;
       throw err;
