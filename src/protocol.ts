@@ -210,7 +210,16 @@ export type HostToWebview =
   /** An error for the whole run (inputIndex absent) or one input. */
   | { type: 'error'; runId: number; inputIndex?: number; error: WireError }
   /** User settings that shape the display. */
-  | { type: 'settings'; colormap: string; divergingColormap: string };
+  | { type: 'settings'; colormap: string; divergingColormap: string }
+  /**
+   * The "Sanity checks" view (independent of the explain run): 'sanity-start' clears it for a new
+   * check, then the worker's sanity events (plan, original, one per step, verdicts) as they arrive,
+   * progress, and 'sanity-done' (cancelled, or failed with `error`).
+   */
+  | { type: 'sanity-start'; sanityId: number; check: SanityCheck; input: string; methods: MethodInfo[] }
+  | { type: 'sanity'; sanityId: number; event: SanityEvent }
+  | { type: 'sanity-progress'; sanityId: number; progress: Progress }
+  | { type: 'sanity-done'; sanityId: number; cancelled: boolean; error?: WireError };
 
 /** Webview → host. Validate with `parseWebviewMessage` before use: the webview is untrusted. */
 export type WebviewToHost =

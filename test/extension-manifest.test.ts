@@ -30,6 +30,20 @@ describe('extension manifest', () => {
     expect(titles['pathlens.explainImage']).toBe('PathLens: Explain This Image With…');
   });
 
+  it('offers Fit Patterns and Run Sanity Checks on model.json and in the palette, only in trusted workspaces', () => {
+    const titles = Object.fromEntries((pkg.contributes.commands as { command: string; title: string; enablement?: string }[]).map((c) => [c.command, c]));
+    expect(titles['pathlens.fitPatterns']).toMatchObject({ title: 'PathLens: Fit Patterns…', enablement: 'isWorkspaceTrusted' });
+    expect(titles['pathlens.sanityChecks']).toMatchObject({ title: 'PathLens: Run Sanity Checks…', enablement: 'isWorkspaceTrusted' });
+    const explorer = pkg.contributes.menus['explorer/context'] as { command: string; when: string }[];
+    const palette = pkg.contributes.menus.commandPalette as { command: string; when: string }[];
+    for (const command of ['pathlens.fitPatterns', 'pathlens.sanityChecks']) {
+      const entry = explorer.find((m) => m.command === command)!;
+      expect(entry.when).toContain('resourceFilename == model.json');
+      expect(entry.when).toContain('isWorkspaceTrusted');
+      expect(palette.find((m) => m.command === command)?.when).toBe('isWorkspaceTrusted');
+    }
+  });
+
   it('declares the model view as an optional read-only editor and the panel serializer activation', () => {
     expect(pkg.contributes.customEditors).toEqual([{ viewType: 'pathlens.modelView', displayName: 'PathLens Model View', selector: [{ filenamePattern: 'model.json' }], priority: 'option' }]);
     expect(pkg.activationEvents).toContain('onWebviewPanel:pathlens.panel');

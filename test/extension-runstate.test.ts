@@ -39,7 +39,7 @@ describe('RunState', () => {
     const run = messages[1]!;
     expect(run).toMatchObject({ type: 'run', runId: 1, backend: 'wasm', inputCount: 2 });
     if (run.type === 'run') expect(run.methods.map((m) => m.name)).toEqual(['ig', 'gradient']);
-    expect(messages.every((m) => m.type === 'settings' || m.runId === 1)).toBe(true);
+    expect(messages.every((m) => 'runId' in m && m.runId === 1)).toBe(true);
     expect(state.running).toBe(true);
     const end = state.finish({ kind: 'full' }, { result: state.toResult()! });
     expect(end).toEqual([{ type: 'done', runId: 1, cancelled: false }]);
@@ -85,7 +85,9 @@ describe('RunState', () => {
     fullRun(state);
     state.finish({ kind: 'full' }, { result: state.toResult()! });
     const scope = { kind: 'target' as const, inputIndex: 1, target: 2 };
-    const sub = state.subJob(scope, (inputs, methods, target, params) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params))!;
+    const subs = state.subJobs(scope, (inputs, methods, target, params) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params))!;
+    expect(subs).toHaveLength(1);
+    const sub = subs[0]!;
     expect(sub.inputs).toEqual(['/m/t.csv']);
     expect(sub.methods).toEqual(['ig', 'gradient']);
     expect(sub.target).toBe(2);
@@ -111,10 +113,10 @@ describe('RunState', () => {
     const state = new RunState(methodInfos);
     fullRun(state);
     const scope = { kind: 'recompute' as const, inputIndex: 0, method: 'ig', params: { steps: 300 } };
-    const sub = state.subJob(scope, (inputs, methods, target, params) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params))!;
+    const [sub] = state.subJobs(scope, (inputs, methods, target, params) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params))!;
     expect(sub).toMatchObject({ inputs: ['/m/a.png'], methods: ['ig'], target: 1, options: { steps: 300 } });
-    expect(state.subJob({ ...scope, method: 'smoothgrad' }, () => job)).toBeNull();
-    expect(state.subJob({ ...scope, inputIndex: 9 }, () => job)).toBeNull();
+    expect(state.subJobs({ ...scope, method: 'smoothgrad' }, () => job)).toBeNull();
+    expect(state.subJobs({ ...scope, inputIndex: 9 }, () => job)).toBeNull();
     state.beginSub();
     const msgs = [
       { kind: 'input', jobId: 3, inputIndex: 0, input: started('/m/a.png') },
@@ -123,6 +125,51 @@ describe('RunState', () => {
     expect(msgs).toEqual([{ type: 'result', runId: 1, inputIndex: 0, result: result('ig', 9) }]);
     const r: ExplainResult = state.toResult()!;
     expect(r.inputs[0]!.results.map((x) => [x.method, x.attribution.data[0]])).toEqual([['ig', 9], ['gradient', 1]]);
+  });
+
+  it('keeps the parameters set via recompute when the target changes (one job per parameter group)', () => {
+    const state = new RunState(methodInfos);
+    fullRun(state);
+    state.finish({ kind: 'full' }, { result: state.toResult()! });
+    const build = (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params);
+    state.subJobs({ kind: 'recompute', inputIndex: 0, method: 'ig', params: { steps: 300, rule: 'trapezoid' } }, build);
+    expect(state.paramsFor(0, 'ig')).toEqual({ steps: 300, rule: 'trapezoid' });
+    const scope = { kind: 'target' as const, inputIndex: 0, target: 2 };
+    const jobs = state.subJobs(scope, build)!;
+    expect(jobs.map((j) => [j.methods, j.target, j.options.steps, j.options.rule])).toEqual([
+      [['ig'], 2, 300, 'trapezoid'],
+      [['gradient'], 2, DEFAULT_SETTINGS.igSteps, DEFAULT_SETTINGS.igRule],
+    ]);
+    // Another input keeps the settings; both of its methods share one job.
+    expect(state.subJobs({ ...scope, inputIndex: 1 }, build)!.map((j) => j.methods)).toEqual([['ig', 'gradient']]);
+    // The two jobs' results end up side by side for the new target (the second job does not clear the first).
+    state.beginSub();
+    const events = [
+      { kind: 'input', jobId: 4, inputIndex: 0, input: started('/m/a.png', 2) },
+      { kind: 'result', jobId: 4, inputIndex: 0, result: result('ig', 3) },
+      { kind: 'input', jobId: 5, inputIndex: 0, input: started('/m/a.png', 2) },
+      { kind: 'result', jobId: 5, inputIndex: 0, result: result('gradient', 4) },
+    ];
+    events.flatMap((e) => state.onEvent(scope, e as WorkerEvent));
+    const r = state.toResult()!;
+    expect(r.inputs[0]!.target.index).toBe(2);
+    expect(r.inputs[0]!.results.map((x) => [x.method, x.attribution.data[0]])).toEqual([['ig', 3], ['gradient', 4]]);
+    // A new full run forgets them.
+    state.beginFull(job);
+    expect(state.paramsFor(0, 'ig')).toBeUndefined();
+  });
+
+  it('carries the reference set (and a pattern file) of the full job into target and recompute jobs', () => {
+    const state = new RunState(methodInfos);
+    const egJob = buildJob(DEFAULT_SETTINGS, '/m/model.json', ['/m/a.png'], ['expected-gradients', 'ig'], 'top', { reference: '/m/refs' });
+    state.beginFull(egJob);
+    state.onEvent({ kind: 'full' }, { kind: 'started', jobId: 1, model, backend: 'wasm', preprocessing: null, inputCount: 1 });
+    state.onEvent({ kind: 'full' }, { kind: 'input', jobId: 1, inputIndex: 0, input: started('/m/a.png') });
+    const build = (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params);
+    const [target] = state.subJobs({ kind: 'target', inputIndex: 0, target: 0 }, build)!;
+    expect(target!.options.reference).toBe('/m/refs');
+    const [recompute] = state.subJobs({ kind: 'recompute', inputIndex: 0, method: 'expected-gradients', params: { samples: 8 } }, build)!;
+    expect(recompute!.options).toMatchObject({ reference: '/m/refs', samples: 8 });
   });
 
   it('starts a new run id for each full run', () => {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BROWSE_INPUT_EXTENSIONS, inputsNearModel, orderInputCandidates, orderModels, type RecentModels } from './discovery';
 import { methodInfos } from './methodInfo';
+import type { SanityCheck } from '../core/sanity/types';
 
 const BROWSE = '$(folder-opened) Browse…';
 
@@ -96,7 +97,7 @@ function filterItems<T extends vscode.QuickPickItem & { file?: string }>(items: 
   return items.filter((i) => i.file && (i.label.toLowerCase().includes(needle) || (i.description ?? '').toLowerCase().includes(needle)));
 }
 
-export async function pickMethods(defaults: string[]): Promise<string[] | undefined> {
+export async function pickMethods(defaults: string[], title = 'PathLens: attribution methods'): Promise<string[] | undefined> {
   const infos = methodInfos();
   type Item = vscode.QuickPickItem & { name: string };
   const items: Item[] = infos.map((m) => ({
@@ -107,7 +108,7 @@ export async function pickMethods(defaults: string[]): Promise<string[] | undefi
     picked: defaults.includes(m.name),
   }));
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'PathLens: attribution methods',
+    title,
     placeHolder: 'Check the methods to compare, then press Enter (defaults from the pathlens.defaultMethods setting)',
     canPickMany: true,
     matchOnDescription: true,
@@ -115,4 +116,76 @@ export async function pickMethods(defaults: string[]): Promise<string[] | undefi
   });
   if (!picked || picked.length === 0) return undefined;
   return picked.map((p) => p.name);
+}
+
+/**
+ * Expected Gradients' reference set: a folder of images, a .csv table or a .json array file (a quick
+ * pick of the kind, then the open dialog). `current` (the remembered set) is offered first when given.
+ */
+export async function pickReferenceSet(modelPath: string, current?: string): Promise<string | undefined> {
+  type Item = vscode.QuickPickItem & { kind?: vscode.QuickPickItemKind; choice: 'current' | 'folder' | 'csv' | 'json' };
+  const items: Item[] = [
+    ...(current ? [{ label: `$(check) ${path.basename(current)}`, description: vscode.workspace.asRelativePath(current), detail: 'the reference set used last time for this model', choice: 'current' as const }] : []),
+    { label: '$(folder) Folder of images…', description: 'every .png / .jpg in a folder', choice: 'folder' },
+    { label: '$(table) CSV file…', description: 'one reference sample per row', choice: 'csv' },
+    { label: '$(json) JSON array file…', description: 'an array of input tensors', choice: 'json' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `PathLens: Expected Gradients reference set for ${path.basename(path.dirname(modelPath))}/model.json`,
+    placeHolder: 'Baselines are drawn from this set (remembered for this model)',
+    ignoreFocusOut: true,
+  });
+  if (!picked) return undefined;
+  if (picked.choice === 'current') return current;
+  const folder = picked.choice === 'folder';
+  const chosen = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    canSelectFiles: !folder,
+    canSelectFolders: folder,
+    defaultUri: vscode.Uri.file(path.dirname(modelPath)),
+    ...(folder ? {} : { filters: picked.choice === 'csv' ? { 'CSV table': ['csv'] } : { 'JSON array': ['json'] } }),
+    openLabel: 'Use as reference set',
+    title: 'Expected Gradients reference set',
+  });
+  return chosen?.[0]?.fsPath;
+}
+
+/** One input for a sanity check: an image or table near the model or in the workspace, or Browse…. */
+export async function pickOneInput(modelPath: string, preselect?: string): Promise<string | undefined> {
+  const near = inputsNearModel(modelPath);
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(modelPath));
+  const found = await vscode.workspace.findFiles('**/*.{png,jpg,jpeg,PNG,JPG,JPEG,csv}', '**/node_modules/**', 1000);
+  const candidates = orderInputCandidates(modelPath, [...(preselect ? [preselect] : []), ...near], found.map((u) => u.fsPath), folder?.uri.fsPath);
+  type Item = vscode.QuickPickItem & { file?: string };
+  const items: Item[] = [];
+  let section: boolean | null = null;
+  for (const c of candidates) {
+    if (section !== c.near) {
+      items.push({ label: c.near ? 'beside the model' : 'elsewhere in the workspace', kind: vscode.QuickPickItemKind.Separator });
+      section = c.near;
+    }
+    items.push({ label: c.label, description: c.description, file: c.path });
+  }
+  items.push({ label: BROWSE, description: 'an image, a .json tensor or a .csv table (its first row)', alwaysShow: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `PathLens: the input to run sanity checks on (${path.basename(path.dirname(modelPath))}/model.json)`,
+    placeHolder: 'One input',
+    matchOnDescription: true,
+    ignoreFocusOut: true,
+  });
+  if (!picked) return undefined;
+  if (picked.file) return picked.file;
+  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(modelPath)), filters: { Inputs: BROWSE_INPUT_EXTENSIONS }, openLabel: 'Run sanity checks on this input' });
+  return chosen?.[0]?.fsPath;
+}
+
+/** The sanity check to run. */
+export async function pickSanityCheck(): Promise<SanityCheck | undefined> {
+  const items: (vscode.QuickPickItem & { check: SanityCheck })[] = [
+    { label: 'Cascading randomization', description: 'cascading', detail: 'Re-initialise the weighted layers from the output down, cumulatively (Adebayo et al. 2018)', check: 'cascading' },
+    { label: 'Independent randomization', description: 'independent', detail: 'Re-initialise one layer at a time, the others trained', check: 'independent' },
+    { label: 'Model perturbation', description: 'perturbation', detail: 'Gaussian noise on every weight at a few relative levels; keep models whose prediction is unchanged', check: 'perturbation' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'PathLens: sanity check', placeHolder: 'Does the explanation depend on the model?', ignoreFocusOut: true });
+  return picked?.check;
 }

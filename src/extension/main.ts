@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExplainJob } from '../protocol';
 import { inputsNearModel, isImageFile, RecentModels } from './discovery';
-import { pickInputs, pickMethods, pickModel } from './flows';
+import { pickInputs, pickMethods, pickModel, pickOneInput, pickReferenceSet, pickSanityCheck } from './flows';
+import { needsReferenceSet, ReferenceSetMemory, shouldOfferPatternFit } from './jobExtras';
+import { offerFitPatterns, registerFitPatternsCommand, type FitPatternsDeps } from './patternsCommand';
+import { buildSanityJob } from './sanityState';
 import { Log } from './log';
 import { allMethodNames } from './methodInfo';
 import { MODEL_VIEW_TYPE, ModelViewProvider } from './modelView';
@@ -53,6 +56,29 @@ export function activate(context: vscode.ExtensionContext): void {
     return job;
   };
 
+  const fitDeps: FitPatternsDeps = {
+    fit: (job, listener) => worker.fitPatterns(job, listener),
+    log,
+    preprocess: () => currentSettings().preprocess,
+  };
+  const references = new ReferenceSetMemory(context.workspaceState);
+
+  /**
+   * Expected Gradients' reference set for the model: remembered per model (workspaceState), asked for
+   * the first time. `{}` when no chosen method needs one; undefined when the user dismissed the picker.
+   */
+  const referenceOption = async (modelPath: string, methods: string[]): Promise<{ reference?: string } | undefined> => {
+    if (!needsReferenceSet(methods)) return {};
+    let reference = references.get(modelPath);
+    if (!reference) {
+      reference = await pickReferenceSet(modelPath);
+      if (!reference) return undefined;
+      await references.set(modelPath, reference);
+      log.info(`Expected Gradients reference set for ${modelPath}: ${reference} (remembered for this model)`);
+    }
+    return { reference };
+  };
+
   const panels = new PanelManager({ extensionUri: context.extensionUri, worker, log, settings: currentSettings, prepareJob, workspaceState: context.workspaceState });
   context.subscriptions.push(panels);
 
@@ -93,10 +119,17 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!chosenInputs || chosenInputs.length === 0) return;
     const methods = options.quick ? settings.defaultMethods : await pickMethods(settings.defaultMethods);
     if (!methods || methods.length === 0) return;
+    const extra = await referenceOption(modelPath, methods);
+    if (!extra) return;
     await recent.add(modelPath);
-    const job = prepareJob(buildJob(settings, modelPath, chosenInputs, methods));
+    const job = prepareJob(buildJob(settings, modelPath, chosenInputs, methods, 'top', extra));
     const panel = panels.open(modelPath);
-    await panel.runFull(job);
+    const end = await panel.runFull(job);
+    // PGIG / PatternNet / PatternAttribution without fitted patterns: offer to fit them, then re-run.
+    if (end.error && shouldOfferPatternFit(job.methods, end.error) && (await offerFitPatterns(fitDeps, modelUri, end.error.message))) {
+      panel.reveal();
+      await panel.runFull(job);
+    }
   };
 
   context.subscriptions.push(
@@ -147,6 +180,38 @@ export function activate(context: vscode.ExtensionContext): void {
         }
         model ??= await pickModel(recent);
         if (model) await vscode.commands.executeCommand('vscode.openWith', model, MODEL_VIEW_TYPE);
+      }),
+    ),
+    registerFitPatternsCommand(fitDeps),
+    vscode.commands.registerCommand(
+      'pathlens.sanityChecks',
+      guarded('Run Sanity Checks', async (uri?: vscode.Uri) => {
+        if (!requireTrust()) return;
+        let model = uri instanceof vscode.Uri && path.basename(uri.fsPath) === 'model.json' ? uri : undefined;
+        if (!model) {
+          const active = activeFile();
+          if (active && path.basename(active.fsPath) === 'model.json') model = active;
+        }
+        if (!model) {
+          const panel = panels.all().find((p) => p.panel.active);
+          if (panel) model = vscode.Uri.file(panel.modelPath);
+        }
+        model ??= await pickModel(recent);
+        if (!model) return;
+        const modelPath = model.fsPath;
+        const input = await pickOneInput(modelPath);
+        if (!input) return;
+        const settings = currentSettings();
+        const methods = await pickMethods(settings.defaultMethods, 'PathLens: methods to sanity-check');
+        if (!methods || methods.length === 0) return;
+        const check = await pickSanityCheck();
+        if (!check) return;
+        const extra = await referenceOption(modelPath, methods);
+        if (!extra) return;
+        await recent.add(modelPath);
+        const prepared = prepareJob(buildJob(settings, modelPath, [input], methods, 'top', extra));
+        const job = { ...buildSanityJob(settings, modelPath, input, methods, check, extra), options: prepared.options };
+        await panels.open(modelPath).runSanity(job);
       }),
     ),
     vscode.commands.registerCommand('pathlens.cancel', () => {

@@ -4,14 +4,19 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseWebviewMessage, type ExplainJob, type HostToWebview, type WebviewToHost } from '../protocol';
+import { parseWebviewMessage, type ExplainJob, type HostToWebview, type WebviewToHost, type WireError, type WorkerEvent } from '../protocol';
+import { shouldOfferPatternFit } from './jobExtras';
 import { toJsonString } from '../core/report/json';
 import { buildReportImages, renderHtmlReport } from '../core/report/html';
 import { recoverInputs } from '../core/report/recover';
 import { inputStem } from '../core/report/write';
-import type { RunningJob } from '../worker/client';
+import { WorkerError, type RunningJob } from '../worker/client';
 import type { ExplainResult } from '../core/types';
 import { modelPathFromState, RunState, type RunScope } from './runState';
+import { SanityRunState } from './sanityState';
+import type { SanityResult } from '../core/sanity/types';
+import { METRIC_LABELS } from '../core/sanity/metrics';
+import type { SanityJob } from '../protocol';
 import { methodInfos } from './methodInfo';
 import { buildJob, type PathLensSettings } from './settings';
 import { createNonce, renderPanelHtml } from './webviewHtml';
@@ -42,9 +47,18 @@ function describeJob(job: ExplainJob): string {
   return `${job.methods.join(',')} on ${job.inputs.length} input(s) of ${job.modelPath} (target ${job.target}, ${job.output}${job.preprocess ? `, preprocess ${job.preprocess}` : ''}; ${opts})`;
 }
 
+/** How a run ended: with `error` when it failed (or was cancelled). */
+export interface RunEnd {
+  error?: WireError;
+}
+
 export class ExplainPanel implements vscode.Disposable {
   readonly state = new RunState((names) => methodInfos(names));
+  readonly sanity = new SanityRunState((names) => methodInfos(names));
+  private sanityCurrent: { job: RunningJob<SanityResult>; cancelTimer?: NodeJS.Timeout } | null = null;
   private ready = false;
+  /** Cancel was pressed during this run (stops the remaining jobs of a multi-job scope). */
+  private cancelRequested = false;
   private current: { job: RunningJob<ExplainResult>; scope: RunScope; cancelTimer?: NodeJS.Timeout } | null = null;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
@@ -98,7 +112,7 @@ export class ExplainPanel implements vscode.Disposable {
   }
 
   get running(): boolean {
-    return this.current !== null;
+    return this.current !== null || this.sanityCurrent !== null;
   }
 
   private post(messages: HostToWebview[]): void {
@@ -124,12 +138,12 @@ export class ExplainPanel implements vscode.Disposable {
     await this.ctx.workspaceState.update(LAST_JOBS_KEY, Object.fromEntries(entries));
   }
 
-  /** Runs a full job (cancelling a previous run of this panel). Resolves when it ended. */
-  async runFull(job: ExplainJob): Promise<void> {
+  /** Runs a full job (cancelling a previous run of this panel). Resolves when it ended, with its error if it failed. */
+  async runFull(job: ExplainJob): Promise<RunEnd> {
     if (this.current) await this.cancelAndWait();
     this.state.beginFull(job);
     void this.rememberJob(job);
-    return this.execute({ kind: 'full' }, job);
+    return this.execute({ kind: 'full' }, [job]);
   }
 
   private async runScoped(scope: Exclude<RunScope, { kind: 'full' }>): Promise<void> {
@@ -145,25 +159,27 @@ export class ExplainPanel implements vscode.Disposable {
       await this.runFull(last);
     }
     const settings = this.ctx.settings();
-    const job = this.state.subJob(scope, (inputs, methods, target, params) => this.ctx.prepareJob(buildJob(settings, this.modelPath, inputs, methods, target, params)));
-    if (!job) {
+    const jobs = this.state.subJobs(scope, (inputs, methods, target, params) => this.ctx.prepareJob(buildJob(settings, this.modelPath, inputs, methods, target, params)));
+    if (!jobs || jobs.length === 0) {
       this.ctx.log.warn(`dropped ${scope.kind} for unknown input ${scope.inputIndex}${scope.kind === 'recompute' ? ` / method ${scope.method}` : ''}`);
       this.post([{ type: 'done', runId: this.state.runId, cancelled: false }]);
       return;
     }
     this.state.beginSub();
-    return this.execute(scope, job);
+    await this.execute(scope, jobs);
   }
 
-  private async execute(scope: RunScope, job: ExplainJob): Promise<void> {
+  /** Runs the scope's jobs one after the other (a target change with per-map parameters needs several). */
+  private async execute(scope: RunScope, jobs: ExplainJob[]): Promise<RunEnd> {
     const log = this.ctx.log;
+    const job = jobs[0]!;
     const what = scope.kind === 'full' ? 'explain' : scope.kind === 'target' ? `explain input ${scope.inputIndex} for class ${scope.target}` : `recompute ${scope.method} on input ${scope.inputIndex}`;
     log.info(`${what}: ${describeJob(job)}`);
     const started = Date.now();
     const title = scope.kind === 'full' ? `PathLens: ${job.methods.join(', ')} on ${path.basename(path.dirname(job.modelPath))}/${path.basename(job.modelPath)}` : `PathLens: ${what}`;
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token): Promise<RunEnd> => {
       let lastPct = 0;
-      const running = this.ctx.worker.explain(job, (event) => {
+      const listener = (event: WorkerEvent) => {
         this.post(this.state.onEvent(scope, event));
         if (event.kind === 'progress') {
           const { stage, done, total } = event.progress;
@@ -178,38 +194,127 @@ export class ExplainPanel implements vscode.Disposable {
           const c = r.completeness;
           log.info(`  input ${event.inputIndex} ${r.method}: ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations${c ? `, δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}%)` : ''}`);
         }
+      };
+      let cancelled = false;
+      const onCancel = token.onCancellationRequested(() => {
+        cancelled = true;
+        this.cancel('notification');
       });
-      this.current = { job: running, scope };
-      const onCancel = token.onCancellationRequested(() => this.cancel('notification'));
       try {
-        const result = await running.result;
-        this.post(this.state.finish(scope, { result }));
-        const failed = result.inputs.filter((i) => i.error);
-        log.info(`done in ${Date.now() - started} ms on ${result.backend}${failed.length ? `; ${failed.length} input(s) failed` : ''}`);
+        let result: ExplainResult | null = null;
+        for (const [k, part] of jobs.entries()) {
+          if (k > 0) {
+            if (cancelled || this.cancelRequested) throw new WorkerError('cancelled', 'Cancelled by the user.');
+            log.info(`  then ${describeJob(part)}`);
+          }
+          const running = this.ctx.worker.explain(part, listener);
+          this.current = { job: running, scope };
+          this.cancelRequested = false;
+          result = await running.result;
+        }
+        this.post(this.state.finish(scope, { result: result! }));
+        const failed = result!.inputs.filter((i) => i.error);
+        log.info(`done in ${Date.now() - started} ms on ${result!.backend}${failed.length ? `; ${failed.length} input(s) failed` : ''}`);
         for (const f of failed) log.error(`${f.path}: ${f.error}`);
         if (failed.length) void vscode.window.showWarningMessage(`PathLens: ${failed.length} input(s) could not be explained: ${failed[0]!.error}`, 'Show Log').then((c) => c && log.channel.show(true));
+        return {};
       } catch (err) {
         const wire = toWireError(err);
         this.post(this.state.finish(scope, { error: wire }));
         if (wire.code === 'cancelled') log.info(`cancelled after ${Date.now() - started} ms`);
+        // The explain command offers "Fit Patterns…" for this one (no second notification).
+        else if (scope.kind === 'full' && shouldOfferPatternFit(job.methods, wire)) log.error(wire.message);
         else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
+        return { error: wire };
       } finally {
         onCancel.dispose();
         if (this.current?.cancelTimer) clearTimeout(this.current.cancelTimer);
         this.current = null;
+        this.cancelRequested = false;
       }
     });
   }
 
   /** Cancels the running job; a job that does not stop within a few seconds gets its worker terminated. */
   cancel(source: string): void {
+    this.cancelSanity(source);
     const current = this.current;
     if (!current || current.cancelTimer) return;
+    this.cancelRequested = true;
     this.ctx.log.info(`cancel requested (${source})`);
     current.job.cancel();
     current.cancelTimer = setTimeout(() => {
       if (this.current === current) void this.ctx.worker.terminate(`the job did not stop within ${CANCEL_GRACE_MS} ms of Cancel`);
     }, CANCEL_GRACE_MS);
+  }
+
+  private cancelSanity(source: string): void {
+    const current = this.sanityCurrent;
+    if (!current || current.cancelTimer) return;
+    this.ctx.log.info(`sanity check: cancel requested (${source})`);
+    current.job.cancel();
+    current.cancelTimer = setTimeout(() => {
+      if (this.sanityCurrent === current) void this.ctx.worker.terminate(`the sanity check did not stop within ${CANCEL_GRACE_MS} ms of Cancel`);
+    }, CANCEL_GRACE_MS);
+  }
+
+  /**
+   * Runs a sanity check (ALGORITHMS.md §9) and streams it into the panel's "Sanity checks" view, with a
+   * cancellable progress notification. A running check of this panel is cancelled first; an explain
+   * run of this panel must end first (they share the worker).
+   */
+  async runSanity(job: SanityJob): Promise<RunEnd> {
+    const log = this.ctx.log;
+    if (this.current) {
+      void vscode.window.showInformationMessage('PathLens is still explaining with this model; wait for it or press Cancel first.');
+      return { error: { code: 'usage', message: 'an explanation is running' } };
+    }
+    if (this.sanityCurrent) {
+      const previous = this.sanityCurrent;
+      this.cancelSanity('new sanity check');
+      await previous.job.result.catch(() => undefined);
+      while (this.sanityCurrent === previous) await new Promise((r) => setTimeout(r, 10));
+    }
+    this.post(this.sanity.begin(job));
+    const what = `sanity check (${job.check}) of ${job.methods.join(', ')} on ${path.basename(job.input)}`;
+    log.info(`${what}: ${job.modelPath} (${job.output}${job.preprocess ? `, preprocess ${job.preprocess}` : ''}, seed ${job.seed ?? 0})`);
+    const started = Date.now();
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PathLens: ${what}`, cancellable: true }, async (progress, token): Promise<RunEnd> => {
+      let lastPct = 0;
+      const running = this.ctx.worker.sanity(job, (event) => {
+        this.post(this.sanity.onEvent(event));
+        if (event.kind === 'progress') {
+          const { stage, done, total } = event.progress;
+          const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
+          progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
+          lastPct = pct;
+        } else if (event.kind === 'sanity' && event.event.type === 'step') {
+          const step = event.event.step;
+          const sims = Object.entries(step.similarities).map(([m, sim]) => `${m} ${sim.spearmanAbs === null ? 'n/a' : sim.spearmanAbs.toFixed(3)}`);
+          log.info(`  step ${step.index + 1} (${step.label}): ${METRIC_LABELS.spearmanAbs} ${sims.join(', ')}${step.draws ? `; kept ${step.draws.kept}/${step.draws.drawn} draws` : ''}`);
+        } else if (event.kind === 'sanity' && event.event.type === 'verdicts') {
+          for (const v of event.event.verdicts) log.info(`  ${v.method}: ${v.status} — ${v.reason}`);
+        }
+      });
+      this.sanityCurrent = { job: running };
+      const onCancel = token.onCancellationRequested(() => this.cancelSanity('notification'));
+      try {
+        const result = await running.result;
+        this.post(this.sanity.finish({ ok: true }));
+        log.info(`sanity check done in ${Date.now() - started} ms on ${result.backend} (${result.timing.modelsBuilt} models built)`);
+        return {};
+      } catch (err) {
+        const wire = toWireError(err);
+        this.post(this.sanity.finish({ error: wire }));
+        if (wire.code === 'cancelled') log.info(`sanity check cancelled after ${Date.now() - started} ms`);
+        else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
+        return { error: wire };
+      } finally {
+        onCancel.dispose();
+        if (this.sanityCurrent?.cancelTimer) clearTimeout(this.sanityCurrent.cancelTimer);
+        this.sanityCurrent = null;
+      }
+    });
   }
 
   private async cancelAndWait(): Promise<void> {
@@ -244,6 +349,7 @@ export class ExplainPanel implements vscode.Disposable {
         this.ready = true;
         this.postSettings();
         this.post(this.state.replay());
+        this.post(this.sanity.replay());
         return;
       case 'cancel':
         this.cancel('panel');
@@ -312,7 +418,7 @@ export class ExplainPanel implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.current) this.cancel('panel closed');
+    if (this.current || this.sanityCurrent) this.cancel('panel closed');
     this.onDispose.fire();
     this.onDispose.dispose();
     for (const d of this.disposables) d.dispose();

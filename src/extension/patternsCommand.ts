@@ -27,10 +27,7 @@ export interface FitPatternsDeps {
   preprocess(): string | undefined;
 }
 
-/** True for the error explain gives when no patterns exist for the model (so the UI can offer to fit). */
-export function isMissingPatternsError(message: string): boolean {
-  return /pattern methods need fitted patterns|fitted for (other|different) weights/.test(message);
-}
+export { isMissingPatternsError } from './jobExtras';
 
 async function pickModel(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
   if (uri && uri.fsPath.endsWith('.json')) return uri;
@@ -104,5 +101,5 @@ export async function offerFitPatterns(deps: FitPatternsDeps, modelUri: vscode.U
 }
 
 export function registerFitPatternsCommand(deps: FitPatternsDeps): vscode.Disposable {
-  return vscode.commands.registerCommand(FIT_PATTERNS_COMMAND, (uri?: vscode.Uri) => fitPatternsFlow(deps, uri));
+  return vscode.commands.registerCommand('pathlens.fitPatterns', (uri?: vscode.Uri) => fitPatternsFlow(deps, uri));
 }

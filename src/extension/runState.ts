@@ -27,6 +27,11 @@ export function inputFile(inputPath: string): string {
   return hash > 0 && /#row\d+$/.test(inputPath) ? inputPath.slice(0, hash) : inputPath;
 }
 
+/** Job options that are not settings and carry over from the full job to setTarget / recompute jobs. */
+export const CARRIED_OPTIONS = ['reference', 'patterns'] as const;
+
+const mapParamsKey = (inputIndex: number, method: string) => `${inputIndex}:${method}`;
+
 export class RunState {
   runId = 0;
   job: ExplainJob | null = null;
@@ -43,6 +48,8 @@ export class RunState {
   finished: { cancelled: boolean } | null = null;
   /** Sub-run (setTarget/recompute) worker input index → panel input index. */
   private subMap = new Map<number, number>();
+  /** Parameters set via recompute, per `inputIndex:method` (kept across target changes). */
+  private readonly mapParams = new Map<string, Record<string, string | number | boolean>>();
 
   constructor(private readonly describeMethods: (names: string[]) => MethodInfo[]) {}
 
@@ -64,6 +71,7 @@ export class RunState {
     this.orphanErrors.clear();
     this.finished = null;
     this.subMap.clear();
+    this.mapParams.clear();
     return this.runId;
   }
 
@@ -73,16 +81,40 @@ export class RunState {
     this.subMap.clear();
   }
 
-  /** The job for a setTarget / recompute scope, or null if the input is unknown. */
-  subJob(scope: Exclude<RunScope, { kind: 'full' }>, build: (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => ExplainJob): ExplainJob | null {
+  /**
+   * The jobs for a setTarget / recompute scope, or null if the input (or method) is unknown. Options
+   * of the full job that are not settings (Expected Gradients' reference set, an explicit pattern file)
+   * carry over; a recompute keeps its parameters for that map, so a later target change recomputes the
+   * map with them (methods with the same parameters share one job).
+   */
+  subJobs(scope: Exclude<RunScope, { kind: 'full' }>, build: (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => ExplainJob): ExplainJob[] | null {
     const input = this.inputs[scope.inputIndex];
     if (!input || !this.job) return null;
     const file = inputFile(input.started.path);
+    const carried: Record<string, string | number | boolean> = {};
+    for (const key of CARRIED_OPTIONS) {
+      const value = this.job.options[key];
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') carried[key] = value;
+    }
     if (scope.kind === 'target') {
-      return build([file], this.job.methods, scope.target);
+      const groups = new Map<string, { methods: string[]; params: Record<string, string | number | boolean> }>();
+      for (const method of this.job.methods) {
+        const params = { ...carried, ...(this.mapParams.get(mapParamsKey(scope.inputIndex, method)) ?? {}) };
+        const key = JSON.stringify(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+        const group = groups.get(key);
+        if (group) group.methods.push(method);
+        else groups.set(key, { methods: [method], params });
+      }
+      return [...groups.values()].map((g) => build([file], g.methods, scope.target, g.params));
     }
     if (!this.job.methods.includes(scope.method)) return null;
-    return build([file], [scope.method], input.started.target.index, scope.params);
+    this.mapParams.set(mapParamsKey(scope.inputIndex, scope.method), { ...scope.params });
+    return [build([file], [scope.method], input.started.target.index, { ...carried, ...scope.params })];
+  }
+
+  /** The parameters the user last set (recompute) for one map, if any. */
+  paramsFor(inputIndex: number, method: string): Record<string, string | number | boolean> | undefined {
+    return this.mapParams.get(mapParamsKey(inputIndex, method));
   }
 
   /** Updates the state from a worker event; returns the messages for the panel (maybe none). */
@@ -108,7 +140,10 @@ export class RunState {
         if (target < 0 || target !== scope.inputIndex) return [];
         this.subMap.set(event.inputIndex, target);
         if (scope.kind === 'target') {
-          this.inputs[target] = { started: event.input, results: [] };
+          // A target change runs one job per parameter group: the first one clears the old maps.
+          const previous = this.inputs[target];
+          const results = previous && previous.started.target.index === event.input.target.index ? previous.results : [];
+          this.inputs[target] = { started: event.input, results };
           return [{ type: 'input', runId, inputIndex: target, input: event.input }];
         }
         return [];

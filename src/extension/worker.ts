@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import { describeError } from '../core/errors';
 import type { BackendName } from '../core/types';
-import type { ExplainJob, WireError, WorkerEvent } from '../protocol';
+import type { ExplainJob, PatternsFitJob, PatternsFitted, SanityJob, WireError, WorkerEvent } from '../protocol';
+import type { SanityResult } from '../core/sanity/types';
 import { WorkerClient, WorkerError, type RunningJob } from '../worker/client';
 import type { ExplainResult, ModelSummary, Preprocessing } from '../core/types';
 import { workerKey, type PathLensSettings } from './settings';
@@ -96,6 +97,16 @@ export class HostWorker {
 
   explain(job: ExplainJob, listener: (event: WorkerEvent) => void): RunningJob<ExplainResult> {
     return this.track(this.withStart((client) => client.explain(job, listener)));
+  }
+
+  /** Fits patterns (PatternNet / PatternAttribution / PGIG) for a layers model; progress events go to `listener`. */
+  fitPatterns(job: PatternsFitJob, listener: (event: WorkerEvent) => void): RunningJob<PatternsFitted> {
+    return this.track(this.withStart((client) => client.fitPatterns(job, listener)));
+  }
+
+  /** Runs a sanity check; `sanity` and `progress` events go to `listener`. */
+  sanity(job: SanityJob, listener: (event: WorkerEvent) => void): RunningJob<SanityResult> {
+    return this.track(this.withStart((client) => client.sanity(job, listener)));
   }
 
   info(modelPath: string): RunningJob<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
