@@ -58,19 +58,26 @@ export function panelWeights(panels: readonly Panel[]): Map<number, number> {
  * saturation bends. Returns at most `maxPanels`, largest first; the widest when all are flat.
  */
 export function panelsToSplit(panels: readonly Panel[], directional: ReadonlyMap<number, number>, maxPanels: number): Panel[] {
-  const scored = panels.map((p) => ({
-    panel: p,
-    h: p.b - p.a,
-    score: (p.b - p.a) * Math.abs(directional.get(p.a)! - 2 * directional.get(p.m)! + directional.get(p.b)!),
-  }));
-  const best = Math.max(...scored.map((s) => s.score));
-  const key = best > 0 ? (s: (typeof scored)[number]) => s.score : (s: (typeof scored)[number]) => s.h;
-  const threshold = best > 0 ? best * 0.1 : 0;
-  return scored
-    .filter((s) => key(s) >= threshold && s.h > 1e-6)
-    .sort((x, y) => key(y) - key(x))
-    .slice(0, Math.max(1, maxPanels))
-    .map((s) => s.panel);
+  const scored = panels
+    .map((p) => ({
+      panel: p,
+      h: p.b - p.a,
+      score: (p.b - p.a) * Math.abs(directional.get(p.a)! - 2 * directional.get(p.m)! + directional.get(p.b)!),
+    }))
+    .filter((s) => s.h > 1e-6);
+  const total = scored.reduce((sum, s) => sum + s.score, 0);
+  if (total === 0) return scored.sort((x, y) => y.h - x.h).slice(0, 1).map((s) => s.panel);
+  // Greedy: the fewest panels that carry half of the estimated error, so a batch does not spend
+  // evaluations on panels that are already accurate.
+  scored.sort((x, y) => y.score - x.score);
+  const chosen: Panel[] = [];
+  let covered = 0;
+  for (const s of scored) {
+    if (chosen.length >= Math.max(1, maxPanels) || covered >= total / 2) break;
+    chosen.push(s.panel);
+    covered += s.score;
+  }
+  return chosen;
 }
 
 /**
