@@ -25,6 +25,8 @@ import type { SanityCheck, SanityEvent, SanityResult, SanityThresholds } from '.
 
 /** Method options as they travel: baseline is a name or a file path. */
 export interface JobMethodOptions {
+  /** Options for one method only (by name), on top of the shared ones. */
+  methodOverrides?: Record<string, Record<string, unknown>>;
   steps?: number;
   rule?: QuadratureRuleName;
   baseline?: string;

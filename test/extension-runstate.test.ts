@@ -136,7 +136,7 @@ describe('RunState', () => {
     expect(state.paramsFor(0, 'ig')).toEqual({ steps: 300, rule: 'trapezoid' });
     const scope = { kind: 'target' as const, inputIndex: 0, target: 2 };
     const jobs = state.subJobs(scope, build)!;
-    expect(jobs.map((j) => [j.methods, j.target, j.options.steps, j.options.rule])).toEqual([
+    expect(jobs.map((j) => [j.methods, j.target, j.options.methodOverrides?.ig?.steps, j.options.methodOverrides?.ig?.rule])).toEqual([
       [['ig'], 2, 300, 'trapezoid'],
       [['gradient'], 2, DEFAULT_SETTINGS.igSteps, DEFAULT_SETTINGS.igRule],
     ]);

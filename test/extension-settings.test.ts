@@ -14,7 +14,8 @@ describe('readSettings', () => {
       getter({ backend: 'wasm', defaultMethods: ['gradient', 'ig'], 'ig.steps': 128, 'ig.rule': 'trapezoid', baseline: 'blur', output: 'probability', preprocess: 'imagenet', memoryBudgetMB: 256, colormap: 'viridis', divergingColormap: 'piyg', tfjsNodePath: ' /opt/tfjs-node ' }),
       known,
     );
-    expect(s).toEqual({ backend: 'wasm', defaultMethods: ['gradient', 'ig'], igSteps: 128, igRule: 'trapezoid', baseline: 'blur', output: 'probability', preprocess: 'imagenet', memoryBudgetMB: 256, colormap: 'viridis', divergingColormap: 'piyg', tfjsNodePath: '/opt/tfjs-node' });
+    expect(s).toEqual({ backend: 'wasm', defaultMethods: ['gradient', 'ig'], igSteps: 128, igRule: 'trapezoid', igTolerance: 0.01, workers: 0, baseline: 'blur', output: 'probability', preprocess: 'imagenet', memoryBudgetMB: 256, colormap: 'viridis', divergingColormap: 'piyg', tfjsNodePath: '/opt/tfjs-node' });
+    expect(readSettings(getter({ 'ig.tolerance': 0.001, workers: 2 }), known)).toMatchObject({ igTolerance: 0.001, workers: 2 });
   });
 
   it('replaces invalid values with defaults instead of failing', () => {
@@ -22,7 +23,7 @@ describe('readSettings', () => {
     expect(s.backend).toBe('auto');
     expect(s.defaultMethods).toEqual(known);
     expect(s.igSteps).toBe(50);
-    expect(s.igRule).toBe('gauss-legendre');
+    expect(s.igRule).toBe('adaptive');
     expect(s.output).toBe('logit');
     expect(s.memoryBudgetMB).toBe(512);
     expect(s.colormap).toBe('inferno');
@@ -50,7 +51,8 @@ describe('buildJob', () => {
       target: 'top',
       output: 'logit',
       preprocess: 'signed',
-      options: { steps: 32, rule: 'trapezoid', baseline: 'black', seed: 0 },
+      // ig.* settings apply to Integrated Gradients only; other methods keep their own defaults.
+      options: { baseline: 'black', seed: 0, methodOverrides: { ig: { steps: 32, rule: 'trapezoid', tolerance: 0.01 } } },
       memoryBudgetMB: 512,
     });
   });
@@ -59,11 +61,11 @@ describe('buildJob', () => {
     const job = buildJob(DEFAULT_SETTINGS, '/m/model.json', ['/m/a.png'], ['ig'], 3, { steps: 200, baseline: 'blur', rule: 'bogus' });
     expect('preprocess' in job).toBe(false);
     expect(job.target).toBe(3);
-    expect(job.options).toEqual({ steps: 200, rule: 'gauss-legendre', baseline: 'blur', seed: 0 });
+    expect(job.options).toEqual({ steps: 200, baseline: 'blur', seed: 0, methodOverrides: { ig: { steps: 200, rule: 'adaptive', tolerance: 0.01, baseline: 'blur' } } });
   });
 
   it('ignores a non-integer steps override', () => {
-    expect(buildJob(DEFAULT_SETTINGS, 'm', ['a'], ['ig'], 'top', { steps: 2.5 }).options.steps).toBe(50);
+    expect(buildJob(DEFAULT_SETTINGS, 'm', ['a'], ['ig'], 'top', { steps: 2.5 }).options.methodOverrides!.ig!.steps).toBe(50);
   });
 });
 

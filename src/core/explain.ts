@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { MethodContext, MethodOptions, ResolvedBaseline } from './attribution/method';
+import { optionsFor, type MethodContext, type MethodOptions, type ResolvedBaseline } from './attribution/method';
 import { Evaluator } from './engine/evaluator';
 import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
@@ -37,7 +37,7 @@ export interface ExplainHooks {
 /** Rejects unknown methods and invalid options before any computation. */
 export function validateRequest(request: ExplainRequest): void {
   if (request.methods.length === 0) throw new PathLensError('usage', 'no method given');
-  for (const name of request.methods) getMethod(name).validate?.(request.options);
+  for (const name of request.methods) getMethod(name).validate?.(optionsFor(request.options, name));
 }
 
 export function predictionOf(model: LoadedModel, input: PreparedInput, topK = 5): Prediction {
@@ -117,7 +117,7 @@ async function explainOne(model: LoadedModel, inputIndex: number, input: Prepare
   const results: MethodResult[] = [];
   for (const name of request.methods) {
     evaluator.checkCancelled();
-    const result = await getMethod(name).run(context, request.options);
+    const result = await getMethod(name).run(context, optionsFor(request.options, name));
     results.push(result);
     hooks.onResult?.(inputIndex, result);
   }

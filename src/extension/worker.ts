@@ -56,7 +56,12 @@ export class HostWorker {
     if (!this.client) {
       this.key = key;
       this.backend = null;
-      this.client = new WorkerClient({ workerScript: path.join(this.distDir, 'worker.js'), backend: settings.backend, wasmDir: this.distDir });
+      this.client = new WorkerClient({
+        workerScript: path.join(this.distDir, 'worker.js'),
+        backend: settings.backend,
+        wasmDir: this.distDir,
+        ...(settings.workers > 0 ? { workers: settings.workers } : {}),
+      });
     }
     return this.client;
   }

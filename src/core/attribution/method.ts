@@ -33,6 +33,8 @@ export interface MethodContext {
 
 /** Options shared by all methods (CLI flags / settings); each method reads what applies to it. */
 export interface MethodOptions {
+  /** Options for one method only, by method name; they override the shared ones for that method. */
+  methodOverrides?: Record<string, Record<string, unknown>>;
   steps?: number;
   rule?: QuadratureRuleName;
   baseline?: BaselineSpec;
@@ -80,4 +82,10 @@ export function requirePositiveInteger(value: unknown, name: string): number {
 /** Milliseconds since `start` (performance.now()), rounded to 0.1 ms. */
 export function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 10) / 10;
+}
+
+/** The options one method sees: the shared ones with its own overrides on top. */
+export function optionsFor(options: MethodOptions, method: string): MethodOptions {
+  const { methodOverrides, ...shared } = options;
+  return { ...shared, ...(methodOverrides?.[method] ?? {}) };
 }

@@ -11,7 +11,7 @@
  * is reported, not explained).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { MethodContext, ResolvedBaseline } from '../attribution/method';
+import { optionsFor, type MethodContext, type ResolvedBaseline } from '../attribution/method';
 import { currentBackend } from '../engine/backend';
 import { Evaluator } from '../engine/evaluator';
 import { CancelledError, PathLensError } from '../errors';
@@ -124,7 +124,7 @@ export async function runSanity(
     const results: MethodResult[] = [];
     for (const method of methods) {
       evaluator.checkCancelled();
-      results.push(await method.run(context, request.options));
+      results.push(await method.run(context, optionsFor(request.options, method.name)));
     }
     return { results, inputValue: inputValue! };
   };

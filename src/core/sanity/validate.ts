@@ -2,7 +2,7 @@
  * The sanity-check request and its validation (usage errors before any model is loaded). Kept free of
  * model-loading imports so the CLI can validate arguments cheaply.
  */
-import type { AttributionMethod, MethodOptions } from '../attribution/method';
+import { optionsFor, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { getMethod } from '../methods';
 import type { OutputKind } from '../types';
@@ -43,7 +43,7 @@ export function validateSanityRequest(request: SanityRequest): ResolvedSanityReq
   if (!SANITY_CHECKS.includes(request.check)) throw usage(`unknown check '${String(request.check)}' (choose one of ${SANITY_CHECKS.join(', ')})`);
   if (request.methods.length === 0) throw usage('no method given');
   const methods = request.methods.map((m) => (typeof m === 'string' ? getMethod(m) : m));
-  for (const m of methods) m.validate?.(request.options);
+  for (const m of methods) m.validate?.(optionsFor(request.options, m.name));
   const seed = request.seed ?? 0;
   if (!Number.isInteger(seed)) throw usage(`seed must be an integer (got ${seed})`);
   const levels = request.levels ?? DEFAULT_LEVELS;
