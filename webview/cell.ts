@@ -31,6 +31,8 @@ export interface CellData {
   params: Record<string, ParamValue>;
   preprocessing: Preprocessing | null;
   divergingColormap: string;
+  /** Why a map without a result will not get one: its run was cancelled or failed (null while waiting). */
+  ended?: 'cancelled' | 'failed' | null;
 }
 
 const PATH_ALPHAS = [0, 0.25, 0.5, 0.75, 1];
@@ -66,7 +68,7 @@ export class MapCell {
   ) {
     const id = `${inputIndex}-${methodName}`;
     this.badge = h('span', { class: 'badge badge-pending', 'data-testid': `badge-${id}`, role: 'status' }, 'waiting…');
-    this.status = h('p', { class: 'cell-status muted', 'aria-live': 'polite' }, 'Waiting for the result…');
+    this.status = h('p', { class: 'cell-status muted', 'aria-live': 'polite', 'data-testid': `status-${id}` }, 'Waiting for the result…');
     this.mapBox = h('div', { class: 'map-box' });
     this.readout = h('p', { class: 'readout', 'aria-live': 'polite' }, '\u00a0');
     this.exportButton = button('Export PNG', () => this.exportPng(), { secondary: true, 'data-testid': `export-png-${id}`, disabled: true, 'aria-label': `Export ${method.title} map of input ${inputIndex + 1} as PNG` });
@@ -104,7 +106,8 @@ export class MapCell {
     this.updateParams(data);
     const { result, input } = data;
     if (!result) {
-      this.status.textContent = data.pending ? 'Computing…' : 'Waiting for the result…';
+      this.status.textContent = data.pending ? 'Computing…' : data.ended === 'cancelled' ? 'Cancelled' : data.ended === 'failed' ? 'Not computed (see the error above)' : 'Waiting for the result…';
+      this.status.dataset.state = data.pending ? 'pending' : data.ended ?? 'waiting';
       this.status.hidden = false;
       return;
     }
@@ -121,10 +124,10 @@ export class MapCell {
     }
   }
 
-  private updateBadge({ result, method }: CellData): void {
+  private updateBadge({ result, method, pending, ended }: CellData): void {
     if (!result) {
       this.badge.className = 'badge badge-pending';
-      this.badge.textContent = 'waiting…';
+      this.badge.textContent = !pending && ended === 'cancelled' ? 'cancelled' : !pending && ended === 'failed' ? 'not computed' : 'waiting…';
       this.badge.removeAttribute('title');
       return;
     }

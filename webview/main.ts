@@ -20,6 +20,8 @@ import { h, imageData } from './dom';
 import { gini } from './gini';
 import { applyHostMessage, decodeState, displayFor, encodeState, initialState, isHostMessage, mapKey, type PanelState, type ParamValue } from './state';
 import { vscodeApi } from './vscode';
+import { SanityView } from './sanity';
+import { applySanityMessage, isSanityMessage, type SanityViewState } from './sanityState';
 
 const api = vscodeApi();
 const post = (message: WebviewToHost) => api.postMessage(message);
@@ -125,12 +127,14 @@ class App implements CellHost {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private themeKey = document.body.className;
   private giniCache = new WeakMap<MethodResult, number>();
+  private sanityState: SanityViewState | null = null;
+  private readonly sanityView = new SanityView(() => post({ type: 'cancel' }));
 
   constructor(root: HTMLElement) {
     this.root = root;
     this.state = decodeState(api.getState()) ?? initialState();
     this.statusBox.append(this.progressBox, this.runNote);
-    root.replaceChildren(this.header, this.statusBox, this.errors, this.placeholder, this.controlsBox, this.grid, this.table);
+    root.replaceChildren(this.header, this.statusBox, this.errors, this.placeholder, this.sanityView.root, this.controlsBox, this.grid, this.table);
     window.addEventListener('message', (e) => this.onMessage(e.data));
     new MutationObserver(() => {
       if (document.body.className !== this.themeKey) {
@@ -146,6 +150,17 @@ class App implements CellHost {
   // --- messages -------------------------------------------------------------------------------
 
   private onMessage(data: unknown): void {
+    if (isSanityMessage(data)) {
+      try {
+        const fresh = data.type === 'sanity-start';
+        this.sanityState = applySanityMessage(this.sanityState, data);
+        this.queueRender();
+        if (fresh) setTimeout(() => this.sanityView.root.scrollIntoView({ block: 'start' }), 0);
+      } catch (err) {
+        this.fail(err);
+      }
+      return;
+    }
     if (!isHostMessage(data)) return;
     try {
       this.setState(applyHostMessage(this.state, data));
@@ -245,7 +260,8 @@ class App implements CellHost {
     this.renderStatus(s);
     this.errors.replaceChildren(...(s.runError ? [errorBanner(s.runError, 'Run failed')] : []));
     const started = s.model !== null;
-    this.placeholder.hidden = started || s.runError !== null;
+    this.placeholder.hidden = started || s.runError !== null || this.sanityState !== null;
+    this.sanityView.update(this.sanityState, s.ui.shared, s.colormaps.divergingColormap, this.themeKey);
     this.controlsBox.hidden = !started;
     this.renderControls(s);
     this.renderGrid(s);
@@ -354,6 +370,7 @@ class App implements CellHost {
           params: s.ui.params[key] ?? {},
           preprocessing: s.preprocessing,
           divergingColormap: s.colormaps.divergingColormap,
+          ended: s.running || s.results[key] ? null : s.cancelled ? 'cancelled' : s.runError || s.inputErrors[i] ? 'failed' : null,
         },
         this.themeKey,
       );

@@ -11,8 +11,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { initBackend } from '../../src/core/engine/backend';
 import { METHODS } from '../../src/core/methods';
 import { renderPanelHtml } from '../../src/extension/webviewHtml';
-import type { ExplainJob, HostToWebview, MethodInfo, WorkerEvent } from '../../src/protocol';
+import type { ExplainJob, HostToWebview, MethodInfo, SanityJob, WorkerEvent } from '../../src/protocol';
 import { ModelCache, runExplainJob } from '../../src/worker/jobs';
+import { runSanityJob } from '../../src/worker/sanityJob';
+import { SanityRunState } from '../../src/extension/sanityState';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const DIST = path.join(ROOT, 'dist/webview');
@@ -362,6 +364,28 @@ export async function coreRun(job: ExplainJob, runId = 1): Promise<{ messages: H
       lastProgress = e.progress.done;
       messages.push({ type: 'progress', runId, progress: e.progress });
     }
+  }
+  return { messages, events };
+}
+
+/**
+ * Runs a real sanity check (the worker's sanity job function, in this process) and translates its
+ * events into the host → webview messages the extension sends (through the host's SanityRunState).
+ */
+export async function coreSanity(job: SanityJob): Promise<{ messages: HostToWebview[]; events: WorkerEvent[] }> {
+  await initBackend('cpu');
+  const events: WorkerEvent[] = [];
+  const cache = new ModelCache();
+  const state = new SanityRunState(methodInfos);
+  const messages: HostToWebview[] = [...state.begin(job)];
+  try {
+    await runSanityJob(1, job, cache, { cancelled: false }, (e) => {
+      events.push(e);
+      messages.push(...state.onEvent(e));
+    });
+    messages.push(...state.finish({ ok: true }));
+  } finally {
+    cache.clear();
   }
   return { messages, events };
 }
