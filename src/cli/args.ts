@@ -6,7 +6,8 @@ import { PathLensError } from '../core/errors';
 import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
-import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
+import type { BackendChoice } from '../core/types';
+import { BACKENDS, METHOD_FLAGS, methodOptionsFrom, methodsFrom, oneOf as oneOfFlag, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
 import type { ExplainJob, PatternsFitJob } from '../protocol';
 
 export class UsageError extends Error {}
@@ -173,34 +174,9 @@ function parsePatternsCommand(argv: string[]): Command {
   };
 }
 
-const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
-
-function positiveInteger(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number ≥ 1 (got '${value}')`);
-  return n;
-}
-
-function positiveNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a number > 0 (got '${value}')`);
-  return n;
-}
-
-function finiteNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number (got '${value}')`);
-  return n;
-}
-
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
-  return value as T;
-}
+const usage: Usage = (message) => new UsageError(message);
+const positiveInteger = (value: string | undefined, flag: string) => wholeNumber(value, flag, usage);
+const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string) => oneOfFlag(value, allowed, flag, usage);
 
 export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = argv;
@@ -214,38 +190,11 @@ export function parseCommand(argv: string[]): Command {
       strict: true,
       allowPositionals: false,
       options: {
-        model: { type: 'string' },
+        ...METHOD_FLAGS,
         input: { type: 'string', multiple: true },
-        method: { type: 'string' },
-        target: { type: 'string' },
-        output: { type: 'string' },
-        baseline: { type: 'string' },
-        steps: { type: 'string' },
-        rule: { type: 'string' },
-        tolerance: { type: 'string' },
-        'max-evaluations': { type: 'string' },
-        fraction: { type: 'string' },
-        'max-dist': { type: 'string' },
-        'max-sigma': { type: 'string' },
-        'grad-step': { type: 'string' },
-        reference: { type: 'string' },
-        patterns: { type: 'string' },
-        samples: { type: 'string' },
-        noise: { type: 'string' },
-        wrap: { type: 'string' },
-        scales: { type: 'string' },
-        'ascent-steps': { type: 'string' },
-        'ascent-rate': { type: 'string' },
-        idgi: { type: 'boolean' },
-        preprocess: { type: 'string' },
-        backend: { type: 'string' },
-        'memory-budget-mb': { type: 'string' },
         workers: { type: 'string' },
-        seed: { type: 'string' },
         'max-rows': { type: 'string' },
         out: { type: 'string' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -261,42 +210,14 @@ export function parseCommand(argv: string[]): Command {
   if (command !== 'explain') throw new UsageError(`unknown command '${command}' (use explain, info, patterns fit or help)`);
   if (!v.input || v.input.length === 0) throw new UsageError('--input <file|folder> is required (repeat it for several inputs)');
 
-  let target: 'top' | number = 'top';
-  if (v.target !== undefined && v.target !== 'top') {
-    const n = Number(v.target);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--target must be 'top' or a class index ≥ 0 (got '${v.target}')`);
-    target = n;
-  }
-  const seed = v.seed === undefined ? 0 : Number(v.seed);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer (got '${v.seed}')`);
   const job: ExplainJob = {
     modelPath: v.model,
     inputs: v.input,
-    methods: (v.method ?? 'ig').split(',').map((m) => m.trim()).filter((m) => m.length > 0),
-    target,
-    output: oneOf<OutputKind>(v.output, ['logit', 'probability'], '--output') ?? 'logit',
+    methods: methodsFrom(v.method, 'ig'),
+    target: targetFrom(v.target, usage),
+    output: outputFrom(v.output, usage),
     preprocess: v.preprocess,
-    options: {
-      steps: positiveInteger(v.steps, '--steps'),
-      rule: oneOf(v.rule, [...IG_RULES, 'interior'], '--rule') as QuadratureRuleName | undefined,
-      tolerance: positiveNumber(v.tolerance, '--tolerance'),
-      maxEvaluations: positiveInteger(v['max-evaluations'], '--max-evaluations'),
-      baseline: v.baseline,
-      seed,
-      fraction: finiteNumber(v.fraction, '--fraction'),
-      maxDist: finiteNumber(v['max-dist'], '--max-dist'),
-      maxSigma: finiteNumber(v['max-sigma'], '--max-sigma'),
-      gradStep: finiteNumber(v['grad-step'], '--grad-step'),
-      reference: v.reference,
-      patterns: v.patterns,
-      samples: positiveInteger(v.samples, '--samples'),
-      noise: finiteNumber(v.noise, '--noise'),
-      wrap: v.wrap,
-      scales: positiveInteger(v.scales, '--scales'),
-      ascentSteps: finiteNumber(v['ascent-steps'], '--ascent-steps'),
-      ascentRate: finiteNumber(v['ascent-rate'], '--ascent-rate'),
-      idgi: v.idgi,
-    },
+    options: methodOptionsFrom(v, usage),
     memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
     maxRows: positiveInteger(v['max-rows'], '--max-rows'),
   };

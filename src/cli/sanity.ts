@@ -16,11 +16,12 @@ import { PathLensError } from '../core/errors';
 import { getMethod } from '../core/methods';
 import { encodePng, isSpatial, renderOverlay, sanitizeForJson, type RgbaImageData } from '../core/report';
 import { METRIC_LABELS, METRICS, type MetricName } from '../core/sanity/metrics';
-import { DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityCheck, type SanityResult } from '../core/sanity/types';
+import { DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityResult } from '../core/sanity/types';
 import { validateSanityRequest } from '../core/sanity/validate';
-import type { BackendChoice, OutputKind, Progress } from '../core/types';
+import type { BackendChoice, Progress } from '../core/types';
 import type { SanityJob, WorkerEvent } from '../protocol';
 import type { RunningJob, WorkerClient } from '../worker/client';
+import { BACKENDS, finiteNumber, METHOD_FLAGS, methodOptionsFrom, methodsFrom, numberList, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
 
 export const SANITY_HELP = `sanity options (pathlens sanity --model M --input I --method … --check …):
   --check <c>            cascading (default) | independent | perturbation
@@ -60,27 +61,6 @@ export interface SanityCommand {
   verbose: boolean;
 }
 
-type Usage = (message: string) => Error;
-
-function numberList(value: string, flag: string, usage: Usage): number[] {
-  const values = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw usage(`${flag} must be a comma-separated list of numbers (got '${value}')`);
-  return values;
-}
-
-function num(value: string | undefined, flag: string, usage: Usage): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw usage(`${flag} must be a number (got '${value}')`);
-  return n;
-}
-
-function int(value: string | undefined, flag: string, usage: Usage, min = 1): number | undefined {
-  const n = num(value, flag, usage);
-  if (n !== undefined && (!Number.isInteger(n) || n < min)) throw usage(`${flag} must be a whole number ≥ ${min} (got '${value}')`);
-  return n;
-}
-
 /** Parses `pathlens sanity …` (argv after the command name); `usage` makes the CLI's usage error. */
 export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand {
   let parsed;
@@ -90,43 +70,17 @@ export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand 
       strict: true,
       allowPositionals: false,
       options: {
-        model: { type: 'string' },
+        ...METHOD_FLAGS,
         input: { type: 'string', multiple: true },
-        method: { type: 'string' },
         check: { type: 'string' },
         levels: { type: 'string' },
         draws: { type: 'string' },
-        seed: { type: 'string' },
         metric: { type: 'string' },
         'randomization-threshold': { type: 'string' },
         'independent-share': { type: 'string' },
         'stability-threshold': { type: 'string' },
         'top-k': { type: 'string' },
-        target: { type: 'string' },
-        output: { type: 'string' },
-        baseline: { type: 'string' },
-        steps: { type: 'string' },
-        rule: { type: 'string' },
-        tolerance: { type: 'string' },
-        'max-evaluations': { type: 'string' },
-        fraction: { type: 'string' },
-        'max-dist': { type: 'string' },
-        'max-sigma': { type: 'string' },
-        'grad-step': { type: 'string' },
-        reference: { type: 'string' },
-        samples: { type: 'string' },
-        noise: { type: 'string' },
-        wrap: { type: 'string' },
-        idgi: { type: 'boolean' },
-        scales: { type: 'string' },
-        'ascent-steps': { type: 'string' },
-        'ascent-rate': { type: 'string' },
-        preprocess: { type: 'string' },
-        backend: { type: 'string' },
-        'memory-budget-mb': { type: 'string' },
         out: { type: 'string' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -135,63 +89,34 @@ export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand 
   const v = parsed.values;
   if (!v.model) throw usage('--model <model.json> is required');
   if (!v.input || v.input.length !== 1) throw usage('--input <file> is required, exactly once (a sanity check runs on one input)');
-  const backend = (v.backend ?? 'auto') as BackendChoice;
-  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) throw usage(`--backend must be one of auto, tensorflow, wasm, cpu (got '${v.backend}')`);
-  const check = (v.check ?? 'cascading') as SanityCheck;
-  if (!SANITY_CHECKS.includes(check)) throw usage(`--check must be one of ${SANITY_CHECKS.join(', ')} (got '${v.check}')`);
-  let target: 'top' | number = 'top';
-  if (v.target !== undefined && v.target !== 'top') {
-    const n = Number(v.target);
-    if (!Number.isInteger(n) || n < 0) throw usage(`--target must be 'top' or a class index ≥ 0 (got '${v.target}')`);
-    target = n;
-  }
-  const output = (v.output ?? 'logit') as OutputKind;
-  if (output !== 'logit' && output !== 'probability') throw usage(`--output must be logit or probability (got '${v.output}')`);
-  const seed = int(v.seed, '--seed', usage, Number.MIN_SAFE_INTEGER) ?? 0;
-  const metric = v.metric as MetricName | undefined;
-  if (metric !== undefined && !METRICS.includes(metric)) throw usage(`--metric must be one of ${METRICS.join(', ')} (got '${v.metric}')`);
+  const backend = oneOf(v.backend, BACKENDS, '--backend', usage) ?? 'auto';
+  const check = oneOf(v.check, SANITY_CHECKS, '--check', usage) ?? 'cascading';
+  const options = methodOptionsFrom(v, usage);
+  const seed = options.seed ?? 0;
+  const metric = oneOf<MetricName>(v.metric, METRICS, '--metric', usage);
   const thresholds = Object.fromEntries(
     Object.entries({
       metric,
-      randomization: num(v['randomization-threshold'], '--randomization-threshold', usage),
-      independentShare: num(v['independent-share'], '--independent-share', usage),
-      stability: num(v['stability-threshold'], '--stability-threshold', usage),
+      randomization: finiteNumber(v['randomization-threshold'], '--randomization-threshold', usage),
+      independentShare: finiteNumber(v['independent-share'], '--independent-share', usage),
+      stability: finiteNumber(v['stability-threshold'], '--stability-threshold', usage),
     }).filter(([, value]) => value !== undefined),
   );
   const job: SanityJob = {
     modelPath: v.model,
     input: v.input[0]!,
-    methods: (v.method ?? 'gradient,ig').split(',').map((m) => m.trim()).filter((m) => m.length > 0),
+    methods: methodsFrom(v.method, 'gradient,ig'),
     check,
-    target,
-    output,
+    target: targetFrom(v.target, usage),
+    output: outputFrom(v.output, usage),
     preprocess: v.preprocess,
-    options: {
-      steps: int(v.steps, '--steps', usage),
-      rule: v.rule as SanityJob['options']['rule'],
-      tolerance: num(v.tolerance, '--tolerance', usage),
-      maxEvaluations: int(v['max-evaluations'], '--max-evaluations', usage),
-      baseline: v.baseline,
-      seed,
-      fraction: num(v.fraction, '--fraction', usage),
-      maxDist: num(v['max-dist'], '--max-dist', usage),
-      maxSigma: num(v['max-sigma'], '--max-sigma', usage),
-      gradStep: num(v['grad-step'], '--grad-step', usage),
-      reference: v.reference,
-      samples: int(v.samples, '--samples', usage),
-      noise: num(v.noise, '--noise', usage),
-      wrap: v.wrap,
-      idgi: v.idgi,
-      scales: int(v.scales, '--scales', usage),
-      ascentSteps: int(v['ascent-steps'], '--ascent-steps', usage, 0),
-      ascentRate: num(v['ascent-rate'], '--ascent-rate', usage),
-    },
-    memoryBudgetMB: int(v['memory-budget-mb'], '--memory-budget-mb', usage),
+    options,
+    memoryBudgetMB: wholeNumber(v['memory-budget-mb'], '--memory-budget-mb', usage),
     seed,
     levels: v.levels === undefined ? undefined : numberList(v.levels, '--levels', usage),
-    draws: int(v.draws, '--draws', usage),
+    draws: wholeNumber(v.draws, '--draws', usage),
     thresholds,
-    topK: num(v['top-k'], '--top-k', usage),
+    topK: finiteNumber(v['top-k'], '--top-k', usage),
   };
   // Methods, options, levels and thresholds are usage errors (exit 2), caught before any model is loaded.
   try {
