@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { optionsFor, type MethodContext, type MethodOptions, type ResolvedBaseline } from './attribution/method';
+import { baselineResolver } from './attribution/baselines';
+import { optionsFor, type MethodContext, type MethodOptions } from './attribution/method';
 import { Evaluator } from './engine/evaluator';
 import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
@@ -91,25 +92,12 @@ async function explainOne(model: LoadedModel, inputIndex: number, input: Prepare
   const target: Target = { index: targetIndex, output: request.output, score: inputValue!, ...(labels ? { label: labels[targetIndex] } : {}) };
   hooks.onInput?.(inputIndex, { path: input.path, prediction, target });
 
-  // F(x') is shared by every method using the same baseline.
-  const baselines = new Map<string, Promise<ResolvedBaseline>>();
   const context: MethodContext = {
     evaluator,
     input,
     inputValue: inputValue!,
-    baseline: (spec) => {
-      const key = typeof spec === 'string' ? spec : `file:${spec.file}`;
-      let cached = baselines.get(key);
-      if (!cached) {
-        cached = (async () => {
-          const { data, name } = hooks.makeBaseline(spec, input);
-          const [value] = await evaluator.values(1, () => tf.tensor(data, [1, ...model.inputShape]), 'F(baseline)');
-          return { spec, name, data, value: value! };
-        })();
-        baselines.set(key, cached);
-      }
-      return cached;
-    },
+    // F(x') is shared by every method using the same baseline.
+    baseline: baselineResolver(evaluator, (spec) => hooks.makeBaseline(spec, input)),
     ...(hooks.referenceSet ? { referenceSet: hooks.referenceSet } : {}),
     ...(hooks.patterns ? { patterns: hooks.patterns } : {}),
   };

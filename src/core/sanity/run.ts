@@ -11,7 +11,8 @@
  * is reported, not explained).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { optionsFor, type MethodContext, type ResolvedBaseline } from '../attribution/method';
+import { baselineKey, baselineResolver } from '../attribution/baselines';
+import { optionsFor, type MethodContext } from '../attribution/method';
 import { currentBackend } from '../engine/backend';
 import { Evaluator } from '../engine/evaluator';
 import { CancelledError, PathLensError } from '../errors';
@@ -100,25 +101,17 @@ export async function runSanity(
     );
     chunkSize ??= await evaluator.chunkSize();
     const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...m.inputShape]), 'F(x)');
-    const baselines = new Map<string, Promise<ResolvedBaseline>>();
     const context: MethodContext = {
       evaluator,
       input,
       inputValue: inputValue!,
-      baseline: (spec) => {
-        const key = typeof spec === 'string' ? spec : `file:${spec.file}`;
-        let cached = baselines.get(key);
-        if (!cached) {
-          cached = (async () => {
-            let made = baselineData.get(key);
-            if (!made) baselineData.set(key, (made = hooks.makeBaseline(spec, input)));
-            const [value] = await evaluator.values(1, () => tf.tensor(made!.data, [1, ...m.inputShape]), 'F(baseline)');
-            return { spec, name: made.name, data: made.data, value: value! };
-          })();
-          baselines.set(key, cached);
-        }
-        return cached;
-      },
+      // Baseline data is built once per run; F at it once per model.
+      baseline: baselineResolver(evaluator, (spec) => {
+        const key = baselineKey(spec);
+        let made = baselineData.get(key);
+        if (!made) baselineData.set(key, (made = hooks.makeBaseline(spec, input)));
+        return made;
+      }),
       ...(hooks.referenceSet ? { referenceSet: hooks.referenceSet } : {}),
     };
     const results: MethodResult[] = [];
