@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { METHODS } from '../src/core/methods';
 import { WorkerClient } from '../src/worker/client';
 import { defaultWorkerCount } from '../src/worker/pool';
+import { flopsPerEvaluation, measureMatmulFlopRate, physicalLimitMs } from './limits';
 import type { BackendName, ExplainResult } from '../src/core/types';
 import type { ExplainJob } from '../src/protocol';
 
@@ -187,6 +188,49 @@ function table(rows: Row[]): string {
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
 }
 
+interface LimitRow {
+  model: string;
+  backend: BackendName;
+  workers: number;
+  mflopsPerEvaluation: number;
+  matmulGflops: number;
+  limitMsPerEvaluation: number;
+  measuredMsPerEvaluation: number;
+  achieved: number;
+}
+
+/** The physical-limit estimate for every IG Gauss–Legendre row that ran (not estimated). */
+async function limitRows(rows: Row[], all: Case[]): Promise<LimitRow[]> {
+  const rates = new Map<BackendName, number>();
+  const out: LimitRow[] = [];
+  for (const row of rows.filter((r) => r.method.startsWith('ig gauss') && !r.note && r.backend !== 'tensorflow')) {
+    const c = all.find((x) => x.name === row.model);
+    if (!c) continue;
+    const backend = row.backend as 'wasm' | 'cpu';
+    if (!rates.has(backend)) rates.set(backend, (await measureMatmulFlopRate(backend)).gflops);
+    const { total } = await flopsPerEvaluation(c.modelPath);
+    const gflops = rates.get(backend)!;
+    // W single-threaded workers: the limit per evaluation is the one-thread limit divided by W.
+    const limit = physicalLimitMs(total, gflops) / row.workers;
+    out.push({
+      model: row.model, backend: row.backend, workers: row.workers, mflopsPerEvaluation: total / 1e6, matmulGflops: gflops,
+      limitMsPerEvaluation: limit, measuredMsPerEvaluation: row.msPerEvaluation, achieved: limit / row.msPerEvaluation,
+    });
+  }
+  return out;
+}
+
+function limitTable(rows: LimitRow[]): string {
+  const header = ['model', 'backend', 'workers', 'MFLOP/eval', 'matmul GFLOP/s', 'limit ms/eval', 'measured ms/eval', 'achieved'];
+  const lines = rows.map((r) => [
+    r.model, r.backend, String(r.workers), r.mflopsPerEvaluation.toFixed(1), r.matmulGflops.toFixed(2), r.limitMsPerEvaluation.toFixed(2),
+    r.measuredMsPerEvaluation.toFixed(2), `${(r.achieved * 100).toFixed(0)}%`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
 async function main(): Promise<void> {
   const only = process.env.PATHLENS_BENCH_ONLY?.split(',');
   const backends = await availableBackends();
@@ -211,8 +255,11 @@ async function main(): Promise<void> {
     }
   }
   console.log('\n' + table(rows));
+  const limits = await limitRows(rows, cases());
+  console.log('\nPhysical limit: FLOPs per evaluation (forward + input gradient) / single-thread matmul rate, per worker');
+  console.log(limitTable(limits));
   const out = path.join(ROOT, 'bench-results.json');
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows }, null, 2));
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, limits }, null, 2));
   console.log(`\nwrote ${out}`);
 }
 
