@@ -77,28 +77,105 @@ export function resolveWasmDir(options?: InitBackendOptions): string {
   }
 }
 
-async function initTensorflow(): Promise<void> {
-  if (tf.findBackendFactory('tensorflow') == null) {
-    const req = runtimeRequire();
-    const custom = process.env.PATHLENS_TFJS_NODE_PATH;
-    const target = custom ? path.resolve(custom) : '@tensorflow/tfjs-node';
-    try {
-      req(target);
-    } catch (err) {
-      const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      throw new PathLensError(
-        'backend',
-        `The 'tensorflow' backend needs @tensorflow/tfjs-node, which could not be loaded from ${target} (${why}). ` +
-          'Install it (or set PATHLENS_TFJS_NODE_PATH to an installed copy) or choose --backend wasm/cpu.',
-      );
-    }
-    if (tf.findBackendFactory('tensorflow') == null) {
-      throw new PathLensError(
-        'backend',
-        `${target} loaded but did not register a 'tensorflow' backend (version mismatch with @tensorflow/tfjs-core ${tf.version_core}?).`,
-      );
-    }
+/** "4.22" of "4.22.0" (tfjs keeps kernel/engine interfaces stable within a minor release). */
+function majorMinor(version: string): string {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  return m ? `${m[1]}.${m[2]}` : version;
+}
+
+function notLoadable(target: string, err: unknown): PathLensError {
+  const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new PathLensError(
+    'backend',
+    `The 'tensorflow' backend needs @tensorflow/tfjs-node, which could not be loaded from ${target} (${why}). ` +
+      'Install it (or set PATHLENS_TFJS_NODE_PATH to an installed copy) or choose --backend wasm/cpu.',
+  );
+}
+
+function checkCoreVersion(target: string, theirVersion: string, where: string): void {
+  if (majorMinor(theirVersion) === majorMinor(tf.version_core)) return;
+  throw new PathLensError(
+    'backend',
+    `${target} uses @tensorflow/tfjs-core ${theirVersion} (${where}), but PathLens is built with @tensorflow/tfjs-core ${tf.version_core}: ` +
+      `install @tensorflow/tfjs-node ${majorMinor(tf.version_core)}.x, or choose --backend wasm/cpu.`,
+  );
+}
+
+/** Runs `fn` with console output dropped (tfjs prints registration warnings while loading). */
+function silently<T>(fn: () => T): T {
+  const { log, info, warn } = console;
+  console.log = console.info = console.warn = () => {};
+  try {
+    return fn();
+  } finally {
+    Object.assign(console, { log, info, warn });
   }
+}
+
+/**
+ * Loads @tensorflow/tfjs-node (the optional dependency, or the copy named by
+ * PATHLENS_TFJS_NODE_PATH), which registers the 'tensorflow' backend and its kernels.
+ *
+ * A separately installed tfjs-node brings its own @tensorflow/tfjs-core module, distinct from the
+ * one inlined in our bundle. That is fine as long as the versions agree: tfjs-core keeps its engine,
+ * backend factories, kernel and gradient registries on `globalThis` (`_tfengine`, `_tfGlobals`),
+ * so every tfjs-core instance of the process shares them and the backend registered on "their"
+ * instance is visible on ours. A different major/minor would run foreign kernels inside our engine,
+ * so it is refused before the package is executed.
+ */
+function loadTfjsNode(): void {
+  const req = runtimeRequire();
+  const custom = process.env.PATHLENS_TFJS_NODE_PATH;
+  const target = custom ? path.resolve(custom) : '@tensorflow/tfjs-node';
+  let entry: string;
+  try {
+    entry = req.resolve(target);
+  } catch (err) {
+    throw notLoadable(target, err);
+  }
+  // The tfjs-core that tfjs-node will load: from its own node_modules, else up the tree.
+  const theirRequire = createRequire(entry);
+  let theirCoreDir: string | null = null;
+  try {
+    const pkgFile = theirRequire.resolve('@tensorflow/tfjs-core/package.json');
+    theirCoreDir = path.dirname(pkgFile);
+    const version = (JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { version?: unknown }).version;
+    if (typeof version === 'string') checkCoreVersion(target, version, theirCoreDir);
+  } catch (err) {
+    if (err instanceof PathLensError) throw err;
+    // Not resolvable this way: loading tfjs-node below reports what is missing.
+  }
+  try {
+    silently(() => req(entry));
+  } catch (err) {
+    throw notLoadable(target, err);
+  }
+  if (tf.findBackendFactory('tensorflow') != null) return;
+
+  // Diagnose why the backend is not visible to us.
+  let theirs: typeof tf | null = null;
+  try {
+    theirs = silently(() => theirRequire('@tensorflow/tfjs-core') as typeof tf);
+  } catch {
+    theirs = null;
+  }
+  const where = theirCoreDir ?? 'its own node_modules';
+  if (theirs != null && typeof theirs.version_core === 'string') checkCoreVersion(target, theirs.version_core, where);
+  if (theirs != null && theirs !== tf && typeof theirs.engine === 'function' && theirs.engine() !== tf.engine()) {
+    throw new PathLensError(
+      'backend',
+      `${target} registered its backend on a separate TF.js engine (@tensorflow/tfjs-core ${theirs.version_core} in ${where}) ` +
+        'that PathLens does not share; choose --backend wasm/cpu.',
+    );
+  }
+  throw new PathLensError(
+    'backend',
+    `${target} loaded but did not register a 'tensorflow' backend (version mismatch with @tensorflow/tfjs-core ${tf.version_core}?).`,
+  );
+}
+
+async function initTensorflow(): Promise<void> {
+  if (tf.findBackendFactory('tensorflow') == null) loadTfjsNode();
   if (!(await quietSetBackend('tensorflow'))) {
     throw new PathLensError('backend', "The 'tensorflow' backend (tfjs-node) failed to initialise.");
   }
