@@ -209,10 +209,12 @@ describe('PathLens in VS Code (code-server)', () => {
   });
 
   it('cancels a long run from the panel and stays responsive', async () => {
-    // A long run: IG with many steps on every image beside the model. Settings are read at each
-    // run; workspace settings are picked up by VS Code's file watcher.
+    // A long run: IG and Guided IG (a sequential path: one gradient evaluation after the other) with
+    // many steps on every image beside the model — batched IG alone on the pool now finishes the
+    // example in a few seconds. Settings are read at each run; workspace settings are picked up by
+    // VS Code's file watcher.
     fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pathlens.ig.steps': 4096, 'pathlens.memoryBudgetMB': 32, 'pathlens.defaultMethods': ['ig'] }, null, 2));
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pathlens.ig.steps': 4096, 'pathlens.memoryBudgetMB': 32, 'pathlens.defaultMethods': ['ig', 'guided-ig'] }, null, 2));
     // Wait until the method picker shows the new defaults (only IG checked), then cancel that probe.
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -255,6 +257,7 @@ describe('PathLens in VS Code (code-server)', () => {
     await page.waitForSelector('.notifications-toasts .notification-toast', { timeout: 60_000 });
     await page.waitForTimeout(3000);
     await screenshot(page, '06-long-run');
+    expect(await frame.isVisible('[data-testid="cancel"]'), 'the long run is still running when Cancel is pressed').toBe(true);
     const cancelAt = Date.now();
     await frame.click('[data-testid="cancel"]');
     // The progress notification goes away once the worker stopped.
@@ -394,6 +397,46 @@ describe('PathLens in VS Code (code-server)', () => {
     await frame.waitForSelector('[data-testid="map-0-gradient"][data-rendered="true"]', { timeout: 60_000 });
     await screenshot(page, '14-new-target');
     phase('set target');
+  });
+
+  it('runs sanity checks from the Explorer context menu; the panel draws the sanity grid, plots and verdicts', async () => {
+    const image = exampleImage();
+    const modelRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]').first();
+    await contextMenu(modelRow, 'PathLens: Run Sanity Checks…');
+    await waitQuickTitle('PathLens: the input to run sanity checks on');
+    await page.keyboard.type(path.basename(image));
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: methods to sanity-check');
+    // Gradient only (fast): toggle the checked defaults off and Gradient on.
+    const rows = page.locator('.quick-input-list .monaco-list-row[role="checkbox"]');
+    const states = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('aria-label') ?? '', e.getAttribute('aria-checked')]));
+    for (const [label, checked] of states) {
+      const want = label!.startsWith('Gradient,');
+      if ((checked === 'true') !== want) await page.locator(`.quick-input-list .monaco-list-row[aria-label="${label}"]`).click();
+    }
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: sanity check');
+    await page.keyboard.type('Cascading');
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    phase('sanity pickers');
+
+    const frame = await panelFrame('[data-testid="sanity-grid"]', 60_000);
+    await frame.waitForSelector('[data-testid="sanity-map-gradient-0"][data-rendered="true"]', { timeout: 120_000 });
+    await frame.waitForSelector('[data-testid="sanity-verdict-gradient"]', { timeout: 180_000 });
+    const columns = await frame.$$eval('.sanity-col-head', (els) => els.length);
+    expect(columns).toBeGreaterThan(1);
+    for (let k = 0; k < columns; k++) await frame.waitForSelector(`[data-testid="sanity-map-gradient-${k}"][data-rendered="true"]`, { timeout: 30_000 });
+    expect(await frame.getAttribute('[data-testid="sanity-plot-spearmanAbs"]', 'data-rendered')).toBe('true');
+    const verdict = (await frame.textContent('[data-testid="sanity-verdict-gradient"]')) ?? '';
+    log(`sanity verdict: ${verdict.replace(/\s+/g, ' ').trim()}`);
+    expect(verdict).toMatch(/randomiz/);
+    expect(await frame.$('[data-testid="sanity-error"]')).toBeNull();
+    await frame.$eval('[data-testid="sanity-view"]', (el) => el.scrollIntoView({ block: 'start' }));
+    await page.waitForTimeout(500);
+    await screenshot(page, '14b-sanity-checks');
+    phase('sanity checks');
   });
 
   it('restores the panel after a window reload (WebviewPanelSerializer + webview state)', async () => {
