@@ -3,7 +3,7 @@ import type { SanityEvent } from '../src/core/sanity/types';
 import type { WorkerEvent } from '../src/protocol';
 import { methodInfos } from '../src/extension/methodInfo';
 import { buildSanityJob, SanityRunState } from '../src/extension/sanityState';
-import { DEFAULT_SETTINGS } from '../src/extension/settings';
+import { buildJob, DEFAULT_SETTINGS } from '../src/extension/settings';
 
 const settings = { ...DEFAULT_SETTINGS, igSteps: 12, preprocess: 'raw255', output: 'probability' as const };
 
@@ -12,8 +12,10 @@ describe('sanity checks in the extension', () => {
     const job = buildSanityJob(settings, '/m/model.json', '/m/a.png', ['ig', 'gradient'], 'cascading');
     expect(job).toEqual({
       modelPath: '/m/model.json', input: '/m/a.png', methods: ['ig', 'gradient'], check: 'cascading', target: 'top', output: 'probability', preprocess: 'raw255',
-      options: { steps: 12, rule: DEFAULT_SETTINGS.igRule, baseline: 'zero', seed: 0 }, memoryBudgetMB: DEFAULT_SETTINGS.memoryBudgetMB, seed: 0,
+      options: buildJob(settings, '/m/model.json', ['/m/a.png'], ['ig', 'gradient']).options, memoryBudgetMB: DEFAULT_SETTINGS.memoryBudgetMB, seed: 0,
     });
+    // The ig.* settings reach IG (as they do in an explain run).
+    expect(JSON.stringify(job.options)).toContain('"steps":12');
     const eg = buildSanityJob(DEFAULT_SETTINGS, '/m/model.json', '/m/a.png', ['expected-gradients'], 'perturbation', { reference: '/m/refs' });
     expect(eg.options.reference).toBe('/m/refs');
     expect(eg.preprocess).toBeUndefined();

@@ -42,7 +42,7 @@ export interface PanelContext {
 function describeJob(job: ExplainJob): string {
   const opts = Object.entries(job.options)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${String(v)}`)
+    .map(([k, v]) => `${k}=${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
   return `${job.methods.join(',')} on ${job.inputs.length} input(s) of ${job.modelPath} (target ${job.target}, ${job.output}${job.preprocess ? `, preprocess ${job.preprocess}` : ''}; ${opts})`;
 }

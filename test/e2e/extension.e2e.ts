@@ -209,12 +209,21 @@ describe('PathLens in VS Code (code-server)', () => {
   });
 
   it('cancels a long run from the panel and stays responsive', async () => {
-    // A long run: IG and Guided IG (a sequential path: one gradient evaluation after the other) with
-    // many steps on every image beside the model — batched IG alone on the pool now finishes the
-    // example in a few seconds. Settings are read at each run; workspace settings are picked up by
+    // A long run: IG with 4096 fixed steps and Guided IG (a sequential path) on every image beside the
+    // model (batched IG alone on the pool, or adaptive IG, finishes the example in a few seconds). Settings are read at each run; workspace settings are picked up by
     // VS Code's file watcher.
     fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pathlens.ig.steps': 4096, 'pathlens.memoryBudgetMB': 32, 'pathlens.defaultMethods': ['ig', 'guided-ig'] }, null, 2));
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pathlens.ig.steps': 4096, 'pathlens.ig.rule': 'gauss-legendre', 'pathlens.memoryBudgetMB': 32, 'pathlens.defaultMethods': ['ig', 'guided-ig'] }, null, 2));
+    // More inputs (copies of the example's images, removed after this test) so the run outlasts the click.
+    const imageDir = path.join(workspace, EXAMPLE_NAME, path.dirname(exampleImage()));
+    const copies: string[] = [];
+    for (const f of fs.readdirSync(imageDir).filter((n) => /\.(png|jpe?g)$/i.test(n))) {
+      for (let k = 1; k <= 3; k++) {
+        const copy = path.join(imageDir, `zz-copy${k}-${f}`);
+        fs.copyFileSync(path.join(imageDir, f), copy);
+        copies.push(copy);
+      }
+    }
     // Wait until the method picker shows the new defaults (only IG checked), then cancel that probe.
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -278,6 +287,7 @@ describe('PathLens in VS Code (code-server)', () => {
     const output = page.locator('.part.panel .view-lines');
     await expect.poll(async () => (await output.textContent()) ?? '', { timeout: 20_000 }).toContain('cancel');
     await screenshot(page, '08-log-after-cancel');
+    for (const copy of copies) fs.rmSync(copy, { force: true });
     phase('responsive');
   });
   it('shows a clear error in the panel and a notification for a broken model', async () => {
@@ -449,5 +459,51 @@ describe('PathLens in VS Code (code-server)', () => {
     expect(((await frame.textContent('[data-testid="prediction-0"]')) ?? '').length).toBeGreaterThan(0);
     await screenshot(page, '15-restored-after-reload');
     phase('reload');
+  });
+
+  it('offers to fit patterns when PGIG has none, fits them on a CSV through the open dialog, and re-runs', async () => {
+    const example = path.join(ROOT, 'examples/stress-test');
+    const dir = path.join(workspace, 'stress-test');
+    copyDir(example, dir);
+    fs.rmSync(path.join(dir, '.pathlens'), { recursive: true, force: true }); // no fitted patterns
+    fs.writeFileSync(path.join(dir, 'sample.csv'), 'x1,x2\n0.6,0.2\n');
+    await openExplorerItem('stress-test');
+    const modelRows = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]');
+    await expect.poll(() => modelRows.count(), { timeout: 30_000 }).toBe(2);
+    await contextMenu(modelRows.nth(1), 'PathLens: Explain Prediction…');
+    await waitQuickTitle('PathLens: inputs for stress-test/model.json');
+    await page.keyboard.type('sample.csv');
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: attribution methods');
+    // The list is virtualised (PGIG is below the fold): filter to it and check it; the defaults stay checked.
+    await page.keyboard.type('pgig');
+    const pgig = page.locator('.quick-input-list .monaco-list-row[role="checkbox"][aria-label^="Pattern-Guided IG,"]').first();
+    await pgig.waitFor({ timeout: 10_000 });
+    if ((await pgig.getAttribute('aria-checked')) !== 'true') await pgig.click();
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+
+    // The run fails for want of patterns: one warning offering to fit them.
+    const offer = page.locator('.notifications-toasts .notification-toast', { hasText: 'pattern methods need fitted patterns' }).first();
+    await offer.waitFor({ timeout: 60_000 });
+    await screenshot(page, '16-fit-patterns-offer');
+    await offer.getByRole('button', { name: 'Fit Patterns…' }).click();
+    // VS Code's open dialog (a quick input holding a path): type the data file and accept.
+    await quickInput();
+    await page.waitForTimeout(500);
+    const box = page.locator('.quick-input-widget .quick-input-box input');
+    await box.fill(path.join(dir, 'data.csv'));
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('Pattern estimator');
+    await page.keyboard.press('Enter');
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'patterns fitted on' }).first().waitFor({ timeout: 120_000 });
+    expect(fs.readdirSync(path.join(dir, '.pathlens')).some((f) => /^patterns-[0-9a-f]+\.bin$/.test(f))).toBe(true);
+    // …and the explanation runs again, now with patterns.
+    const frame = await panelFrame('[data-testid="map-0-pgig"][data-rendered="true"]', 120_000);
+    expect(await frame.$('[data-testid="error"]')).toBeNull();
+    await screenshot(page, '17-pgig-after-fit');
+    phase('fit patterns');
   });
 });
