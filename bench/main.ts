@@ -231,6 +231,76 @@ function limitTable(rows: LimitRow[]): string {
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
 }
 
+interface RuleSummary {
+  model: string;
+  inputs: number;
+  glEvaluations: number;
+  glMedianDelta: number;
+  glMaxDelta: number;
+  glWithinTolerance: number;
+  adaptiveMeanEvaluations: number;
+  adaptiveMedianEvaluations: number;
+  adaptiveMaxEvaluations: number;
+  adaptiveMaxDelta: number;
+  adaptiveWithinTolerance: number;
+}
+
+/** Every sample a zoo/example model ships (up to 20 rows of a CSV). */
+function allSamples(c: Case): string[] {
+  const dir = path.dirname(c.input);
+  if (c.input.endsWith('.csv') || c.input.endsWith('.json')) return [c.input];
+  return fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().map((f) => path.join(dir, f));
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
+/** IG Gauss–Legendre 50 against adaptive @1 % over every shipped sample, on the default engine. */
+async function ruleSummaries(all: Case[], workers: number): Promise<RuleSummary[]> {
+  const out: RuleSummary[] = [];
+  for (const c of all) {
+    const client = new WorkerClient({ workerScript: path.join(__dirname, 'worker.js'), backend: 'wasm', workers });
+    try {
+      const job: ExplainJob = { modelPath: c.modelPath, inputs: allSamples(c), methods: ['ig'], target: 'top', output: 'logit', preprocess: c.preprocess, options: {}, maxRows: 20 };
+      const runRule = async (options: ExplainJob['options']) =>
+        (await client.explain({ ...job, options }).result).inputs.filter((i) => !i.error).map((i) => i.results[0]!);
+      const gl = await runRule({ steps: 50, rule: 'gauss-legendre' });
+      const adaptive = await runRule({ rule: 'adaptive' as never, tolerance: 0.01 });
+      const deltas = (rs: typeof gl) => rs.map((r) => r.completeness?.relative ?? Infinity);
+      const evaluations = adaptive.map((r) => r.timing.evaluations);
+      out.push({
+        model: c.name,
+        inputs: gl.length,
+        glEvaluations: gl[0]?.timing.evaluations ?? 0,
+        glMedianDelta: median(deltas(gl)),
+        glMaxDelta: Math.max(...deltas(gl)),
+        glWithinTolerance: deltas(gl).filter((d) => d <= 0.01).length,
+        adaptiveMeanEvaluations: evaluations.reduce((a, b) => a + b, 0) / evaluations.length,
+        adaptiveMedianEvaluations: median(evaluations),
+        adaptiveMaxEvaluations: Math.max(...evaluations),
+        adaptiveMaxDelta: Math.max(...deltas(adaptive)),
+        adaptiveWithinTolerance: deltas(adaptive).filter((d) => d <= 0.01).length,
+      });
+    } catch (err) {
+      console.log(`${c.name}: rule comparison failed: ${(err as Error).message}`);
+    } finally {
+      await client.dispose();
+    }
+  }
+  return out;
+}
+
+function ruleTable(rows: RuleSummary[]): string {
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  const header = ['model', 'inputs', 'GL-50 evals', 'GL-50 median δ', 'GL-50 max δ', 'GL-50 ≤1%', 'adaptive evals mean/median/max', 'adaptive max δ', 'adaptive ≤1%'];
+  const lines = rows.map((r) => [
+    r.model, String(r.inputs), String(r.glEvaluations), pct(r.glMedianDelta), pct(r.glMaxDelta), `${r.glWithinTolerance}/${r.inputs}`,
+    `${r.adaptiveMeanEvaluations.toFixed(1)} / ${r.adaptiveMedianEvaluations} / ${r.adaptiveMaxEvaluations}`, pct(r.adaptiveMaxDelta), `${r.adaptiveWithinTolerance}/${r.inputs}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
 async function main(): Promise<void> {
   const only = process.env.PATHLENS_BENCH_ONLY?.split(',');
   const backends = await availableBackends();
@@ -255,11 +325,14 @@ async function main(): Promise<void> {
     }
   }
   console.log('\n' + table(rows));
+  const rules = await ruleSummaries(cases().filter((c) => !only || only.some((o) => c.name.includes(o))), defaultWorkerCount());
+  console.log('\nIG rules over every shipped sample (wasm): Gauss–Legendre 50 against adaptive @1 %');
+  console.log(ruleTable(rules));
   const limits = await limitRows(rows, cases());
   console.log('\nPhysical limit: FLOPs per evaluation (forward + input gradient) / single-thread matmul rate, per worker');
   console.log(limitTable(limits));
   const out = path.join(ROOT, 'bench-results.json');
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, limits }, null, 2));
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits }, null, 2));
   console.log(`\nwrote ${out}`);
 }
 

@@ -25,7 +25,7 @@ describe('readSettings', () => {
     expect(s.igSteps).toBe(50);
     expect(s.igRule).toBe('adaptive');
     expect(s.output).toBe('logit');
-    expect(s.memoryBudgetMB).toBe(512);
+    expect(s.memoryBudgetMB).toBe(1024);
     expect(s.colormap).toBe('inferno');
     expect(s.preprocess).toBeUndefined();
     expect(s.baseline).toBe('zero');
@@ -53,7 +53,7 @@ describe('buildJob', () => {
       preprocess: 'signed',
       // ig.* settings apply to Integrated Gradients only; other methods keep their own defaults.
       options: { baseline: 'black', seed: 0, methodOverrides: { ig: { steps: 32, rule: 'trapezoid', tolerance: 0.01 } } },
-      memoryBudgetMB: 512,
+      memoryBudgetMB: 1024,
     });
   });
 

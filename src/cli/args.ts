@@ -86,7 +86,7 @@ explain options:
                          else detected (Teachable Machine → signed), else unit. Reports state which.
   --backend <b>          auto | tensorflow | wasm | cpu (default: auto = tfjs-node if installed,
                          else wasm, else cpu)
-  --memory-budget-mb <n> memory for batched path points, shared by all workers (default: 512)
+  --memory-budget-mb <n> memory for batched path points, shared by all workers (default: 1024)
   --workers <n>          threads evaluating gradients in parallel (default: the number of cores)
   --seed <n>             seed for random baselines, noise and samples (default: 0)
   --max-rows <n>         at most n rows per CSV input

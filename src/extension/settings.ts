@@ -46,7 +46,7 @@ export const DEFAULT_SETTINGS: PathLensSettings = {
   baseline: 'zero',
   output: 'logit',
   preprocess: undefined,
-  memoryBudgetMB: 512,
+  memoryBudgetMB: 1024,
   colormap: 'inferno',
   divergingColormap: 'rdbu',
   tfjsNodePath: '',

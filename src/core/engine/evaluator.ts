@@ -4,7 +4,7 @@ import type { CancellationSignal, ProgressCallback } from '../types';
 import { reducePointChunk, type PointChunk, type PointChunkResult, type RemoteEvaluator } from './pointBatch';
 import { scalarValues, valueAndGradient, type ExplainedScalar } from './scalar';
 
-export const DEFAULT_MEMORY_BUDGET_MB = 512;
+export const DEFAULT_MEMORY_BUDGET_MB = 1024;
 /** Measured activation bytes per path point, per loaded model (the same for every class and input). */
 const BYTES_PER_POINT = new WeakMap<object, number>();
 
