@@ -132,6 +132,12 @@ describe('PathLens in VS Code (code-server)', () => {
     phase('package');
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-e2e-ws-'));
     copyDir(EXAMPLE, path.join(workspace, EXAMPLE_NAME));
+    // The PGIG test's model, present from the start: a folder copied in later may reach the Explorer
+    // only after its file watcher catches up, which is slow on a loaded machine.
+    const stressTest = path.join(workspace, 'stress-test');
+    copyDir(path.join(ROOT, 'examples/stress-test'), stressTest);
+    fs.rmSync(path.join(stressTest, '.pathlens'), { recursive: true, force: true }); // no fitted patterns
+    fs.writeFileSync(path.join(stressTest, 'sample.csv'), 'x1,x2\n0.6,0.2\n');
     cs = await startCodeServer(env, vsix, workspace, settings);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
@@ -462,11 +468,7 @@ describe('PathLens in VS Code (code-server)', () => {
   });
 
   it('offers to fit patterns when PGIG has none, fits them on a CSV through the open dialog, and re-runs', async () => {
-    const example = path.join(ROOT, 'examples/stress-test');
     const dir = path.join(workspace, 'stress-test');
-    copyDir(example, dir);
-    fs.rmSync(path.join(dir, '.pathlens'), { recursive: true, force: true }); // no fitted patterns
-    fs.writeFileSync(path.join(dir, 'sample.csv'), 'x1,x2\n0.6,0.2\n');
     await openExplorerItem('stress-test');
     const modelRows = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]');
     await expect.poll(() => modelRows.count(), { timeout: 30_000 }).toBe(2);
