@@ -7,7 +7,7 @@ import * as tfc from '@tensorflow/tfjs-converter';
 import * as path from 'node:path';
 import { PathLensError } from '../errors';
 import type { LayerInfo, ModelSummary, OutputKind, TensorInfo } from '../types';
-import { readModelArtifacts, weightEntryBytes, type ReadArtifacts } from './artifacts';
+import { readModelArtifacts, type ReadArtifacts } from './artifacts';
 import { readLabels } from './labels';
 import { finalActivationOf, findFinalLayer, withoutFinalActivation } from './logitTopology';
 
@@ -252,4 +252,3 @@ function checkRuns(model: LoadedModel): void {
   });
 }
 
-export { weightEntryBytes };
