@@ -7,19 +7,31 @@ import type { SanityCheck } from '../core/sanity/types';
 
 const BROWSE = '$(folder-opened) Browse…';
 
+type FileItem = vscode.QuickPickItem & { file?: string };
+
+/** Quick-pick items with a separator wherever the section label changes (entries come ordered). */
+function sectioned<T>(entries: readonly T[], sectionOf: (entry: T) => string, toItem: (entry: T) => FileItem): FileItem[] {
+  const items: FileItem[] = [];
+  let section: string | null = null;
+  for (const entry of entries) {
+    const label = sectionOf(entry);
+    if (label !== section) {
+      items.push({ label, kind: vscode.QuickPickItemKind.Separator });
+      section = label;
+    }
+    items.push(toItem(entry));
+  }
+  return items;
+}
+
 export async function pickModel(recent: RecentModels): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles('**/model.json', '**/node_modules/**', 500);
   const ordered = orderModels(recent.list(), found.map((u) => u.fsPath));
-  type Item = vscode.QuickPickItem & { file?: string };
-  const items: Item[] = [];
-  let section: boolean | null = null;
-  for (const m of ordered) {
-    if (section !== m.recent) {
-      items.push({ label: m.recent ? 'recently used' : 'workspace', kind: vscode.QuickPickItemKind.Separator });
-      section = m.recent;
-    }
-    items.push({ label: `${path.basename(path.dirname(m.path))}/model.json`, description: vscode.workspace.asRelativePath(path.dirname(m.path)), file: m.path });
-  }
+  const items = sectioned(
+    ordered,
+    (m) => (m.recent ? 'recently used' : 'workspace'),
+    (m): FileItem => ({ label: `${path.basename(path.dirname(m.path))}/model.json`, description: vscode.workspace.asRelativePath(path.dirname(m.path)), file: m.path }),
+  );
   items.push({ label: BROWSE, alwaysShow: true });
   const picked = await vscode.window.showQuickPick(items, { title: 'PathLens: pick a model', placeHolder: 'A TF.js model.json (layers or graph model)', matchOnDescription: true, ignoreFocusOut: true });
   if (!picked) return undefined;
@@ -34,19 +46,14 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(modelPath));
   const found = await vscode.workspace.findFiles('**/*.{png,jpg,jpeg,PNG,JPG,JPEG,csv}', '**/node_modules/**', 1000);
   const candidates = orderInputCandidates(modelPath, [...preselect, ...near], found.map((u) => u.fsPath), folder?.uri.fsPath);
-  type Item = vscode.QuickPickItem & { file?: string };
-  const items: Item[] = [];
-  let section: boolean | null = null;
-  for (const c of candidates) {
-    if (section !== c.near) {
-      items.push({ label: c.near ? 'beside the model' : 'elsewhere in the workspace', kind: vscode.QuickPickItemKind.Separator });
-      section = c.near;
-    }
-    items.push({ label: c.label, description: c.description, file: c.path, picked: preselect.some((p) => path.resolve(p) === c.path) });
-  }
+  const items = sectioned(
+    candidates,
+    (c) => (c.near ? 'beside the model' : 'elsewhere in the workspace'),
+    (c): FileItem => ({ label: c.label, description: c.description, file: c.path, picked: preselect.some((p) => path.resolve(p) === c.path) }),
+  );
   items.push({ label: BROWSE, description: 'images, .json tensors or .csv tables', alwaysShow: true });
 
-  const qp = vscode.window.createQuickPick<Item>();
+  const qp = vscode.window.createQuickPick<FileItem>();
   qp.title = `PathLens: inputs for ${path.basename(path.dirname(modelPath))}/model.json`;
   qp.placeholder = 'Check one or more inputs, then press Enter (Browse… to add files from disk)';
   qp.canSelectMany = true;
@@ -54,12 +61,12 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
   qp.ignoreFocusOut = true;
   qp.items = items;
   qp.selectedItems = items.filter((i) => i.picked);
-  const picked = await new Promise<readonly Item[] | undefined>((resolve) => {
+  const picked = await new Promise<readonly FileItem[] | undefined>((resolve) => {
     let done = false;
     qp.onDidAccept(() => {
       // Enter with nothing checked takes the highlighted item, else what the filter shows (typing a
       // file name and pressing Enter picks that file); with neither, the picker stays open.
-      let chosen: readonly Item[] = qp.selectedItems;
+      let chosen: readonly FileItem[] = qp.selectedItems;
       if (chosen.length === 0) chosen = qp.activeItems.filter((i) => i.kind !== vscode.QuickPickItemKind.Separator);
       if (chosen.length === 0 && qp.value.trim() !== '') chosen = filterItems(items, qp.value);
       if (chosen.length === 0) {
