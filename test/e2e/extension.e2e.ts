@@ -103,6 +103,16 @@ async function contextMenu(row: Locator, name: string): Promise<void> {
   }
 }
 
+/** In a multi-select method picker, leave exactly the method titled `title` checked. */
+async function checkOnlyMethod(title: string): Promise<void> {
+  const rows = page.locator('.quick-input-list .monaco-list-row[role="checkbox"]');
+  const states = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('aria-label') ?? '', e.getAttribute('aria-checked')]));
+  for (const [label, checked] of states) {
+    const want = label!.startsWith(`${title},`);
+    if ((checked === 'true') !== want) await page.locator(`.quick-input-list .monaco-list-row[aria-label="${label}"]`).click();
+  }
+}
+
 async function openExplorerItem(label: string): Promise<void> {
   const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
   await row.waitFor({ timeout: 30_000 });
@@ -350,12 +360,7 @@ describe('PathLens in VS Code (code-server)', () => {
     await page.keyboard.press('Enter');
     await waitQuickTitle('PathLens: attribution methods');
     // Only Gradient this time (fast): toggle the checked defaults off and Gradient on.
-    const rows = page.locator('.quick-input-list .monaco-list-row[role="checkbox"]');
-    const states = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('aria-label') ?? '', e.getAttribute('aria-checked')]));
-    for (const [label, checked] of states) {
-      const want = label!.startsWith('Gradient,');
-      if ((checked === 'true') !== want) await page.locator(`.quick-input-list .monaco-list-row[aria-label="${label}"]`).click();
-    }
+    await checkOnlyMethod('Gradient');
     await page.keyboard.press('Enter');
     const frame = await panelFrame('[data-testid="map-0-gradient"][data-rendered="true"]', 120_000);
     expect(await frame.$('[data-testid="map-0-ig"]')).toBeNull();
@@ -425,12 +430,7 @@ describe('PathLens in VS Code (code-server)', () => {
     await page.keyboard.press('Enter');
     await waitQuickTitle('PathLens: methods to sanity-check');
     // Gradient only (fast): toggle the checked defaults off and Gradient on.
-    const rows = page.locator('.quick-input-list .monaco-list-row[role="checkbox"]');
-    const states = await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('aria-label') ?? '', e.getAttribute('aria-checked')]));
-    for (const [label, checked] of states) {
-      const want = label!.startsWith('Gradient,');
-      if ((checked === 'true') !== want) await page.locator(`.quick-input-list .monaco-list-row[aria-label="${label}"]`).click();
-    }
+    await checkOnlyMethod('Gradient');
     await page.keyboard.press('Enter');
     await waitQuickTitle('PathLens: sanity check');
     await page.keyboard.type('Cascading');

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { initBackend } from '../../src/core/engine/backend';
 import { METHODS } from '../../src/core/methods';
 import { renderPanelHtml } from '../../src/extension/webviewHtml';
@@ -256,6 +257,16 @@ export interface PanelPage {
  * Opens the panel like VS Code would: a fresh page with `acquireVsCodeApi` stubbed (states are
  * JSON round-tripped, as VS Code does), the theme's variables on <html> and its class on <body>.
  */
+/** Closes the panels a test opened; none may have seen a CSP violation, console error, page error or failed request. */
+export async function closePanelsExpectingNoProblems(opened: PanelPage[]): Promise<void> {
+  for (const p of opened.splice(0)) {
+    const csp = await p.page.evaluate('window.__csp');
+    await p.page.close();
+    expect(csp, 'CSP violations').toEqual([]);
+    expect(p.problems, 'console errors, page errors, failed requests').toEqual([]);
+  }
+}
+
 export async function openPanel(context: BrowserContext, origin: string, options: { theme?: ThemeName; initialState?: unknown } = {}): Promise<PanelPage> {
   const page = await context.newPage();
   const problems: string[] = [];

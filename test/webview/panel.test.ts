@@ -11,7 +11,7 @@ import { colormapRgb } from '../../src/core/report/colormap';
 import { aggregateChannels, formatNumber, renderOverlay, type OverlayOptions } from '../../src/core/report/render';
 import type { MethodResult } from '../../src/core/types';
 import { parseWebviewMessage, type HostToWebview, type InputStarted } from '../../src/protocol';
-import { ARTIFACTS, coreRun, launchChromium, methodInfos, openPanel, requirePrerequisites, startServer, type PanelPage, type Server, type ThemeName } from './harness';
+import { ARTIFACTS, coreRun, launchChromium, methodInfos, openPanel, requirePrerequisites, startServer, type PanelPage, type Server, type ThemeName, closePanelsExpectingNoProblems } from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 
@@ -85,12 +85,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   // No CSP violations, console errors/warnings or page errors in any panel the test opened.
-  for (const p of opened.splice(0)) {
-    const csp = await p.page.evaluate('window.__csp');
-    await p.page.close();
-    expect(csp, 'CSP violations').toEqual([]);
-    expect(p.problems, 'console errors, page errors, failed requests').toEqual([]);
-  }
+  await closePanelsExpectingNoProblems(opened);
 });
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { renderOverlay } from '../../src/core/report/render';
 import type { HostToWebview } from '../../src/protocol';
 import { buildSanityJob } from '../../src/extension/sanityState';
 import { DEFAULT_SETTINGS } from '../../src/extension/settings';
-import { ARTIFACTS, coreRun, coreSanity, launchChromium, openPanel, requirePrerequisites, startServer, type PanelPage, type Server } from './harness';
+import { ARTIFACTS, coreRun, coreSanity, launchChromium, openPanel, requirePrerequisites, startServer, type PanelPage, type Server, closePanelsExpectingNoProblems } from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 const MODEL = path.join(ZOO, 'mnist-cnn/model.json');
@@ -57,12 +57,8 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const p of opened.splice(0)) {
-    const csp = await p.page.evaluate('window.__csp');
-    await p.page.close();
-    expect(csp, 'CSP violations').toEqual([]);
-    expect(p.problems, 'console errors, page errors, failed requests').toEqual([]);
-  }
+  // No CSP violations, console errors/warnings or page errors in any panel the test opened.
+  await closePanelsExpectingNoProblems(opened);
 });
 
 afterAll(async () => {
