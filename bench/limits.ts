@@ -105,7 +105,9 @@ async function main(): Promise<void> {
   const zoo = process.env.PATHLENS_ZOO ?? path.resolve(root, '../shared/zoo');
   const models = process.argv.slice(2).length
     ? process.argv.slice(2)
-    : ['tm-objects', 'mobilenet-v1-025-graph', 'mnist-cnn', 'sign-digits-64'].map((m) => path.join(zoo, m, 'model.json')).concat(path.join(root, 'examples/shapes/model.json'));
+    : ['tm-objects', 'mobilenet-v1-025-graph', 'mnist-cnn', 'sign-digits-64']
+        .map((m) => path.join(zoo, m, 'model.json'))
+        .concat(path.join(root, 'examples/shapes/model.json'));
   const rates: FlopRate[] = [];
   for (const b of ['wasm', 'cpu'] as const) {
     const r = await measureMatmulFlopRate(b);

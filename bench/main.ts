@@ -61,7 +61,10 @@ const PATH_FAMILY_CASES = ['mnist-cnn', 'mnist-cnn-graph'];
 function pathFamilyRuns(): Run[] {
   // Expected Gradients' reference set: 8 flat grey images (0, 32, …, 224) in raw 0..255 input space.
   const reference = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-bench-refs-')), 'refs.json');
-  fs.writeFileSync(reference, JSON.stringify(Array.from({ length: 8 }, (_, k) => Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [32 * k])))));
+  fs.writeFileSync(
+    reference,
+    JSON.stringify(Array.from({ length: 8 }, (_, k) => Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [32 * k])))),
+  );
   const runs: Run[] = [
     { label: 'ig trapezoid 50 + idgi', methods: ['ig'], options: { steps: 50, rule: 'trapezoid' as const, idgi: true }, points: 50 },
     { label: 'guided-ig 200', methods: ['guided-ig'], options: { steps: 200 }, points: 200 },
@@ -87,9 +90,19 @@ function cases(): Case[] {
   fs.writeFileSync(iris, '[5.1, 3.5, 1.4, 0.2]');
   const zoo: Case[] = [
     { name: 'tm-objects', modelPath: 'tm-objects/model.json', input: 'tm-objects/samples/apple_a11.jpeg' },
-    { name: 'mobilenet-v1-025-graph', modelPath: 'mobilenet-v1-025-graph/model.json', input: 'tm-objects/samples/banana_b16.jpeg', preprocess: 'unit' },
+    {
+      name: 'mobilenet-v1-025-graph',
+      modelPath: 'mobilenet-v1-025-graph/model.json',
+      input: 'tm-objects/samples/banana_b16.jpeg',
+      preprocess: 'unit',
+    },
     { name: 'mnist-cnn', modelPath: 'mnist-cnn/model.json', input: 'mnist-cnn/samples/sample_digit.png', preprocess: 'raw255' },
-    { name: 'mnist-cnn-graph', modelPath: 'mnist-cnn-graph/model.json', input: 'mnist-cnn-graph/samples/sample_digit.png', preprocess: 'raw255' },
+    {
+      name: 'mnist-cnn-graph',
+      modelPath: 'mnist-cnn-graph/model.json',
+      input: 'mnist-cnn-graph/samples/sample_digit.png',
+      preprocess: 'raw255',
+    },
     { name: 'sign-digits-64', modelPath: 'sign-digits-64/model.json', input: 'sign-digits-64/samples/3.jpeg', preprocess: 'unit' },
     { name: 'divorce-predictor', modelPath: 'divorce-predictor/model.json', input: 'divorce-predictor/divorce.csv' },
     { name: 'iris-mlp', modelPath: 'iris-mlp/model.json', input: iris },
@@ -128,7 +141,16 @@ async function explainOnce(client: WorkerClient, job: ExplainJob): Promise<{ res
 
 async function benchCase(c: Case, backend: BackendName, workers: number, runs: Run[]): Promise<Row[]> {
   const client = new WorkerClient({ workerScript: path.join(__dirname, 'worker.js'), backend, workers });
-  const base: ExplainJob = { modelPath: c.modelPath, inputs: [c.input], methods: ['gradient'], target: 'top', output: 'logit', preprocess: c.preprocess, options: {}, maxRows: 1 };
+  const base: ExplainJob = {
+    modelPath: c.modelPath,
+    inputs: [c.input],
+    methods: ['gradient'],
+    target: 'top',
+    output: 'logit',
+    preprocess: c.preprocess,
+    options: {},
+    maxRows: 1,
+  };
   const rows: Row[] = [];
   try {
     await client.start();
@@ -140,19 +162,32 @@ async function benchCase(c: Case, backend: BackendName, workers: number, runs: R
       const row = { model: c.name, backend, workers, method: run.label };
       if ((msPerGradient * run.points) / workers / 1000 > MAX_RUN_SECONDS) {
         rows.push({
-          ...row, evaluations: run.points, wallMs: (msPerGradient * run.points) / workers, msPerEvaluation: msPerGradient,
-          evaluationsPerSecond: 1000 / msPerGradient, peakRssMB: Math.round(process.memoryUsage().rss / 1024 / 1024),
-          relativeDelta: null, hostLagP99Ms: null,
+          ...row,
+          evaluations: run.points,
+          wallMs: (msPerGradient * run.points) / workers,
+          msPerEvaluation: msPerGradient,
+          evaluationsPerSecond: 1000 / msPerGradient,
+          peakRssMB: Math.round(process.memoryUsage().rss / 1024 / 1024),
+          relativeDelta: null,
+          hostLagP99Ms: null,
           note: `estimated from one gradient (${(msPerGradient / 1000).toFixed(1)} s); a full run would exceed ${MAX_RUN_SECONDS} s`,
         });
         continue;
       }
-      const { value, peakRssMB, lagP99Ms } = await measured(() => explainOnce(client, { ...base, methods: run.methods, options: run.options }));
+      const { value, peakRssMB, lagP99Ms } = await measured(() =>
+        explainOnce(client, { ...base, methods: run.methods, options: run.options }),
+      );
       const result = value.result.inputs[0]!.results[0]!;
       rows.push({
-        ...row, evaluations: result.timing.evaluations, wallMs: value.wallMs, msPerEvaluation: value.wallMs / result.timing.evaluations,
-        evaluationsPerSecond: (1000 * result.timing.evaluations) / value.wallMs, peakRssMB,
-        relativeDelta: result.completeness?.relative ?? null, hostLagP99Ms: lagP99Ms, note: '',
+        ...row,
+        evaluations: result.timing.evaluations,
+        wallMs: value.wallMs,
+        msPerEvaluation: value.wallMs / result.timing.evaluations,
+        evaluationsPerSecond: (1000 * result.timing.evaluations) / value.wallMs,
+        peakRssMB,
+        relativeDelta: result.completeness?.relative ?? null,
+        hostLagP99Ms: lagP99Ms,
+        note: '',
       });
     }
   } finally {
@@ -178,10 +213,33 @@ async function availableBackends(): Promise<BackendName[]> {
 }
 
 function table(rows: Row[]): string {
-  const header = ['model', 'backend', 'workers', 'method', 'evals', 'wall ms', 'ms/eval', 'evals/s', 'peak RSS MB', 'rel. δ', 'host lag p99 ms', 'note'];
+  const header = [
+    'model',
+    'backend',
+    'workers',
+    'method',
+    'evals',
+    'wall ms',
+    'ms/eval',
+    'evals/s',
+    'peak RSS MB',
+    'rel. δ',
+    'host lag p99 ms',
+    'note',
+  ];
   const lines = rows.map((r) => [
-    r.model, r.backend, String(r.workers), r.method, String(r.evaluations), r.wallMs.toFixed(0), r.msPerEvaluation.toFixed(1), r.evaluationsPerSecond.toFixed(1),
-    String(r.peakRssMB), r.relativeDelta === null ? '—' : `${(r.relativeDelta * 100).toFixed(2)}%`, r.hostLagP99Ms === null ? '—' : r.hostLagP99Ms.toFixed(1), r.note,
+    r.model,
+    r.backend,
+    String(r.workers),
+    r.method,
+    String(r.evaluations),
+    r.wallMs.toFixed(0),
+    r.msPerEvaluation.toFixed(1),
+    r.evaluationsPerSecond.toFixed(1),
+    String(r.peakRssMB),
+    r.relativeDelta === null ? '—' : `${(r.relativeDelta * 100).toFixed(2)}%`,
+    r.hostLagP99Ms === null ? '—' : r.hostLagP99Ms.toFixed(1),
+    r.note,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
@@ -213,8 +271,14 @@ async function limitRows(rows: Row[], all: Case[]): Promise<LimitRow[]> {
     // W single-threaded workers: the limit per evaluation is the one-thread limit divided by W.
     const limit = physicalLimitMs(total, gflops) / row.workers;
     out.push({
-      model: row.model, backend: row.backend, workers: row.workers, mflopsPerEvaluation: total / 1e6, matmulGflops: gflops,
-      limitMsPerEvaluation: limit, measuredMsPerEvaluation: row.msPerEvaluation, achieved: limit / row.msPerEvaluation,
+      model: row.model,
+      backend: row.backend,
+      workers: row.workers,
+      mflopsPerEvaluation: total / 1e6,
+      matmulGflops: gflops,
+      limitMsPerEvaluation: limit,
+      measuredMsPerEvaluation: row.msPerEvaluation,
+      achieved: limit / row.msPerEvaluation,
     });
   }
   return out;
@@ -223,8 +287,14 @@ async function limitRows(rows: Row[], all: Case[]): Promise<LimitRow[]> {
 function limitTable(rows: LimitRow[]): string {
   const header = ['model', 'backend', 'workers', 'MFLOP/eval', 'matmul GFLOP/s', 'limit ms/eval', 'measured ms/eval', 'achieved'];
   const lines = rows.map((r) => [
-    r.model, r.backend, String(r.workers), r.mflopsPerEvaluation.toFixed(1), r.matmulGflops.toFixed(2), r.limitMsPerEvaluation.toFixed(2),
-    r.measuredMsPerEvaluation.toFixed(2), `${(r.achieved * 100).toFixed(0)}%`,
+    r.model,
+    r.backend,
+    String(r.workers),
+    r.mflopsPerEvaluation.toFixed(1),
+    r.matmulGflops.toFixed(2),
+    r.limitMsPerEvaluation.toFixed(2),
+    r.measuredMsPerEvaluation.toFixed(2),
+    `${(r.achieved * 100).toFixed(0)}%`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
@@ -249,7 +319,11 @@ interface RuleSummary {
 function allSamples(c: Case): string[] {
   const dir = path.dirname(c.input);
   if (c.input.endsWith('.csv') || c.input.endsWith('.json')) return [c.input];
-  return fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.(png|jpe?g)$/i.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
@@ -260,7 +334,16 @@ async function ruleSummaries(all: Case[], workers: number): Promise<RuleSummary[
   for (const c of all) {
     const client = new WorkerClient({ workerScript: path.join(__dirname, 'worker.js'), backend: 'wasm', workers });
     try {
-      const job: ExplainJob = { modelPath: c.modelPath, inputs: allSamples(c), methods: ['ig'], target: 'top', output: 'logit', preprocess: c.preprocess, options: {}, maxRows: 20 };
+      const job: ExplainJob = {
+        modelPath: c.modelPath,
+        inputs: allSamples(c),
+        methods: ['ig'],
+        target: 'top',
+        output: 'logit',
+        preprocess: c.preprocess,
+        options: {},
+        maxRows: 20,
+      };
       const runRule = async (options: ExplainJob['options']) =>
         (await client.explain({ ...job, options }).result).inputs.filter((i) => !i.error).map((i) => i.results[0]!);
       const gl = await runRule({ steps: 50, rule: 'gauss-legendre' });
@@ -291,10 +374,27 @@ async function ruleSummaries(all: Case[], workers: number): Promise<RuleSummary[
 
 function ruleTable(rows: RuleSummary[]): string {
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
-  const header = ['model', 'inputs', 'GL-50 evals', 'GL-50 median δ', 'GL-50 max δ', 'GL-50 ≤1%', 'adaptive evals mean/median/max', 'adaptive max δ', 'adaptive ≤1%'];
+  const header = [
+    'model',
+    'inputs',
+    'GL-50 evals',
+    'GL-50 median δ',
+    'GL-50 max δ',
+    'GL-50 ≤1%',
+    'adaptive evals mean/median/max',
+    'adaptive max δ',
+    'adaptive ≤1%',
+  ];
   const lines = rows.map((r) => [
-    r.model, String(r.inputs), String(r.glEvaluations), pct(r.glMedianDelta), pct(r.glMaxDelta), `${r.glWithinTolerance}/${r.inputs}`,
-    `${r.adaptiveMeanEvaluations.toFixed(1)} / ${r.adaptiveMedianEvaluations} / ${r.adaptiveMaxEvaluations}`, pct(r.adaptiveMaxDelta), `${r.adaptiveWithinTolerance}/${r.inputs}`,
+    r.model,
+    String(r.inputs),
+    String(r.glEvaluations),
+    pct(r.glMedianDelta),
+    pct(r.glMaxDelta),
+    `${r.glWithinTolerance}/${r.inputs}`,
+    `${r.adaptiveMeanEvaluations.toFixed(1)} / ${r.adaptiveMedianEvaluations} / ${r.adaptiveMaxEvaluations}`,
+    pct(r.adaptiveMaxDelta),
+    `${r.adaptiveWithinTolerance}/${r.inputs}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
@@ -312,11 +412,18 @@ async function main(): Promise<void> {
     for (const backend of backends) {
       // Worker scaling is measured on the default engine and tfjs-node; the cpu fallback runs alone.
       for (const workers of backend === 'cpu' ? [1] : workerCounts) {
-        const runs = c.name === 'tm-objects' && workers === cores && METHODS.has('guided-ig') ? [...RUNS, GUIDED_IG] : PATH_FAMILY_CASES.includes(c.name) ? [...RUNS, ...pathFamilyRuns()] : RUNS;
+        const runs =
+          c.name === 'tm-objects' && workers === cores && METHODS.has('guided-ig')
+            ? [...RUNS, GUIDED_IG]
+            : PATH_FAMILY_CASES.includes(c.name)
+              ? [...RUNS, ...pathFamilyRuns()]
+              : RUNS;
         try {
           for (const row of await benchCase(c, backend, workers, runs)) {
             rows.push(row);
-            console.log(`${c.name} / ${backend} / ${workers} worker(s) / ${row.method}: ${row.wallMs.toFixed(0)} ms, ${row.evaluations} evaluations${row.note ? ` (${row.note})` : ''}`);
+            console.log(
+              `${c.name} / ${backend} / ${workers} worker(s) / ${row.method}: ${row.wallMs.toFixed(0)} ms, ${row.evaluations} evaluations${row.note ? ` (${row.note})` : ''}`,
+            );
           }
         } catch (err) {
           console.log(`${c.name} / ${backend} / ${workers} worker(s): failed: ${(err as Error).message}`);
@@ -325,14 +432,20 @@ async function main(): Promise<void> {
     }
   }
   console.log('\n' + table(rows));
-  const rules = await ruleSummaries(cases().filter((c) => !only || only.some((o) => c.name.includes(o))), defaultWorkerCount());
+  const rules = await ruleSummaries(
+    cases().filter((c) => !only || only.some((o) => c.name.includes(o))),
+    defaultWorkerCount(),
+  );
   console.log('\nIG rules over every shipped sample (wasm): Gauss–Legendre 50 against adaptive @1 %');
   console.log(ruleTable(rules));
   const limits = await limitRows(rows, cases());
   console.log('\nPhysical limit: FLOPs per evaluation (forward + input gradient) / single-thread matmul rate, per worker');
   console.log(limitTable(limits));
   const out = path.join(ROOT, 'bench-results.json');
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits }, null, 2));
+  fs.writeFileSync(
+    out,
+    JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits }, null, 2),
+  );
   console.log(`\nwrote ${out}`);
 }
 

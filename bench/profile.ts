@@ -141,19 +141,28 @@ export function formatProfile(r: ProfileResult, top = 20): string {
   );
   lines.push(`  ${'kernel'.padEnd(38)} ${'calls'.padStart(6)} ${'total ms'.padStart(10)} ${'share'.padStart(7)}`);
   for (const k of r.kernels.slice(0, top)) {
-    lines.push(`  ${k.name.padEnd(38)} ${String(k.calls).padStart(6)} ${k.totalMs.toFixed(2).padStart(10)} ${(100 * k.share).toFixed(1).padStart(6)}%`);
+    lines.push(
+      `  ${k.name.padEnd(38)} ${String(k.calls).padStart(6)} ${k.totalMs.toFixed(2).padStart(10)} ${(100 * k.share).toFixed(1).padStart(6)}%`,
+    );
   }
   const rest = r.kernels.slice(top);
   if (rest.length > 0) {
     const ms = rest.reduce((a, k) => a + k.totalMs, 0);
     const calls = rest.reduce((a, k) => a + k.calls, 0);
-    lines.push(`  ${`(${rest.length} more)`.padEnd(38)} ${String(calls).padStart(6)} ${ms.toFixed(2).padStart(10)} ${((100 * ms) / (kernelSum || 1)).toFixed(1).padStart(6)}%`);
+    lines.push(
+      `  ${`(${rest.length} more)`.padEnd(38)} ${String(calls).padStart(6)} ${ms.toFixed(2).padStart(10)} ${((100 * ms) / (kernelSum || 1)).toFixed(1).padStart(6)}%`,
+    );
   }
   return lines.join('\n');
 }
 
 /** Median wall ms of evaluations with and without `withInputGradientsOnly`, interleaved. */
-export async function abWeightGradients(modelPath: string, backend: 'wasm' | 'cpu', batch: number, repeats: number): Promise<{ inputOnlyMs: number; weightsTooMs: number }> {
+export async function abWeightGradients(
+  modelPath: string,
+  backend: 'wasm' | 'cpu',
+  batch: number,
+  repeats: number,
+): Promise<{ inputOnlyMs: number; weightsTooMs: number }> {
   await initBackend(backend);
   const model = await loadModel(modelPath);
   const fn: ExplainedScalar = { model, target: 1 % model.numClasses, output: 'logit' };

@@ -204,7 +204,15 @@ export interface MethodInfo {
 /** Host → webview. */
 export type HostToWebview =
   /** A run starts (or restarts): clear the panel for this model. */
-  | { type: 'run'; runId: number; model: ModelSummary; backend: BackendName; preprocessing: Preprocessing | null; methods: MethodInfo[]; inputCount: number }
+  | {
+      type: 'run';
+      runId: number;
+      model: ModelSummary;
+      backend: BackendName;
+      preprocessing: Preprocessing | null;
+      methods: MethodInfo[];
+      inputCount: number;
+    }
   | { type: 'input'; runId: number; inputIndex: number; input: InputStarted }
   | { type: 'result'; runId: number; inputIndex: number; result: MethodResult }
   | { type: 'progress'; runId: number; progress: Progress }
@@ -261,12 +269,21 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | null {
     }
     case 'export':
       if (raw.format === 'json' || raw.format === 'html') return { type: 'export', format: raw.format };
-      if (raw.format === 'png' && isShortString(raw.fileName) && /^[\w.\- ]+\.png$/.test(raw.fileName) && typeof raw.dataUrl === 'string' && raw.dataUrl.startsWith('data:image/png;base64,') && raw.dataUrl.length < 50_000_000) {
+      if (
+        raw.format === 'png' &&
+        isShortString(raw.fileName) &&
+        /^[\w.\- ]+\.png$/.test(raw.fileName) &&
+        typeof raw.dataUrl === 'string' &&
+        raw.dataUrl.startsWith('data:image/png;base64,') &&
+        raw.dataUrl.length < 50_000_000
+      ) {
         return { type: 'export', format: 'png', fileName: raw.fileName, dataUrl: raw.dataUrl };
       }
       return null;
     case 'log':
-      return (raw.level === 'info' || raw.level === 'warn' || raw.level === 'error') && isShortString(raw.message, 10_000) ? { type: 'log', level: raw.level, message: raw.message } : null;
+      return (raw.level === 'info' || raw.level === 'warn' || raw.level === 'error') && isShortString(raw.message, 10_000)
+        ? { type: 'log', level: raw.level, message: raw.message }
+        : null;
     default:
       return null;
   }

@@ -10,7 +10,11 @@ describe('adaptive quadrature pieces', () => {
     const w = panelWeights(uniformPanels(2));
     expect([...w.keys()]).toEqual([0, 0.25, 0.5, 0.75, 1]);
     [1 / 12, 4 / 12, 2 / 12, 4 / 12, 1 / 12].forEach((v, i) => expect([...w.values()][i]).toBeCloseTo(v, 14));
-    const split = panelWeights([{ a: 0, m: 0.125, b: 0.25 }, { a: 0.25, m: 0.375, b: 0.5 }, { a: 0.5, m: 0.75, b: 1 }]);
+    const split = panelWeights([
+      { a: 0, m: 0.125, b: 0.25 },
+      { a: 0.25, m: 0.375, b: 0.5 },
+      { a: 0.5, m: 0.75, b: 1 },
+    ]);
     expect([...split.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 15);
     // Simpson is exact for cubics: ∫₀¹ α³ = 1/4 on any panels.
     expect([...split].reduce((s, [a, wa]) => s + wa * a ** 3, 0)).toBeCloseTo(0.25, 14);
@@ -18,9 +22,21 @@ describe('adaptive quadrature pieces', () => {
 
   it('splits the panel where the integrand bends, the widest when all are straight', () => {
     const panels = uniformPanels(2);
-    const kinked = new Map([[0, 0], [0.25, 0], [0.5, 0], [0.75, 1], [1, 1]]);
+    const kinked = new Map([
+      [0, 0],
+      [0.25, 0],
+      [0.5, 0],
+      [0.75, 1],
+      [1, 1],
+    ]);
     expect(panelsToSplit(panels, kinked, 4)).toEqual([panels[1]]);
-    const straight = new Map([[0, 0], [0.25, 1], [0.5, 2], [0.75, 3], [1, 4]]);
+    const straight = new Map([
+      [0, 0],
+      [0.25, 1],
+      [0.5, 2],
+      [0.75, 3],
+      [1, 4],
+    ]);
     expect(panelsToSplit(panels, straight, 1)).toHaveLength(1);
   });
 });
@@ -33,7 +49,14 @@ describe('IG with --rule adaptive', () => {
   });
 
   it('meets the tolerance on a smooth model with few evaluations, reusing the first pass', async () => {
-    const { result } = await runMethod(sigmoidModel([2, -1, 0.5]), 'ig', [1, 0.5, 2], null, { rule: 'adaptive' as never, tolerance: 1e-3 }, { output: 'probability' });
+    const { result } = await runMethod(
+      sigmoidModel([2, -1, 0.5]),
+      'ig',
+      [1, 0.5, 2],
+      null,
+      { rule: 'adaptive' as never, tolerance: 1e-3 },
+      { output: 'probability' },
+    );
     expect(result.completeness!.relative).toBeLessThanOrEqual(1e-3);
     expect(result.params).toMatchObject({ rule: 'adaptive', tolerance: 1e-3, converged: true });
     expect(result.path!.alpha.length).toBe(result.params.steps);
@@ -53,13 +76,19 @@ describe('IG with --rule adaptive', () => {
   });
 
   it('stops at the evaluation cap and says it did not converge', async () => {
-    const { result } = await runMethod(reluSaturationModel(), 'ig', [2, 1], null, { rule: 'adaptive' as never, tolerance: 1e-12, maxEvaluations: 12 });
+    const { result } = await runMethod(reluSaturationModel(), 'ig', [2, 1], null, {
+      rule: 'adaptive' as never,
+      tolerance: 1e-12,
+      maxEvaluations: 12,
+    });
     expect(result.params.converged).toBe(false);
     expect(result.params.steps as number).toBeLessThanOrEqual(12);
     expect(result.timing.evaluations).toBe(result.params.steps);
   });
 
   it('rejects a cap below the first pass', async () => {
-    await expect(runMethod(cubeSumModel(), 'ig', [1, 2, -1], null, { rule: 'adaptive' as never, maxEvaluations: 3 })).rejects.toThrow(/max-evaluations must be at least 9/);
+    await expect(runMethod(cubeSumModel(), 'ig', [1, 2, -1], null, { rule: 'adaptive' as never, maxEvaluations: 3 })).rejects.toThrow(
+      /max-evaluations must be at least 9/,
+    );
   });
 });

@@ -25,7 +25,10 @@ const WASM_DIST = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backe
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** Run a snippet (with access to initBackend) in a fresh process; returns its last stdout line as JSON. */
-function child(body: string, env: Record<string, string> = {}): { ok: boolean; backend?: string; dir?: string | null; code?: string; message?: string; sum?: number } {
+function child(
+  body: string,
+  env: Record<string, string> = {},
+): { ok: boolean; backend?: string; dir?: string | null; code?: string; message?: string; sum?: number } {
   const script = `
     import * as tf from '@tensorflow/tfjs-core';
     import { initBackend, wasmDirInUse } from ${JSON.stringify(path.join(ROOT, 'src/core/engine/backend.ts'))};

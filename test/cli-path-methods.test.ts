@@ -22,11 +22,37 @@ describe('CLI: the path-method family on mnist-cnn', () => {
     const dir = tempDir('cli-refs');
     const reference = path.join(dir, 'refs.json');
     // Two references in model input space (raw 0..255): black and a uniform grey.
-    fs.writeFileSync(reference, JSON.stringify([0, 128].map((v) => Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [v])))));
+    fs.writeFileSync(
+      reference,
+      JSON.stringify([0, 128].map((v) => Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => [v])))),
+    );
     const run = explain(
-      '--method', 'ig,guided-ig,blur-ig,expected-gradients,smoothgrad,smoothgrad-sq,vargrad',
-      '--rule', 'trapezoid', '--steps', '12', '--idgi', '--fraction', '0.3', '--max-dist', '0.1', '--max-sigma', '5', '--grad-step', '0.02',
-      '--reference', reference, '--samples', '4', '--noise', '0.1', '--wrap', 'grad-x-input', '--seed', '3', '--json',
+      '--method',
+      'ig,guided-ig,blur-ig,expected-gradients,smoothgrad,smoothgrad-sq,vargrad',
+      '--rule',
+      'trapezoid',
+      '--steps',
+      '12',
+      '--idgi',
+      '--fraction',
+      '0.3',
+      '--max-dist',
+      '0.1',
+      '--max-sigma',
+      '5',
+      '--grad-step',
+      '0.02',
+      '--reference',
+      reference,
+      '--samples',
+      '4',
+      '--noise',
+      '0.1',
+      '--wrap',
+      'grad-x-input',
+      '--seed',
+      '3',
+      '--json',
     );
     expect(run.stderr).not.toMatch(/Unexpected/);
     expect(run.code).toBe(0);

@@ -28,8 +28,20 @@ describe('pathlens CLI', () => {
   it('explains a zoo image model with --json: the contract, completeness and a report folder', () => {
     const out = tempDir('cli-report');
     const run = pathlens(
-      'explain', '--model', path.join(ZOO, 'mnist-cnn/model.json'), '--input', path.join(ZOO, 'mnist-cnn/samples'),
-      '--preprocess', 'raw255', '--method', 'ig,gradient,grad-x-input', '--steps', '32', '--json', '--out', out,
+      'explain',
+      '--model',
+      path.join(ZOO, 'mnist-cnn/model.json'),
+      '--input',
+      path.join(ZOO, 'mnist-cnn/samples'),
+      '--preprocess',
+      'raw255',
+      '--method',
+      'ig,gradient,grad-x-input',
+      '--steps',
+      '32',
+      '--json',
+      '--out',
+      out,
     );
     expect(run.stderr).not.toMatch(/Unexpected/);
     expect(run.code).toBe(0);
@@ -58,7 +70,16 @@ describe('pathlens CLI', () => {
 
   it('explains the shipped example: right predictions, complete IG, and IG mass on the red object', () => {
     const images = path.join(ROOT, 'examples/shapes/images');
-    const run = pathlens('explain', '--model', path.join(ROOT, 'examples/shapes/model.json'), '--input', images, '--method', 'ig,gradient,grad-x-input', '--json');
+    const run = pathlens(
+      'explain',
+      '--model',
+      path.join(ROOT, 'examples/shapes/model.json'),
+      '--input',
+      images,
+      '--method',
+      'ig,gradient,grad-x-input',
+      '--json',
+    );
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.preprocessing).toMatchObject({ name: 'unit', source: 'sidecar' });
@@ -83,7 +104,16 @@ describe('pathlens CLI', () => {
   });
 
   it('explains rows of a CSV for a tabular zoo model', () => {
-    const run = pathlens('explain', '--model', path.join(ZOO, 'divorce-predictor/model.json'), '--input', path.join(ZOO, 'divorce-predictor/divorce.csv'), '--max-rows', '3', '--json');
+    const run = pathlens(
+      'explain',
+      '--model',
+      path.join(ZOO, 'divorce-predictor/model.json'),
+      '--input',
+      path.join(ZOO, 'divorce-predictor/divorce.csv'),
+      '--max-rows',
+      '3',
+      '--json',
+    );
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.inputs).toHaveLength(3);
@@ -104,7 +134,15 @@ describe('pathlens CLI', () => {
     expect(short.stderr.trim().split('\n').pop()).toMatch(/^pathlens: weight shard group1-shard1of1.bin is short by 8 bytes/);
     expect(short.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
 
-    const target = pathlens('explain', '--model', path.join(ZOO, 'iris-mlp/model.json'), '--input', path.join(dir, 'x.json'), '--target', '7');
+    const target = pathlens(
+      'explain',
+      '--model',
+      path.join(ZOO, 'iris-mlp/model.json'),
+      '--input',
+      path.join(dir, 'x.json'),
+      '--target',
+      '7',
+    );
     expect(target.code).toBe(1);
     expect(target.stderr).toContain('target class 7 is out of range: the model has 3 classes');
 

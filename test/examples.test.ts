@@ -47,9 +47,7 @@ function softmaxLayerName(model: tfl.LayersModel): string | undefined {
 
 /** Bytes the manifest says weights.bin must hold (all example weights are float32). */
 function manifestBytes(json: ModelJson): number {
-  return json.weightsManifest
-    .flatMap((g) => g.weights)
-    .reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+  return json.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
 }
 
 beforeAll(async () => {
@@ -108,16 +106,7 @@ describe('examples/shapes', () => {
 
 describe('examples/tabular', () => {
   const dir = path.join(ROOT, 'tabular');
-  const FEATURES = [
-    'income_k',
-    'debt_ratio',
-    'late_payments',
-    'age',
-    'years_at_address',
-    'num_credit_cards',
-    'zip_digit',
-    'noise',
-  ];
+  const FEATURES = ['income_k', 'debt_ratio', 'late_payments', 'age', 'years_at_address', 'num_credit_cards', 'zip_digit', 'noise'];
   /** The rule the data was generated with (see examples/tabular/README.md). */
   const approved = (r: number[]) => 1.5 * Math.log(r[0] / 45) - 5 * (r[1] - 0.35) - 0.9 * (r[2] - 1) > 0;
 

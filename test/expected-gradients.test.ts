@@ -19,7 +19,14 @@ const meanD = [0, 1, 2].map((i) => D.reduce((s, r) => s + r[i]!, 0) / D.length);
 
 describe('Expected Gradients (ALGORITHMS.md §2)', () => {
   it('linear F: EG = w ⊙ (x − mean D) exactly when K is a multiple of |D|; Σ EG = F(x) − mean F(D)', async () => {
-    const { result } = await runMethod(linearModel(w, 0.3), 'expected-gradients', x, null, { reference: 'refs', samples: 8, seed: 3 }, { references: { refs: D } });
+    const { result } = await runMethod(
+      linearModel(w, 0.3),
+      'expected-gradients',
+      x,
+      null,
+      { reference: 'refs', samples: 8, seed: 3 },
+      { references: { refs: D } },
+    );
     result.attribution.data.forEach((v, i) => expect(v).toBeCloseTo(w[i]! * (x[i]! - meanD[i]!), 5));
     const fx = w.reduce((s, wi, i) => s + wi * x[i]!, 0.3);
     const meanF = D.reduce((s, r) => s + w.reduce((t, wi, i) => t + wi * r[i]!, 0.3), 0) / D.length;
@@ -33,8 +40,21 @@ describe('Expected Gradients (ALGORITHMS.md §2)', () => {
 
   it('K not a multiple of |D| still converges to the expectation (non-linear F)', async () => {
     // F = x₁x₂ with references on a line: E over α and D of (x − x′) ⊙ ∇F; Σ ≈ F(x) − mean F(D).
-    const refs = [[0, 0], [1, 0], [0, 1], [0.5, 0.5], [1, 1]];
-    const { result } = await runMethod(productModel(), 'expected-gradients', [3, 2], null, { reference: 'r', samples: 2001, seed: 1 }, { references: { r: refs } });
+    const refs = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [0.5, 0.5],
+      [1, 1],
+    ];
+    const { result } = await runMethod(
+      productModel(),
+      'expected-gradients',
+      [3, 2],
+      null,
+      { reference: 'r', samples: 2001, seed: 1 },
+      { references: { r: refs } },
+    );
     expect(result.completeness!.relative).toBeLessThan(0.03);
   });
 
@@ -48,13 +68,40 @@ describe('Expected Gradients (ALGORITHMS.md §2)', () => {
     expect(Math.max(...counts)).toBeLessThanOrEqual(3);
     expect(a.alpha.every((v) => v >= 0 && v < 1)).toBe(true);
     const model = productModel();
-    const refs = { r: [[0, 0], [1, 2], [2, -1]] };
-    const first = await runMethod(model, 'expected-gradients', [3, 2], null, { reference: 'r', samples: 5, seed: 11 }, { references: refs, chunkSize: 2 });
+    const refs = {
+      r: [
+        [0, 0],
+        [1, 2],
+        [2, -1],
+      ],
+    };
+    const first = await runMethod(
+      model,
+      'expected-gradients',
+      [3, 2],
+      null,
+      { reference: 'r', samples: 5, seed: 11 },
+      { references: refs, chunkSize: 2 },
+    );
     const before = tf.memory().numTensors;
-    const second = await runMethod(first.model, 'expected-gradients', [3, 2], null, { reference: 'r', samples: 5, seed: 11 }, { references: refs, chunkSize: 2 });
+    const second = await runMethod(
+      first.model,
+      'expected-gradients',
+      [3, 2],
+      null,
+      { reference: 'r', samples: 5, seed: 11 },
+      { references: refs, chunkSize: 2 },
+    );
     expect(tf.memory().numTensors).toBe(before);
     expect([...second.result.attribution.data]).toEqual([...first.result.attribution.data]);
-    const other = await runMethod(first.model, 'expected-gradients', [3, 2], null, { reference: 'r', samples: 5, seed: 12 }, { references: refs, chunkSize: 2 });
+    const other = await runMethod(
+      first.model,
+      'expected-gradients',
+      [3, 2],
+      null,
+      { reference: 'r', samples: 5, seed: 12 },
+      { references: refs, chunkSize: 2 },
+    );
     expect([...other.result.attribution.data]).not.toEqual([...first.result.attribution.data]);
   });
 
@@ -65,8 +112,12 @@ describe('Expected Gradients (ALGORITHMS.md §2)', () => {
     const model = productModel();
     const run = await runMethod(model, 'gradient', [3, 2], null);
     const evaluations = run.evaluator.evaluations;
-    await expect(runMethod(run.model, 'expected-gradients', [3, 2], null, { reference: 'e' }, { references: { e: [] } })).rejects.toThrow(/empty/);
-    await expect(runMethod(run.model, 'expected-gradients', [3, 2], null, { reference: 'b' }, { references: { b: [[1, 2, 3]] } })).rejects.toThrow(/has 3 values but the model input \[2\] has 2/);
+    await expect(runMethod(run.model, 'expected-gradients', [3, 2], null, { reference: 'e' }, { references: { e: [] } })).rejects.toThrow(
+      /empty/,
+    );
+    await expect(
+      runMethod(run.model, 'expected-gradients', [3, 2], null, { reference: 'b' }, { references: { b: [[1, 2, 3]] } }),
+    ).rejects.toThrow(/has 3 values but the model input \[2\] has 2/);
     expect(run.evaluator.evaluations).toBe(evaluations);
   });
 });

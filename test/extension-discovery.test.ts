@@ -48,7 +48,12 @@ describe('orderInputCandidates', () => {
   it('puts inputs beside the model first, then the workspace, once each, never node_modules', () => {
     const model = path.join(root, 'models/shapes/model.json');
     const near = inputsNearModel(model);
-    const workspace = [path.join(root, 'other/c.png'), path.join(root, 'models/shapes/images/b.png'), path.join(root, 'node_modules/x/y.png'), path.join(root, 'notes.txt')];
+    const workspace = [
+      path.join(root, 'other/c.png'),
+      path.join(root, 'models/shapes/images/b.png'),
+      path.join(root, 'node_modules/x/y.png'),
+      path.join(root, 'notes.txt'),
+    ];
     const items = orderInputCandidates(model, near, workspace, root);
     expect(items.map((i) => [i.label, i.description, i.near])).toEqual([
       ['table.csv', '.', true],

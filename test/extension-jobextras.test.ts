@@ -2,7 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isMissingPatternsError, needsReferenceSet, ReferenceSetMemory, REFERENCE_SETS_KEY, referenceKind, shouldOfferPatternFit } from '../src/extension/jobExtras';
+import {
+  isMissingPatternsError,
+  needsReferenceSet,
+  ReferenceSetMemory,
+  REFERENCE_SETS_KEY,
+  referenceKind,
+  shouldOfferPatternFit,
+} from '../src/extension/jobExtras';
 import { loadPatterns } from '../src/core/patterns/store';
 import { toWireError } from '../src/extension/worker';
 
@@ -21,7 +28,12 @@ describe('fit patterns offer', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-nopatterns-'));
     const zoo = path.resolve(__dirname, '../../shared/zoo/iris-mlp');
     for (const f of fs.readdirSync(zoo)) if (/model\.json$|\.bin$/.test(f)) fs.copyFileSync(path.join(zoo, f), path.join(dir, f));
-    const error = toWireError(await loadPatterns(path.join(dir, 'model.json')).then(() => null, (e: unknown) => e));
+    const error = toWireError(
+      await loadPatterns(path.join(dir, 'model.json')).then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    );
     expect(error.message).toMatch(/pattern methods need fitted patterns/);
     expect(isMissingPatternsError(error.message)).toBe(true);
     for (const m of ['pgig', 'pattern-net', 'pattern-attribution']) expect(shouldOfferPatternFit(['ig', m], error)).toBe(true);
@@ -32,9 +44,14 @@ describe('fit patterns offer', () => {
   });
 
   it('also offers a new fit for patterns fitted for other weights', () => {
-    const message = '/m/.pathlens/patterns-ab.bin was fitted for different weights (model hash 1, this model 2); stale patterns are never used';
+    const message =
+      '/m/.pathlens/patterns-ab.bin was fitted for different weights (model hash 1, this model 2); stale patterns are never used';
     expect(shouldOfferPatternFit(['pgig'], { code: 'usage', message })).toBe(true);
-    expect(isMissingPatternsError('pattern methods need fitted patterns, but the patterns in /m/.pathlens were fitted for other weights of this model')).toBe(true);
+    expect(
+      isMissingPatternsError(
+        'pattern methods need fitted patterns, but the patterns in /m/.pathlens were fitted for other weights of this model',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -75,7 +92,11 @@ describe('Expected Gradients reference set memory', () => {
     await store.update(REFERENCE_SETS_KEY, ['nonsense']);
     expect(memory.get('/d/model.json')).toBeUndefined();
     for (const m of ['/1', '/2', '/3', '/4']) await memory.set(`${m}/model.json`, '/data/refs');
-    expect(Object.keys(store.get<Record<string, string>>(REFERENCE_SETS_KEY)!)).toEqual(['/2/model.json', '/3/model.json', '/4/model.json']);
+    expect(Object.keys(store.get<Record<string, string>>(REFERENCE_SETS_KEY)!)).toEqual([
+      '/2/model.json',
+      '/3/model.json',
+      '/4/model.json',
+    ]);
   });
 
   it('tells folders, CSV and JSON reference sets apart', () => {

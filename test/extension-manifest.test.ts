@@ -31,7 +31,9 @@ describe('extension manifest', () => {
   });
 
   it('offers Fit Patterns and Run Sanity Checks on model.json and in the palette, only in trusted workspaces', () => {
-    const titles = Object.fromEntries((pkg.contributes.commands as { command: string; title: string; enablement?: string }[]).map((c) => [c.command, c]));
+    const titles = Object.fromEntries(
+      (pkg.contributes.commands as { command: string; title: string; enablement?: string }[]).map((c) => [c.command, c]),
+    );
     expect(titles['pathlens.fitPatterns']).toMatchObject({ title: 'PathLens: Fit Patterns…', enablement: 'isWorkspaceTrusted' });
     expect(titles['pathlens.sanityChecks']).toMatchObject({ title: 'PathLens: Run Sanity Checks…', enablement: 'isWorkspaceTrusted' });
     const explorer = pkg.contributes.menus['explorer/context'] as { command: string; when: string }[];
@@ -45,9 +47,16 @@ describe('extension manifest', () => {
   });
 
   it('declares the model view as an optional read-only editor and the panel serializer activation', () => {
-    expect(pkg.contributes.customEditors).toEqual([{ viewType: 'pathlens.modelView', displayName: 'PathLens Model View', selector: [{ filenamePattern: 'model.json' }], priority: 'option' }]);
+    expect(pkg.contributes.customEditors).toEqual([
+      {
+        viewType: 'pathlens.modelView',
+        displayName: 'PathLens Model View',
+        selector: [{ filenamePattern: 'model.json' }],
+        priority: 'option',
+      },
+    ]);
     expect(pkg.activationEvents).toContain('onWebviewPanel:pathlens.panel');
-    expect(sources).toContain("registerWebviewPanelSerializer(PANEL_VIEW_TYPE");
+    expect(sources).toContain('registerWebviewPanelSerializer(PANEL_VIEW_TYPE');
     expect(sources).toContain("PANEL_VIEW_TYPE = 'pathlens.panel'");
   });
 

@@ -3,16 +3,34 @@ import type { ModelSummary } from '../src/core/types';
 import { parseModelViewMessage, renderModelViewHtml } from '../src/extension/modelViewHtml';
 
 const summary: ModelSummary = {
-  path: '/w/<evil>/model.json', format: 'layers-model',
-  inputs: [{ name: 'input_1', shape: [null, 28, 28, 1], dtype: 'float32' }], outputs: [{ name: 'out', shape: [null, 10], dtype: 'float32' }],
-  layers: [{ name: 'conv<script>', className: 'Conv2D', outputShape: [null, 26, 26, 8], params: 80 }, { name: 'dense', className: 'Dense', outputShape: [null, 10], params: 54090 }],
-  totalParams: 54170, finalActivation: 'softmax', labels: ['zero', '"one"'], labelsSource: 'labels.txt', weightBytes: 216680,
+  path: '/w/<evil>/model.json',
+  format: 'layers-model',
+  inputs: [{ name: 'input_1', shape: [null, 28, 28, 1], dtype: 'float32' }],
+  outputs: [{ name: 'out', shape: [null, 10], dtype: 'float32' }],
+  layers: [
+    { name: 'conv<script>', className: 'Conv2D', outputShape: [null, 26, 26, 8], params: 80 },
+    { name: 'dense', className: 'Dense', outputShape: [null, 10], params: 54090 },
+  ],
+  totalParams: 54170,
+  finalActivation: 'softmax',
+  labels: ['zero', '"one"'],
+  labelsSource: 'labels.txt',
+  weightBytes: 216680,
 };
 const opts = { cspSource: 'vscode-webview://abc', nonce: 'N0nceN0nceN0nce1234' };
 
 describe('model view page', () => {
   it('shows the summary with escaped names, counts and preprocessing', () => {
-    const html = renderModelViewHtml({ kind: 'summary', summary, preprocessing: { name: 'unit', mean: [0], std: [255], source: 'default' }, backend: 'wasm', trusted: true }, opts);
+    const html = renderModelViewHtml(
+      {
+        kind: 'summary',
+        summary,
+        preprocessing: { name: 'unit', mean: [0], std: [255], source: 'default' },
+        backend: 'wasm',
+        trusted: true,
+      },
+      opts,
+    );
     expect(html).toContain('54,170');
     expect(html).toContain('[?, 28, 28, 1]');
     expect(html).toContain('conv&lt;script&gt;');
@@ -33,7 +51,9 @@ describe('model view page', () => {
   });
 
   it('hides the explain buttons in restricted mode and shows errors', () => {
-    expect(renderModelViewHtml({ kind: 'summary', summary, preprocessing: null, backend: null, trusted: false }, opts)).not.toContain('data-msg="explain"');
+    expect(renderModelViewHtml({ kind: 'summary', summary, preprocessing: null, backend: null, trusted: false }, opts)).not.toContain(
+      'data-msg="explain"',
+    );
     const err = renderModelViewHtml({ kind: 'error', path: '/w/model.json', message: 'shard <missing>' }, opts);
     expect(err).toContain('shard &lt;missing&gt;');
     expect(err).toContain('data-testid="error"');

@@ -6,15 +6,31 @@ import { methodInfos } from '../src/extension/methodInfo';
 import { buildJob, DEFAULT_SETTINGS } from '../src/extension/settings';
 
 const model: ModelSummary = {
-  path: '/m/model.json', format: 'layers-model', inputs: [{ name: 'x', shape: [null, 4, 4, 1], dtype: 'float32' }], outputs: [{ name: 'y', shape: [null, 3], dtype: 'float32' }],
-  layers: [], totalParams: 10, finalActivation: 'softmax', labels: ['a', 'b', 'c'], labelsSource: 'labels.txt', weightBytes: 40,
+  path: '/m/model.json',
+  format: 'layers-model',
+  inputs: [{ name: 'x', shape: [null, 4, 4, 1], dtype: 'float32' }],
+  outputs: [{ name: 'y', shape: [null, 3], dtype: 'float32' }],
+  layers: [],
+  totalParams: 10,
+  finalActivation: 'softmax',
+  labels: ['a', 'b', 'c'],
+  labelsSource: 'labels.txt',
+  weightBytes: 40,
 };
 const started = (p: string, target = 1): InputStarted => ({
-  path: p, kind: 'image', shape: [4, 4, 1],
+  path: p,
+  kind: 'image',
+  shape: [4, 4, 1],
   prediction: { index: 1, score: 0.9, label: 'b', top: [{ index: 1, score: 0.9, label: 'b' }] },
   target: { index: target, label: ['a', 'b', 'c'][target], output: 'logit', score: 2 },
 });
-const result = (method: string, value = 1): MethodResult => ({ method, params: {}, attribution: { shape: [4, 4, 1], data: new Float32Array(16).fill(value) }, completeness: null, timing: { ms: 1, evaluations: 1 } });
+const result = (method: string, value = 1): MethodResult => ({
+  method,
+  params: {},
+  attribution: { shape: [4, 4, 1], data: new Float32Array(16).fill(value) },
+  completeness: null,
+  timing: { ms: 1, evaluations: 1 },
+});
 const job: ExplainJob = buildJob(DEFAULT_SETTINGS, '/m/model.json', ['/m/a.png', '/m/t.csv'], ['ig', 'gradient']);
 
 function fullRun(state: RunState) {
@@ -77,7 +93,9 @@ describe('RunState', () => {
   it('treats a cancelled error as a cancellation, not an error', () => {
     const state = new RunState(methodInfos);
     fullRun(state);
-    expect(state.finish({ kind: 'full' }, { error: { code: 'cancelled', message: 'Cancelled by the user.' } })).toEqual([{ type: 'done', runId: 1, cancelled: true }]);
+    expect(state.finish({ kind: 'full' }, { error: { code: 'cancelled', message: 'Cancelled by the user.' } })).toEqual([
+      { type: 'done', runId: 1, cancelled: true },
+    ]);
   });
 
   it('re-runs one input for a new target and maps worker indices back to the panel', () => {
@@ -85,7 +103,9 @@ describe('RunState', () => {
     fullRun(state);
     state.finish({ kind: 'full' }, { result: state.toResult()! });
     const scope = { kind: 'target' as const, inputIndex: 1, target: 2 };
-    const subs = state.subJobs(scope, (inputs, methods, target, params) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params))!;
+    const subs = state.subJobs(scope, (inputs, methods, target, params) =>
+      buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params),
+    )!;
     expect(subs).toHaveLength(1);
     const sub = subs[0]!;
     expect(sub.inputs).toEqual(['/m/t.csv']);
@@ -113,7 +133,9 @@ describe('RunState', () => {
     const state = new RunState(methodInfos);
     fullRun(state);
     const scope = { kind: 'recompute' as const, inputIndex: 0, method: 'ig', params: { steps: 300 } };
-    const [sub] = state.subJobs(scope, (inputs, methods, target, params) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params))!;
+    const [sub] = state.subJobs(scope, (inputs, methods, target, params) =>
+      buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params),
+    )!;
     expect(sub).toMatchObject({ inputs: ['/m/a.png'], methods: ['ig'], target: 1, options: { steps: 300 } });
     expect(state.subJobs({ ...scope, method: 'smoothgrad' }, () => job)).toBeNull();
     expect(state.subJobs({ ...scope, inputIndex: 9 }, () => job)).toBeNull();
@@ -124,14 +146,18 @@ describe('RunState', () => {
     ].flatMap((e) => state.onEvent(scope, e as WorkerEvent));
     expect(msgs).toEqual([{ type: 'result', runId: 1, inputIndex: 0, result: result('ig', 9) }]);
     const r: ExplainResult = state.toResult()!;
-    expect(r.inputs[0]!.results.map((x) => [x.method, x.attribution.data[0]])).toEqual([['ig', 9], ['gradient', 1]]);
+    expect(r.inputs[0]!.results.map((x) => [x.method, x.attribution.data[0]])).toEqual([
+      ['ig', 9],
+      ['gradient', 1],
+    ]);
   });
 
   it('keeps the parameters set via recompute when the target changes (one job per parameter group)', () => {
     const state = new RunState(methodInfos);
     fullRun(state);
     state.finish({ kind: 'full' }, { result: state.toResult()! });
-    const build = (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params);
+    const build = (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) =>
+      buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params);
     state.subJobs({ kind: 'recompute', inputIndex: 0, method: 'ig', params: { steps: 300, rule: 'trapezoid' } }, build);
     expect(state.paramsFor(0, 'ig')).toEqual({ steps: 300, rule: 'trapezoid' });
     const scope = { kind: 'target' as const, inputIndex: 0, target: 2 };
@@ -153,7 +179,10 @@ describe('RunState', () => {
     events.flatMap((e) => state.onEvent(scope, e as WorkerEvent));
     const r = state.toResult()!;
     expect(r.inputs[0]!.target.index).toBe(2);
-    expect(r.inputs[0]!.results.map((x) => [x.method, x.attribution.data[0]])).toEqual([['ig', 3], ['gradient', 4]]);
+    expect(r.inputs[0]!.results.map((x) => [x.method, x.attribution.data[0]])).toEqual([
+      ['ig', 3],
+      ['gradient', 4],
+    ]);
     // A new full run forgets them.
     state.beginFull(job);
     expect(state.paramsFor(0, 'ig')).toBeUndefined();
@@ -165,7 +194,8 @@ describe('RunState', () => {
     state.beginFull(egJob);
     state.onEvent({ kind: 'full' }, { kind: 'started', jobId: 1, model, backend: 'wasm', preprocessing: null, inputCount: 1 });
     state.onEvent({ kind: 'full' }, { kind: 'input', jobId: 1, inputIndex: 0, input: started('/m/a.png') });
-    const build = (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params);
+    const build = (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) =>
+      buildJob(DEFAULT_SETTINGS, '/m/model.json', inputs, methods, target, params);
     const [target] = state.subJobs({ kind: 'target', inputIndex: 0, target: 0 }, build)!;
     expect(target!.options.reference).toBe('/m/refs');
     const [recompute] = state.subJobs({ kind: 'recompute', inputIndex: 0, method: 'expected-gradients', params: { samples: 8 } }, build)!;

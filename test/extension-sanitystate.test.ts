@@ -11,12 +11,22 @@ describe('sanity checks in the extension', () => {
   it('builds the sanity job from the settings like an explain job', () => {
     const job = buildSanityJob(settings, '/m/model.json', '/m/a.png', ['ig', 'gradient'], 'cascading');
     expect(job).toEqual({
-      modelPath: '/m/model.json', input: '/m/a.png', methods: ['ig', 'gradient'], check: 'cascading', target: 'top', output: 'probability', preprocess: 'raw255',
-      options: buildJob(settings, '/m/model.json', ['/m/a.png'], ['ig', 'gradient']).options, memoryBudgetMB: DEFAULT_SETTINGS.memoryBudgetMB, seed: 0,
+      modelPath: '/m/model.json',
+      input: '/m/a.png',
+      methods: ['ig', 'gradient'],
+      check: 'cascading',
+      target: 'top',
+      output: 'probability',
+      preprocess: 'raw255',
+      options: buildJob(settings, '/m/model.json', ['/m/a.png'], ['ig', 'gradient']).options,
+      memoryBudgetMB: DEFAULT_SETTINGS.memoryBudgetMB,
+      seed: 0,
     });
     // The ig.* settings reach IG (as they do in an explain run).
     expect(JSON.stringify(job.options)).toContain('"steps":12');
-    const eg = buildSanityJob(DEFAULT_SETTINGS, '/m/model.json', '/m/a.png', ['expected-gradients'], 'perturbation', { reference: '/m/refs' });
+    const eg = buildSanityJob(DEFAULT_SETTINGS, '/m/model.json', '/m/a.png', ['expected-gradients'], 'perturbation', {
+      reference: '/m/refs',
+    });
     expect(eg.options.reference).toBe('/m/refs');
     expect(eg.preprocess).toBeUndefined();
   });
@@ -28,7 +38,10 @@ describe('sanity checks in the extension', () => {
     const start = state.begin(job);
     expect(start).toEqual([{ type: 'sanity-start', sanityId: 1, check: 'cascading', input: '/m/a.png', methods: methodInfos(['ig']) }]);
     expect(state.running).toBe(true);
-    const verdicts: SanityEvent = { type: 'verdicts', verdicts: [{ method: 'ig', check: 'cascading', status: 'pass', metric: 'spearmanAbs', reason: 'passes' }] };
+    const verdicts: SanityEvent = {
+      type: 'verdicts',
+      verdicts: [{ method: 'ig', check: 'cascading', status: 'pass', metric: 'spearmanAbs', reason: 'passes' }],
+    };
     const events: WorkerEvent[] = [
       { kind: 'progress', jobId: 3, progress: { stage: 'sanity', done: 1, total: 4 } },
       { kind: 'sanity', jobId: 3, event: verdicts },
@@ -49,7 +62,9 @@ describe('sanity checks in the extension', () => {
   it('reports cancellation and errors, and a new check starts a new id', () => {
     const state = new SanityRunState(methodInfos);
     state.begin(buildSanityJob(settings, '/m/model.json', '/m/a.png', ['ig'], 'independent'));
-    expect(state.finish({ error: { code: 'cancelled', message: 'Cancelled by the user.' } })).toEqual([{ type: 'sanity-done', sanityId: 1, cancelled: true }]);
+    expect(state.finish({ error: { code: 'cancelled', message: 'Cancelled by the user.' } })).toEqual([
+      { type: 'sanity-done', sanityId: 1, cancelled: true },
+    ]);
     const second = state.begin(buildSanityJob(settings, '/m/model.json', '/m/b.png', ['gradient'], 'perturbation'));
     expect(second[0]).toMatchObject({ type: 'sanity-start', sanityId: 2, check: 'perturbation' });
     const error = { code: 'usage' as const, message: 'unknown method' };

@@ -11,15 +11,54 @@ describe('readSettings', () => {
 
   it('reads valid values', () => {
     const s = readSettings(
-      getter({ backend: 'wasm', defaultMethods: ['gradient', 'ig'], 'ig.steps': 128, 'ig.rule': 'trapezoid', baseline: 'blur', output: 'probability', preprocess: 'imagenet', memoryBudgetMB: 256, colormap: 'viridis', divergingColormap: 'piyg', tfjsNodePath: ' /opt/tfjs-node ' }),
+      getter({
+        backend: 'wasm',
+        defaultMethods: ['gradient', 'ig'],
+        'ig.steps': 128,
+        'ig.rule': 'trapezoid',
+        baseline: 'blur',
+        output: 'probability',
+        preprocess: 'imagenet',
+        memoryBudgetMB: 256,
+        colormap: 'viridis',
+        divergingColormap: 'piyg',
+        tfjsNodePath: ' /opt/tfjs-node ',
+      }),
       known,
     );
-    expect(s).toEqual({ backend: 'wasm', defaultMethods: ['gradient', 'ig'], igSteps: 128, igRule: 'trapezoid', igTolerance: 0.01, workers: 0, baseline: 'blur', output: 'probability', preprocess: 'imagenet', memoryBudgetMB: 256, colormap: 'viridis', divergingColormap: 'piyg', tfjsNodePath: '/opt/tfjs-node' });
+    expect(s).toEqual({
+      backend: 'wasm',
+      defaultMethods: ['gradient', 'ig'],
+      igSteps: 128,
+      igRule: 'trapezoid',
+      igTolerance: 0.01,
+      workers: 0,
+      baseline: 'blur',
+      output: 'probability',
+      preprocess: 'imagenet',
+      memoryBudgetMB: 256,
+      colormap: 'viridis',
+      divergingColormap: 'piyg',
+      tfjsNodePath: '/opt/tfjs-node',
+    });
     expect(readSettings(getter({ 'ig.tolerance': 0.001, workers: 2 }), known)).toMatchObject({ igTolerance: 0.001, workers: 2 });
   });
 
   it('replaces invalid values with defaults instead of failing', () => {
-    const s = readSettings(getter({ backend: 'gpu', defaultMethods: ['nope', 3], 'ig.steps': 0.5, 'ig.rule': 'simpson', output: 'x', memoryBudgetMB: -1, colormap: 'rdbu', preprocess: 'weird', baseline: '  ' }), known);
+    const s = readSettings(
+      getter({
+        backend: 'gpu',
+        defaultMethods: ['nope', 3],
+        'ig.steps': 0.5,
+        'ig.rule': 'simpson',
+        output: 'x',
+        memoryBudgetMB: -1,
+        colormap: 'rdbu',
+        preprocess: 'weird',
+        baseline: '  ',
+      }),
+      known,
+    );
     expect(s.backend).toBe('auto');
     expect(s.defaultMethods).toEqual(known);
     expect(s.igSteps).toBe(50);
@@ -33,7 +72,9 @@ describe('readSettings', () => {
 
   it('maps preprocess auto to the core default and accepts mean-std', () => {
     expect(readSettings(getter({ preprocess: 'auto' }), known).preprocess).toBeUndefined();
-    expect(readSettings(getter({ preprocess: 'mean-std:127.5,127.5,127.5/127.5,127.5,127.5' }), known).preprocess).toBe('mean-std:127.5,127.5,127.5/127.5,127.5,127.5');
+    expect(readSettings(getter({ preprocess: 'mean-std:127.5,127.5,127.5/127.5,127.5,127.5' }), known).preprocess).toBe(
+      'mean-std:127.5,127.5,127.5/127.5,127.5,127.5',
+    );
   });
 
   it('drops duplicate and unknown default methods', () => {
@@ -43,7 +84,12 @@ describe('readSettings', () => {
 
 describe('buildJob', () => {
   it('turns settings into a worker job', () => {
-    const job = buildJob({ ...DEFAULT_SETTINGS, igSteps: 32, igRule: 'trapezoid', baseline: 'black', preprocess: 'signed' }, '/m/model.json', ['/m/a.png'], ['ig', 'gradient']);
+    const job = buildJob(
+      { ...DEFAULT_SETTINGS, igSteps: 32, igRule: 'trapezoid', baseline: 'black', preprocess: 'signed' },
+      '/m/model.json',
+      ['/m/a.png'],
+      ['ig', 'gradient'],
+    );
     expect(job).toEqual({
       modelPath: '/m/model.json',
       inputs: ['/m/a.png'],
@@ -61,7 +107,12 @@ describe('buildJob', () => {
     const job = buildJob(DEFAULT_SETTINGS, '/m/model.json', ['/m/a.png'], ['ig'], 3, { steps: 200, baseline: 'blur', rule: 'bogus' });
     expect('preprocess' in job).toBe(false);
     expect(job.target).toBe(3);
-    expect(job.options).toEqual({ steps: 200, baseline: 'blur', seed: 0, methodOverrides: { ig: { steps: 200, rule: 'adaptive', tolerance: 0.01, baseline: 'blur' } } });
+    expect(job.options).toEqual({
+      steps: 200,
+      baseline: 'blur',
+      seed: 0,
+      methodOverrides: { ig: { steps: 200, rule: 'adaptive', tolerance: 0.01, baseline: 'blur' } },
+    });
   });
 
   it('ignores a non-integer steps override', () => {

@@ -25,7 +25,13 @@ describe('GGIG (reconstruction of ALGORITHMS.md §7)', () => {
     const base = [0.5, -1, 0, 0];
     const model = await loadModel(linearModel(w, 0.3));
     const evaluator = new Evaluator({ model, target: 0, output: 'logit' }, { chunkSize: 5 });
-    const out = await computeGgig(evaluator, Float32Array.from(x), Float32Array.from(base), { scales: 7, ascentSteps: 3, ascentRate: 0.2 }, true);
+    const out = await computeGgig(
+      evaluator,
+      Float32Array.from(x),
+      Float32Array.from(base),
+      { scales: 7, ascentSteps: 3, ascentRate: 0.2 },
+      true,
+    );
     const expected = w.map((wi, i) => wi * (x[i]! - base[i]!));
     for (let k = 0; k < 7; k++) expected.forEach((e, i) => expect(out.candidates![k * 4 + i]).toBeCloseTo(e, 5));
     expected.forEach((e, i) => expect(out.attribution[i]).toBeCloseTo(e, 5));
@@ -34,9 +40,17 @@ describe('GGIG (reconstruction of ALGORITHMS.md §7)', () => {
     const { result: g } = await runMethod(model, 'ggig', x, base, {});
     ig.attribution.data.forEach((v, i) => expect(g.attribution.data[i]).toBeCloseTo(v, 4));
     expect(g.completeness).toBeNull();
-    expect(g.params).toMatchObject({ scales: GGIG_DEFAULTS.scales, ascentSteps: GGIG_DEFAULTS.ascentSteps, ascentRate: GGIG_DEFAULTS.ascentRate, reconstruction: true });
+    expect(g.params).toMatchObject({
+      scales: GGIG_DEFAULTS.scales,
+      ascentSteps: GGIG_DEFAULTS.ascentSteps,
+      ascentRate: GGIG_DEFAULTS.ascentRate,
+      reconstruction: true,
+    });
     expect(g.timing.evaluations).toBe(GGIG_DEFAULTS.scales * (GGIG_DEFAULTS.ascentSteps + 1));
-    expect(g.path!.cumulativeSum.at(-1)).toBeCloseTo(g.attribution.data.reduce((a, b) => a + b, 0), 4);
+    expect(g.path!.cumulativeSum.at(-1)).toBeCloseTo(
+      g.attribution.data.reduce((a, b) => a + b, 0),
+      4,
+    );
     model.dispose();
   });
 
@@ -44,7 +58,14 @@ describe('GGIG (reconstruction of ALGORITHMS.md §7)', () => {
     const model = await loadModel(cubeSumModel(3));
     const x = Float32Array.from([1, -2, 0.5]);
     const base = Float32Array.from([-1, 1, 0.5]);
-    const run = async () => computeGgig(new Evaluator({ model, target: 0, output: 'logit' }, { chunkSize: 3 }), x, base, { scales: 4, ascentSteps: 6, ascentRate: 0.5 }, true);
+    const run = async () =>
+      computeGgig(
+        new Evaluator({ model, target: 0, output: 'logit' }, { chunkSize: 3 }),
+        x,
+        base,
+        { scales: 4, ascentSteps: 6, ascentRate: 0.5 },
+        true,
+      );
     const a = await run();
     const b = await run();
     expect(Array.from(a.attribution)).toEqual(Array.from(b.attribution));

@@ -34,7 +34,11 @@ describe('Guided IG (ALGORITHMS.md §3, PAIR reference tests)', () => {
   });
 
   it('F = 2x₁² + x₂², x = (3, 3), T = 1000, max_dist 0.4 → (18, 9)', async () => {
-    const { result } = await runMethod(weightedSquaresModel([2, 1]), 'guided-ig', [3, 3], null, { steps: 1000, fraction: 0.1, maxDist: 0.4 });
+    const { result } = await runMethod(weightedSquaresModel([2, 1]), 'guided-ig', [3, 3], null, {
+      steps: 1000,
+      fraction: 0.1,
+      maxDist: 0.4,
+    });
     const a = result.attribution.data;
     expect(Math.abs(a[0]! - 18) / 18).toBeLessThan(1e-2);
     expect(Math.abs(a[1]! - 9) / 9).toBeLessThan(1e-2);
@@ -81,7 +85,12 @@ describe('Guided IG (ALGORITHMS.md §3, PAIR reference tests)', () => {
   });
 
   it('IDGI on the Guided IG path is exactly complete', async () => {
-    const { result } = await runMethod(squaredLinearModel([2, 1]), 'guided-ig', [3, 3], [0.5, 0], { steps: 30, fraction: 0.25, maxDist: 0.1, idgi: true });
+    const { result } = await runMethod(squaredLinearModel([2, 1]), 'guided-ig', [3, 3], [0.5, 0], {
+      steps: 30,
+      fraction: 0.25,
+      maxDist: 0.1,
+      idgi: true,
+    });
     expect(result.params.idgi).toBe(true);
     expect(Math.abs(result.completeness!.delta)).toBeLessThan(1e-4);
     expect(result.path!.cumulativeSum[29]).toBeCloseTo(result.completeness!.expected, 4);
@@ -99,7 +108,15 @@ describe('Guided IG (ALGORITHMS.md §3, PAIR reference tests)', () => {
 
   it('rejects invalid parameters before computing, and leaks no tensors', async () => {
     const method = getMethod('guided-ig');
-    for (const bad of [{ fraction: 0 }, { fraction: 1.5 }, { maxDist: -0.1 }, { maxDist: 2 }, { steps: 0 }, { steps: 2.5 }, { fraction: 'a' }]) {
+    for (const bad of [
+      { fraction: 0 },
+      { fraction: 1.5 },
+      { maxDist: -0.1 },
+      { maxDist: 2 },
+      { steps: 0 },
+      { steps: 2.5 },
+      { fraction: 'a' },
+    ]) {
       expect(() => method.validate!(bad)).toThrow(/fraction|max-dist|steps/);
     }
     const model = productModel();

@@ -73,8 +73,19 @@ describe('Integrated Gradients on exact cases (ALGORITHMS.md §1)', () => {
   it('F = sigmoid(wᵀx): closed form, every rule converges', async () => {
     const model = sigmoidModel([2, -1, 0.5]);
     for (const rule of QUADRATURE_RULES) {
-      const { result } = await runMethod(model, 'ig', [1, 0.5, 2], null, { rule, steps: rule.startsWith('riemann-l') || rule === 'riemann-right' ? 2000 : 200 }, { output: 'probability' });
-      close(result.attribution.data, [0.339313, -0.084828, 0.169657], rule === 'gauss-legendre' || rule === 'riemann-middle' || rule === 'trapezoid' ? 2e-5 : 2e-4);
+      const { result } = await runMethod(
+        model,
+        'ig',
+        [1, 0.5, 2],
+        null,
+        { rule, steps: rule.startsWith('riemann-l') || rule === 'riemann-right' ? 2000 : 200 },
+        { output: 'probability' },
+      );
+      close(
+        result.attribution.data,
+        [0.339313, -0.084828, 0.169657],
+        rule === 'gauss-legendre' || rule === 'riemann-middle' || rule === 'trapezoid' ? 2e-5 : 2e-4,
+      );
       expect(result.completeness!.expected).toBeCloseTo(0.424142, 5);
     }
   });

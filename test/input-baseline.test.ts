@@ -59,10 +59,16 @@ describe('makeBaseline', () => {
     const a = makeBaseline('gaussian', inp, { preprocessing: signed, seed: 9 });
     expect(a).toEqual(makeBaseline('gaussian', inp, { preprocessing: signed, seed: 9 }));
     expect(a.every((v) => v >= -1 && v <= 1)).toBe(true);
-    const big: PreparedInput = { path: 'v.json', kind: 'tensor', shape: [20000], data: new Float32Array(20000).map((_, i) => (i % 2 ? 100 : -100)) };
+    const big: PreparedInput = {
+      path: 'v.json',
+      kind: 'tensor',
+      shape: [20000],
+      data: new Float32Array(20000).map((_, i) => (i % 2 ? 100 : -100)),
+    };
     const noisy = makeBaseline('gaussian', big, { preprocessing: null, seed: 4 });
     // Use interior half: values near 0 would be unclipped; here estimate σ from |noise| on the clipped sides.
-    let s2 = 0, n = 0;
+    let s2 = 0,
+      n = 0;
     for (let i = 0; i < big.data.length; i++) {
       const d = noisy[i] - big.data[i];
       if ((i % 2 === 1 && d < 0) || (i % 2 === 0 && d > 0)) {

@@ -13,7 +13,8 @@ function direct(data: Float32Array, h: number, w: number, c: number, sigma: numb
         let acc = 0;
         for (let dy = -r; dy <= r; dy++)
           for (let dx = -r; dx <= r; dx++) {
-            const yy = y + dy, xx = x + dx;
+            const yy = y + dy,
+              xx = x + dx;
             if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
             acc += k[dy + r] * k[dx + r] * data[(yy * w + xx) * c + ch];
           }
@@ -37,7 +38,11 @@ describe('gaussianKernel1d', () => {
 describe('gaussianBlur', () => {
   it('equals a direct 2-D convolution (zero padding), per channel', () => {
     const rng = createRng(5);
-    for (const [h, w, c, sigma] of [[9, 7, 3, 1.2], [5, 12, 1, 0.7], [4, 4, 2, 3]] as const) {
+    for (const [h, w, c, sigma] of [
+      [9, 7, 3, 1.2],
+      [5, 12, 1, 0.7],
+      [4, 4, 2, 3],
+    ] as const) {
       const data = Float32Array.from({ length: h * w * c }, () => rng.range(-1, 1));
       const got = gaussianBlur(data, h, w, c, sigma);
       const want = direct(data, h, w, c, sigma);

@@ -87,11 +87,13 @@ describe('resizeBilinear (half-pixel centres)', () => {
     const tf = await import('@tensorflow/tfjs-core');
     await import('@tensorflow/tfjs-backend-cpu');
     await tf.setBackend('cpu');
-    const inW = 7, inH = 5, c = 3, outW = 4, outH = 9;
+    const inW = 7,
+      inH = 5,
+      c = 3,
+      outW = 4,
+      outH = 9;
     const src = Float32Array.from({ length: inW * inH * c }, (_, i) => (i * 53) % 251);
-    const expected = tf.tidy(() =>
-      tf.image.resizeBilinear(tf.tensor3d(src, [inH, inW, c]), [outH, outW], false, true).dataSync(),
-    );
+    const expected = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(src, [inH, inW, c]), [outH, outW], false, true).dataSync());
     const got = resizeBilinear(src, inW, inH, c, outW, outH);
     expect(got.length).toBe(expected.length);
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i], 3);

@@ -38,7 +38,8 @@ describe('image inputs', () => {
     expect(inp.display).toMatchObject({ width: 28, height: 28 });
     expect(inp.display!.rgba.length).toBe(28 * 28 * 4);
     expect(inp.range).toEqual([0, 255]);
-    const max = Math.max(...inp.data), min = Math.min(...inp.data);
+    const max = Math.max(...inp.data),
+      min = Math.min(...inp.data);
     expect(max).toBeGreaterThan(200);
     expect(min).toBeGreaterThanOrEqual(0);
     // Display is gray (R = G = B) and equals the rounded model value for raw255.
@@ -66,7 +67,9 @@ describe('image inputs', () => {
     writePng(join(dir, 'c.png'), 1, 1, () => [100, 200, 50, 255]);
     const [lum] = loadInputsSync([join(dir, 'c.png')], { inputShape: [1, 1, 1] }, parsePreprocess('raw255', 'default'));
     expect(lum.data[0]).toBeCloseTo(0.299 * 100 + 0.587 * 200 + 0.114 * 50, 3);
-    const [red] = loadInputsSync([join(dir, 'c.png')], { inputShape: [1, 1, 1] }, parsePreprocess('raw255', 'default'), { grayFrom: 'red' });
+    const [red] = loadInputsSync([join(dir, 'c.png')], { inputShape: [1, 1, 1] }, parsePreprocess('raw255', 'default'), {
+      grayFrom: 'red',
+    });
     expect(red.data[0]).toBe(100);
   });
 
@@ -133,7 +136,14 @@ describe('JSON inputs', () => {
     expect(batch.map((b) => b.path)).toEqual(['x.json#1', 'x.json#2', 'x.json#3']);
     expect(Array.from(batch[2].data)).toEqual([5, 6]);
     expect(parseJsonInputs('[[1,2],[3,4],[5,6]]', 'x.json', [2], 2)).toHaveLength(2);
-    const img = parseJsonInputs(JSON.stringify([[[1], [2]], [[3], [4]]]), 'i.json', [2, 2, 1]);
+    const img = parseJsonInputs(
+      JSON.stringify([
+        [[1], [2]],
+        [[3], [4]],
+      ]),
+      'i.json',
+      [2, 2, 1],
+    );
     expect(Array.from(img[0].data)).toEqual([1, 2, 3, 4]);
   });
   it('states expected vs got on shape mismatch, and rejects bad values', () => {

@@ -77,7 +77,12 @@ describe('resolvePreprocessing', () => {
     expect(resolvePreprocessing({ modelDir: join(dir, 'pathlens.json') }).source).toBe('sidecar');
     const dir2 = tmp();
     writeFileSync(join(dir2, 'pathlens.json'), JSON.stringify({ mean: [1, 2, 3], std: [4, 5, 6] }));
-    expect(resolvePreprocessing({ modelDir: dir2 })).toMatchObject({ name: 'mean-std', mean: [1, 2, 3], std: [4, 5, 6], source: 'sidecar' });
+    expect(resolvePreprocessing({ modelDir: dir2 })).toMatchObject({
+      name: 'mean-std',
+      mean: [1, 2, 3],
+      std: [4, 5, 6],
+      source: 'sidecar',
+    });
   });
   it('keeps the sidecar grayFrom with an explicit preset', () => {
     const dir = tmp();

@@ -26,28 +26,43 @@ const random = (n: number, lo = -1, hi = 1) => Array.from({ length: n }, () => r
 
 /** N samples of `shape` written as one JSON batch file. */
 function dataFile(samples: number[][], shape: number[]): string {
-  const nest = (flat: number[], dims: number[]): unknown => (dims.length === 1 ? flat : Array.from({ length: dims[0]! }, (_, i) => nest(flat.slice((i * flat.length) / dims[0]!, ((i + 1) * flat.length) / dims[0]!), dims.slice(1))));
+  const nest = (flat: number[], dims: number[]): unknown =>
+    dims.length === 1
+      ? flat
+      : Array.from({ length: dims[0]! }, (_, i) =>
+          nest(flat.slice((i * flat.length) / dims[0]!, ((i + 1) * flat.length) / dims[0]!), dims.slice(1)),
+        );
   const file = path.join(tempDir('pattern-data'), 'data.json');
   fs.writeFileSync(file, JSON.stringify(samples.map((s) => nest(s, shape))));
   return file;
 }
 
 /** im2col in JS with TF's padding rules: rows [positions][kh·kw·cin] (kernel order i, j, c) of one HWC sample. */
-function im2col(x: number[], [h, w, c]: number[], [kh, kw]: number[], stride: number, padding: 'same' | 'valid', channels?: number[]): number[][] {
+function im2col(
+  x: number[],
+  [h, w, c]: number[],
+  [kh, kw]: number[],
+  stride: number,
+  padding: 'same' | 'valid',
+  channels?: number[],
+): number[][] {
   const outH = padding === 'same' ? Math.ceil(h / stride) : Math.ceil((h - kh + 1) / stride);
   const outW = padding === 'same' ? Math.ceil(w / stride) : Math.ceil((w - kw + 1) / stride);
   const padTop = padding === 'same' ? Math.floor(Math.max((outH - 1) * stride + kh - h, 0) / 2) : 0;
   const padLeft = padding === 'same' ? Math.floor(Math.max((outW - 1) * stride + kw - w, 0) / 2) : 0;
   const rows: number[][] = [];
-  for (let oy = 0; oy < outH; oy++) for (let ox = 0; ox < outW; ox++) {
-    const row: number[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (const ch of channels ?? Array.from({ length: c! }, (_, k) => k)) {
-      const y = oy * stride + i - padTop;
-      const xx = ox * stride + j - padLeft;
-      row.push(y >= 0 && y < h! && xx >= 0 && xx < w! ? x[(y * w! + xx) * c! + ch]! : 0);
+  for (let oy = 0; oy < outH; oy++)
+    for (let ox = 0; ox < outW; ox++) {
+      const row: number[] = [];
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++)
+          for (const ch of channels ?? Array.from({ length: c! }, (_, k) => k)) {
+            const y = oy * stride + i - padTop;
+            const xx = ox * stride + j - padLeft;
+            row.push(y >= 0 && y < h! && xx >= 0 && xx < w! ? x[(y * w! + xx) * c! + ch]! : 0);
+          }
+      rows.push(row);
     }
-    rows.push(row);
-  }
   return rows;
 }
 
@@ -95,7 +110,8 @@ describe('estimators', () => {
         const yc = ys.map((y) => y.map((v) => v - 0)); // shift Ky = 0
         const active = ys.map((y) => y.map((v, j) => (v + bias[j]! > 0 ? 1 : 0)));
         const sum = (f: (r: number) => number) => batch.reduce((s, _, r) => s + f(r), 0);
-        const grid = (f: (r: number, i: number, j: number) => number) => Array.from({ length: 6 }, (_, k) => sum((r) => f(r, Math.floor(k / 2), k % 2)));
+        const grid = (f: (r: number, i: number, j: number) => number) =>
+          Array.from({ length: 6 }, (_, k) => sum((r) => f(r, Math.floor(k / 2), k % 2)));
         stats.add({
           rows: batch.length,
           sumX: [0, 1, 2].map((i) => sum((r) => xs[r]![i]!)),
@@ -127,9 +143,23 @@ describe('conv and depthwise patterns = the dense computation on the unrolled co
     const kernel = random(3 * 3 * 2 * 3);
     const bias = [0.1, -0.2, 0.05];
     const file = sequentialModel('conv', shape, [
-      { className: 'Conv2D', config: { name: 'conv', filters: 3, kernel_size: [3, 3], strides: [2, 2], padding: 'same', activation: 'relu', use_bias: true }, weights: [{ name: 'kernel', shape: [3, 3, 2, 3], values: kernel }, { name: 'bias', shape: [3], values: bias }] },
+      {
+        className: 'Conv2D',
+        config: { name: 'conv', filters: 3, kernel_size: [3, 3], strides: [2, 2], padding: 'same', activation: 'relu', use_bias: true },
+        weights: [
+          { name: 'kernel', shape: [3, 3, 2, 3], values: kernel },
+          { name: 'bias', shape: [3], values: bias },
+        ],
+      },
       { className: 'Flatten', config: { name: 'flatten' } },
-      { className: 'Dense', config: { name: 'out', units: 2, activation: 'softmax', use_bias: true }, weights: [{ name: 'kernel', shape: [27, 2], values: random(54) }, { name: 'bias', shape: [2], values: [0, 0] }] },
+      {
+        className: 'Dense',
+        config: { name: 'out', units: 2, activation: 'softmax', use_bias: true },
+        weights: [
+          { name: 'kernel', shape: [27, 2], values: random(54) },
+          { name: 'bias', shape: [2], values: [0, 0] },
+        ],
+      },
     ]);
     const samples = Array.from({ length: 30 }, () => random(72));
     const fit = await fitModelPatterns({ modelPath: file, data: [dataFile(samples, shape)], preprocessing: null });
@@ -137,7 +167,13 @@ describe('conv and depthwise patterns = the dense computation on the unrolled co
     expect(conv.kernelShape).toEqual([3, 3, 2, 3]);
     const rows = samples.flatMap((s) => im2col(s, shape, [3, 3], 2, 'same'));
     expectClose(conv.pattern, closedForm(rows, kernel, bias, 3, 'two-component'), 2e-4);
-    const linear = await fitModelPatterns({ modelPath: file, data: [dataFile(samples, shape)], preprocessing: null, estimator: 'linear', out: path.join(tempDir('lin'), 'p.bin') });
+    const linear = await fitModelPatterns({
+      modelPath: file,
+      data: [dataFile(samples, shape)],
+      preprocessing: null,
+      estimator: 'linear',
+      out: path.join(tempDir('lin'), 'p.bin'),
+    });
     expectClose(readPatternFile(linear.file).layers[0]!.pattern, closedForm(rows, kernel, bias, 3, 'linear'), 2e-4);
   });
 
@@ -146,9 +182,31 @@ describe('conv and depthwise patterns = the dense computation on the unrolled co
     const kernel = random(2 * 2 * 2 * 2);
     const bias = [0.1, -0.1, 0.2, 0];
     const file = sequentialModel('depthwise', shape, [
-      { className: 'DepthwiseConv2D', config: { name: 'dw', kernel_size: [2, 2], strides: [1, 1], padding: 'valid', depth_multiplier: 2, activation: 'relu', use_bias: true }, weights: [{ name: 'depthwise_kernel', shape: [2, 2, 2, 2], values: kernel }, { name: 'bias', shape: [4], values: bias }] },
+      {
+        className: 'DepthwiseConv2D',
+        config: {
+          name: 'dw',
+          kernel_size: [2, 2],
+          strides: [1, 1],
+          padding: 'valid',
+          depth_multiplier: 2,
+          activation: 'relu',
+          use_bias: true,
+        },
+        weights: [
+          { name: 'depthwise_kernel', shape: [2, 2, 2, 2], values: kernel },
+          { name: 'bias', shape: [4], values: bias },
+        ],
+      },
       { className: 'GlobalAveragePooling2D', config: { name: 'gap' } },
-      { className: 'Dense', config: { name: 'out', units: 1, activation: 'linear', use_bias: true }, weights: [{ name: 'kernel', shape: [4, 1], values: [1, -1, 0.5, 2] }, { name: 'bias', shape: [1], values: [0] }] },
+      {
+        className: 'Dense',
+        config: { name: 'out', units: 1, activation: 'linear', use_bias: true },
+        weights: [
+          { name: 'kernel', shape: [4, 1], values: [1, -1, 0.5, 2] },
+          { name: 'bias', shape: [1], values: [0] },
+        ],
+      },
     ]);
     const samples = Array.from({ length: 25 }, () => random(50));
     const fit = await fitModelPatterns({ modelPath: file, data: [dataFile(samples, shape)], preprocessing: null });
@@ -169,8 +227,24 @@ function bnModel(withHead: boolean): { file: string; layers: LayerSpec[] } {
   const r = createRng('bn-model');
   const vals = (n: number, lo = -1, hi = 1) => Array.from({ length: n }, () => r.range(lo, hi));
   const layers: LayerSpec[] = [
-    { className: 'Conv2D', config: { name: 'conv', filters: 2, kernel_size: [3, 3], strides: [1, 1], padding: 'same', activation: 'linear', use_bias: true }, weights: [{ name: 'kernel', shape: [3, 3, 1, 2], values: vals(18) }, { name: 'bias', shape: [2], values: [0.1, -0.3] }] },
-    { className: 'BatchNormalization', config: { name: 'bn', axis: 3, epsilon: 0.001, momentum: 0.99, center: true, scale: true }, weights: [{ name: 'gamma', shape: [2], values: [1.5, 0.7] }, { name: 'beta', shape: [2], values: [0.2, -0.1] }, { name: 'moving_mean', shape: [2], values: [0.3, -0.2] }, { name: 'moving_variance', shape: [2], values: [0.5, 2] }] },
+    {
+      className: 'Conv2D',
+      config: { name: 'conv', filters: 2, kernel_size: [3, 3], strides: [1, 1], padding: 'same', activation: 'linear', use_bias: true },
+      weights: [
+        { name: 'kernel', shape: [3, 3, 1, 2], values: vals(18) },
+        { name: 'bias', shape: [2], values: [0.1, -0.3] },
+      ],
+    },
+    {
+      className: 'BatchNormalization',
+      config: { name: 'bn', axis: 3, epsilon: 0.001, momentum: 0.99, center: true, scale: true },
+      weights: [
+        { name: 'gamma', shape: [2], values: [1.5, 0.7] },
+        { name: 'beta', shape: [2], values: [0.2, -0.1] },
+        { name: 'moving_mean', shape: [2], values: [0.3, -0.2] },
+        { name: 'moving_variance', shape: [2], values: [0.5, 2] },
+      ],
+    },
   ];
   if (withHead) {
     layers.push(
@@ -178,7 +252,14 @@ function bnModel(withHead: boolean): { file: string; layers: LayerSpec[] } {
       { className: 'MaxPooling2D', config: { name: 'pool', pool_size: [2, 2], strides: [2, 2], padding: 'valid' } },
       { className: 'Dropout', config: { name: 'drop', rate: 0.5 } },
       { className: 'Flatten', config: { name: 'flatten' } },
-      { className: 'Dense', config: { name: 'out', units: 3, activation: 'softmax', use_bias: true }, weights: [{ name: 'kernel', shape: [8, 3], values: vals(24) }, { name: 'bias', shape: [3], values: [0, 0.1, 0] }] },
+      {
+        className: 'Dense',
+        config: { name: 'out', units: 3, activation: 'softmax', use_bias: true },
+        weights: [
+          { name: 'kernel', shape: [8, 3], values: vals(24) },
+          { name: 'bias', shape: [3], values: [0, 0.1, 0] },
+        ],
+      },
     );
   } else {
     layers.push({ className: 'Flatten', config: { name: 'flatten' } });
@@ -187,7 +268,7 @@ function bnModel(withHead: boolean): { file: string; layers: LayerSpec[] } {
 }
 
 describe('BatchNormalization fold and the twin network', () => {
-  it('the folded Conv2D+BatchNorm equals the unfolded model\'s forward pass', async () => {
+  it("the folded Conv2D+BatchNorm equals the unfolded model's forward pass", async () => {
     const { file } = bnModel(false);
     const model = await loadModel(file);
     const network = await buildPatternNetwork(readModelArtifacts(file), file);
@@ -206,7 +287,10 @@ describe('BatchNormalization fold and the twin network', () => {
     const model = await loadModel(file);
     const network = await buildPatternNetwork(readModelArtifacts(file), file);
     expect(network.finalSquash).toBe('softmax');
-    expect(network.kernelOps.map((o) => [o.name, o.foldedBatchNorm, o.reluFamily])).toEqual([['conv', 'bn', true], ['out', null, false]]);
+    expect(network.kernelOps.map((o) => [o.name, o.foldedBatchNorm, o.reluFamily])).toEqual([
+      ['conv', 'bn', true],
+      ['out', null, false],
+    ]);
     const x = tf.tensor(random(2 * 16, -2, 2), [2, 4, 4, 1]);
     for (const output of ['logit', 'probability'] as const) {
       const own = new Map(network.kernelOps.map((o) => [o.name, o.kernel]));
@@ -231,11 +315,39 @@ function outputSeedFor(network: PatternNetwork, logits: tf.Tensor2D, output: 'lo
 
 describe('clear errors', () => {
   it('a layer without a pattern rule (LSTM) is named', async () => {
-    const file = sequentialModel('lstm', [3, 2], [
-      { className: 'LSTM', config: { name: 'lstm_1', units: 2, activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true, return_sequences: false }, weights: [{ name: 'kernel', shape: [2, 8], values: random(16) }, { name: 'recurrent_kernel', shape: [2, 8], values: random(16) }, { name: 'bias', shape: [8], values: random(8) }] },
-      { className: 'Dense', config: { name: 'out', units: 1, activation: 'linear', use_bias: true }, weights: [{ name: 'kernel', shape: [2, 1], values: [1, 1] }, { name: 'bias', shape: [1], values: [0] }] },
-    ]);
-    await expect(fitModelPatterns({ modelPath: file, data: [dataFile([random(6)], [3, 2])], preprocessing: null })).rejects.toThrow(/no rule for layer 'lstm_1' \(LSTM\)/);
+    const file = sequentialModel(
+      'lstm',
+      [3, 2],
+      [
+        {
+          className: 'LSTM',
+          config: {
+            name: 'lstm_1',
+            units: 2,
+            activation: 'tanh',
+            recurrent_activation: 'sigmoid',
+            use_bias: true,
+            return_sequences: false,
+          },
+          weights: [
+            { name: 'kernel', shape: [2, 8], values: random(16) },
+            { name: 'recurrent_kernel', shape: [2, 8], values: random(16) },
+            { name: 'bias', shape: [8], values: random(8) },
+          ],
+        },
+        {
+          className: 'Dense',
+          config: { name: 'out', units: 1, activation: 'linear', use_bias: true },
+          weights: [
+            { name: 'kernel', shape: [2, 1], values: [1, 1] },
+            { name: 'bias', shape: [1], values: [0] },
+          ],
+        },
+      ],
+    );
+    await expect(fitModelPatterns({ modelPath: file, data: [dataFile([random(6)], [3, 2])], preprocessing: null })).rejects.toThrow(
+      /no rule for layer 'lstm_1' \(LSTM\)/,
+    );
   });
 
   it('graph models: pattern methods need a layers model', async () => {
@@ -245,7 +357,16 @@ describe('clear errors', () => {
   it('stale patterns are never used: changed weights → no saved patterns; an explicit file for other weights is refused', async () => {
     const file = linearModel([1, 2]);
     await expect(loadPatterns(file)).rejects.toThrow(/pathlens patterns fit --model/);
-    const fit = await fitModelPatterns({ modelPath: file, data: [dataFile(Array.from({ length: 20 }, () => random(2)), [2])], preprocessing: null });
+    const fit = await fitModelPatterns({
+      modelPath: file,
+      data: [
+        dataFile(
+          Array.from({ length: 20 }, () => random(2)),
+          [2],
+        ),
+      ],
+      preprocessing: null,
+    });
     (await loadPatterns(file)).dispose();
     fs.writeFileSync(path.join(path.dirname(file), 'weights.bin'), Buffer.from(new Float32Array([1, 3, 0]).buffer));
     await expect(loadPatterns(file)).rejects.toThrow(/fitted for other weights/);
@@ -254,21 +375,37 @@ describe('clear errors', () => {
 
   it('one pass with progress; cancellation stops the fit', async () => {
     const file = linearModel([1, 2]);
-    const data = dataFile(Array.from({ length: 30 }, () => random(2)), [2]);
+    const data = dataFile(
+      Array.from({ length: 30 }, () => random(2)),
+      [2],
+    );
     const progress: number[] = [];
     await fitModelPatterns({ modelPath: file, data: [data], preprocessing: null }, { onProgress: (p) => progress.push(p.done) });
     expect(progress[progress.length - 1]).toBe(30);
-    await expect(fitModelPatterns({ modelPath: file, data: [data], preprocessing: null }, { signal: { cancelled: true } })).rejects.toThrow(/Cancelled/);
+    await expect(fitModelPatterns({ modelPath: file, data: [data], preprocessing: null }, { signal: { cancelled: true } })).rejects.toThrow(
+      /Cancelled/,
+    );
   });
 
   it('fitting and loading leak no tensors', async () => {
     const { file } = bnModel(true);
-    const data = dataFile(Array.from({ length: 10 }, () => random(16)), [4, 4, 1]);
+    const data = dataFile(
+      Array.from({ length: 10 }, () => random(16)),
+      [4, 4, 1],
+    );
     await fitModelPatterns({ modelPath: file, data: [data], preprocessing: null });
     const before = tf.memory().numTensors;
     await fitModelPatterns({ modelPath: file, data: [data], preprocessing: null, maxSamples: 7 });
     (await loadPatterns(file)).dispose();
     expect(tf.memory().numTensors).toBe(before);
-    expect(readPatternFile(path.join(path.dirname(file), '.pathlens', fs.readdirSync(path.join(path.dirname(file), '.pathlens')).find((f) => f.endsWith('.bin'))!)).header.samples).toBe(7);
+    expect(
+      readPatternFile(
+        path.join(
+          path.dirname(file),
+          '.pathlens',
+          fs.readdirSync(path.join(path.dirname(file), '.pathlens')).find((f) => f.endsWith('.bin'))!,
+        ),
+      ).header.samples,
+    ).toBe(7);
   });
 });

@@ -45,7 +45,13 @@ beforeAll(async () => {
   dir = tempDir('stress');
   modelPath = writeStressTest(dir);
   const data = [path.join(dir, 'data.csv')];
-  const fitLinear = await fitModelPatterns({ modelPath, data, estimator: 'linear', preprocessing: null, out: path.join(dir, 'linear.bin') });
+  const fitLinear = await fitModelPatterns({
+    modelPath,
+    data,
+    estimator: 'linear',
+    preprocessing: null,
+    out: path.join(dir, 'linear.bin'),
+  });
   const fitTwo = await fitModelPatterns({ modelPath, data, estimator: 'two-component', preprocessing: null });
   expect(fitLinear.header.samples).toBe(400);
   expect(fitTwo.header.samples).toBe(400);
@@ -61,7 +67,7 @@ afterAll(() => {
 });
 
 describe('stress test data', () => {
-  it('reproduces the reference notebook\'s draws (np.random.seed(42); normal(0, 0.3, 400)) and wᵀx = z', () => {
+  it("reproduces the reference notebook's draws (np.random.seed(42); normal(0, 0.3, 400)) and wᵀx = z", () => {
     const { z, eps, x } = stressData();
     expect(z.length).toBe(400);
     // NumPy 2.x, legacy RandomState: the first draws and the last one, bit for bit.
@@ -87,7 +93,7 @@ describe('fitted patterns on the stress test', () => {
     close(layers[1]!.pattern, [-1], 1e-6);
   });
 
-  it('two-component (ReLU) pattern equals E₊[xy] − E₊[x]E[y] closed form, not the notebook\'s E₊[x]E₊[y] variant', () => {
+  it("two-component (ReLU) pattern equals E₊[xy] − E₊[x]E[y] closed form, not the notebook's E₊[x]E₊[y] variant", () => {
     const header = twoComponent.header;
     expect(header.estimator).toBe('two-component');
     expect(header.layers.map((l) => l.estimator)).toEqual(['two-component', 'linear']);
@@ -113,7 +119,11 @@ describe('IG vs PatternAttribution vs PGIG', () => {
     // Relevance starts at f(x) = 0.4: 0.4·(1.018, −0.018).
     close(pa.attribution.data, [0.4 * 1.018026, -0.4 * 0.018026], 1e-5);
     expect(pa.completeness).toBeNull();
-    for (const x of [[2.5, 0.5], [1.8, -0.4], [1.5, 0.3]]) {
+    for (const x of [
+      [2.5, 0.5],
+      [1.8, -0.4],
+      [1.5, 0.3],
+    ]) {
       const plateau = await runWithPatterns(model, twoComponent, 'pattern-attribution', x);
       expect([...plateau.attribution.data]).toEqual([0, 0]);
     }
@@ -140,7 +150,7 @@ describe('IG vs PatternAttribution vs PGIG', () => {
     close(ig.result.attribution.data, [1.225, -0.245], 1e-5);
   });
 
-  it('over the data set: IG\'s distractor attribution is large, PGIG\'s near zero, PGIG non-zero on the plateau', async () => {
+  it("over the data set: IG's distractor attribution is large, PGIG's near zero, PGIG non-zero on the plateau", async () => {
     const { x, z } = stressData();
     let igDistractor = 0;
     let pgigDistractor = 0;

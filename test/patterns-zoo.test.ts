@@ -23,14 +23,15 @@ function cli(...args: string[]) {
 /** A 28×28 white-on-black stroke image (a bar at a given angle), as digits are drawn. */
 function strokePng(file: string, angle: number, offset: number): void {
   const png = new PNG({ width: 28, height: 28 });
-  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-    const u = (x - 14 - offset) * Math.cos(angle) + (y - 14) * Math.sin(angle);
-    const v = -(x - 14 - offset) * Math.sin(angle) + (y - 14) * Math.cos(angle);
-    const on = Math.abs(v) < 2 && Math.abs(u) < 9 ? 255 : 0;
-    const i = (y * 28 + x) * 4;
-    png.data[i] = png.data[i + 1] = png.data[i + 2] = on;
-    png.data[i + 3] = 255;
-  }
+  for (let y = 0; y < 28; y++)
+    for (let x = 0; x < 28; x++) {
+      const u = (x - 14 - offset) * Math.cos(angle) + (y - 14) * Math.sin(angle);
+      const v = -(x - 14 - offset) * Math.sin(angle) + (y - 14) * Math.cos(angle);
+      const on = Math.abs(v) < 2 && Math.abs(u) < 9 ? 255 : 0;
+      const i = (y * 28 + x) * 4;
+      png.data[i] = png.data[i + 1] = png.data[i + 2] = on;
+      png.data[i + 3] = 255;
+    }
   fs.writeFileSync(file, PNG.sync.write(png));
 }
 
@@ -48,15 +49,43 @@ beforeAll(() => {
 
 describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) through the CLI', () => {
   it('explain with a pattern method before fitting says how to fit', () => {
-    const run = cli('explain', '--model', model, '--input', path.join(dir, 'data/sample_digit.png'), '--preprocess', 'raw255', '--method', 'pgig', '--backend', 'cpu');
+    const run = cli(
+      'explain',
+      '--model',
+      model,
+      '--input',
+      path.join(dir, 'data/sample_digit.png'),
+      '--preprocess',
+      'raw255',
+      '--method',
+      'pgig',
+      '--backend',
+      'cpu',
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/pathlens patterns fit --model/);
   });
 
   it('patterns fit: conv and dense patterns saved beside the model; then PGIG, PatternAttribution, PatternNet', () => {
-    const fit = cli('patterns', 'fit', '--model', model, '--data', path.join(dir, 'data'), '--preprocess', 'raw255', '--backend', 'cpu', '--json');
+    const fit = cli(
+      'patterns',
+      'fit',
+      '--model',
+      model,
+      '--data',
+      path.join(dir, 'data'),
+      '--preprocess',
+      'raw255',
+      '--backend',
+      'cpu',
+      '--json',
+    );
     expect(fit.code, fit.stderr).toBe(0);
-    const fitted = JSON.parse(fit.stdout) as { file: string; samples: number; layers: { name: string; shape: number[]; estimator: string }[] };
+    const fitted = JSON.parse(fit.stdout) as {
+      file: string;
+      samples: number;
+      layers: { name: string; shape: number[]; estimator: string }[];
+    };
     expect(fitted.samples).toBe(6);
     expect(path.dirname(fitted.file)).toBe(path.join(dir, '.pathlens'));
     expect(fitted.layers.map((l) => [l.name, l.shape.join('x'), l.estimator])).toEqual([
@@ -69,9 +98,32 @@ describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) 
     expect(fs.existsSync(fitted.file.replace(/\.bin$/, '.json'))).toBe(true);
     expect(fit.stderr).toMatch(/patterns saved to/);
 
-    const run = cli('explain', '--model', model, '--input', path.join(dir, 'data/sample_digit.png'), '--preprocess', 'raw255', '--method', 'pgig,pattern-attribution,pattern-net,ig', '--backend', 'cpu', '--json');
+    const run = cli(
+      'explain',
+      '--model',
+      model,
+      '--input',
+      path.join(dir, 'data/sample_digit.png'),
+      '--preprocess',
+      'raw255',
+      '--method',
+      'pgig,pattern-attribution,pattern-net,ig',
+      '--backend',
+      'cpu',
+      '--json',
+    );
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { inputs: { prediction: { index: number }; results: { method: string; params: Record<string, unknown>; completeness: unknown; attribution: { data: number[] | Record<string, number> } }[] }[] };
+    const result = JSON.parse(run.stdout) as {
+      inputs: {
+        prediction: { index: number };
+        results: {
+          method: string;
+          params: Record<string, unknown>;
+          completeness: unknown;
+          attribution: { data: number[] | Record<string, number> };
+        }[];
+      }[];
+    };
     const input = result.inputs[0]!;
     expect(input.prediction.index).toBe(7);
     const byName = new Map(input.results.map((r) => [r.method, r]));
@@ -83,20 +135,40 @@ describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) 
       expect(values.every(Number.isFinite)).toBe(true);
       expect(values.some((v) => v !== 0)).toBe(true);
     }
-    expect(byName.get('pgig')!.params).toMatchObject({ steps: 25, rule: 'interior', points: 24, estimator: 'two-component', patternSamples: 6 });
+    expect(byName.get('pgig')!.params).toMatchObject({
+      steps: 25,
+      rule: 'interior',
+      points: 24,
+      estimator: 'two-component',
+      patternSamples: 6,
+    });
     // PGIG lives on the input's support: zero where the input and baseline are both black.
     const pg = Object.values(byName.get('pgig')!.attribution.data as Record<string, number>);
     expect(pg[0]).toBe(0);
   });
 
-  it('--patterns with another model\'s file is refused; usage errors exit 2', () => {
+  it("--patterns with another model's file is refused; usage errors exit 2", () => {
     const other = tempDir('other');
     fs.copyFileSync(model, path.join(other, 'model.json'));
     const weights = fs.readFileSync(path.join(dir, 'group1-shard1of1.bin'));
     weights[100] ^= 0xff;
     fs.writeFileSync(path.join(other, 'group1-shard1of1.bin'), weights);
     const saved = fs.readdirSync(path.join(dir, '.pathlens')).find((f) => f.endsWith('.bin'))!;
-    const run = cli('explain', '--model', path.join(other, 'model.json'), '--input', path.join(dir, 'data/sample_digit.png'), '--preprocess', 'raw255', '--method', 'pattern-attribution', '--patterns', path.join(dir, '.pathlens', saved), '--backend', 'cpu');
+    const run = cli(
+      'explain',
+      '--model',
+      path.join(other, 'model.json'),
+      '--input',
+      path.join(dir, 'data/sample_digit.png'),
+      '--preprocess',
+      'raw255',
+      '--method',
+      'pattern-attribution',
+      '--patterns',
+      path.join(dir, '.pathlens', saved),
+      '--backend',
+      'cpu',
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/fitted for different weights/);
     expect(cli('patterns', 'fit', '--model', model).code).toBe(2);

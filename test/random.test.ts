@@ -3,7 +3,9 @@ import { createRng } from '../src/core/random';
 
 describe('createRng', () => {
   it('is deterministic per seed and differs across seeds', () => {
-    const a = createRng(42), b = createRng(42), c = createRng(43);
+    const a = createRng(42),
+      b = createRng(42),
+      c = createRng(43);
     const sa = Array.from({ length: 20 }, () => a.uniform());
     const sb = Array.from({ length: 20 }, () => b.uniform());
     const sc = Array.from({ length: 20 }, () => c.uniform());
@@ -28,7 +30,8 @@ describe('createRng', () => {
   it('normal has mean ~0 and variance ~1', () => {
     const r = createRng(7);
     const n = 40000;
-    let s = 0, s2 = 0;
+    let s = 0,
+      s2 = 0;
     for (let i = 0; i < n; i++) {
       const z = r.normal();
       expect(Number.isFinite(z)).toBe(true);

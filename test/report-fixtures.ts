@@ -29,7 +29,15 @@ export function fixture(imagePath = '/data/imgs/cat.png'): { result: ExplainResu
     inputs: [
       {
         path: imagePath,
-        prediction: { index: 0, score: 0.9, top: [{ index: 0, score: 0.9 }, { index: 1, score: 0.07 }, { index: 2, score: 0.03 }] },
+        prediction: {
+          index: 0,
+          score: 0.9,
+          top: [
+            { index: 0, score: 0.9 },
+            { index: 1, score: 0.07 },
+            { index: 2, score: 0.03 },
+          ],
+        },
         target: { index: 0, output: 'probability', score: 0.9 },
         results: [
           {

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { colormapLut, colormapRgb, parseColor } from '../src/core/report/colormap';
 import { aggregateChannels, encodePng, normalizeForDisplay, renderBarChart, renderOverlay } from '../src/core/report/overlay';
 
-const px = (img: { width: number; rgba: Uint8Array }, x: number, y: number) => Array.from(img.rgba.slice((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
+const px = (img: { width: number; rgba: Uint8Array }, x: number, y: number) =>
+  Array.from(img.rgba.slice((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
 
 describe('colormaps', () => {
   it('parses d3 colours and builds 256-entry LUTs', () => {
@@ -58,7 +59,13 @@ describe('renderOverlay', () => {
     const img = renderOverlay({ shape, data }, display, { opacity: 1 });
     expect([img.width, img.height]).toEqual([8, 8]);
     const top = [...colormapRgb('inferno', 1), 255];
-    for (const [x, y] of [[4, 2], [5, 2], [4, 3], [5, 3]]) expect(px(img, x, y)).toEqual(top);
+    for (const [x, y] of [
+      [4, 2],
+      [5, 2],
+      [4, 3],
+      [5, 3],
+    ])
+      expect(px(img, x, y)).toEqual(top);
     expect(px(img, 6, 2)).not.toEqual(top);
   });
 
@@ -101,7 +108,11 @@ describe('renderBarChart', () => {
     expect(renderBarChart([1, 2], undefined, { standalone: true })).toContain('xmlns=');
   });
   it('limits the number of bars', () => {
-    const svg = renderBarChart(Float32Array.from({ length: 54 }, (_, i) => i), undefined, { maxBars: 10 });
+    const svg = renderBarChart(
+      Float32Array.from({ length: 54 }, (_, i) => i),
+      undefined,
+      { maxBars: 10 },
+    );
     expect((svg.match(/<rect/g) ?? []).length).toBe(10);
     expect(svg).toContain('44 more features');
   });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { averageRanks, hog, hogSimilarity, pearson, prepareMap, similarity, spearman, ssim, topKIntersection } from '../src/core/sanity/metrics';
+import {
+  averageRanks,
+  hog,
+  hogSimilarity,
+  pearson,
+  prepareMap,
+  similarity,
+  spearman,
+  ssim,
+  topKIntersection,
+} from '../src/core/sanity/metrics';
 
 describe('Spearman rank correlation', () => {
   it('averages the ranks of ties', () => {
@@ -22,7 +32,7 @@ describe('Spearman rank correlation', () => {
 
 describe('SSIM (7×7 uniform window, K1 = 0.01, K2 = 0.03, L = 1, sample covariance)', () => {
   it('is 1 for identical maps', () => {
-    const a = Array.from({ length: 100 }, (_, i) => (i * 37) % 11 / 10);
+    const a = Array.from({ length: 100 }, (_, i) => ((i * 37) % 11) / 10);
     expect(ssim(a, a, 10, 10)).toBeCloseTo(1, 12);
   });
 

@@ -49,7 +49,11 @@ describe('sanity job in the worker', () => {
     await cache.get(job.modelPath);
     const before = tf.memory().numTensors;
     let steps = 0;
-    const signal = { get cancelled() { return steps >= 2; } };
+    const signal = {
+      get cancelled() {
+        return steps >= 2;
+      },
+    };
     await expect(
       runSanityJob(2, { ...job, methods: ['gradient'] }, cache, signal, (e) => {
         if (e.kind === 'sanity' && e.event.type === 'step') steps++;
@@ -72,12 +76,37 @@ describe('CLI: pathlens sanity', () => {
 
   it('perturbation --json and --out: per method, per level the similarities and the verdict; sanity.json has the maps', () => {
     const out = tempDir('sanity-cli');
-    const r = run('--model', job.modelPath, '--input', job.input, '--preprocess', 'raw255', '--method', 'gradient', '--check', 'perturbation', '--levels', '0.002,0.05', '--draws', '2', '--seed', '3', '--backend', 'cpu', '--json', '--out', out);
+    const r = run(
+      '--model',
+      job.modelPath,
+      '--input',
+      job.input,
+      '--preprocess',
+      'raw255',
+      '--method',
+      'gradient',
+      '--check',
+      'perturbation',
+      '--levels',
+      '0.002,0.05',
+      '--draws',
+      '2',
+      '--seed',
+      '3',
+      '--backend',
+      'cpu',
+      '--json',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.check).toBe('perturbation');
     expect(json.seed).toBe(3);
-    expect(json.steps.map((s: { label: string; draws: { drawn: number } }) => [s.label, s.draws.drawn])).toEqual([['0.2%', 2], ['5%', 2]]);
+    expect(json.steps.map((s: { label: string; draws: { drawn: number } }) => [s.label, s.draws.drawn])).toEqual([
+      ['0.2%', 2],
+      ['5%', 2],
+    ]);
     const [gradient] = json.methods;
     expect(gradient.method).toBe('gradient');
     expect(gradient.verdict.status).toBe('pass');

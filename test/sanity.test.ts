@@ -27,8 +27,17 @@ const edgeDetector: AttributionMethod = {
     const x = context.input.data;
     const out = new Float32Array(x.length);
     const at = (r: number, col: number, k: number) => x[(Math.min(h - 1, Math.max(0, r)) * w + Math.min(w - 1, Math.max(0, col))) * c + k]!;
-    for (let r = 0; r < h; r++) for (let col = 0; col < w; col++) for (let k = 0; k < c; k++) out[(r * w + col) * c + k] = Math.abs(at(r + 1, col, k) - at(r - 1, col, k)) + Math.abs(at(r, col + 1, k) - at(r, col - 1, k));
-    return { method: 'edges', params: {}, attribution: { shape: context.input.shape, data: out }, completeness: null, timing: { ms: 0, evaluations: 0 } };
+    for (let r = 0; r < h; r++)
+      for (let col = 0; col < w; col++)
+        for (let k = 0; k < c; k++)
+          out[(r * w + col) * c + k] = Math.abs(at(r + 1, col, k) - at(r - 1, col, k)) + Math.abs(at(r, col + 1, k) - at(r, col - 1, k));
+    return {
+      method: 'edges',
+      params: {},
+      attribution: { shape: context.input.shape, data: out },
+      completeness: null,
+      timing: { ms: 0, evaluations: 0 },
+    };
   },
 };
 
@@ -46,25 +55,37 @@ beforeAll(async () => {
   for (const model of Object.values(models)) await new Evaluator({ model, target: 0, output: 'logit' }).chunkSize();
 });
 
-async function sanity(model: LoadedModel, modelPath: string, request: Partial<SanityRequest>, x: PreparedInput = input): Promise<{ result: SanityResult; events: SanityEvent[] }> {
+async function sanity(
+  model: LoadedModel,
+  modelPath: string,
+  request: Partial<SanityRequest>,
+  x: PreparedInput = input,
+): Promise<{ result: SanityResult; events: SanityEvent[] }> {
   const events: SanityEvent[] = [];
   const result = await runSanity(
     modelPath,
     model,
     x,
     { check: 'cascading', methods: ['gradient'], target: 'top', output: 'logit', options: { steps: 8, rule: 'trapezoid' }, ...request },
-    { makeBaseline: (spec, inp) => ({ data: makeBaseline(spec, inp, { preprocessing: null, seed: 0 }), name: String(spec) }), onEvent: (e) => events.push(e) },
+    {
+      makeBaseline: (spec, inp) => ({ data: makeBaseline(spec, inp, { preprocessing: null, seed: 0 }), name: String(spec) }),
+      onEvent: (e) => events.push(e),
+    },
   );
   return { result, events };
 }
 
-const series = (result: SanityResult, method: string, metric: 'spearmanAbs' | 'ssim' | 'hog' | 'topK' = 'spearmanAbs') => result.steps.map((s) => s.similarities[method]![metric]);
+const series = (result: SanityResult, method: string, metric: 'spearmanAbs' | 'ssim' | 'hog' | 'topK' = 'spearmanAbs') =>
+  result.steps.map((s) => s.similarities[method]![metric]);
 
 describe('sanity checks on the trained mnist-cnn (raw255)', () => {
   it('finds the weighted layers of the layers and graph versions, output last', () => {
     const layers = readModelWeights(MNIST).layers;
     expect(layers.map((l) => l.name)).toEqual(['conv2d', 'conv2d_1', 'conv2d_2', 'dense', 'dense_1']);
-    expect(layers[0]!.weights.map((w) => [w.param, w.initializer?.className])).toEqual([['kernel', 'GlorotUniform'], ['bias', 'Zeros']]);
+    expect(layers[0]!.weights.map((w) => [w.param, w.initializer?.className])).toEqual([
+      ['kernel', 'GlorotUniform'],
+      ['bias', 'Zeros'],
+    ]);
     const graph = readModelWeights(MNIST_GRAPH).layers;
     expect(graph.map((l) => l.label)).toEqual(['conv2d', 'conv2d_1', 'conv2d_2', 'dense', 'dense_1']);
     expect(graph[0]!.name).toBe('StatefulPartitionedCall/model/conv2d/Relu');
@@ -82,7 +103,15 @@ describe('sanity checks on the trained mnist-cnn (raw255)', () => {
     expect(result.timing.modelsBuilt).toBe(5);
     expect(result.steps[0]!.reinitialised![0]!.initializer).toMatch(/GlorotUniform/);
     for (const method of ['gradient', 'ig']) {
-      for (const metric of ['spearmanAbs', 'spearmanSigned', 'ssim', 'hog', 'topK'] as const) console.log('clean', method, metric, series(result, method, metric as 'ssim').map((v) => v?.toFixed(3)).join(' '));
+      for (const metric of ['spearmanAbs', 'spearmanSigned', 'ssim', 'hog', 'topK'] as const)
+        console.log(
+          'clean',
+          method,
+          metric,
+          series(result, method, metric as 'ssim')
+            .map((v) => v?.toFixed(3))
+            .join(' '),
+        );
       // The signed maps are unrelated after randomization; the magnitude maps are clearly less similar.
       expect(Math.abs(series(result, method, 'spearmanSigned' as 'ssim').at(-1)!)).toBeLessThan(0.3);
       expect(series(result, method, 'ssim').at(-1)!).toBeLessThan(0.7);
@@ -94,7 +123,8 @@ describe('sanity checks on the trained mnist-cnn (raw255)', () => {
     // ANY model, so |IG| ranks stay ≈ 1 — the verdict fails on Spearman(|attr|) and says why.
     expect(series(result, 'ig').at(-1)!).toBeGreaterThan(0.9);
     expect(result.verdicts.find((v) => v.method === 'ig')!.reason).toMatch(/signed map did change/);
-    for (const metric of ['spearmanAbs', 'ssim', 'hog', 'topK'] as const) expect(series(result, 'edges', metric).every((v) => v !== null && v > 0.999)).toBe(true);
+    for (const metric of ['spearmanAbs', 'ssim', 'hog', 'topK'] as const)
+      expect(series(result, 'edges', metric).every((v) => v !== null && v > 0.999)).toBe(true);
     const edges = result.verdicts.find((v) => v.method === 'edges')!;
     expect(edges.status).toBe('fail');
     expect(edges.reason).toMatch(/^fails randomization: Spearman\(\|attr\|\) stays 1\.00 after randomizing every layer/);
@@ -155,7 +185,12 @@ describe('sanity checks on the trained mnist-cnn (raw255)', () => {
   it('independent: one layer at a time; rejects bad requests', async () => {
     const { result } = await sanity(models.layers!, MNIST, { check: 'independent', methods: ['gradient', edgeDetector] });
     expect(result.steps.every((s) => s.randomized.length === 1)).toBe(true);
-    console.log('independent gradient', series(result, 'gradient').map((v) => v?.toFixed(3)).join(' '));
+    console.log(
+      'independent gradient',
+      series(result, 'gradient')
+        .map((v) => v?.toFixed(3))
+        .join(' '),
+    );
     console.log(result.verdicts.map((v) => `${v.method}: ${v.reason}`).join('\n'));
     expect(result.verdicts[1]!.status).toBe('fail');
     await expect(sanity(models.layers!, MNIST, { check: 'perturbation', levels: [-1] })).rejects.toThrow(/levels/);

@@ -23,7 +23,11 @@ describe('SmoothGrad, SmoothGrad², VarGrad (ALGORITHMS.md §2)', () => {
       close(sg.result.attribution.data, wrapped, 1e-5);
       expect(sg.result.params).toMatchObject({ wrap, samples: 3, noise: 0, sigma: 0 });
       const sq = await runMethod(loaded, 'smoothgrad-sq', x, null, { wrap, noise: 0, samples: 3, steps: 8 });
-      close(sq.result.attribution.data, Array.from(wrapped, (v) => v * v), 1e-4);
+      close(
+        sq.result.attribution.data,
+        Array.from(wrapped, (v) => v * v),
+        1e-4,
+      );
       const vg = await runMethod(loaded, 'vargrad', x, null, { wrap, noise: 0, samples: 3, steps: 8 });
       close(vg.result.attribution.data, [0, 0, 0], 1e-4);
       expect(vg.result.completeness).toBeNull();

@@ -154,7 +154,10 @@ for (const activation of ['linear', 'relu'] as const) {
 }
 layerCases.push(
   ['Conv2D 1x1', () => seqIn(IN, [tfl.layers.conv2d({ filters: 5, kernelSize: 1 })])],
-  ['Conv2D 5x3 kernel s2 same', () => seqIn([10, 8, 3], [tfl.layers.conv2d({ filters: 2, kernelSize: [5, 3], strides: 2, padding: 'same' })])],
+  [
+    'Conv2D 5x3 kernel s2 same',
+    () => seqIn([10, 8, 3], [tfl.layers.conv2d({ filters: 2, kernelSize: [5, 3], strides: 2, padding: 'same' })]),
+  ],
 );
 for (const depthMultiplier of [1, 2]) {
   for (const strides of [1, 2]) {
@@ -167,17 +170,41 @@ for (const depthMultiplier of [1, 2]) {
   }
 }
 layerCases.push(
-  ['DepthwiseConv2D relu6 even input', () => seqIn([8, 8, 3], [tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6' })])],
-  ['SeparableConv2D same', () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' })])],
-  ['SeparableConv2D s2 valid dm2', () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, strides: 2, depthMultiplier: 2 })])],
-  ['Conv2D+BatchNormalization', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }), tfl.layers.batchNormalization()])],
+  [
+    'DepthwiseConv2D relu6 even input',
+    () => seqIn([8, 8, 3], [tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6' })]),
+  ],
+  [
+    'SeparableConv2D same',
+    () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' })]),
+  ],
+  [
+    'SeparableConv2D s2 valid dm2',
+    () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, strides: 2, depthMultiplier: 2 })]),
+  ],
+  [
+    'Conv2D+BatchNormalization',
+    () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }), tfl.layers.batchNormalization()]),
+  ],
   ['MaxPooling2D', () => seqIn(IN, [tfl.layers.maxPooling2d({ poolSize: 2 })])],
   ['MaxPooling2D 3 s2 same', () => seqIn(IN, [tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })])],
   ['AveragePooling2D', () => seqIn(IN, [tfl.layers.averagePooling2d({ poolSize: 2 })])],
   ['AveragePooling2D 3 s2 same', () => seqIn(IN, [tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' })])],
   ['GlobalAveragePooling2D', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3 }), tfl.layers.globalAveragePooling2d({})])],
   ['Dropout', () => seqIn(IN, [tfl.layers.flatten(), tfl.layers.dropout({ rate: 0.5 }), tfl.layers.dense({ units: 3 })])],
-  ['ZeroPadding2D', () => seqIn(IN, [tfl.layers.zeroPadding2d({ padding: [[1, 2], [0, 1]] }), tfl.layers.conv2d({ filters: 2, kernelSize: 3, strides: 2 })])],
+  [
+    'ZeroPadding2D',
+    () =>
+      seqIn(IN, [
+        tfl.layers.zeroPadding2d({
+          padding: [
+            [1, 2],
+            [0, 1],
+          ],
+        }),
+        tfl.layers.conv2d({ filters: 2, kernelSize: 3, strides: 2 }),
+      ]),
+  ],
   ['Reshape', () => seqIn(IN, [tfl.layers.reshape({ targetShape: [27, 9] }), tfl.layers.dense({ units: 2 })])],
 );
 for (const activation of ['relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu'] as const) {
@@ -186,7 +213,10 @@ for (const activation of ['relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu'] 
     () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }), tfl.layers.activation({ activation })]),
   ]);
 }
-layerCases.push(['ReLU layer max 6', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3 }), tfl.layers.reLU({ maxValue: 6 })])]);
+layerCases.push([
+  'ReLU layer max 6',
+  () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3 }), tfl.layers.reLU({ maxValue: 6 })]),
+]);
 
 function branchModel(merge: 'add' | 'concat'): tfl.LayersModel {
   const inp = tfl.input({ shape: IN });
@@ -194,7 +224,9 @@ function branchModel(merge: 'add' | 'concat'): tfl.LayersModel {
   const b = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2 }).apply(inp) as tfl.SymbolicTensor;
   const b2 = tfl.layers.conv2d({ filters: 4, kernelSize: 1 }).apply(b) as tfl.SymbolicTensor;
   const m = merge === 'add' ? tfl.layers.add().apply([a, b2]) : tfl.layers.concatenate({ axis: -1 }).apply([a, b2]);
-  const out = tfl.layers.dense({ units: 3, activation: 'softmax' }).apply(tfl.layers.globalAveragePooling2d({}).apply(m as tfl.SymbolicTensor));
+  const out = tfl.layers
+    .dense({ units: 3, activation: 'softmax' })
+    .apply(tfl.layers.globalAveragePooling2d({}).apply(m as tfl.SymbolicTensor));
   return tfl.model({ inputs: inp, outputs: out as tfl.SymbolicTensor });
 }
 /**
@@ -202,9 +234,18 @@ function branchModel(merge: 'add' | 'concat'): tfl.LayersModel {
  * than 1 are not yet supported in gradients"), before any kernel runs. wasm must fail the same way.
  */
 const dilatedCases: [string, Builder][] = [
-  ['Conv2D dilation 2 same relu', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'relu' })])],
-  ['Conv2D dilation 2 valid linear', () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'valid' })])],
-  ['SeparableConv2D dilation 2', () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same' })])],
+  [
+    'Conv2D dilation 2 same relu',
+    () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'relu' })]),
+  ],
+  [
+    'Conv2D dilation 2 valid linear',
+    () => seqIn(IN, [tfl.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'valid' })]),
+  ],
+  [
+    'SeparableConv2D dilation 2',
+    () => seqIn(IN, [tfl.layers.separableConv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same' })]),
+  ],
 ];
 
 layerCases.push(['Add', () => branchModel('add')], ['Concatenate', () => branchModel('concat')]);
@@ -214,7 +255,14 @@ layerCases.push([
   'MobileNetV2 block',
   () => {
     const inp = tfl.input({ shape: [12, 12, 3] });
-    let x = tfl.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]] }).apply(inp) as tfl.SymbolicTensor;
+    let x = tfl.layers
+      .zeroPadding2d({
+        padding: [
+          [0, 1],
+          [0, 1],
+        ],
+      })
+      .apply(inp) as tfl.SymbolicTensor;
     x = tfl.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, useBias: false }).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;
     const r = tfl.layers.reLU({ maxValue: 6 }).apply(x) as tfl.SymbolicTensor;
@@ -327,7 +375,14 @@ function size(shape: number[]): number {
 }
 
 /** Forward conv geometry, used to build dy shapes. */
-function convOut(inShape: number[], filterShape: number[], strides: number[], pad: 'same' | 'valid' | number, dil: number, depthwise: boolean) {
+function convOut(
+  inShape: number[],
+  filterShape: number[],
+  strides: number[],
+  pad: 'same' | 'valid' | number,
+  dil: number,
+  depthwise: boolean,
+) {
   return tf.backend_util.computeConv2DInfo(
     inShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -374,7 +429,12 @@ const convCases: ConvCase[] = [
 
 describe('added kernels vs the cpu backend', () => {
   test('the expected kernels are registered for wasm', () => {
-    for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'UnsortedSegmentSum']) {
+    for (const k of [
+      'Conv2DBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput',
+      'DepthwiseConv2dNativeBackpropFilter',
+      'UnsortedSegmentSum',
+    ]) {
       expect(WASM_EXTRA_KERNELS).toContain(k);
       expect(tf.getKernel(k, 'wasm')).toBeDefined();
     }
@@ -391,12 +451,24 @@ describe('added kernels vs the cpu backend', () => {
     test(`Conv2DBackpropFilter ${label}`, async () => {
       const info = convOut(xShape, fShape, strides, pad, cc.dil, false);
       const dyShape = [cc.n, info.outHeight, info.outWidth, cc.out];
-      const inputs = { x: { values: randArray(size(xShape), 10 + i), shape: xShape }, dy: { values: randArray(size(dyShape), 20 + i), shape: dyShape } };
+      const inputs = {
+        x: { values: randArray(size(xShape), 10 + i), shape: xShape },
+        dy: { values: randArray(size(dyShape), 20 + i), shape: dyShape },
+      };
       const attrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: fShape, dilations: [cc.dil, cc.dil] };
       if (cc.dil === 1) return compareKernel('Conv2DBackpropFilter', inputs, attrs);
       const got = await runKernelOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
       await initBackend('cpu');
-      const want = await dilatedReference('filter', tf.tensor4d(inputs.x.values, xShape as Shape4), null, tf.tensor4d(inputs.dy.values, dyShape as Shape4), fShape, strides, pad, cc.dil);
+      const want = await dilatedReference(
+        'filter',
+        tf.tensor4d(inputs.x.values, xShape as Shape4),
+        null,
+        tf.tensor4d(inputs.dy.values, dyShape as Shape4),
+        fShape,
+        strides,
+        pad,
+        cc.dil,
+      );
       expect(got.shape).toEqual(fShape);
       expectClose(got.data, want);
     });
@@ -405,20 +477,41 @@ describe('added kernels vs the cpu backend', () => {
       test(`Conv2DBackpropInput ${label}`, async () => {
         const info = convOut(xShape, fShape, strides, pad, 1, false);
         const dyShape = [cc.n, info.outHeight, info.outWidth, cc.out];
-        const inputs = { dy: { values: randArray(size(dyShape), 25 + i), shape: dyShape }, filter: { values: randArray(size(fShape), 35 + i), shape: fShape } };
-        await compareKernel('Conv2DBackpropInput', inputs, { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xShape });
+        const inputs = {
+          dy: { values: randArray(size(dyShape), 25 + i), shape: dyShape },
+          filter: { values: randArray(size(fShape), 35 + i), shape: fShape },
+        };
+        await compareKernel('Conv2DBackpropInput', inputs, {
+          strides,
+          pad,
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          inputShape: xShape,
+        });
       });
     }
 
     test(`DepthwiseConv2dNativeBackpropInput ${label}`, async () => {
       const info = convOut(xShape, fShape, strides, pad, cc.dil, true);
       const dyShape = [cc.n, info.outHeight, info.outWidth, cc.c * cc.out];
-      const inputs = { dy: { values: randArray(size(dyShape), 30 + i), shape: dyShape }, filter: { values: randArray(size(fShape), 40 + i), shape: fShape } };
+      const inputs = {
+        dy: { values: randArray(size(dyShape), 30 + i), shape: dyShape },
+        filter: { values: randArray(size(fShape), 40 + i), shape: fShape },
+      };
       const attrs = { strides, pad, dimRoundingMode: undefined, dilations: [cc.dil, cc.dil], inputShape: xShape };
       if (cc.dil === 1) return compareKernel('DepthwiseConv2dNativeBackpropInput', inputs, attrs);
       const got = await runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropInput', inputs, attrs);
       await initBackend('cpu');
-      const want = await dilatedReference('dwInput', null, tf.tensor4d(inputs.filter.values, fShape as Shape4), tf.tensor4d(inputs.dy.values, dyShape as Shape4), xShape, strides, pad, cc.dil);
+      const want = await dilatedReference(
+        'dwInput',
+        null,
+        tf.tensor4d(inputs.filter.values, fShape as Shape4),
+        tf.tensor4d(inputs.dy.values, dyShape as Shape4),
+        xShape,
+        strides,
+        pad,
+        cc.dil,
+      );
       expect(got.shape).toEqual(xShape);
       expectClose(got.data, want);
     });
@@ -426,12 +519,24 @@ describe('added kernels vs the cpu backend', () => {
     test(`DepthwiseConv2dNativeBackpropFilter ${label}`, async () => {
       const info = convOut(xShape, fShape, strides, pad, cc.dil, true);
       const dyShape = [cc.n, info.outHeight, info.outWidth, cc.c * cc.out];
-      const inputs = { x: { values: randArray(size(xShape), 50 + i), shape: xShape }, dy: { values: randArray(size(dyShape), 60 + i), shape: dyShape } };
+      const inputs = {
+        x: { values: randArray(size(xShape), 50 + i), shape: xShape },
+        dy: { values: randArray(size(dyShape), 60 + i), shape: dyShape },
+      };
       const attrs = { strides, pad, dimRoundingMode: undefined, dilations: [cc.dil, cc.dil], filterShape: fShape };
       if (cc.dil === 1) return compareKernel('DepthwiseConv2dNativeBackpropFilter', inputs, attrs);
       const got = await runKernelOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', inputs, attrs);
       await initBackend('cpu');
-      const want = await dilatedReference('dwFilter', tf.tensor4d(inputs.x.values, xShape as Shape4), null, tf.tensor4d(inputs.dy.values, dyShape as Shape4), fShape, strides, pad, cc.dil);
+      const want = await dilatedReference(
+        'dwFilter',
+        tf.tensor4d(inputs.x.values, xShape as Shape4),
+        null,
+        tf.tensor4d(inputs.dy.values, dyShape as Shape4),
+        fShape,
+        strides,
+        pad,
+        cc.dil,
+      );
       expect(got.shape).toEqual(fShape);
       expectClose(got.data, want);
     });
@@ -446,8 +551,11 @@ describe('added kernels vs the cpu backend', () => {
     test(`UnsortedSegmentSum ${JSON.stringify(xShape)} into ${numSegments} (${dtype})`, async () => {
       const r = rng(numSegments * 31 + xShape.length);
       // Ids include an out-of-range one (dropped, as in TF) on the float cases.
-      const ids = Int32Array.from({ length: xShape[0] }, (_, k) => (k === 1 && dtype === 'float32' ? numSegments + 1 : Math.floor(r() * numSegments)));
-      const vals = dtype === 'int32' ? Int32Array.from(randArray(size(xShape), 70), (v) => Math.round(v * 50)) : randArray(size(xShape), 70);
+      const ids = Int32Array.from({ length: xShape[0] }, (_, k) =>
+        k === 1 && dtype === 'float32' ? numSegments + 1 : Math.floor(r() * numSegments),
+      );
+      const vals =
+        dtype === 'int32' ? Int32Array.from(randArray(size(xShape), 70), (v) => Math.round(v * 50)) : randArray(size(xShape), 70);
       await compareKernel(
         'UnsortedSegmentSum',
         { x: { values: vals, shape: xShape, dtype }, segmentIds: { values: ids, shape: [xShape[0]], dtype: 'int32' } },
@@ -460,7 +568,12 @@ describe('added kernels vs the cpu backend', () => {
     // (The cpu backend cannot do multi-dimensional ids, so the expectation is computed here.)
     const ids = Int32Array.from([0, 2, -1, 2, 0, 1]);
     const x = randArray(24, 71);
-    const got = await runKernelOn('wasm', 'UnsortedSegmentSum', { x: { values: x, shape: [2, 3, 4] }, segmentIds: { values: ids, shape: [2, 3], dtype: 'int32' } }, { numSegments: 3 });
+    const got = await runKernelOn(
+      'wasm',
+      'UnsortedSegmentSum',
+      { x: { values: x, shape: [2, 3, 4] }, segmentIds: { values: ids, shape: [2, 3], dtype: 'int32' } },
+      { numSegments: 3 },
+    );
     const want = new Float32Array(12);
     ids.forEach((sid, k) => {
       if (sid >= 0) for (let j = 0; j < 4; j++) want[sid * 4 + j] += x[k * 4 + j];
@@ -489,7 +602,9 @@ describe('added kernels vs the cpu backend', () => {
       const run = async (b: 'cpu' | 'wasm') => {
         await initBackend(b);
         const xt = tf.tensor4d(x.values, shape as Shape4);
-        const [p, i] = tf.engine().runKernel('MaxPoolWithArgmax', { x: xt }, { filterSize, strides, pad, includeBatchInIndex: true }) as tf.Tensor[];
+        const [p, i] = tf
+          .engine()
+          .runKernel('MaxPoolWithArgmax', { x: xt }, { filterSize, strides, pad, includeBatchInIndex: true }) as tf.Tensor[];
         const out = [(await p.data()) as Float32Array, (await i.data()) as Int32Array] as const;
         tf.dispose([xt, p, i]);
         return out;
@@ -502,9 +617,18 @@ describe('added kernels vs the cpu backend', () => {
   }
 
   for (const [shape, reps] of [
-    [[1, 1, 1, 5], [2, 4, 3, 1]],
-    [[2, 3], [2, 2]],
-    [[3, 1], [1, 4]],
+    [
+      [1, 1, 1, 5],
+      [2, 4, 3, 1],
+    ],
+    [
+      [2, 3],
+      [2, 2],
+    ],
+    [
+      [3, 1],
+      [1, 4],
+    ],
   ] as [number[], number[]][]) {
     test(`Tile ${JSON.stringify(shape)} x ${JSON.stringify(reps)}`, async () => {
       await compareKernel('Tile', { x: { values: randArray(size(shape), 3), shape } }, { reps });
@@ -533,7 +657,14 @@ function readArtifacts(dir: string): tf.io.ModelArtifacts {
   }
   const all = Buffer.concat(buffers);
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
-  return { modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy, weightSpecs, weightData };
+  return {
+    modelTopology: json.modelTopology,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    weightSpecs,
+    weightData,
+  };
 }
 
 describe('zoo models: wasm == cpu', () => {
@@ -598,7 +729,11 @@ describe('wasm SIMD gradients and speed-only kernels: bit-identical to the wasm 
       if (n > 5) [dyv[2], dyv[5]] = [Infinity, Number.NaN];
       const dy = tf.tensor1d(dyv);
       const cases: [string, (z: tf.Tensor) => tf.Tensor, () => tf.Tensor][] = [
-        ['clip', (z) => tf.clipByValue(z, -0.5, 6), () => tf.where(tf.logicalAnd(tf.greaterEqual(x, -0.5), tf.lessEqual(x, 6)), dy, tf.zerosLike(dy))],
+        [
+          'clip',
+          (z) => tf.clipByValue(z, -0.5, 6),
+          () => tf.where(tf.logicalAnd(tf.greaterEqual(x, -0.5), tf.lessEqual(x, 6)), dy, tf.zerosLike(dy)),
+        ],
         ['relu6', (z) => tf.relu6(z), () => tf.mul(dy, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32'))],
         ['relu', (z) => tf.relu(z), () => tf.mul(dy, tf.cast(tf.step(x), 'float32'))],
       ];
@@ -626,11 +761,31 @@ describe('wasm SIMD gradients and speed-only kernels: bit-identical to the wasm 
   });
 
   for (const [shape, begin, sz] of [
-    [[2, 5, 6, 3], [0, 1, 0, 0], [2, 3, 5, 3]],
-    [[1, 7, 7, 4], [0, 0, 1, 1], [1, 6, 5, 2]],
-    [[3, 4, 5], [1, 0, 2], [2, 4, 3]],
-    [[4, 6], [1, 2], [3, 3]],
-    [[2, 3, 4, 5, 6], [1, 0, 1, 0, 2], [1, 3, 2, 5, 3]],
+    [
+      [2, 5, 6, 3],
+      [0, 1, 0, 0],
+      [2, 3, 5, 3],
+    ],
+    [
+      [1, 7, 7, 4],
+      [0, 0, 1, 1],
+      [1, 6, 5, 2],
+    ],
+    [
+      [3, 4, 5],
+      [1, 0, 2],
+      [2, 4, 3],
+    ],
+    [
+      [4, 6],
+      [1, 2],
+      [3, 3],
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [1, 0, 1, 0, 2],
+      [1, 3, 2, 5, 3],
+    ],
   ] as [number[], number[], number[]][]) {
     test(`Slice ${JSON.stringify(shape)} begin ${JSON.stringify(begin)} size ${JSON.stringify(sz)}`, async () => {
       for (const dtype of ['float32', 'int32'] as const) {
@@ -660,7 +815,14 @@ describe('withInputGradientsOnly', () => {
     let y = tf.fused.conv2d({ x, filter: f1, bias: b1, strides: 2, pad: 'same' }); // linear: customGrad
     y = tf.fused.depthwiseConv2d({ x: y, filter: dwf, bias: b2, strides: 1, pad: 'same' });
     y = tf.fused.conv2d({ x: y, filter: f3, strides: 1, pad: 'valid' }); // no bias
-    return tf.fused.conv2d({ x: y, filter: tf.reshape(f3, [1, 1, 4, 4]) as tf.Tensor4D, bias: b1, activation: 'relu', strides: 1, pad: 'valid' }); // relu, unfused under tape
+    return tf.fused.conv2d({
+      x: y,
+      filter: tf.reshape(f3, [1, 1, 4, 4]) as tf.Tensor4D,
+      bias: b1,
+      activation: 'relu',
+      strides: 1,
+      pad: 'valid',
+    }); // relu, unfused under tape
   };
   const weightValues = () => ({
     f1: tf.tensor4d(randArray(3 * 3 * 3 * 4, 501), [3, 3, 3, 4]),
@@ -694,9 +856,12 @@ describe('withInputGradientsOnly', () => {
     test(`${backend}: weight gradients requested inside the flag are real`, async () => {
       await initBackend(backend);
       const w = weightValues();
-      const vars = Object.fromEntries(Object.entries(w).map(([k, t]) => [k, tf.variable(t, true, `pl_${backend}_${k}`)])) as unknown as Record<keyof typeof w, tf.Variable>;
+      const vars = Object.fromEntries(
+        Object.entries(w).map(([k, t]) => [k, tf.variable(t, true, `pl_${backend}_${k}`)]),
+      ) as unknown as Record<keyof typeof w, tf.Variable>;
       const x = tf.tensor4d(randArray(size(xShape), 507), xShape);
-      const loss = () => tf.sum(fused(x, vars.f1 as never, vars.b1 as never, vars.dwf as never, vars.b2 as never, vars.f3 as never)) as tf.Scalar;
+      const loss = () =>
+        tf.sum(fused(x, vars.f1 as never, vars.b1 as never, vars.dwf as never, vars.b2 as never, vars.f3 as never)) as tf.Scalar;
       const off = tf.variableGrads(loss);
       const on = withInputGradientsOnly(() => tf.variableGrads(loss));
       for (const k of Object.keys(off.grads)) {
@@ -709,7 +874,19 @@ describe('withInputGradientsOnly', () => {
       const [gx1, gf1] = withInputGradientsOnly(() => tf.grads(both)([x, w.f1]));
       expectIdentical((await gx1.data()) as Float32Array, (await gx0.data()) as Float32Array);
       expectIdentical((await gf1.data()) as Float32Array, (await gf0.data()) as Float32Array);
-      tf.dispose([off.value, on.value, ...Object.values(off.grads), ...Object.values(on.grads), gx0, gf0, gx1, gf1, x, ...Object.values(w), ...Object.values(vars)]);
+      tf.dispose([
+        off.value,
+        on.value,
+        ...Object.values(off.grads),
+        ...Object.values(on.grads),
+        gx0,
+        gf0,
+        gx1,
+        gf1,
+        x,
+        ...Object.values(w),
+        ...Object.values(vars),
+      ]);
     });
 
     test(`${backend}: a filter computed from the input keeps its gradient`, async () => {
@@ -718,7 +895,13 @@ describe('withInputGradientsOnly', () => {
       const b = tf.tensor1d(randArray(2, 509));
       const f = (inp: tf.Tensor) => {
         // filter [3,3,3,2] built from the input's first example
-        const filt = tf.concat([tf.reshape(tf.slice(inp, [0, 0, 0, 0], [1, 3, 3, 3]), [3, 3, 3, 1]), tf.reshape(tf.slice(inp, [1, 2, 2, 0], [1, 3, 3, 3]), [3, 3, 3, 1])], 3) as tf.Tensor4D;
+        const filt = tf.concat(
+          [
+            tf.reshape(tf.slice(inp, [0, 0, 0, 0], [1, 3, 3, 3]), [3, 3, 3, 1]),
+            tf.reshape(tf.slice(inp, [1, 2, 2, 0], [1, 3, 3, 3]), [3, 3, 3, 1]),
+          ],
+          3,
+        ) as tf.Tensor4D;
         return tf.sum(tf.fused.conv2d({ x: inp as tf.Tensor4D, filter: filt, bias: b, strides: 1, pad: 'same' }));
       };
       const off = tf.grad(f)(x);
@@ -747,7 +930,9 @@ describe('withInputGradientsOnly', () => {
       expectIdentical((await gx.data()) as Float32Array, (await want.data()) as Float32Array);
       // weights differentiated: TF.js' gradient
       const vs = [mean, variance, scale, offset].map((t, i) => tf.variable(t, true, `bn_${backend}_${i}`));
-      const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(tf.batchNorm(x, vs[0]!, vs[1]!, vs[3]!, vs[2]!, eps), dy)) as tf.Scalar);
+      const { grads, value } = tf.variableGrads(
+        () => tf.sum(tf.mul(tf.batchNorm(x, vs[0]!, vs[1]!, vs[3]!, vs[2]!, eps), dy)) as tf.Scalar,
+      );
       const xm = tf.sub(x, mean);
       const ref = {
         [vs[0]!.name]: tf.sum(tf.mul(tf.mul(r, -1), tf.mul(dy, scale)), [0, 1, 2]),
@@ -755,7 +940,8 @@ describe('withInputGradientsOnly', () => {
         [vs[2]!.name]: tf.sum(tf.mul(dy, tf.mul(xm, r)), [0, 1, 2]),
         [vs[3]!.name]: tf.sum(dy, [0, 1, 2]),
       };
-      for (const [name, g] of Object.entries(grads)) expectClose((await g.data()) as Float32Array, (await ref[name]!.data()) as Float32Array);
+      for (const [name, g] of Object.entries(grads))
+        expectClose((await g.data()) as Float32Array, (await ref[name]!.data()) as Float32Array);
       tf.dispose([x, dy, mean, variance, scale, offset, gx, r, want, xm, value, ...vs, ...Object.values(grads), ...Object.values(ref)]);
     });
   }

@@ -6,7 +6,11 @@ describe('progress throttling', () => {
   it('passes stage starts and ends, drops updates closer than the interval', () => {
     let now = 0;
     const seen: Progress[] = [];
-    const send = throttle(100, (p) => seen.push(p), () => now);
+    const send = throttle(
+      100,
+      (p) => seen.push(p),
+      () => now,
+    );
     for (let done = 0; done <= 50; done++) {
       send({ stage: 'ig', done, total: 50 });
       now += 10;

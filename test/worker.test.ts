@@ -7,7 +7,11 @@ import { tempDir } from './helpers/analyticModels';
 const ROOT = path.resolve(__dirname, '..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
 const ZOO = path.resolve(ROOT, '../shared/zoo');
-const MNIST = { modelPath: path.join(ZOO, 'mnist-cnn/model.json'), inputs: [path.join(ZOO, 'mnist-cnn/samples/sample_digit.png')], preprocess: 'raw255' };
+const MNIST = {
+  modelPath: path.join(ZOO, 'mnist-cnn/model.json'),
+  inputs: [path.join(ZOO, 'mnist-cnn/samples/sample_digit.png')],
+  preprocess: 'raw255',
+};
 
 function client(workers = 1) {
   if (!fs.existsSync(WORKER)) throw new Error(`${WORKER} is missing: run 'npm run build' first (npm test does)`);
@@ -38,9 +42,12 @@ describe('attribution worker', () => {
       await worker.explain({ ...MNIST, methods: ['gradient'], target: 'top', output: 'logit', options: {} }).result;
       const before = await worker.memory();
       let cancelAfterFirstProgress: () => void = () => {};
-      const long = worker.explain({ ...MNIST, methods: ['ig'], target: 'top', output: 'logit', options: { steps: 4000, rule: 'riemann-left' }, memoryBudgetMB: 8 }, (e) => {
-        if (e.kind === 'progress' && e.progress.done > 0) cancelAfterFirstProgress();
-      });
+      const long = worker.explain(
+        { ...MNIST, methods: ['ig'], target: 'top', output: 'logit', options: { steps: 4000, rule: 'riemann-left' }, memoryBudgetMB: 8 },
+        (e) => {
+          if (e.kind === 'progress' && e.progress.done > 0) cancelAfterFirstProgress();
+        },
+      );
       cancelAfterFirstProgress = () => long.cancel();
       const started = Date.now();
       await expect(long.result).rejects.toMatchObject({ code: 'cancelled' });
@@ -57,7 +64,14 @@ describe('attribution worker', () => {
     const one = client(1);
     const two = client(2);
     try {
-      const job = { ...MNIST, methods: ['ig'], target: 'top' as const, output: 'logit' as const, options: { steps: 24 }, memoryBudgetMB: 16 };
+      const job = {
+        ...MNIST,
+        methods: ['ig'],
+        target: 'top' as const,
+        output: 'logit' as const,
+        options: { steps: 24 },
+        memoryBudgetMB: 16,
+      };
       const a = (await one.explain(job).result).inputs[0]!.results[0]!;
       const b = (await two.explain(job).result).inputs[0]!.results[0]!;
       let maxDiff = 0;
@@ -77,12 +91,39 @@ describe('attribution worker', () => {
   it('reports a memory budget too small for one point, NaN outputs, and out-of-range targets per input', async () => {
     const worker = client();
     try {
-      const tiny = await worker.explain({ ...MNIST, methods: ['ig'], target: 'top', output: 'logit', options: {}, memoryBudgetMB: 0.01 as number }).result;
+      const tiny = await worker.explain({
+        ...MNIST,
+        methods: ['ig'],
+        target: 'top',
+        output: 'logit',
+        options: {},
+        memoryBudgetMB: 0.01 as number,
+      }).result;
       expect(tiny.inputs[0]!.error).toMatch(/memory budget is 0 MB; raise the memory budget/);
 
       const dir = tempDir('nan-input');
-      fs.writeFileSync(path.join(dir, 'nan.json'), JSON.stringify([[Array(28).fill(0).map(() => [1e39])]].flat().concat(Array(27).fill(Array(28).fill([0])))));
-      const nan = await worker.explain({ ...MNIST, inputs: [path.join(dir, 'nan.json')], methods: ['ig'], target: 'top', output: 'logit', options: {} }).result;
+      fs.writeFileSync(
+        path.join(dir, 'nan.json'),
+        JSON.stringify(
+          [
+            [
+              Array(28)
+                .fill(0)
+                .map(() => [1e39]),
+            ],
+          ]
+            .flat()
+            .concat(Array(27).fill(Array(28).fill([0]))),
+        ),
+      );
+      const nan = await worker.explain({
+        ...MNIST,
+        inputs: [path.join(dir, 'nan.json')],
+        methods: ['ig'],
+        target: 'top',
+        output: 'logit',
+        options: {},
+      }).result;
       expect(nan.inputs[0]!.error).toMatch(/NaN|Infinity|non-finite|model outputs/i);
 
       const target = await worker.explain({ ...MNIST, methods: ['ig'], target: 10, output: 'logit', options: {} }).result;

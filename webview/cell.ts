@@ -71,7 +71,12 @@ export class MapCell {
     this.status = h('p', { class: 'cell-status muted', 'aria-live': 'polite', 'data-testid': `status-${id}` }, 'Waiting for the result…');
     this.mapBox = h('div', { class: 'map-box' });
     this.readout = h('p', { class: 'readout', 'aria-live': 'polite' }, '\u00a0');
-    this.exportButton = button('Export PNG', () => this.exportPng(), { secondary: true, 'data-testid': `export-png-${id}`, disabled: true, 'aria-label': `Export ${method.title} map of input ${inputIndex + 1} as PNG` });
+    this.exportButton = button('Export PNG', () => this.exportPng(), {
+      secondary: true,
+      'data-testid': `export-png-${id}`,
+      disabled: true,
+      'aria-label': `Export ${method.title} map of input ${inputIndex + 1} as PNG`,
+    });
     this.controls = new DisplayControls(options, (change) => host.displayChanged(this.key, change), `display-${id}`);
     this.paramsBox = h('div', { class: 'params-box' });
     this.plotBox = h('div', { class: 'plots' });
@@ -93,7 +98,9 @@ export class MapCell {
 
   private section(id: string, title: string, content: HTMLElement, open: boolean): HTMLElement {
     const el = h('vscode-collapsible', { heading: title, open: this.host.isOpen(id, open), 'data-section': id }, content);
-    el.addEventListener('vsc-collapsible-toggle', (e) => this.host.sectionToggled(id, Boolean((e as CustomEvent<{ open: boolean }>).detail?.open)));
+    el.addEventListener('vsc-collapsible-toggle', (e) =>
+      this.host.sectionToggled(id, Boolean((e as CustomEvent<{ open: boolean }>).detail?.open)),
+    );
     return el;
   }
 
@@ -106,8 +113,14 @@ export class MapCell {
     this.updateParams(data);
     const { result, input } = data;
     if (!result) {
-      this.status.textContent = data.pending ? 'Computing…' : data.ended === 'cancelled' ? 'Cancelled' : data.ended === 'failed' ? 'Not computed (see the error above)' : 'Waiting for the result…';
-      this.status.dataset.state = data.pending ? 'pending' : data.ended ?? 'waiting';
+      this.status.textContent = data.pending
+        ? 'Computing…'
+        : data.ended === 'cancelled'
+          ? 'Cancelled'
+          : data.ended === 'failed'
+            ? 'Not computed (see the error above)'
+            : 'Waiting for the result…';
+      this.status.dataset.state = data.pending ? 'pending' : (data.ended ?? 'waiting');
       this.status.hidden = false;
       return;
     }
@@ -127,7 +140,8 @@ export class MapCell {
   private updateBadge({ result, method, pending, ended }: CellData): void {
     if (!result) {
       this.badge.className = 'badge badge-pending';
-      this.badge.textContent = !pending && ended === 'cancelled' ? 'cancelled' : !pending && ended === 'failed' ? 'not computed' : 'waiting…';
+      this.badge.textContent =
+        !pending && ended === 'cancelled' ? 'cancelled' : !pending && ended === 'failed' ? 'not computed' : 'waiting…';
       this.badge.removeAttribute('title');
       return;
     }
@@ -149,13 +163,17 @@ export class MapCell {
     const values: Record<string, ParamValue> = {};
     for (const spec of data.method.parameters) {
       const fromResult = data.result?.params[spec.name];
-      const v = data.params[spec.name] ?? (typeof fromResult === 'string' || typeof fromResult === 'number' || typeof fromResult === 'boolean' ? fromResult : spec.default);
+      const v =
+        data.params[spec.name] ??
+        (typeof fromResult === 'string' || typeof fromResult === 'number' || typeof fromResult === 'boolean' ? fromResult : spec.default);
       values[spec.name] = v;
     }
     if (this.paramsFor && this.paramsFor.result === data.result && JSON.stringify(this.paramsFor.params) === JSON.stringify(values)) return;
     this.paramsFor = { result: data.result, params: values };
     const id = `${this.inputIndex}-${this.methodName}`;
-    this.paramsBox.replaceChildren(parameterControls(data.method.parameters, values, (name, value) => this.host.paramChanged(this.key, name, value), `param-${id}`));
+    this.paramsBox.replaceChildren(
+      parameterControls(data.method.parameters, values, (name, value) => this.host.paramChanged(this.key, name, value), `param-${id}`),
+    );
   }
 
   private draw(result: MethodResult, input: InputStarted | null, data: CellData): void {
@@ -199,7 +217,14 @@ export class MapCell {
         positiveColor: colormapHex(data.divergingColormap as 'rdbu', 0.9),
         negativeColor: colormapHex(data.divergingColormap as 'rdbu', 0.1),
       });
-      const box = h('div', { class: 'bars-box', 'data-testid': `map-${id}`, 'data-rendered': 'true', tabindex: 0, role: 'group', 'aria-label': `${data.method.title} signed attribution per feature of input ${this.inputIndex + 1}` });
+      const box = h('div', {
+        class: 'bars-box',
+        'data-testid': `map-${id}`,
+        'data-rendered': 'true',
+        tabindex: 0,
+        role: 'group',
+        'aria-label': `${data.method.title} signed attribution per feature of input ${this.inputIndex + 1}`,
+      });
       box.innerHTML = svg;
       box.addEventListener('mouseover', (e) => this.hoverBar(e, input, names));
       this.mapBox.replaceChildren(box);
@@ -234,7 +259,12 @@ export class MapCell {
     const canvas = this.canvas;
     if (!canvas) return;
     const step = e.shiftKey ? 8 : 1;
-    const moves: Record<string, [number, number]> = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const moves: Record<string, [number, number]> = {
+      ArrowLeft: [-step, 0],
+      ArrowRight: [step, 0],
+      ArrowUp: [0, -step],
+      ArrowDown: [0, step],
+    };
     const move = moves[e.key];
     if (!move) return;
     e.preventDefault();
@@ -280,7 +310,13 @@ export class MapCell {
     const known = baselinePixel(baseline, data.preprocessing);
     const base = known ?? [0, 0, 0];
     const frames = PATH_ALPHAS.map((alpha) => {
-      const c = h('canvas', { class: 'frame', width: display.width, height: display.height, role: 'img', 'aria-label': `path image at α = ${alpha}` });
+      const c = h('canvas', {
+        class: 'frame',
+        width: display.width,
+        height: display.height,
+        role: 'img',
+        'aria-label': `path image at α = ${alpha}`,
+      });
       c.classList.toggle('pixelated', Math.max(display.width, display.height) < 128);
       c.getContext('2d')!.putImageData(imageData(pathImage(display, base, alpha), display.width, display.height), 0, 0);
       return h('figure', { class: 'frame-fig' }, c, h('figcaption', {}, `α ${alpha}`));

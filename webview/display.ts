@@ -49,7 +49,11 @@ export function colormapsFor(sign: SignMode): ColormapName[] {
  * Apply a change to display options, keeping them consistent: switching between signed and
  * magnitude modes swaps the colormap to the matching default; numbers are clamped.
  */
-export function updateDisplay(current: DisplayOptions, change: Partial<DisplayOptions>, defaults: ColormapDefaults = DEFAULT_COLORMAPS): DisplayOptions {
+export function updateDisplay(
+  current: DisplayOptions,
+  change: Partial<DisplayOptions>,
+  defaults: ColormapDefaults = DEFAULT_COLORMAPS,
+): DisplayOptions {
   const next: DisplayOptions = { ...current, ...change };
   if (!isColormapName(next.colormap) || !colormapsFor(next.sign).includes(next.colormap)) {
     next.colormap = next.sign === 'signed' ? defaults.divergingColormap : defaults.colormap;

@@ -18,7 +18,17 @@ import { button, checkbox, DisplayControls, select } from './controls';
 import { basename, formatPercent, updateDisplay, type DisplayOptions } from './display';
 import { h, imageData } from './dom';
 import { gini } from './gini';
-import { applyHostMessage, decodeState, displayFor, encodeState, initialState, isHostMessage, mapKey, type PanelState, type ParamValue } from './state';
+import {
+  applyHostMessage,
+  decodeState,
+  displayFor,
+  encodeState,
+  initialState,
+  isHostMessage,
+  mapKey,
+  type PanelState,
+  type ParamValue,
+} from './state';
 import { vscodeApi } from './vscode';
 import { SanityView } from './sanity';
 import { applySanityMessage, isSanityMessage, type SanityViewState } from './sanityState';
@@ -37,14 +47,25 @@ class InputRow {
   private targetSelect: ReturnType<typeof select> | null = null;
   private classCount = 0;
 
-  constructor(private readonly index: number, private readonly app: App) {
+  constructor(
+    private readonly index: number,
+    private readonly app: App,
+  ) {
     this.thumb = h('canvas', { class: 'thumb', role: 'img', 'aria-label': `input ${index + 1}` });
     this.thumb.hidden = true;
     this.info = h('div', { class: 'input-info' }, h('p', { class: 'muted' }, `Input ${index + 1}: waiting…`));
     this.predictions = h('div', { class: 'predictions' });
     this.targetBox = h('div', { class: 'target' });
     this.errorBox = h('div', { class: 'input-error' });
-    this.head = h('section', { class: 'input-head', 'aria-label': `Input ${index + 1}` }, this.thumb, this.info, this.predictions, this.targetBox, this.errorBox);
+    this.head = h(
+      'section',
+      { class: 'input-head', 'aria-label': `Input ${index + 1}` },
+      this.thumb,
+      this.info,
+      this.predictions,
+      this.targetBox,
+      this.errorBox,
+    );
   }
 
   update(state: PanelState): void {
@@ -71,26 +92,53 @@ class InputRow {
     }
     const p = input.prediction;
     const name = (e: { index: number; label?: string }) => (e.label ? `${e.label} (class ${e.index})` : `class ${e.index}`);
-    const top = h('p', { class: 'prediction', 'data-testid': `prediction-${this.index}`, 'data-index': p.index, 'data-score': p.score }, 'Prediction: ', h('strong', {}, name(p)), ` — ${formatNumber(p.score)}`);
+    const top = h(
+      'p',
+      { class: 'prediction', 'data-testid': `prediction-${this.index}`, 'data-index': p.index, 'data-score': p.score },
+      'Prediction: ',
+      h('strong', {}, name(p)),
+      ` — ${formatNumber(p.score)}`,
+    );
     const list = h(
       'ol',
       { class: 'top5', 'aria-label': 'Top-5 predictions' },
-      ...p.top.slice(0, 5).map((e) =>
-        h('li', {}, h('span', { class: 'top-label' }, name(e)), h('span', { class: 'top-score' }, formatNumber(e.score)), h('meter', { min: 0, max: 1, value: Math.max(0, Math.min(1, e.score)), 'aria-hidden': 'true' })),
-      ),
+      ...p.top
+        .slice(0, 5)
+        .map((e) =>
+          h(
+            'li',
+            {},
+            h('span', { class: 'top-label' }, name(e)),
+            h('span', { class: 'top-score' }, formatNumber(e.score)),
+            h('meter', { min: 0, max: 1, value: Math.max(0, Math.min(1, e.score)), 'aria-hidden': 'true' }),
+          ),
+        ),
     );
-    this.predictions.replaceChildren(top, list, h('p', { class: 'muted' }, `Explaining ${name(input.target)} (${input.target.output} ${formatNumber(input.target.score)})`));
+    this.predictions.replaceChildren(
+      top,
+      list,
+      h('p', { class: 'muted' }, `Explaining ${name(input.target)} (${input.target.output} ${formatNumber(input.target.score)})`),
+    );
     this.updateTarget(state, input);
   }
 
   private updateTarget(state: PanelState, input: InputStarted): void {
     const outputs = state.model?.outputs[0]?.shape;
-    const count = Math.max(typeof outputs?.[outputs.length - 1] === 'number' ? (outputs[outputs.length - 1] as number) : 0, ...input.prediction.top.map((t) => t.index + 1), input.target.index + 1);
+    const count = Math.max(
+      typeof outputs?.[outputs.length - 1] === 'number' ? (outputs[outputs.length - 1] as number) : 0,
+      ...input.prediction.top.map((t) => t.index + 1),
+      input.target.index + 1,
+    );
     const labels = state.model?.labels;
-    const options = Array.from({ length: count }, (_, i) => ({ value: String(i), label: labels?.[i] ? `${i}: ${labels[i]}` : `class ${i}` }));
+    const options = Array.from({ length: count }, (_, i) => ({
+      value: String(i),
+      label: labels?.[i] ? `${i}: ${labels[i]}` : `class ${i}`,
+    }));
     if (!this.targetSelect || this.classCount !== count) {
       this.classCount = count;
-      this.targetSelect = select('Target class', options, String(input.target.index), (v) => this.app.setTarget(this.index, Number(v)), { 'data-testid': `target-${this.index}` });
+      this.targetSelect = select('Target class', options, String(input.target.index), (v) => this.app.setTarget(this.index, Number(v)), {
+        'data-testid': `target-${this.index}`,
+      });
       if (count > 20) this.targetSelect.el.setAttribute('combobox', ''); // type to filter long class lists
       this.targetBox.replaceChildren(this.targetSelect.root);
     } else {
@@ -100,7 +148,12 @@ class InputRow {
 }
 
 function errorBanner(error: WireError, scope: string): HTMLElement {
-  return h('div', { class: 'error', role: 'alert', 'data-testid': 'error', 'data-code': error.code }, h('strong', {}, `${scope}: `), error.message);
+  return h(
+    'div',
+    { class: 'error', role: 'alert', 'data-testid': 'error', 'data-code': error.code },
+    h('strong', {}, `${scope}: `),
+    error.message,
+  );
 }
 
 class App implements CellHost {
@@ -113,10 +166,19 @@ class App implements CellHost {
   private readonly grid = h('section', { class: 'grid', 'aria-label': 'Comparison grid: rows are inputs, columns are methods' });
   private readonly table = h('section', { class: 'comparison', 'aria-label': 'Comparison table' });
   private readonly placeholder = h('p', { class: 'placeholder' }, 'Waiting for PathLens to start a run…');
-  private readonly progressBar = h('vscode-progress-bar', { 'aria-label': 'Progress', indeterminate: true }) as HTMLElement & { value?: number; max: number; indeterminate: boolean };
+  private readonly progressBar = h('vscode-progress-bar', { 'aria-label': 'Progress', indeterminate: true }) as HTMLElement & {
+    value?: number;
+    max: number;
+    indeterminate: boolean;
+  };
   private readonly progressText = h('span', { class: 'progress-text' });
   private readonly cancelButton = button('Cancel', () => this.cancel(), { 'data-testid': 'cancel', secondary: true });
-  private readonly progressBox = h('div', { class: 'progress', 'data-testid': 'progress', role: 'status' }, this.progressBar, h('div', { class: 'progress-row' }, this.progressText, this.cancelButton));
+  private readonly progressBox = h(
+    'div',
+    { class: 'progress', 'data-testid': 'progress', role: 'status' },
+    this.progressBar,
+    h('div', { class: 'progress-row' }, this.progressText, this.cancelButton),
+  );
   private readonly runNote = h('p', { class: 'run-note muted', 'aria-live': 'polite' });
   private sharedControls: DisplayControls | null = null;
   private linkBox: ReturnType<typeof checkbox> | null = null;
@@ -134,7 +196,16 @@ class App implements CellHost {
     this.root = root;
     this.state = decodeState(api.getState()) ?? initialState();
     this.statusBox.append(this.progressBox, this.runNote);
-    root.replaceChildren(this.header, this.statusBox, this.errors, this.placeholder, this.sanityView.root, this.controlsBox, this.grid, this.table);
+    root.replaceChildren(
+      this.header,
+      this.statusBox,
+      this.errors,
+      this.placeholder,
+      this.sanityView.root,
+      this.controlsBox,
+      this.grid,
+      this.table,
+    );
     window.addEventListener('message', (e) => this.onMessage(e.data));
     new MutationObserver(() => {
       if (document.body.className !== this.themeKey) {
@@ -172,7 +243,7 @@ class App implements CellHost {
   fail(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     this.state = { ...this.state, runError: { code: 'internal' as WireError['code'], message: `The panel hit an error: ${message}` } };
-    post({ type: 'log', level: 'error', message: `webview: ${err instanceof Error ? err.stack ?? message : message}`.slice(0, 10_000) });
+    post({ type: 'log', level: 'error', message: `webview: ${err instanceof Error ? (err.stack ?? message) : message}`.slice(0, 10_000) });
     this.render();
   }
 
@@ -234,9 +305,15 @@ class App implements CellHost {
     const params: Record<string, ParamValue> = {};
     for (const spec of info.parameters) {
       const fromResult = result?.params[spec.name];
-      params[spec.name] = edited[spec.name] ?? (typeof fromResult === 'string' || typeof fromResult === 'number' || typeof fromResult === 'boolean' ? fromResult : spec.default);
+      params[spec.name] =
+        edited[spec.name] ??
+        (typeof fromResult === 'string' || typeof fromResult === 'number' || typeof fromResult === 'boolean' ? fromResult : spec.default);
     }
-    this.setState({ ...this.state, pending: { ...this.state.pending, [key]: true }, ui: { ...this.state.ui, params: { ...this.state.ui.params, [key]: edited } } });
+    this.setState({
+      ...this.state,
+      pending: { ...this.state.pending, [key]: true },
+      ui: { ...this.state.ui, params: { ...this.state.ui.params, [key]: edited } },
+    });
     post({ type: 'recompute', inputIndex, method, params });
   }
 
@@ -287,9 +364,17 @@ class App implements CellHost {
         'dl',
         { class: 'facts' },
         ...item('Model', m.path, m.path),
-        ...item('Format', `${m.format}, ${m.layers.length} layers, ${m.totalParams.toLocaleString('en-US')} parameters${m.finalActivation ? `, final ${m.finalActivation}` : ''}`),
+        ...item(
+          'Format',
+          `${m.format}, ${m.layers.length} layers, ${m.totalParams.toLocaleString('en-US')} parameters${m.finalActivation ? `, final ${m.finalActivation}` : ''}`,
+        ),
         ...item('Backend', s.backend ?? 'unknown'),
-        ...item('Preprocessing', pre ? `${pre.name} (${pre.source}) — mean [${pre.mean.map((v) => formatNumber(v)).join(', ')}], std [${pre.std.map((v) => formatNumber(v)).join(', ')}]` : 'none (inputs used as given)'),
+        ...item(
+          'Preprocessing',
+          pre
+            ? `${pre.name} (${pre.source}) — mean [${pre.mean.map((v) => formatNumber(v)).join(', ')}], std [${pre.std.map((v) => formatNumber(v)).join(', ')}]`
+            : 'none (inputs used as given)',
+        ),
         ...item('Labels', m.labels ? `${m.labels.length}${m.labelsSource ? ` from ${m.labelsSource}` : ''}` : 'none (class indices shown)'),
       ),
       h(
@@ -325,7 +410,12 @@ class App implements CellHost {
   private renderControls(s: PanelState): void {
     if (!this.sharedControls) {
       this.sharedControls = new DisplayControls(s.ui.shared, (change) => this.displayChanged(null, change), 'display-all');
-      this.linkBox = checkbox('Link all maps (per-map display controls change every map)', s.ui.linked, (linked) => this.setState({ ...this.state, ui: { ...this.state.ui, linked } }), { 'data-testid': 'link-all' });
+      this.linkBox = checkbox(
+        'Link all maps (per-map display controls change every map)',
+        s.ui.linked,
+        (linked) => this.setState({ ...this.state, ui: { ...this.state.ui, linked } }),
+        { 'data-testid': 'link-all' },
+      );
       this.controlsBox.replaceChildren(h('h2', {}, 'Display (all maps)'), this.sharedControls.root, this.linkBox.root);
     }
     this.sharedControls.update(s.ui.shared);
@@ -342,7 +432,17 @@ class App implements CellHost {
       this.grid.replaceChildren();
       if (s.model) {
         this.grid.style.setProperty('--methods', String(Math.max(1, s.methods.length)));
-        this.grid.append(h('div', { class: 'grid-corner' }, 'Input'), ...s.methods.map((m) => h('div', { class: 'grid-col-head', title: m.description }, h('strong', {}, m.title), h('span', { class: 'muted' }, ` ${m.name}`))));
+        this.grid.append(
+          h('div', { class: 'grid-corner' }, 'Input'),
+          ...s.methods.map((m) =>
+            h(
+              'div',
+              { class: 'grid-col-head', title: m.description },
+              h('strong', {}, m.title),
+              h('span', { class: 'muted' }, ` ${m.name}`),
+            ),
+          ),
+        );
         for (let i = 0; i < s.inputCount; i++) {
           const row = new InputRow(i, this);
           this.rows.set(i, row);
@@ -412,7 +512,11 @@ class App implements CellHost {
       h(
         'table',
         { 'data-testid': 'comparison-table' },
-        h('caption', { class: 'muted' }, 'δ = Σ attribution − (F(x) − F(x′)); sparsity is the Gini index of |attribution| (0 = spread evenly, 1 = one feature).'),
+        h(
+          'caption',
+          { class: 'muted' },
+          'δ = Σ attribution − (F(x) − F(x′)); sparsity is the Gini index of |attribution| (0 = spread evenly, 1 = one feature).',
+        ),
         h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...rows),
       ),
@@ -425,7 +529,14 @@ function start(): void {
   let app: App | null = null;
   const report = (err: unknown) => {
     if (app) app.fail(err);
-    else root.replaceChildren(h('div', { class: 'error', role: 'alert', 'data-testid': 'error' }, `PathLens panel failed to start: ${err instanceof Error ? err.message : String(err)}`));
+    else
+      root.replaceChildren(
+        h(
+          'div',
+          { class: 'error', role: 'alert', 'data-testid': 'error' },
+          `PathLens panel failed to start: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
   };
   window.addEventListener('error', (e) => report(e.error ?? e.message));
   window.addEventListener('unhandledrejection', (e) => report(e.reason));

@@ -22,7 +22,12 @@ export function plotTheme(): PlotTheme {
   return {
     foreground,
     grid: v('--vscode-editorWidget-border', v('--vscode-panel-border', 'rgba(128,128,128,0.35)')),
-    series: [v('--vscode-charts-blue', '#3794ff'), v('--vscode-charts-orange', '#d18616'), v('--vscode-charts-green', '#89d185'), v('--vscode-charts-purple', '#b180d7')],
+    series: [
+      v('--vscode-charts-blue', '#3794ff'),
+      v('--vscode-charts-orange', '#d18616'),
+      v('--vscode-charts-green', '#89d185'),
+      v('--vscode-charts-purple', '#b180d7'),
+    ],
     reference: v('--vscode-charts-red', '#f14c4c'),
     font: `11px ${v('--vscode-font-family', 'system-ui, sans-serif')}`,
   };
@@ -37,7 +42,13 @@ function ordered(path: PathTrace): number[] {
 }
 
 function axes(theme: PlotTheme, xLabel: string, yLabel: string): uPlot.Axis[] {
-  const common = { stroke: theme.foreground, font: theme.font, labelFont: theme.font, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
+  const common = {
+    stroke: theme.foreground,
+    font: theme.font,
+    labelFont: theme.font,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1 },
+  };
   return [
     { ...common, label: xLabel, labelSize: 16, size: 30 },
     { ...common, label: yLabel, labelSize: 16, size: 52, values: (_u: uPlot, splits: number[]) => splits.map((s) => formatNumber(s)) },
@@ -63,7 +74,7 @@ export function pathPlotSpecs(path: PathTrace, theme: PlotTheme, xLabel: string)
       yLabel: 'Σ attr',
       series: [
         { label: 'Σ attr', values: pick(path.cumulativeSum), color: theme.series[1]! },
-        { label: "F(x) − F(x′)", values: x.map(() => path.expected), color: theme.reference, dash: [6, 4] },
+        { label: 'F(x) − F(x′)', values: x.map(() => path.expected), color: theme.reference, dash: [6, 4] },
       ],
     },
     { title: '‖∇F‖', yLabel: '‖∇F‖', series: [{ label: '‖∇F‖', values: pick(path.gradNorm), color: theme.series[2]! }] },
@@ -83,7 +94,11 @@ export function pathPlotSpecs(path: PathTrace, theme: PlotTheme, xLabel: string)
   }
   const others = Object.keys(extra).filter((k) => !percentiles.includes(k) && extra[k]!.length === path.alpha.length);
   if (others.length > 0) {
-    specs.push({ title: others.join(', '), yLabel: 'value', series: others.map((k, i) => ({ label: k, values: pick(extra[k]!), color: theme.series[i % theme.series.length]! })) });
+    specs.push({
+      title: others.join(', '),
+      yLabel: 'value',
+      series: others.map((k, i) => ({ label: k, values: pick(extra[k]!), color: theme.series[i % theme.series.length]! })),
+    });
   }
   return { x, specs };
 }
@@ -117,7 +132,14 @@ export function renderPathPlots(container: HTMLElement, path: PathTrace, width: 
       axes: axes(theme, xLabel, spec.yLabel),
       series: [
         { label: xLabel, value: (_u, v) => (v == null ? '–' : formatNumber(v)) },
-        ...spec.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, dash: s.dash, points: { show: x.length <= 24 }, value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)) })),
+        ...spec.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 1.5,
+          dash: s.dash,
+          points: { show: x.length <= 24 },
+          value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)),
+        })),
       ],
       bands: spec.bands,
     };

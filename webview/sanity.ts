@@ -19,17 +19,30 @@ import { h, imageData } from './dom';
 import { plotTheme } from './plots';
 import { plannedSteps, similaritySeries, xAxisLabel, type SanityViewState } from './sanityState';
 
-const CHECK_TITLES = { cascading: 'Cascading model randomization', independent: 'Independent layer randomization', perturbation: 'Model perturbation' } as const;
+const CHECK_TITLES = {
+  cascading: 'Cascading model randomization',
+  independent: 'Independent layer randomization',
+  perturbation: 'Model perturbation',
+} as const;
 
 export class SanityView {
   readonly root: HTMLElement;
   private readonly summary = h('p', { class: 'muted sanity-summary' });
   private readonly statusText = h('span', { class: 'progress-text' });
-  private readonly progressBar = h('vscode-progress-bar', { 'aria-label': 'Sanity check progress', indeterminate: true }) as HTMLElement & { value?: number; max: number; indeterminate: boolean };
+  private readonly progressBar = h('vscode-progress-bar', { 'aria-label': 'Sanity check progress', indeterminate: true }) as HTMLElement & {
+    value?: number;
+    max: number;
+    indeterminate: boolean;
+  };
   private readonly progressBox: HTMLElement;
   private readonly note = h('p', { class: 'run-note muted', 'aria-live': 'polite', 'data-testid': 'sanity-status' });
   private readonly errorBox = h('div', { class: 'errors' });
-  private readonly grid = h('div', { class: 'sanity-grid', 'data-testid': 'sanity-grid', role: 'table', 'aria-label': 'Sanity check maps: rows are methods, columns are the original model then each modified model' });
+  private readonly grid = h('div', {
+    class: 'sanity-grid',
+    'data-testid': 'sanity-grid',
+    role: 'table',
+    'aria-label': 'Sanity check maps: rows are methods, columns are the original model then each modified model',
+  });
   private readonly plotsBox = h('div', { class: 'sanity-plots' });
   private readonly verdictsBox = h('div', { class: 'sanity-verdicts', 'aria-live': 'polite' });
   private gridKey = '';
@@ -40,7 +53,12 @@ export class SanityView {
 
   constructor(cancel: () => void) {
     const cancelButton = button('Cancel', cancel, { 'data-testid': 'sanity-cancel', secondary: true });
-    this.progressBox = h('div', { class: 'progress', role: 'status' }, this.progressBar, h('div', { class: 'progress-row' }, this.statusText, cancelButton));
+    this.progressBox = h(
+      'div',
+      { class: 'progress', role: 'status' },
+      this.progressBar,
+      h('div', { class: 'progress-row' }, this.statusText, cancelButton),
+    );
     this.root = h(
       'section',
       { class: 'sanity', 'data-testid': 'sanity-view', 'aria-label': 'Sanity checks' },
@@ -65,11 +83,22 @@ export class SanityView {
     const plan = state.plan;
     const title = CHECK_TITLES[state.check];
     this.summary.textContent = `${title} of ${state.methods.map((m) => m.title).join(', ')} on ${basename(state.inputPath)}${
-      plan ? ` — ${plan.layers.length} weighted layer${plan.layers.length === 1 ? '' : 's'}, ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, seed ${plan.seed}` : ''
+      plan
+        ? ` — ${plan.layers.length} weighted layer${plan.layers.length === 1 ? '' : 's'}, ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, seed ${plan.seed}`
+        : ''
     }${state.original ? `; prediction ${state.original.prediction.label ?? `class ${state.original.prediction.index}`} (${formatNumber(state.original.prediction.score)})` : ''}.`;
     this.renderStatus(state);
     this.errorBox.replaceChildren(
-      ...(state.error ? [h('div', { class: 'error', role: 'alert', 'data-testid': 'sanity-error', 'data-code': state.error.code }, h('strong', {}, 'Sanity check failed: '), state.error.message)] : []),
+      ...(state.error
+        ? [
+            h(
+              'div',
+              { class: 'error', role: 'alert', 'data-testid': 'sanity-error', 'data-code': state.error.code },
+              h('strong', {}, 'Sanity check failed: '),
+              state.error.message,
+            ),
+          ]
+        : []),
     );
     this.renderGrid(state, options, divergingColormap);
     this.renderPlots(state, themeKey);
@@ -97,12 +126,15 @@ export class SanityView {
     else this.note.textContent = `Done: ${arrived} of ${total} steps.`;
   }
 
-  private columns(state: SanityViewState): ({ label: string; title: string; step: SanityStepInfo | null })[] {
+  private columns(state: SanityViewState): { label: string; title: string; step: SanityStepInfo | null }[] {
     return [
       { label: 'Original', title: 'The trained model', step: null },
       ...plannedSteps(state).map((step) => ({
         label: step.label,
-        title: state.check === 'perturbation' ? `Gaussian noise σ = ${formatNumber((step.level ?? 0) * 100)}% of each weight tensor's std` : `Randomized: ${step.randomized.join(', ')}`,
+        title:
+          state.check === 'perturbation'
+            ? `Gaussian noise σ = ${formatNumber((step.level ?? 0) * 100)}% of each weight tensor's std`
+            : `Randomized: ${step.randomized.join(', ')}`,
         step,
       })),
     ];
@@ -115,11 +147,28 @@ export class SanityView {
       this.gridKey = key;
       this.cells.clear();
       this.grid.style.setProperty('--sanity-columns', String(columns.length));
-      const heads = columns.map((c, k) => h('div', { class: 'sanity-col-head', role: 'columnheader', title: c.title, 'data-column': k }, c.label));
+      const heads = columns.map((c, k) =>
+        h('div', { class: 'sanity-col-head', role: 'columnheader', title: c.title, 'data-column': k }, c.label),
+      );
       const rows = state.methods.flatMap((m) => [
-        h('div', { class: 'sanity-row-head', role: 'rowheader', title: m.description }, h('strong', {}, m.title), h('span', { class: 'muted' }, ` ${m.name}`)),
+        h(
+          'div',
+          { class: 'sanity-row-head', role: 'rowheader', title: m.description },
+          h('strong', {}, m.title),
+          h('span', { class: 'muted' }, ` ${m.name}`),
+        ),
         ...columns.map((c, k) => {
-          const box = h('div', { class: 'sanity-map-box', 'data-testid': `sanity-map-${m.name}-${k}`, 'data-rendered': 'false', role: 'cell', 'aria-label': `${m.title}, ${c.label}` }, h('span', { class: 'muted' }, '…'));
+          const box = h(
+            'div',
+            {
+              class: 'sanity-map-box',
+              'data-testid': `sanity-map-${m.name}-${k}`,
+              'data-rendered': 'false',
+              role: 'cell',
+              'aria-label': `${m.title}, ${c.label}`,
+            },
+            h('span', { class: 'muted' }, '…'),
+          );
           const sim = h('div', { class: 'sanity-sim muted' });
           this.cells.set(`${m.name}|${k}`, { box, sim, drawn: '', result: null });
           return h('figure', { class: 'sanity-cell' }, box, sim);
@@ -136,7 +185,12 @@ export class SanityView {
       state.methods.forEach((m, row) => {
         const cell = this.cells.get(`${m.name}|${k}`);
         if (!cell) return;
-        const result = c.step === null ? state.original?.results.find((r) => r.method === m.name) ?? state.original?.results[row] ?? null : step ? step.results.find((r) => r.method === m.name) ?? null : null;
+        const result =
+          c.step === null
+            ? (state.original?.results.find((r) => r.method === m.name) ?? state.original?.results[row] ?? null)
+            : step
+              ? (step.results.find((r) => r.method === m.name) ?? null)
+              : null;
         if (c.step === null) cell.sim.textContent = state.original ? 'original' : '';
         else if (step) {
           const v = step.similarities[m.name]?.[metric];
@@ -159,11 +213,25 @@ export class SanityView {
     });
   }
 
-  private draw(box: HTMLElement, result: MethodResult, display: NonNullable<SanityViewState['plan']>['input']['display'] | null, kind: string | undefined, options: DisplayOptions, divergingColormap: string, label: string): void {
+  private draw(
+    box: HTMLElement,
+    result: MethodResult,
+    display: NonNullable<SanityViewState['plan']>['input']['display'] | null,
+    kind: string | undefined,
+    options: DisplayOptions,
+    divergingColormap: string,
+    label: string,
+  ): void {
     const attr = result.attribution;
     if (isSpatial(attr.shape) && kind !== 'tabular') {
       const img = renderOverlay(attr, display ?? null, options);
-      const canvas = h('canvas', { class: 'sanity-map', role: 'img', 'aria-label': `${label} attribution map`, width: img.width, height: img.height });
+      const canvas = h('canvas', {
+        class: 'sanity-map',
+        role: 'img',
+        'aria-label': `${label} attribution map`,
+        width: img.width,
+        height: img.height,
+      });
       canvas.classList.toggle('pixelated', Math.max(img.width, img.height) < 128);
       canvas.getContext('2d')!.putImageData(imageData(img.rgba, img.width, img.height), 0, 0);
       box.replaceChildren(canvas);
@@ -197,12 +265,33 @@ export class SanityView {
     const threshold = thresholds ? (state.check === 'perturbation' ? thresholds.stability : thresholds.randomization) : null;
     for (const metric of METRICS) {
       const { x, series } = similaritySeries(state, metric);
-      const figure = h('figure', { class: 'plot sanity-plot', 'data-testid': `sanity-plot-${metric}`, 'data-rendered': 'false', 'data-points': String(x.length) }, h('figcaption', {}, `${METRIC_LABELS[metric]} against ${xLabel}`));
+      const figure = h(
+        'figure',
+        { class: 'plot sanity-plot', 'data-testid': `sanity-plot-${metric}`, 'data-rendered': 'false', 'data-points': String(x.length) },
+        h('figcaption', {}, `${METRIC_LABELS[metric]} against ${xLabel}`),
+      );
       this.plotsBox.append(figure);
       if (x.length < 2 && !state.original) continue;
-      const lines = series.map((s, i) => ({ label: state.methods.find((m) => m.name === s.method)?.title ?? s.method, values: s.values, color: theme.series[i % theme.series.length]!, dash: undefined as number[] | undefined }));
-      if (threshold !== null && metric === thresholds!.metric) lines.push({ label: state.check === 'perturbation' ? 'stability threshold' : 'changed below', values: x.map(() => threshold), color: theme.reference, dash: [6, 4] });
-      const common = { stroke: theme.foreground, font: theme.font, labelFont: theme.font, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
+      const lines = series.map((s, i) => ({
+        label: state.methods.find((m) => m.name === s.method)?.title ?? s.method,
+        values: s.values,
+        color: theme.series[i % theme.series.length]!,
+        dash: undefined as number[] | undefined,
+      }));
+      if (threshold !== null && metric === thresholds!.metric)
+        lines.push({
+          label: state.check === 'perturbation' ? 'stability threshold' : 'changed below',
+          values: x.map(() => threshold),
+          color: theme.reference,
+          dash: [6, 4],
+        });
+      const common = {
+        stroke: theme.foreground,
+        font: theme.font,
+        labelFont: theme.font,
+        grid: { stroke: theme.grid, width: 1 },
+        ticks: { stroke: theme.grid, width: 1 },
+      };
       const plot = new uPlot(
         {
           width: 300,
@@ -213,11 +302,25 @@ export class SanityView {
           scales: { x: { time: false }, y: { range: (_u, min, max) => [Math.min(-0.1, min ?? 0), Math.max(1.05, max ?? 1)] } },
           axes: [
             { ...common, label: xLabel, labelSize: 16, size: 30 },
-            { ...common, label: METRIC_LABELS[metric], labelSize: 16, size: 46, values: (_u: uPlot, splits: number[]) => splits.map((v) => formatNumber(v)) },
+            {
+              ...common,
+              label: METRIC_LABELS[metric],
+              labelSize: 16,
+              size: 46,
+              values: (_u: uPlot, splits: number[]) => splits.map((v) => formatNumber(v)),
+            },
           ],
           series: [
             { label: state.check === 'perturbation' ? 'σ %' : 'layer', value: (_u, v) => (v == null ? '–' : formatNumber(v)) },
-            ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, dash: l.dash, spanGaps: true, points: { show: x.length <= 40 }, value: (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(3)) })),
+            ...lines.map((l) => ({
+              label: l.label,
+              stroke: l.color,
+              width: 1.5,
+              dash: l.dash,
+              spanGaps: true,
+              points: { show: x.length <= 40 },
+              value: (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(3)),
+            })),
           ],
         },
         [x, ...lines.map((l) => l.values)] as uPlot.AlignedData,
@@ -234,7 +337,13 @@ export class SanityView {
     if (this.verdictsFor === state.verdicts && this.verdictsBox.childElementCount > 0) return;
     this.verdictsFor = state.verdicts;
     if (!state.verdicts) {
-      this.verdictsBox.replaceChildren(h('p', { class: 'muted' }, state.running ? 'The verdicts follow when every step is computed.' : 'No verdicts (the check did not finish).'));
+      this.verdictsBox.replaceChildren(
+        h(
+          'p',
+          { class: 'muted' },
+          state.running ? 'The verdicts follow when every step is computed.' : 'No verdicts (the check did not finish).',
+        ),
+      );
       return;
     }
     this.verdictsBox.replaceChildren(
@@ -247,13 +356,25 @@ export class SanityView {
             'li',
             { class: `verdict verdict-${v.status}`, 'data-testid': `sanity-verdict-${v.method}`, 'data-status': v.status },
             h('strong', {}, `${title}: `),
-            h('span', { class: `badge badge-${v.status === 'pass' ? 'ok' : v.status === 'fail' ? 'bad' : 'warn'}`, title: v.status, 'aria-label': v.status }, v.status === 'pass' ? '✓' : v.status === 'fail' ? '✗' : '?'),
+            h(
+              'span',
+              {
+                class: `badge badge-${v.status === 'pass' ? 'ok' : v.status === 'fail' ? 'bad' : 'warn'}`,
+                title: v.status,
+                'aria-label': v.status,
+              },
+              v.status === 'pass' ? '✓' : v.status === 'fail' ? '✗' : '?',
+            ),
             ' ',
             v.reason,
           );
         }),
       ),
-      h('p', { class: 'muted' }, `Verdicts on ${METRIC_LABELS[state.plan?.thresholds.metric ?? 'spearmanAbs']}; thresholds: changed below ${state.plan?.thresholds.randomization ?? 0.5}, stable at or above ${state.plan?.thresholds.stability ?? 0.8}.`),
+      h(
+        'p',
+        { class: 'muted' },
+        `Verdicts on ${METRIC_LABELS[state.plan?.thresholds.metric ?? 'spearmanAbs']}; thresholds: changed below ${state.plan?.thresholds.randomization ?? 0.5}, stable at or above ${state.plan?.thresholds.stability ?? 0.8}.`,
+      ),
     );
   }
 

@@ -40,7 +40,20 @@ function normalizeResult(result: MethodResult): MethodResult {
 
 export function applySanityMessage(state: SanityViewState | null, msg: SanityMessage): SanityViewState | null {
   if (msg.type === 'sanity-start') {
-    return { sanityId: msg.sanityId, check: msg.check, inputPath: msg.input, methods: msg.methods, plan: null, original: null, steps: [], verdicts: null, progress: null, running: true, cancelled: false, error: null };
+    return {
+      sanityId: msg.sanityId,
+      check: msg.check,
+      inputPath: msg.input,
+      methods: msg.methods,
+      plan: null,
+      original: null,
+      steps: [],
+      verdicts: null,
+      progress: null,
+      running: true,
+      cancelled: false,
+      error: null,
+    };
   }
   // Messages of an older check (or before any start) are dropped.
   if (!state || msg.sanityId !== state.sanityId) return state;
@@ -96,8 +109,13 @@ export function xAxisLabel(check: SanityCheck): string {
  * One similarity plot's data: x = 0 is the original (similarity 1 to itself), then one point per
  * step that arrived (ascending x); one series per method (null where undefined or not yet computed).
  */
-export function similaritySeries(state: SanityViewState, metric: MetricName): { x: number[]; series: { method: string; values: (number | null)[] }[] } {
-  const arrived = state.steps.filter((s): s is SanityStepResult => s !== undefined).sort((a, b) => stepX(state.check, a) - stepX(state.check, b));
+export function similaritySeries(
+  state: SanityViewState,
+  metric: MetricName,
+): { x: number[]; series: { method: string; values: (number | null)[] }[] } {
+  const arrived = state.steps
+    .filter((s): s is SanityStepResult => s !== undefined)
+    .sort((a, b) => stepX(state.check, a) - stepX(state.check, b));
   const x = [0, ...arrived.map((s) => stepX(state.check, s))];
   const series = state.methods.map((m) => ({
     method: m.name,

@@ -141,7 +141,10 @@ export function applyHostMessage(state: PanelState, msg: HostToWebview): PanelSt
     case 'error': {
       if (!current(state, msg.runId)) return state;
       if (msg.inputIndex === undefined) return { ...state, runError: msg.error, running: false, progress: null, pending: {} };
-      const pending = Object.fromEntries(Object.entries(state.pending).filter(([k]) => !k.startsWith(`${msg.inputIndex}:`))) as Record<string, true>;
+      const pending = Object.fromEntries(Object.entries(state.pending).filter(([k]) => !k.startsWith(`${msg.inputIndex}:`))) as Record<
+        string,
+        true
+      >;
       return { ...state, inputErrors: { ...state.inputErrors, [msg.inputIndex]: msg.error }, pending };
     }
     case 'settings': {
@@ -162,7 +165,15 @@ export function applyHostMessage(state: PanelState, msg: HostToWebview): PanelSt
 export function isHostMessage(data: unknown): data is HostToWebview {
   if (!data || typeof data !== 'object') return false;
   const type = (data as { type?: unknown }).type;
-  return type === 'run' || type === 'input' || type === 'result' || type === 'progress' || type === 'done' || type === 'error' || type === 'settings';
+  return (
+    type === 'run' ||
+    type === 'input' ||
+    type === 'result' ||
+    type === 'progress' ||
+    type === 'done' ||
+    type === 'error' ||
+    type === 'settings'
+  );
 }
 
 // --- JSON-safe state ------------------------------------------------------------------------
@@ -186,7 +197,8 @@ function fromBase64(text: string): Uint8Array {
 export function encodeState(state: PanelState): unknown {
   const walk = (v: unknown): unknown => {
     if (v instanceof Float32Array) return { [TYPED]: 'f32', b64: toBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
-    if (v instanceof Uint8Array || v instanceof Uint8ClampedArray) return { [TYPED]: 'u8', b64: toBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+    if (v instanceof Uint8Array || v instanceof Uint8ClampedArray)
+      return { [TYPED]: 'u8', b64: toBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
     if (typeof v === 'number' && !Number.isFinite(v)) return { [TYPED]: 'num', v: String(v) };
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));

@@ -81,10 +81,7 @@ function isUnitDilation(d: number | [number, number] | undefined): boolean {
 }
 
 /** Swap in a replacement kernel; `fast` returns null to defer to the stock implementation. */
-function override(
-  kernelName: string,
-  fast: (args: Parameters<tf.KernelFunc>[0], backend: CpuBackend) => tf.TensorInfo | null,
-): void {
+function override(kernelName: string, fast: (args: Parameters<tf.KernelFunc>[0], backend: CpuBackend) => tf.TensorInfo | null): void {
   const stock = tf.getKernel(kernelName, 'cpu');
   tf.unregisterKernel(kernelName, 'cpu');
   tf.registerKernel({
@@ -164,12 +161,7 @@ export function installFastTrainingKernels(): void {
       return null;
     }
     const bias = args.inputs.bias as tf.TensorInfo | undefined;
-    const { out, shape, outChannels } = conv2dForward(
-      backend,
-      args.inputs.x as tf.TensorInfo,
-      args.inputs.filter as tf.TensorInfo,
-      a,
-    );
+    const { out, shape, outChannels } = conv2dForward(backend, args.inputs.x as tf.TensorInfo, args.inputs.filter as tf.TensorInfo, a);
     if (bias) {
       const bv = values(backend, bias);
       if (bv.length !== outChannels && bv.length !== 1) return null;
@@ -354,7 +346,13 @@ export function installFastTrainingKernels(): void {
         return backend.makeTensorInfo(a.shape, 'float32', out);
       }
       const lastA = a.shape[a.shape.length - 1];
-      if (a.shape.length >= 2 && b.shape.length >= 1 && bv.length === lastA && b.shape[b.shape.length - 1] === lastA && b.shape.length <= a.shape.length) {
+      if (
+        a.shape.length >= 2 &&
+        b.shape.length >= 1 &&
+        bv.length === lastA &&
+        b.shape[b.shape.length - 1] === lastA &&
+        b.shape.length <= a.shape.length
+      ) {
         // Bias-style broadcast of a per-channel vector along the last axis.
         const out = new Float32Array(av.length);
         for (let i = 0; i < out.length; i += lastA) {

@@ -294,9 +294,7 @@ export function buildModel(): tfl.Sequential {
     }),
   );
   model.add(tfl.layers.globalAveragePooling2d({ name: 'gap' }));
-  model.add(
-    tfl.layers.dense({ name: 'fc', units: 32, activation: 'relu', kernelInitializer: he() }),
-  );
+  model.add(tfl.layers.dense({ name: 'fc', units: 32, activation: 'relu', kernelInitializer: he() }));
   model.add(
     tfl.layers.dense({
       name: 'predictions',
@@ -414,7 +412,12 @@ async function main(): Promise<void> {
   let allCorrect = true;
   let maxDiff = 0;
   for (const s of samples) {
-    const x = tf.tidy(() => tf.tensor4d(Float32Array.from(s.rgb, (v) => v / 255), [1, SIZE, SIZE, 3]));
+    const x = tf.tidy(() =>
+      tf.tensor4d(
+        Float32Array.from(s.rgb, (v) => v / 255),
+        [1, SIZE, SIZE, 3],
+      ),
+    );
     const p = tf.tidy(() => model.predict(x) as tf.Tensor).dataSync();
     const q = tf.tidy(() => loaded.predict(x) as tf.Tensor).dataSync();
     x.dispose();

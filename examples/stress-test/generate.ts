@@ -122,7 +122,8 @@ export function writeStressTest(dir: string, seed = STRESS_SEED): string {
   const { z, x } = stressData(seed);
   const rows = x.map(([a, b], i) => `${a},${b},${z[i]}`);
   fs.writeFileSync(path.join(dir, 'data.csv'), ['x1,x2,target', ...rows].join('\n') + '\n');
-  for (const [name, point] of Object.entries(STRESS_INPUTS)) fs.writeFileSync(path.join(dir, 'inputs', `${name}.json`), JSON.stringify(point) + '\n');
+  for (const [name, point] of Object.entries(STRESS_INPUTS))
+    fs.writeFileSync(path.join(dir, 'inputs', `${name}.json`), JSON.stringify(point) + '\n');
   return path.join(dir, 'model.json');
 }
 

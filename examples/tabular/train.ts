@@ -163,9 +163,7 @@ async function main(): Promise<void> {
 
   // Standardise with training statistics.
   const mean = FEATURES.map((_, j) => train.rows.reduce((s, r) => s + r[j], 0) / N_TRAIN);
-  const std = FEATURES.map((_, j) =>
-    Math.sqrt(train.rows.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / N_TRAIN),
-  );
+  const std = FEATURES.map((_, j) => Math.sqrt(train.rows.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / N_TRAIN));
   console.log(`training means: ${FEATURES.map((f, j) => `${f} ${mean[j].toFixed(2)}`).join(', ')}`);
   const xTrain = toTensor(train.rows, mean, std);
   const xTest = toTensor(test.rows, mean, std);

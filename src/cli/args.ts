@@ -7,7 +7,17 @@ import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
 import type { BackendChoice } from '../core/types';
-import { BACKENDS, METHOD_FLAGS, methodOptionsFrom, methodsFrom, oneOf as oneOfFlag, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
+import {
+  BACKENDS,
+  METHOD_FLAGS,
+  methodOptionsFrom,
+  methodsFrom,
+  oneOf as oneOfFlag,
+  outputFrom,
+  targetFrom,
+  wholeNumber,
+  type Usage,
+} from './flags';
 import type { ExplainJob, PatternsFitJob } from '../protocol';
 
 export class UsageError extends Error {}
@@ -123,13 +133,22 @@ export type Command =
   | { kind: 'help' }
   | SanityCommand
   | { kind: 'info'; modelPath: string; json: boolean; backend: BackendChoice; verbose: boolean }
-  | { kind: 'explain'; job: ExplainJob; backend: BackendChoice; workers: number | undefined; out: string | null; json: boolean; verbose: boolean }
+  | {
+      kind: 'explain';
+      job: ExplainJob;
+      backend: BackendChoice;
+      workers: number | undefined;
+      out: string | null;
+      json: boolean;
+      verbose: boolean;
+    }
   | { kind: 'patterns-fit'; job: PatternsFitJob; backend: BackendChoice; json: boolean; verbose: boolean };
 
 /** `pathlens patterns fit …` */
 function parsePatternsCommand(argv: string[]): Command {
   const [sub, ...rest] = argv;
-  if (sub !== 'fit') throw new UsageError(`unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json> --data <path>)`);
+  if (sub !== 'fit')
+    throw new UsageError(`unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json> --data <path>)`);
   let parsed;
   try {
     parsed = parseArgs({
@@ -230,5 +249,13 @@ export function parseCommand(argv: string[]): Command {
       throw err;
     }
   }
-  return { kind: 'explain', job, backend, workers: positiveInteger(v.workers, '--workers'), out: v.out ?? null, json: v.json ?? false, verbose };
+  return {
+    kind: 'explain',
+    job,
+    backend,
+    workers: positiveInteger(v.workers, '--workers'),
+    out: v.out ?? null,
+    json: v.json ?? false,
+    verbose,
+  };
 }

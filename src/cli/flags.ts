@@ -70,8 +70,13 @@ export function oneOf<T extends string>(value: string | undefined, allowed: read
 }
 
 export function numberList(value: string, flag: string, usage: Usage): number[] {
-  const values = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw usage(`${flag} must be a comma-separated list of numbers (got '${value}')`);
+  const values = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v)))
+    throw usage(`${flag} must be a comma-separated list of numbers (got '${value}')`);
   return values;
 }
 
@@ -87,7 +92,10 @@ export function outputFrom(value: string | undefined, usage: Usage): OutputKind 
 }
 
 export function methodsFrom(value: string | undefined, fallback: string): string[] {
-  return (value ?? fallback).split(',').map((m) => m.trim()).filter((m) => m.length > 0);
+  return (value ?? fallback)
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m.length > 0);
 }
 
 /** Method options from the parsed flags; each method validates its own ranges later. */

@@ -34,20 +34,27 @@ function formatSummary(summary: ModelSummary, preprocessing: Preprocessing | nul
     `  labels: ${summary.labels ? summary.labels.join(', ') : 'none'}${summary.labelsSource ? ` (${summary.labelsSource})` : ''}`,
     `  preprocessing: ${preprocessing ? `${preprocessing.name} (${preprocessing.source}; x = (pixel − [${preprocessing.mean.join(', ')}]) / [${preprocessing.std.join(', ')}])` : 'none (inputs are used as given)'}`,
     `  layers (${summary.layers.length}):`,
-    ...summary.layers.map((l) => `    ${l.name.padEnd(48)} ${l.className.padEnd(24)} ${(l.outputShape ? `[${l.outputShape.map((d) => d ?? '?').join(', ')}]` : '').padEnd(20)} ${l.params}`),
+    ...summary.layers.map(
+      (l) =>
+        `    ${l.name.padEnd(48)} ${l.className.padEnd(24)} ${(l.outputShape ? `[${l.outputShape.map((d) => d ?? '?').join(', ')}]` : '').padEnd(20)} ${l.params}`,
+    ),
   ];
   return lines.join('\n');
 }
 
 function formatResults(result: ExplainResult): string {
-  const lines = [`backend: ${result.backend}; preprocessing: ${result.preprocessing ? `${result.preprocessing.name} (${result.preprocessing.source})` : 'none'}`];
+  const lines = [
+    `backend: ${result.backend}; preprocessing: ${result.preprocessing ? `${result.preprocessing.name} (${result.preprocessing.source})` : 'none'}`,
+  ];
   for (const input of result.inputs) {
     if (input.error) {
       lines.push(`${input.path}: FAILED: ${input.error}`);
       continue;
     }
     const p = input.prediction;
-    lines.push(`${input.path}: predicted ${p.label ?? p.index} (${p.score.toFixed(4)}); explaining ${input.target.label ?? input.target.index} (${input.target.output} ${input.target.score.toFixed(4)})`);
+    lines.push(
+      `${input.path}: predicted ${p.label ?? p.index} (${p.score.toFixed(4)}); explaining ${input.target.label ?? input.target.index} (${input.target.output} ${input.target.score.toFixed(4)})`,
+    );
     for (const r of input.results) {
       const c = r.completeness;
       const delta = c ? `δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}% of ${c.expected.toFixed(4)})` : 'δ n/a';
@@ -70,20 +77,29 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
       const job = client.info(command.modelPath);
       running = job;
       const { summary, preprocessing } = await job.result;
-      process.stdout.write((command.json ? JSON.stringify({ model: summary, preprocessing }, null, 2) : formatSummary(summary, preprocessing)) + '\n');
+      process.stdout.write(
+        (command.json ? JSON.stringify({ model: summary, preprocessing }, null, 2) : formatSummary(summary, preprocessing)) + '\n',
+      );
       return 0;
     }
     if (command.kind === 'patterns-fit') {
       const backend = await client.start();
-      stderr(`pathlens: fitting patterns (${command.job.estimator ?? 'two-component'}) for ${command.job.modelPath} on ${command.job.data.join(', ')} (backend ${backend})`);
+      stderr(
+        `pathlens: fitting patterns (${command.job.estimator ?? 'two-component'}) for ${command.job.modelPath} on ${command.job.data.join(', ')} (backend ${backend})`,
+      );
       const printProgress = progressPrinter();
       const job = client.fitPatterns(command.job, (event) => {
         if (event.kind === 'progress') printProgress(event.progress);
       });
       running = job;
       const fitted = await job.result;
-      stderr(`pathlens: patterns saved to ${fitted.file} (${fitted.samples} samples, ${(fitted.ms / 1000).toFixed(1)} s); explain finds them beside the model`);
-      const lines = fitted.layers.map((l) => `  ${l.name.padEnd(32)} ${l.className.padEnd(18)} [${l.shape.join(', ')}] ${l.estimator}${l.foldedBatchNorm ? ` (+ ${l.foldedBatchNorm} folded)` : ''}`);
+      stderr(
+        `pathlens: patterns saved to ${fitted.file} (${fitted.samples} samples, ${(fitted.ms / 1000).toFixed(1)} s); explain finds them beside the model`,
+      );
+      const lines = fitted.layers.map(
+        (l) =>
+          `  ${l.name.padEnd(32)} ${l.className.padEnd(18)} [${l.shape.join(', ')}] ${l.estimator}${l.foldedBatchNorm ? ` (+ ${l.foldedBatchNorm} folded)` : ''}`,
+      );
       process.stdout.write((command.json ? JSON.stringify(fitted, null, 2) : [fitted.file, ...lines].join('\n')) + '\n');
       return 0;
     }

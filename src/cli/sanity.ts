@@ -21,7 +21,19 @@ import { validateSanityRequest } from '../core/sanity/validate';
 import type { BackendChoice, Progress } from '../core/types';
 import type { SanityJob, WorkerEvent } from '../protocol';
 import type { RunningJob, WorkerClient } from '../worker/client';
-import { BACKENDS, finiteNumber, METHOD_FLAGS, methodOptionsFrom, methodsFrom, numberList, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
+import {
+  BACKENDS,
+  finiteNumber,
+  METHOD_FLAGS,
+  methodOptionsFrom,
+  methodsFrom,
+  numberList,
+  oneOf,
+  outputFrom,
+  targetFrom,
+  wholeNumber,
+  type Usage,
+} from './flags';
 
 export const SANITY_HELP = `sanity options (pathlens sanity --model M --input I --method … --check …):
   --check <c>            cascading (default) | independent | perturbation
@@ -202,7 +214,14 @@ export function* compactJsonChunks(value: unknown, indent = ''): Generator<strin
       return;
     }
     if (value.every((v) => v === null || typeof v === 'number')) {
-      for (let i = 0; i < value.length; i += 4096) yield (i === 0 ? '[' : ',') + value.slice(i, i + 4096).map((v) => JSON.stringify(v)).join(',');
+      for (let i = 0; i < value.length; i += 4096)
+        yield (
+          (i === 0 ? '[' : ',') +
+          value
+            .slice(i, i + 4096)
+            .map((v) => JSON.stringify(v))
+            .join(',')
+        );
       yield ']';
       return;
     }
@@ -248,7 +267,8 @@ export function formatSanity(result: SanityResult): string {
   ];
   const widths = result.steps.map((s) => Math.min(20, Math.max(6, s.label.length)));
   const header = result.steps.map((s, j) => s.label.slice(-widths[j]!).padStart(widths[j]!)).join(' ');
-  if (result.check === 'perturbation') lines.push(`  kept (same class): ${result.steps.map((s) => `${s.label} ${s.draws?.kept}/${s.draws?.drawn}`).join(', ')}`);
+  if (result.check === 'perturbation')
+    lines.push(`  kept (same class): ${result.steps.map((s) => `${s.label} ${s.draws?.kept}/${s.draws?.drawn}`).join(', ')}`);
   for (const [i, m] of result.methods.entries()) {
     lines.push('', `${m.name.padEnd(22)}${header}`);
     for (const metric of METRICS) {
@@ -266,16 +286,29 @@ function tile(attr: { shape: number[]; data: Float32Array }, display: RgbaImageD
   const img = renderOverlay(attr, display, { sign: 'absolute' });
   const scale = Math.max(1, Math.floor(112 / Math.max(img.width, img.height)));
   if (scale === 1) return img;
-  const width = img.width * scale, height = img.height * scale;
+  const width = img.width * scale,
+    height = img.height * scale;
   const rgba = new Uint8Array(width * height * 4);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rgba.set(img.rgba.subarray(((Math.floor(y / scale) * img.width) + Math.floor(x / scale)) * 4, ((Math.floor(y / scale) * img.width) + Math.floor(x / scale)) * 4 + 4), (y * width + x) * 4);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      rgba.set(
+        img.rgba.subarray(
+          (Math.floor(y / scale) * img.width + Math.floor(x / scale)) * 4,
+          (Math.floor(y / scale) * img.width + Math.floor(x / scale)) * 4 + 4,
+        ),
+        (y * width + x) * 4,
+      );
   return { width, height, rgba };
 }
 
 /** Rows = methods, columns = original then each step (Adebayo et al.'s figure); null for non-image maps. */
 export function sanityGrid(result: SanityResult): Uint8Array | null {
-  const display = result.input.display ? { width: result.input.display.width, height: result.input.display.height, rgba: result.input.display.rgba } : null;
-  const rows = result.methods.map((_, i) => [result.original[i]!, ...result.steps.map((s) => s.results[i] ?? null)].map((r) => (r ? tile(r.attribution, display) : null)));
+  const display = result.input.display
+    ? { width: result.input.display.width, height: result.input.display.height, rgba: result.input.display.rgba }
+    : null;
+  const rows = result.methods.map((_, i) =>
+    [result.original[i]!, ...result.steps.map((s) => s.results[i] ?? null)].map((r) => (r ? tile(r.attribution, display) : null)),
+  );
   const first = rows[0]?.[0];
   if (!first) return null;
   const gap = 4;
@@ -317,9 +350,15 @@ export async function writeSanityReport(dir: string, result: SanityResult): Prom
 }
 
 /** Runs the command in the worker; `track` receives the running job (for Ctrl-C). Returns the exit code. */
-export async function runSanityCommand(client: WorkerClient, command: SanityCommand, track: (job: RunningJob<SanityResult>) => void, stderr: (line: string) => void): Promise<number> {
+export async function runSanityCommand(
+  client: WorkerClient,
+  command: SanityCommand,
+  track: (job: RunningJob<SanityResult>) => void,
+  stderr: (line: string) => void,
+): Promise<number> {
   const backend = await client.start();
-  if (!command.json) stderr(`pathlens: sanity ${command.job.check} of ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
+  if (!command.json)
+    stderr(`pathlens: sanity ${command.job.check} of ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
   let last = 0;
   const printProgress = (p: Progress) => {
     const now = Date.now();
@@ -332,7 +371,11 @@ export async function runSanityCommand(client: WorkerClient, command: SanityComm
     else if (event.kind === 'sanity' && event.event.type === 'step' && !command.json) {
       const s = event.event.step;
       const metric = DEFAULT_THRESHOLDS.metric;
-      stderr(`  step ${s.index + 1} (${s.label}): ${Object.entries(s.similarities).map(([m, sim]) => `${m} ${METRIC_LABELS[metric]} ${f2(sim[metric]).trim()}`).join(', ')}`);
+      stderr(
+        `  step ${s.index + 1} (${s.label}): ${Object.entries(s.similarities)
+          .map(([m, sim]) => `${m} ${METRIC_LABELS[metric]} ${f2(sim[metric]).trim()}`)
+          .join(', ')}`,
+      );
     }
   });
   track(job);

@@ -42,7 +42,10 @@ export function describeError(err: unknown): { code: ErrorCode; message: string 
   }
   const kernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(message);
   if (kernel) {
-    return { code: 'backend', message: `the ${kernel[2]} backend has no '${kernel[1]}' kernel, which this model needs; try another backend (--backend cpu)` };
+    return {
+      code: 'backend',
+      message: `the ${kernel[2]} backend has no '${kernel[1]}' kernel, which this model needs; try another backend (--backend cpu)`,
+    };
   }
   return { code: 'internal', message: `Unexpected error: ${message}` };
 }

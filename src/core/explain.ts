@@ -7,7 +7,17 @@ import { CancelledError, describeError, PathLensError } from './errors';
 import { getMethod } from './methods';
 import type { LoadedModel } from './model/load';
 import type { Patterns } from './patterns/patterns';
-import type { BaselineSpec, CancellationSignal, InputResult, MethodResult, OutputKind, Prediction, PreparedInput, ProgressCallback, Target } from './types';
+import type {
+  BaselineSpec,
+  CancellationSignal,
+  InputResult,
+  MethodResult,
+  OutputKind,
+  Prediction,
+  PreparedInput,
+  ProgressCallback,
+  Target,
+} from './types';
 
 export interface ExplainRequest {
   methods: string[];
@@ -44,7 +54,8 @@ export function validateRequest(request: ExplainRequest): void {
 export function predictionOf(model: LoadedModel, input: PreparedInput, topK = 5): Prediction {
   const probabilities = tf.tidy(() => model.predict(tf.tensor(input.data, [1, ...model.inputShape])).dataSync());
   for (const p of probabilities) {
-    if (!Number.isFinite(p)) throw new PathLensError('non-finite', `the model outputs ${p} for ${input.path}; check the preprocessing and the model`);
+    if (!Number.isFinite(p))
+      throw new PathLensError('non-finite', `the model outputs ${p} for ${input.path}; check the preprocessing and the model`);
   }
   const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]!);
   const labels = model.summary.labels;
@@ -56,7 +67,12 @@ export function predictionOf(model: LoadedModel, input: PreparedInput, topK = 5)
  * Explains every input with every requested method. Per-input failures are recorded on that input
  * (others still run); cancellation stops everything.
  */
-export async function explainInputs(model: LoadedModel, inputs: PreparedInput[], request: ExplainRequest, hooks: ExplainHooks): Promise<InputResult[]> {
+export async function explainInputs(
+  model: LoadedModel,
+  inputs: PreparedInput[],
+  request: ExplainRequest,
+  hooks: ExplainHooks,
+): Promise<InputResult[]> {
   validateRequest(request);
   const results: InputResult[] = [];
   for (const [inputIndex, input] of inputs.entries()) {
@@ -77,19 +93,38 @@ export async function explainInputs(model: LoadedModel, inputs: PreparedInput[],
   return results;
 }
 
-async function explainOne(model: LoadedModel, inputIndex: number, input: PreparedInput, request: ExplainRequest, hooks: ExplainHooks): Promise<InputResult> {
+async function explainOne(
+  model: LoadedModel,
+  inputIndex: number,
+  input: PreparedInput,
+  request: ExplainRequest,
+  hooks: ExplainHooks,
+): Promise<InputResult> {
   const prediction = predictionOf(model, input);
   const targetIndex = request.target === 'top' ? prediction.index : request.target;
   if (!Number.isInteger(targetIndex) || targetIndex < 0 || targetIndex >= model.numClasses) {
-    throw new PathLensError('target', `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`);
+    throw new PathLensError(
+      'target',
+      `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
+    );
   }
   const evaluator = new Evaluator(
     { model, target: targetIndex, output: request.output },
-    { memoryBudgetMB: request.memoryBudgetMB, signal: hooks.signal, onProgress: hooks.onProgress, remotes: hooks.remotesFor?.(targetIndex, request.output) },
+    {
+      memoryBudgetMB: request.memoryBudgetMB,
+      signal: hooks.signal,
+      onProgress: hooks.onProgress,
+      remotes: hooks.remotesFor?.(targetIndex, request.output),
+    },
   );
   const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]), 'F(x)');
   const labels = model.summary.labels;
-  const target: Target = { index: targetIndex, output: request.output, score: inputValue!, ...(labels ? { label: labels[targetIndex] } : {}) };
+  const target: Target = {
+    index: targetIndex,
+    output: request.output,
+    score: inputValue!,
+    ...(labels ? { label: labels[targetIndex] } : {}),
+  };
   hooks.onInput?.(inputIndex, { path: input.path, prediction, target });
 
   const context: MethodContext = {

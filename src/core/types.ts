@@ -9,12 +9,7 @@ export type OutputKind = 'logit' | 'probability';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = 'auto' | BackendName;
 
-export type QuadratureRuleName =
-  | 'gauss-legendre'
-  | 'riemann-left'
-  | 'riemann-right'
-  | 'riemann-middle'
-  | 'trapezoid';
+export type QuadratureRuleName = 'gauss-legendre' | 'riemann-left' | 'riemann-right' | 'riemann-middle' | 'trapezoid';
 
 /** Named baselines; anything else is a path to a `.json` tensor or an image file. */
 export const NAMED_BASELINES = ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'] as const;

@@ -66,12 +66,15 @@ export function orderInputCandidates(modelPath: string, near: string[], workspac
     const full = path.resolve(file);
     if (seen.has(full) || full.split(path.sep).includes('node_modules') || !isPickableInput(full)) return;
     seen.add(full);
-    const base = isNear ? modelDir : workspaceRoot ?? modelDir;
+    const base = isNear ? modelDir : (workspaceRoot ?? modelDir);
     const rel = path.relative(base, path.dirname(full));
     out.push({ path: full, label: path.basename(full), description: rel === '' ? '.' : rel, near: isNear });
   };
   for (const f of near) add(f, true);
-  const others = workspace.map((f) => path.resolve(f)).filter((f) => !seen.has(f)).sort((a, b) => a.localeCompare(b));
+  const others = workspace
+    .map((f) => path.resolve(f))
+    .filter((f) => !seen.has(f))
+    .sort((a, b) => a.localeCompare(b));
   for (const f of others) add(f, f.startsWith(modelDir + path.sep));
   return out;
 }

@@ -26,17 +26,33 @@ function sectioned<T>(entries: readonly T[], sectionOf: (entry: T) => string, to
 
 export async function pickModel(recent: RecentModels): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles('**/model.json', '**/node_modules/**', 500);
-  const ordered = orderModels(recent.list(), found.map((u) => u.fsPath));
+  const ordered = orderModels(
+    recent.list(),
+    found.map((u) => u.fsPath),
+  );
   const items = sectioned(
     ordered,
     (m) => (m.recent ? 'recently used' : 'workspace'),
-    (m): FileItem => ({ label: `${path.basename(path.dirname(m.path))}/model.json`, description: vscode.workspace.asRelativePath(path.dirname(m.path)), file: m.path }),
+    (m): FileItem => ({
+      label: `${path.basename(path.dirname(m.path))}/model.json`,
+      description: vscode.workspace.asRelativePath(path.dirname(m.path)),
+      file: m.path,
+    }),
   );
   items.push({ label: BROWSE, alwaysShow: true });
-  const picked = await vscode.window.showQuickPick(items, { title: 'PathLens: pick a model', placeHolder: 'A TF.js model.json (layers or graph model)', matchOnDescription: true, ignoreFocusOut: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'PathLens: pick a model',
+    placeHolder: 'A TF.js model.json (layers or graph model)',
+    matchOnDescription: true,
+    ignoreFocusOut: true,
+  });
   if (!picked) return undefined;
   if (picked.file) return vscode.Uri.file(picked.file);
-  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'TF.js model': ['json'] }, openLabel: 'Explain with this model' });
+  const chosen = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { 'TF.js model': ['json'] },
+    openLabel: 'Explain with this model',
+  });
   return chosen?.[0];
 }
 
@@ -45,11 +61,21 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
   const near = inputsNearModel(modelPath);
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(modelPath));
   const found = await vscode.workspace.findFiles('**/*.{png,jpg,jpeg,PNG,JPG,JPEG,csv}', '**/node_modules/**', 1000);
-  const candidates = orderInputCandidates(modelPath, [...preselect, ...near], found.map((u) => u.fsPath), folder?.uri.fsPath);
+  const candidates = orderInputCandidates(
+    modelPath,
+    [...preselect, ...near],
+    found.map((u) => u.fsPath),
+    folder?.uri.fsPath,
+  );
   const items = sectioned(
     candidates,
     (c) => (c.near ? 'beside the model' : 'elsewhere in the workspace'),
-    (c): FileItem => ({ label: c.label, description: c.description, file: c.path, picked: preselect.some((p) => path.resolve(p) === c.path) }),
+    (c): FileItem => ({
+      label: c.label,
+      description: c.description,
+      file: c.path,
+      picked: preselect.some((p) => path.resolve(p) === c.path),
+    }),
   );
   items.push({ label: BROWSE, description: 'images, .json tensors or .csv tables', alwaysShow: true });
 
@@ -90,7 +116,7 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
       canSelectMany: true,
       canSelectFolders: false,
       defaultUri: vscode.Uri.file(path.dirname(modelPath)),
-      filters: { 'Inputs': BROWSE_INPUT_EXTENSIONS },
+      filters: { Inputs: BROWSE_INPUT_EXTENSIONS },
       openLabel: 'Explain these inputs',
     });
     if (chosen) files.push(...chosen.map((u) => u.fsPath));
@@ -132,7 +158,16 @@ export async function pickMethods(defaults: string[], title = 'PathLens: attribu
 export async function pickReferenceSet(modelPath: string, current?: string): Promise<string | undefined> {
   type Item = vscode.QuickPickItem & { kind?: vscode.QuickPickItemKind; choice: 'current' | 'folder' | 'csv' | 'json' };
   const items: Item[] = [
-    ...(current ? [{ label: `$(check) ${path.basename(current)}`, description: vscode.workspace.asRelativePath(current), detail: 'the reference set used last time for this model', choice: 'current' as const }] : []),
+    ...(current
+      ? [
+          {
+            label: `$(check) ${path.basename(current)}`,
+            description: vscode.workspace.asRelativePath(current),
+            detail: 'the reference set used last time for this model',
+            choice: 'current' as const,
+          },
+        ]
+      : []),
     { label: '$(folder) Folder of images…', description: 'every .png / .jpg in a folder', choice: 'folder' },
     { label: '$(table) CSV file…', description: 'one reference sample per row', choice: 'csv' },
     { label: '$(json) JSON array file…', description: 'an array of input tensors', choice: 'json' },
@@ -162,7 +197,12 @@ export async function pickOneInput(modelPath: string, preselect?: string): Promi
   const near = inputsNearModel(modelPath);
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(modelPath));
   const found = await vscode.workspace.findFiles('**/*.{png,jpg,jpeg,PNG,JPG,JPEG,csv}', '**/node_modules/**', 1000);
-  const candidates = orderInputCandidates(modelPath, [...(preselect ? [preselect] : []), ...near], found.map((u) => u.fsPath), folder?.uri.fsPath);
+  const candidates = orderInputCandidates(
+    modelPath,
+    [...(preselect ? [preselect] : []), ...near],
+    found.map((u) => u.fsPath),
+    folder?.uri.fsPath,
+  );
   type Item = vscode.QuickPickItem & { file?: string };
   const items: Item[] = [];
   let section: boolean | null = null;
@@ -182,17 +222,41 @@ export async function pickOneInput(modelPath: string, preselect?: string): Promi
   });
   if (!picked) return undefined;
   if (picked.file) return picked.file;
-  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(modelPath)), filters: { Inputs: BROWSE_INPUT_EXTENSIONS }, openLabel: 'Run sanity checks on this input' });
+  const chosen = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    defaultUri: vscode.Uri.file(path.dirname(modelPath)),
+    filters: { Inputs: BROWSE_INPUT_EXTENSIONS },
+    openLabel: 'Run sanity checks on this input',
+  });
   return chosen?.[0]?.fsPath;
 }
 
 /** The sanity check to run. */
 export async function pickSanityCheck(): Promise<SanityCheck | undefined> {
   const items: (vscode.QuickPickItem & { check: SanityCheck })[] = [
-    { label: 'Cascading randomization', description: 'cascading', detail: 'Re-initialise the weighted layers from the output down, cumulatively (Adebayo et al. 2018)', check: 'cascading' },
-    { label: 'Independent randomization', description: 'independent', detail: 'Re-initialise one layer at a time, the others trained', check: 'independent' },
-    { label: 'Model perturbation', description: 'perturbation', detail: 'Gaussian noise on every weight at a few relative levels; keep models whose prediction is unchanged', check: 'perturbation' },
+    {
+      label: 'Cascading randomization',
+      description: 'cascading',
+      detail: 'Re-initialise the weighted layers from the output down, cumulatively (Adebayo et al. 2018)',
+      check: 'cascading',
+    },
+    {
+      label: 'Independent randomization',
+      description: 'independent',
+      detail: 'Re-initialise one layer at a time, the others trained',
+      check: 'independent',
+    },
+    {
+      label: 'Model perturbation',
+      description: 'perturbation',
+      detail: 'Gaussian noise on every weight at a few relative levels; keep models whose prediction is unchanged',
+      check: 'perturbation',
+    },
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: 'PathLens: sanity check', placeHolder: 'Does the explanation depend on the model?', ignoreFocusOut: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'PathLens: sanity check',
+    placeHolder: 'Does the explanation depend on the model?',
+    ignoreFocusOut: true,
+  });
   return picked?.check;
 }

@@ -35,7 +35,10 @@ export interface MementoLike {
 export type ReferenceKind = 'folder' | 'csv' | 'json';
 
 /** The kind of a reference set path, or null if it is none of folder / .csv / .json. */
-export function referenceKind(file: string, isDirectory: (p: string) => boolean = (p) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false): ReferenceKind | null {
+export function referenceKind(
+  file: string,
+  isDirectory: (p: string) => boolean = (p) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false,
+): ReferenceKind | null {
   if (isDirectory(file)) return 'folder';
   const ext = path.extname(file).toLowerCase();
   return ext === '.csv' ? 'csv' : ext === '.json' ? 'json' : null;
@@ -56,7 +59,9 @@ export class ReferenceSetMemory {
   private all(): Record<string, string> {
     const raw = this.store.get<unknown>(REFERENCE_SETS_KEY);
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return {};
-    return Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    return Object.fromEntries(
+      Object.entries(raw as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
   }
 
   get(modelPath: string): string | undefined {

@@ -33,14 +33,17 @@ function activeFile(): vscode.Uri | undefined {
   const editor = vscode.window.activeTextEditor;
   if (editor?.document.uri.scheme === 'file') return editor.document.uri;
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input && typeof input === 'object' && 'uri' in input && input.uri instanceof vscode.Uri && input.uri.scheme === 'file') return input.uri;
+  if (input && typeof input === 'object' && 'uri' in input && input.uri instanceof vscode.Uri && input.uri.scheme === 'file')
+    return input.uri;
   return undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = new Log();
   context.subscriptions.push(log);
-  log.info(`PathLens ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'} workspace)`);
+  log.info(
+    `PathLens ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'} workspace)`,
+  );
 
   const distDir = vscode.Uri.joinPath(context.extensionUri, 'dist').fsPath;
   const worker = new HostWorker(distDir, currentSettings, log);
@@ -79,14 +82,26 @@ export function activate(context: vscode.ExtensionContext): void {
     return { reference };
   };
 
-  const panels = new PanelManager({ extensionUri: context.extensionUri, worker, log, settings: currentSettings, prepareJob, workspaceState: context.workspaceState });
+  const panels = new PanelManager({
+    extensionUri: context.extensionUri,
+    worker,
+    log,
+    settings: currentSettings,
+    prepareJob,
+    workspaceState: context.workspaceState,
+  });
   context.subscriptions.push(panels);
 
   const requireTrust = (): boolean => {
     if (vscode.workspace.isTrusted) return true;
-    void vscode.window.showWarningMessage('PathLens runs models only in trusted workspaces. Trust this workspace to explain predictions.', 'Manage Workspace Trust').then((c) => {
-      if (c) void vscode.commands.executeCommand('workbench.trust.manage');
-    });
+    void vscode.window
+      .showWarningMessage(
+        'PathLens runs models only in trusted workspaces. Trust this workspace to explain predictions.',
+        'Manage Workspace Trust',
+      )
+      .then((c) => {
+        if (c) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
     return false;
   };
 
@@ -156,18 +171,29 @@ export function activate(context: vscode.ExtensionContext): void {
       'pathlens.explainImage',
       guarded('Explain This Image', async (uri?: vscode.Uri, selected?: vscode.Uri[]) => {
         if (!requireTrust()) return;
-        let images = (Array.isArray(selected) && selected.length > 0 ? selected : uri instanceof vscode.Uri ? [uri] : []).filter((u) => isImageFile(u.fsPath));
+        let images = (Array.isArray(selected) && selected.length > 0 ? selected : uri instanceof vscode.Uri ? [uri] : []).filter((u) =>
+          isImageFile(u.fsPath),
+        );
         if (images.length === 0) {
           const active = activeFile();
           if (active && isImageFile(active.fsPath)) images = [active];
         }
         if (images.length === 0) {
-          images = (await vscode.window.showOpenDialog({ canSelectMany: true, filters: { Images: ['png', 'jpg', 'jpeg'] }, openLabel: 'Explain' })) ?? [];
+          images =
+            (await vscode.window.showOpenDialog({
+              canSelectMany: true,
+              filters: { Images: ['png', 'jpg', 'jpeg'] },
+              openLabel: 'Explain',
+            })) ?? [];
         }
         if (images.length === 0) return;
         const model = await pickModel(recent);
         if (!model) return;
-        await runExplain(model, images.map((u) => u.fsPath), {});
+        await runExplain(
+          model,
+          images.map((u) => u.fsPath),
+          {},
+        );
       }),
     ),
     vscode.commands.registerCommand(

@@ -9,6 +9,16 @@ export function allMethodNames(): string[] {
 export function methodInfos(names: readonly string[] = allMethodNames()): MethodInfo[] {
   return names.flatMap((name) => {
     const m = METHODS.get(name);
-    return m ? [{ name: m.name, title: m.title, description: m.description, complete: m.complete, parameters: m.parameters.map((p) => ({ ...p, choices: p.choices ? [...p.choices] : undefined })) }] : [];
+    return m
+      ? [
+          {
+            name: m.name,
+            title: m.title,
+            description: m.description,
+            complete: m.complete,
+            parameters: m.parameters.map((p) => ({ ...p, choices: p.choices ? [...p.choices] : undefined })),
+          },
+        ]
+      : [];
   });
 }

@@ -9,7 +9,8 @@ export type ModelViewContent =
   | { kind: 'summary'; summary: ModelSummary; preprocessing: Preprocessing | null; backend: string | null; trusted: boolean }
   | { kind: 'error'; path: string; message: string };
 
-const esc = (text: string): string => text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+const esc = (text: string): string =>
+  text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 const shape = (s: readonly (number | null)[] | null): string => (s ? `[${s.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '');
 const count = (n: number): string => n.toLocaleString('en-US');
 
@@ -30,9 +31,13 @@ function body(content: ModelViewContent): string {
   }
   const { summary: m, preprocessing: p } = content;
   const rows = m.layers
-    .map((l) => `<tr><td>${esc(l.name)}</td><td>${esc(l.className)}</td><td>${esc(shape(l.outputShape))}</td><td class="num">${count(l.params)}</td></tr>`)
+    .map(
+      (l) =>
+        `<tr><td>${esc(l.name)}</td><td>${esc(l.className)}</td><td>${esc(shape(l.outputShape))}</td><td class="num">${count(l.params)}</td></tr>`,
+    )
     .join('');
-  const tensors = (list: ModelSummary['inputs']) => list.map((t) => `<li><code>${esc(t.name)}</code> ${esc(shape(t.shape))} ${esc(t.dtype)}</li>`).join('');
+  const tensors = (list: ModelSummary['inputs']) =>
+    list.map((t) => `<li><code>${esc(t.name)}</code> ${esc(shape(t.shape))} ${esc(t.dtype)}</li>`).join('');
   const prep = p
     ? `${esc(p.name)} (${esc(p.source)}): x = (pixel − [${p.mean.map(String).join(', ')}]) / [${p.std.map(String).join(', ')}]`
     : 'none (inputs are used as given)';
@@ -61,7 +66,12 @@ ${content.backend ? `<tr><th>Backend</th><td>${esc(content.backend)}</td></tr>` 
 }
 
 export function renderModelViewHtml(content: ModelViewContent, options: { cspSource: string; nonce: string }): string {
-  const csp = [`default-src 'none'`, `style-src 'nonce-${options.nonce}'`, `script-src 'nonce-${options.nonce}'`, `img-src ${options.cspSource} data:`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `style-src 'nonce-${options.nonce}'`,
+    `script-src 'nonce-${options.nonce}'`,
+    `img-src ${options.cspSource} data:`,
+  ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${esc(csp)}">

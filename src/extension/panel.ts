@@ -4,7 +4,14 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseWebviewMessage, type ExplainJob, type HostToWebview, type WebviewToHost, type WireError, type WorkerEvent } from '../protocol';
+import {
+  parseWebviewMessage,
+  type ExplainJob,
+  type HostToWebview,
+  type WebviewToHost,
+  type WireError,
+  type WorkerEvent,
+} from '../protocol';
 import { shouldOfferPatternFit } from './jobExtras';
 import { toJsonString } from '../core/report/json';
 import { buildReportImages, renderHtmlReport } from '../core/report/html';
@@ -159,9 +166,13 @@ export class ExplainPanel implements vscode.Disposable {
       await this.runFull(last);
     }
     const settings = this.ctx.settings();
-    const jobs = this.state.subJobs(scope, (inputs, methods, target, params) => this.ctx.prepareJob(buildJob(settings, this.modelPath, inputs, methods, target, params)));
+    const jobs = this.state.subJobs(scope, (inputs, methods, target, params) =>
+      this.ctx.prepareJob(buildJob(settings, this.modelPath, inputs, methods, target, params)),
+    );
     if (!jobs || jobs.length === 0) {
-      this.ctx.log.warn(`dropped ${scope.kind} for unknown input ${scope.inputIndex}${scope.kind === 'recompute' ? ` / method ${scope.method}` : ''}`);
+      this.ctx.log.warn(
+        `dropped ${scope.kind} for unknown input ${scope.inputIndex}${scope.kind === 'recompute' ? ` / method ${scope.method}` : ''}`,
+      );
       this.post([{ type: 'done', runId: this.state.runId, cancelled: false }]);
       return;
     }
@@ -173,66 +184,84 @@ export class ExplainPanel implements vscode.Disposable {
   private async execute(scope: RunScope, jobs: ExplainJob[]): Promise<RunEnd> {
     const log = this.ctx.log;
     const job = jobs[0]!;
-    const what = scope.kind === 'full' ? 'explain' : scope.kind === 'target' ? `explain input ${scope.inputIndex} for class ${scope.target}` : `recompute ${scope.method} on input ${scope.inputIndex}`;
+    const what =
+      scope.kind === 'full'
+        ? 'explain'
+        : scope.kind === 'target'
+          ? `explain input ${scope.inputIndex} for class ${scope.target}`
+          : `recompute ${scope.method} on input ${scope.inputIndex}`;
     log.info(`${what}: ${describeJob(job)}`);
     const started = Date.now();
-    const title = scope.kind === 'full' ? `PathLens: ${job.methods.join(', ')} on ${path.basename(path.dirname(job.modelPath))}/${path.basename(job.modelPath)}` : `PathLens: ${what}`;
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token): Promise<RunEnd> => {
-      let lastPct = 0;
-      const listener = (event: WorkerEvent) => {
-        this.post(this.state.onEvent(scope, event));
-        if (event.kind === 'progress') {
-          const { stage, done, total } = event.progress;
-          const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
-          progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
-          lastPct = pct;
-        } else if (event.kind === 'started') {
-          log.info(`  model loaded; backend ${event.backend}; ${event.inputCount} input(s); preprocessing ${event.preprocessing ? `${event.preprocessing.name} (${event.preprocessing.source})` : 'none'}`);
-          lastPct = 0;
-        } else if (event.kind === 'result') {
-          const r = event.result;
-          const c = r.completeness;
-          log.info(`  input ${event.inputIndex} ${r.method}: ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations${c ? `, δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}%)` : ''}`);
-        }
-      };
-      let cancelled = false;
-      const onCancel = token.onCancellationRequested(() => {
-        cancelled = true;
-        this.cancel('notification');
-      });
-      try {
-        let result: ExplainResult | null = null;
-        for (const [k, part] of jobs.entries()) {
-          if (k > 0) {
-            if (cancelled || this.cancelRequested) throw new WorkerError('cancelled', 'Cancelled by the user.');
-            log.info(`  then ${describeJob(part)}`);
+    const title =
+      scope.kind === 'full'
+        ? `PathLens: ${job.methods.join(', ')} on ${path.basename(path.dirname(job.modelPath))}/${path.basename(job.modelPath)}`
+        : `PathLens: ${what}`;
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token): Promise<RunEnd> => {
+        let lastPct = 0;
+        const listener = (event: WorkerEvent) => {
+          this.post(this.state.onEvent(scope, event));
+          if (event.kind === 'progress') {
+            const { stage, done, total } = event.progress;
+            const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
+            progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
+            lastPct = pct;
+          } else if (event.kind === 'started') {
+            log.info(
+              `  model loaded; backend ${event.backend}; ${event.inputCount} input(s); preprocessing ${event.preprocessing ? `${event.preprocessing.name} (${event.preprocessing.source})` : 'none'}`,
+            );
+            lastPct = 0;
+          } else if (event.kind === 'result') {
+            const r = event.result;
+            const c = r.completeness;
+            log.info(
+              `  input ${event.inputIndex} ${r.method}: ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations${c ? `, δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}%)` : ''}`,
+            );
           }
-          const running = this.ctx.worker.explain(part, listener);
-          this.current = { job: running, scope };
+        };
+        let cancelled = false;
+        const onCancel = token.onCancellationRequested(() => {
+          cancelled = true;
+          this.cancel('notification');
+        });
+        try {
+          let result: ExplainResult | null = null;
+          for (const [k, part] of jobs.entries()) {
+            if (k > 0) {
+              if (cancelled || this.cancelRequested) throw new WorkerError('cancelled', 'Cancelled by the user.');
+              log.info(`  then ${describeJob(part)}`);
+            }
+            const running = this.ctx.worker.explain(part, listener);
+            this.current = { job: running, scope };
+            this.cancelRequested = false;
+            result = await running.result;
+          }
+          this.post(this.state.finish(scope, { result: result! }));
+          const failed = result!.inputs.filter((i) => i.error);
+          log.info(`done in ${Date.now() - started} ms on ${result!.backend}${failed.length ? `; ${failed.length} input(s) failed` : ''}`);
+          for (const f of failed) log.error(`${f.path}: ${f.error}`);
+          if (failed.length)
+            void vscode.window
+              .showWarningMessage(`PathLens: ${failed.length} input(s) could not be explained: ${failed[0]!.error}`, 'Show Log')
+              .then((c) => c && log.channel.show(true));
+          return {};
+        } catch (err) {
+          const wire = toWireError(err);
+          this.post(this.state.finish(scope, { error: wire }));
+          if (wire.code === 'cancelled') log.info(`cancelled after ${Date.now() - started} ms`);
+          // The explain command offers "Fit Patterns…" for this one (no second notification).
+          else if (scope.kind === 'full' && shouldOfferPatternFit(job.methods, wire)) log.error(wire.message);
+          else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
+          return { error: wire };
+        } finally {
+          onCancel.dispose();
+          if (this.current?.cancelTimer) clearTimeout(this.current.cancelTimer);
+          this.current = null;
           this.cancelRequested = false;
-          result = await running.result;
         }
-        this.post(this.state.finish(scope, { result: result! }));
-        const failed = result!.inputs.filter((i) => i.error);
-        log.info(`done in ${Date.now() - started} ms on ${result!.backend}${failed.length ? `; ${failed.length} input(s) failed` : ''}`);
-        for (const f of failed) log.error(`${f.path}: ${f.error}`);
-        if (failed.length) void vscode.window.showWarningMessage(`PathLens: ${failed.length} input(s) could not be explained: ${failed[0]!.error}`, 'Show Log').then((c) => c && log.channel.show(true));
-        return {};
-      } catch (err) {
-        const wire = toWireError(err);
-        this.post(this.state.finish(scope, { error: wire }));
-        if (wire.code === 'cancelled') log.info(`cancelled after ${Date.now() - started} ms`);
-        // The explain command offers "Fit Patterns…" for this one (no second notification).
-        else if (scope.kind === 'full' && shouldOfferPatternFit(job.methods, wire)) log.error(wire.message);
-        else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
-        return { error: wire };
-      } finally {
-        onCancel.dispose();
-        if (this.current?.cancelTimer) clearTimeout(this.current.cancelTimer);
-        this.current = null;
-        this.cancelRequested = false;
-      }
-    });
+      },
+    );
   }
 
   /** Cancels the running job; a job that does not stop within a few seconds gets its worker terminated. */
@@ -254,7 +283,8 @@ export class ExplainPanel implements vscode.Disposable {
     this.ctx.log.info(`sanity check: cancel requested (${source})`);
     current.job.cancel();
     current.cancelTimer = setTimeout(() => {
-      if (this.sanityCurrent === current) void this.ctx.worker.terminate(`the sanity check did not stop within ${CANCEL_GRACE_MS} ms of Cancel`);
+      if (this.sanityCurrent === current)
+        void this.ctx.worker.terminate(`the sanity check did not stop within ${CANCEL_GRACE_MS} ms of Cancel`);
     }, CANCEL_GRACE_MS);
   }
 
@@ -279,42 +309,49 @@ export class ExplainPanel implements vscode.Disposable {
     const what = `sanity check (${job.check}) of ${job.methods.join(', ')} on ${path.basename(job.input)}`;
     log.info(`${what}: ${job.modelPath} (${job.output}${job.preprocess ? `, preprocess ${job.preprocess}` : ''}, seed ${job.seed ?? 0})`);
     const started = Date.now();
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PathLens: ${what}`, cancellable: true }, async (progress, token): Promise<RunEnd> => {
-      let lastPct = 0;
-      const running = this.ctx.worker.sanity(job, (event) => {
-        this.post(this.sanity.onEvent(event));
-        if (event.kind === 'progress') {
-          const { stage, done, total } = event.progress;
-          const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
-          progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
-          lastPct = pct;
-        } else if (event.kind === 'sanity' && event.event.type === 'step') {
-          const step = event.event.step;
-          const sims = Object.entries(step.similarities).map(([m, sim]) => `${m} ${sim.spearmanAbs === null ? 'n/a' : sim.spearmanAbs.toFixed(3)}`);
-          log.info(`  step ${step.index + 1} (${step.label}): ${METRIC_LABELS.spearmanAbs} ${sims.join(', ')}${step.draws ? `; kept ${step.draws.kept}/${step.draws.drawn} draws` : ''}`);
-        } else if (event.kind === 'sanity' && event.event.type === 'verdicts') {
-          for (const v of event.event.verdicts) log.info(`  ${v.method}: ${v.status} — ${v.reason}`);
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `PathLens: ${what}`, cancellable: true },
+      async (progress, token): Promise<RunEnd> => {
+        let lastPct = 0;
+        const running = this.ctx.worker.sanity(job, (event) => {
+          this.post(this.sanity.onEvent(event));
+          if (event.kind === 'progress') {
+            const { stage, done, total } = event.progress;
+            const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
+            progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
+            lastPct = pct;
+          } else if (event.kind === 'sanity' && event.event.type === 'step') {
+            const step = event.event.step;
+            const sims = Object.entries(step.similarities).map(
+              ([m, sim]) => `${m} ${sim.spearmanAbs === null ? 'n/a' : sim.spearmanAbs.toFixed(3)}`,
+            );
+            log.info(
+              `  step ${step.index + 1} (${step.label}): ${METRIC_LABELS.spearmanAbs} ${sims.join(', ')}${step.draws ? `; kept ${step.draws.kept}/${step.draws.drawn} draws` : ''}`,
+            );
+          } else if (event.kind === 'sanity' && event.event.type === 'verdicts') {
+            for (const v of event.event.verdicts) log.info(`  ${v.method}: ${v.status} — ${v.reason}`);
+          }
+        });
+        this.sanityCurrent = { job: running };
+        const onCancel = token.onCancellationRequested(() => this.cancelSanity('notification'));
+        try {
+          const result = await running.result;
+          this.post(this.sanity.finish({ ok: true }));
+          log.info(`sanity check done in ${Date.now() - started} ms on ${result.backend} (${result.timing.modelsBuilt} models built)`);
+          return {};
+        } catch (err) {
+          const wire = toWireError(err);
+          this.post(this.sanity.finish({ error: wire }));
+          if (wire.code === 'cancelled') log.info(`sanity check cancelled after ${Date.now() - started} ms`);
+          else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
+          return { error: wire };
+        } finally {
+          onCancel.dispose();
+          if (this.sanityCurrent?.cancelTimer) clearTimeout(this.sanityCurrent.cancelTimer);
+          this.sanityCurrent = null;
         }
-      });
-      this.sanityCurrent = { job: running };
-      const onCancel = token.onCancellationRequested(() => this.cancelSanity('notification'));
-      try {
-        const result = await running.result;
-        this.post(this.sanity.finish({ ok: true }));
-        log.info(`sanity check done in ${Date.now() - started} ms on ${result.backend} (${result.timing.modelsBuilt} models built)`);
-        return {};
-      } catch (err) {
-        const wire = toWireError(err);
-        this.post(this.sanity.finish({ error: wire }));
-        if (wire.code === 'cancelled') log.info(`sanity check cancelled after ${Date.now() - started} ms`);
-        else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
-        return { error: wire };
-      } finally {
-        onCancel.dispose();
-        if (this.sanityCurrent?.cancelTimer) clearTimeout(this.sanityCurrent.cancelTimer);
-        this.sanityCurrent = null;
-      }
-    });
+      },
+    );
   }
 
   private async cancelAndWait(): Promise<void> {
@@ -377,14 +414,19 @@ export class ExplainPanel implements vscode.Disposable {
   }
 
   private defaultExportUri(fileName: string): vscode.Uri {
-    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.modelPath))?.uri ?? vscode.Uri.file(path.dirname(this.modelPath));
+    const folder =
+      vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.modelPath))?.uri ?? vscode.Uri.file(path.dirname(this.modelPath));
     return vscode.Uri.joinPath(folder, fileName);
   }
 
   private async export(message: Extract<WebviewToHost, { type: 'export' }>): Promise<void> {
     const log = this.ctx.log;
     if (message.format === 'png') {
-      const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultExportUri(message.fileName), filters: { 'PNG image': ['png'] }, title: 'Export attribution map' });
+      const target = await vscode.window.showSaveDialog({
+        defaultUri: this.defaultExportUri(message.fileName),
+        filters: { 'PNG image': ['png'] },
+        title: 'Export attribution map',
+      });
       if (!target) return;
       const bytes = Buffer.from(message.dataUrl.slice('data:image/png;base64,'.length), 'base64');
       await vscode.workspace.fs.writeFile(target, bytes);
@@ -393,25 +435,38 @@ export class ExplainPanel implements vscode.Disposable {
     }
     const result = this.state.toResult();
     if (!result) {
-      void vscode.window.showWarningMessage('PathLens: there are no results to export yet (after a window reload, run the explanation again).');
+      void vscode.window.showWarningMessage(
+        'PathLens: there are no results to export yet (after a window reload, run the explanation again).',
+      );
       return;
     }
     const stem = result.inputs.length === 1 ? `pathlens-${inputStem(result.inputs[0]!.path)}` : 'pathlens-report';
     if (message.format === 'json') {
-      const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultExportUri(`${stem}.json`), filters: { JSON: ['json'] }, title: 'Export PathLens results' });
+      const target = await vscode.window.showSaveDialog({
+        defaultUri: this.defaultExportUri(`${stem}.json`),
+        filters: { JSON: ['json'] },
+        title: 'Export PathLens results',
+      });
       if (!target) return;
       await vscode.workspace.fs.writeFile(target, Buffer.from(toJsonString(result, true) + '\n'));
       log.info(`exported ${target.fsPath}`);
       return;
     }
-    const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultExportUri(`${stem}.html`), filters: { HTML: ['html'] }, title: 'Export PathLens report' });
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: this.defaultExportUri(`${stem}.html`),
+      filters: { HTML: ['html'] },
+      title: 'Export PathLens report',
+    });
     if (!target) return;
     // The same self-contained page `writeReport` writes as index.html (overlays over the re-read inputs).
     const prepared = recoverInputs(result);
     const html = renderHtmlReport(result, buildReportImages(result, prepared, {}));
     await vscode.workspace.fs.writeFile(target, Buffer.from(html));
     log.info(`exported ${target.fsPath}`);
-    const choice = await vscode.window.showInformationMessage(`PathLens: report saved to ${path.basename(target.fsPath)}.`, 'Open in Browser');
+    const choice = await vscode.window.showInformationMessage(
+      `PathLens: report saved to ${path.basename(target.fsPath)}.`,
+      'Open in Browser',
+    );
     if (choice) void vscode.env.openExternal(target);
   }
 
@@ -449,7 +504,12 @@ export class PanelManager implements vscode.Disposable {
       return existing;
     }
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, ExplainPanel.title(key), { viewColumn: column, preserveFocus: false }, ExplainPanel.webviewOptions(this.ctx.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      ExplainPanel.title(key),
+      { viewColumn: column, preserveFocus: false },
+      ExplainPanel.webviewOptions(this.ctx.extensionUri),
+    );
     return this.adopt(key, panel);
   }
 
@@ -460,7 +520,9 @@ export class PanelManager implements vscode.Disposable {
     const byTitle = this.ctx.workspaceState.get<Record<string, string>>(PANEL_TITLES_KEY)?.[panel.title];
     const modelPath = modelPathFromState(state) ?? (typeof byTitle === 'string' && path.isAbsolute(byTitle) ? byTitle : null);
     if (!modelPath || this.panels.has(path.resolve(modelPath))) {
-      this.ctx.log.warn(`could not restore a PathLens panel${modelPath ? ` (a panel for ${modelPath} is already open)` : ' (no model in its saved state)'}`);
+      this.ctx.log.warn(
+        `could not restore a PathLens panel${modelPath ? ` (a panel for ${modelPath} is already open)` : ' (no model in its saved state)'}`,
+      );
       panel.dispose();
       return;
     }

@@ -33,7 +33,11 @@ async function pickModel(uri: vscode.Uri | undefined): Promise<vscode.Uri | unde
   if (uri && uri.fsPath.endsWith('.json')) return uri;
   const active = vscode.window.activeTextEditor?.document.uri;
   if (active && path.basename(active.fsPath) === 'model.json') return active;
-  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'TF.js model': ['json'] }, openLabel: 'Fit patterns for this model' });
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { 'TF.js model': ['json'] },
+    openLabel: 'Fit patterns for this model',
+  });
   return picked?.[0];
 }
 
@@ -66,7 +70,11 @@ export async function fitPatternsFlow(deps: FitPatternsDeps, modelUri?: vscode.U
     ...(preprocess && preprocess !== 'auto' ? { preprocess } : {}),
   };
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `PathLens: fitting patterns for ${path.basename(path.dirname(model.fsPath))}`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `PathLens: fitting patterns for ${path.basename(path.dirname(model.fsPath))}`,
+      cancellable: true,
+    },
     async (progress, token) => {
       let last = 0;
       const running = deps.fit(job, (event) => {
@@ -79,7 +87,9 @@ export async function fitPatternsFlow(deps: FitPatternsDeps, modelUri?: vscode.U
       try {
         const fitted = await running.result;
         deps.log.info(`patterns fitted on ${fitted.samples} samples in ${fitted.ms} ms: ${fitted.file}`);
-        void vscode.window.showInformationMessage(`PathLens: patterns fitted on ${fitted.samples} samples and saved beside the model (${path.basename(fitted.file)}).`);
+        void vscode.window.showInformationMessage(
+          `PathLens: patterns fitted on ${fitted.samples} samples and saved beside the model (${path.basename(fitted.file)}).`,
+        );
         return fitted;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

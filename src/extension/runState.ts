@@ -87,7 +87,10 @@ export class RunState {
    * carry over; a recompute keeps its parameters for that map, so a later target change recomputes the
    * map with them (methods with the same parameters share one job).
    */
-  subJobs(scope: Exclude<RunScope, { kind: 'full' }>, build: (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => ExplainJob): ExplainJob[] | null {
+  subJobs(
+    scope: Exclude<RunScope, { kind: 'full' }>,
+    build: (inputs: string[], methods: string[], target: 'top' | number, params?: Record<string, string | number | boolean>) => ExplainJob,
+  ): ExplainJob[] | null {
     const input = this.inputs[scope.inputIndex];
     if (!input || !this.job) return null;
     const file = inputFile(input.started.path);
@@ -176,7 +179,11 @@ export class RunState {
       if (scope.kind === 'full') this.runError = outcome.error;
       const inputIndex = scope.kind === 'full' ? undefined : scope.inputIndex;
       if (inputIndex !== undefined && this.inputs[inputIndex]) this.inputs[inputIndex]!.error = outcome.error.message;
-      out.push(inputIndex === undefined ? { type: 'error', runId, error: outcome.error } : { type: 'error', runId, inputIndex, error: outcome.error });
+      out.push(
+        inputIndex === undefined
+          ? { type: 'error', runId, error: outcome.error }
+          : { type: 'error', runId, inputIndex, error: outcome.error },
+      );
     } else {
       const result = outcome.result;
       if (scope.kind === 'full') {
@@ -185,7 +192,7 @@ export class RunState {
         this.preprocessing = result.preprocessing;
       }
       result.inputs.forEach((input, k) => {
-        const index = scope.kind === 'full' ? k : this.subMap.get(k) ?? -1;
+        const index = scope.kind === 'full' ? k : (this.subMap.get(k) ?? -1);
         if (index < 0 || !input.error) return;
         const state = this.inputs[index];
         if (state) state.error = input.error;
@@ -199,13 +206,26 @@ export class RunState {
   }
 
   private runMessage(): HostToWebview {
-    return { type: 'run', runId: this.runId, model: this.model!, backend: this.backend!, preprocessing: this.preprocessing, methods: this.methods, inputCount: this.inputCount };
+    return {
+      type: 'run',
+      runId: this.runId,
+      model: this.model!,
+      backend: this.backend!,
+      preprocessing: this.preprocessing,
+      methods: this.methods,
+      inputCount: this.inputCount,
+    };
   }
 
   /** Everything the panel should show now, for a webview that just (re)loaded. */
   replay(): HostToWebview[] {
     if (!this.model || !this.backend) {
-      return this.runError ? [{ type: 'error', runId: this.runId, error: this.runError }, ...(this.finished ? [{ type: 'done' as const, runId: this.runId, cancelled: this.finished.cancelled }] : [])] : [];
+      return this.runError
+        ? [
+            { type: 'error', runId: this.runId, error: this.runError },
+            ...(this.finished ? [{ type: 'done' as const, runId: this.runId, cancelled: this.finished.cancelled }] : []),
+          ]
+        : [];
     }
     const out: HostToWebview[] = [this.runMessage()];
     this.inputs.forEach((state, inputIndex) => {
@@ -214,7 +234,8 @@ export class RunState {
       for (const result of state.results) out.push({ type: 'result', runId: this.runId, inputIndex, result });
       if (state.error) out.push({ type: 'error', runId: this.runId, inputIndex, error: { code: 'input', message: state.error } });
     });
-    for (const [inputIndex, message] of this.orphanErrors) out.push({ type: 'error', runId: this.runId, inputIndex, error: { code: 'input', message } });
+    for (const [inputIndex, message] of this.orphanErrors)
+      out.push({ type: 'error', runId: this.runId, inputIndex, error: { code: 'input', message } });
     if (this.runError) out.push({ type: 'error', runId: this.runId, error: this.runError });
     if (this.finished) out.push({ type: 'done', runId: this.runId, cancelled: this.finished.cancelled });
     return out;
@@ -227,7 +248,13 @@ export class RunState {
     for (const state of this.inputs) {
       if (!state) continue;
       const { started } = state;
-      inputs.push({ path: started.path, prediction: started.prediction, target: started.target, results: [...state.results], ...(state.error ? { error: state.error } : {}) });
+      inputs.push({
+        path: started.path,
+        prediction: started.prediction,
+        target: started.target,
+        results: [...state.results],
+        ...(state.error ? { error: state.error } : {}),
+      });
     }
     if (inputs.length === 0) return null;
     return { model: this.model, backend: this.backend, preprocessing: this.preprocessing, inputs };

@@ -49,7 +49,13 @@ export class SanityRunState {
     this.sanityId++;
     this.job = job;
     this.finished = null;
-    const start: HostToWebview = { type: 'sanity-start', sanityId: this.sanityId, check: job.check, input: job.input, methods: this.describeMethods(job.methods) };
+    const start: HostToWebview = {
+      type: 'sanity-start',
+      sanityId: this.sanityId,
+      check: job.check,
+      input: job.input,
+      methods: this.describeMethods(job.methods),
+    };
     this.kept = [start];
     return [start];
   }

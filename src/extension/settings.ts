@@ -7,7 +7,14 @@ import { NAMED_BASELINES } from '../core/types';
 import type { ExplainJob, JobMethodOptions } from '../protocol';
 
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
-export const RULES: readonly (QuadratureRuleName | 'adaptive')[] = ['adaptive', 'gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'trapezoid'];
+export const RULES: readonly (QuadratureRuleName | 'adaptive')[] = [
+  'adaptive',
+  'gauss-legendre',
+  'riemann-left',
+  'riemann-right',
+  'riemann-middle',
+  'trapezoid',
+];
 /** Every rule a path method accepts (PGIG adds the reference's interior points). */
 const PATH_RULES = [...RULES, 'interior'] as const;
 export const PREPROCESS_PRESETS = ['auto', 'unit', 'signed', 'raw255', 'imagenet'] as const;
@@ -68,7 +75,9 @@ const numberIn = (value: unknown, min: number, max: number, fallback: number): n
 export function readSettings(get: SettingsGetter, knownMethods: readonly string[]): PathLensSettings {
   const d = DEFAULT_SETTINGS;
   const methodsRaw = get('defaultMethods');
-  let defaultMethods = Array.isArray(methodsRaw) ? methodsRaw.filter((m): m is string => typeof m === 'string' && knownMethods.includes(m)) : [];
+  let defaultMethods = Array.isArray(methodsRaw)
+    ? methodsRaw.filter((m): m is string => typeof m === 'string' && knownMethods.includes(m))
+    : [];
   defaultMethods = [...new Set(defaultMethods)];
   if (defaultMethods.length === 0) defaultMethods = d.defaultMethods.filter((m) => knownMethods.includes(m));
   const baselineRaw = get('baseline');

@@ -29,7 +29,8 @@ export function panelCsp(cspSource: string, nonce: string): string {
 }
 
 export function renderPanelHtml(options: PanelHtmlOptions): string {
-  if (!/^[A-Za-z0-9+/=_-]{16,}$/.test(options.nonce)) throw new Error('renderPanelHtml: the nonce must be at least 16 base64/alphanumeric characters');
+  if (!/^[A-Za-z0-9+/=_-]{16,}$/.test(options.nonce))
+    throw new Error('renderPanelHtml: the nonce must be at least 16 base64/alphanumeric characters');
   if (/[;,\r\n<>"]/.test(options.cspSource)) throw new Error('renderPanelHtml: cspSource must not contain ; , < > " or line breaks');
   const csp = panelCsp(options.cspSource, options.nonce);
   return `<!DOCTYPE html>

@@ -85,7 +85,9 @@ export class HostWorker {
     try {
       const backend = await ready;
       if (this.backend !== backend) {
-        this.log.info(`attribution worker ready on backend '${backend}' (requested '${settings.backend}'${settings.tfjsNodePath ? `, tfjs-node from ${settings.tfjsNodePath}` : ''}) in ${Date.now() - started} ms`);
+        this.log.info(
+          `attribution worker ready on backend '${backend}' (requested '${settings.backend}'${settings.tfjsNodePath ? `, tfjs-node from ${settings.tfjsNodePath}` : ''}) in ${Date.now() - started} ms`,
+        );
       }
       this.backend = backend;
       return backend;

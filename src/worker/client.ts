@@ -37,7 +37,11 @@ interface Pending {
 }
 
 export class WorkerError extends PathLensError {
-  constructor(code: ErrorCode, message: string, readonly workerStack?: string) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly workerStack?: string,
+  ) {
     super(code, message);
   }
 }
@@ -77,7 +81,9 @@ export class WorkerClient {
       worker.on('exit', (code) => {
         const failure = new WorkerError(
           code === 0 ? 'internal' : 'memory',
-          code === 0 ? 'the attribution worker stopped' : `the attribution worker exited with code ${code} (out of memory?); it restarts on the next job`,
+          code === 0
+            ? 'the attribution worker stopped'
+            : `the attribution worker exited with code ${code} (out of memory?); it restarts on the next job`,
         );
         reject(failure);
         this.failAll(failure);
@@ -93,7 +99,10 @@ export class WorkerClient {
   }
 
   info(modelPath: string): RunningJob<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
-    return this.run((id, cancelFlag) => ({ kind: 'info', jobId: id, modelPath, cancelFlag }), () => {});
+    return this.run(
+      (id, cancelFlag) => ({ kind: 'info', jobId: id, modelPath, cancelFlag }),
+      () => {},
+    );
   }
 
   /** Runs a sanity check; `sanity` events (plan, original, steps, verdicts) and progress go to `listener`. */
@@ -108,7 +117,10 @@ export class WorkerClient {
 
   /** The worker's live tensor count and bytes (for leak checks). */
   memory(): Promise<{ numTensors: number; numBytes: number }> {
-    return this.run<{ numTensors: number; numBytes: number }>((id) => ({ kind: 'memory', jobId: id }), () => {}).result;
+    return this.run<{ numTensors: number; numBytes: number }>(
+      (id) => ({ kind: 'memory', jobId: id }),
+      () => {},
+    ).result;
   }
 
   async dispose(): Promise<void> {

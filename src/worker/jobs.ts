@@ -91,7 +91,10 @@ export function preprocessingFor(model: LoadedModel, job: Pick<ExplainJob, 'mode
   return resolvePreprocessing({ explicit: job.preprocess, modelDir: path.dirname(path.resolve(job.modelPath)) });
 }
 
-export async function runInfoJob(modelPath: string, cache: ModelCache): Promise<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
+export async function runInfoJob(
+  modelPath: string,
+  cache: ModelCache,
+): Promise<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
   const model = await cache.get(modelPath);
   return { summary: model.summary, preprocessing: preprocessingFor(model, { modelPath }) };
 }
@@ -116,7 +119,8 @@ export async function runExplainJob(
   const preprocessing = preprocessingFor(model, job);
   const crop = isTeachableMachine(job.modelPath) ? 'center' : 'none';
   const inputs = await loadInputs(job.inputs, { inputShape: model.inputShape }, preprocessing, { maxRows: job.maxRows, crop });
-  if (inputs.length === 0) throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
+  if (inputs.length === 0)
+    throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
   const backend = currentBackend();
   emit({ kind: 'started', jobId, model: model.summary, backend, preprocessing, inputCount: inputs.length });
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
@@ -128,7 +132,12 @@ export async function runExplainJob(
     if (!cached) {
       cached = loadInputs([key], { inputShape: model.inputShape }, preprocessing, { crop }).then((refs) => {
         const data = refs.map((r) => r.data);
-        checkReferenceSet(data, model.inputShape.reduce((a, b) => a * b, 1), file, model.inputShape);
+        checkReferenceSet(
+          data,
+          model.inputShape.reduce((a, b) => a * b, 1),
+          file,
+          model.inputShape,
+        );
         return data;
       });
       referenceSets.set(key, cached);
@@ -139,7 +148,9 @@ export async function runExplainJob(
   // Patterns (PatternNet, PatternAttribution, PGIG): loaded once per job, before any computation, so a
   // missing or stale pattern file fails the job with one clear message; disposed when the job ends.
   const needsPatterns = job.methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
-  const patterns = needsPatterns ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined) : null;
+  const patterns = needsPatterns
+    ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined)
+    : null;
   let results;
   try {
     results = await explainOne();
@@ -150,25 +161,35 @@ export async function runExplainJob(
 
   function explainOne() {
     return explainInputs(model, inputs, request, {
-    signal,
-    remotesFor,
-    onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
-    onInput: (inputIndex, started) => emit({ kind: 'input', jobId, inputIndex, input: { ...started, ...describeInput(inputs[inputIndex]!) } }),
-    onResult: (inputIndex, result) => emit({ kind: 'result', jobId, inputIndex, result }),
-    makeBaseline: (spec, input) => ({
-      data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
-      name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
-    }),
-    referenceSet,
-    ...(patterns ? { patterns: async () => patterns } : {}),
+      signal,
+      remotesFor,
+      onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
+      onInput: (inputIndex, started) =>
+        emit({ kind: 'input', jobId, inputIndex, input: { ...started, ...describeInput(inputs[inputIndex]!) } }),
+      onResult: (inputIndex, result) => emit({ kind: 'result', jobId, inputIndex, result }),
+      makeBaseline: (spec, input) => ({
+        data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
+        name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
+      }),
+      referenceSet,
+      ...(patterns ? { patterns: async () => patterns } : {}),
     });
   }
 }
 
 /** Fits patterns for a layers model over a data set (one streaming pass) and saves them beside it. */
-export async function runPatternsFitJob(jobId: number, job: PatternsFitJob, cache: ModelCache, signal: CancellationSignal, emit: Emit): Promise<PatternsFitted> {
+export async function runPatternsFitJob(
+  jobId: number,
+  job: PatternsFitJob,
+  cache: ModelCache,
+  signal: CancellationSignal,
+  emit: Emit,
+): Promise<PatternsFitted> {
   if (readModelArtifacts(job.modelPath).format !== 'layers-model') {
-    throw new PathLensError('model-unsupported', `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${job.modelPath} is a graph model`);
+    throw new PathLensError(
+      'model-unsupported',
+      `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${job.modelPath} is a graph model`,
+    );
   }
   // The model (cached) decides whether inputs are images and so how they are preprocessed.
   const preprocessing = preprocessingFor(await cache.get(job.modelPath), job);
@@ -189,7 +210,13 @@ export async function runPatternsFitJob(jobId: number, job: PatternsFitJob, cach
     file,
     estimator: header.estimator,
     samples: header.samples,
-    layers: header.layers.map(({ name, className, shape, estimator, foldedBatchNorm }) => ({ name, className, shape, estimator, foldedBatchNorm })),
+    layers: header.layers.map(({ name, className, shape, estimator, foldedBatchNorm }) => ({
+      name,
+      className,
+      shape,
+      estimator,
+      foldedBatchNorm,
+    })),
     ms,
   };
 }

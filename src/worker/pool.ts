@@ -36,7 +36,9 @@ export class EvaluationPool {
   remotesFor(modelPath: string, target: number, output: OutputKind, limit = this.size): RemoteEvaluator[] {
     return this.ensureThreads()
       .slice(0, Math.max(0, limit))
-      .map((thread) => ({ evaluate: (chunk: PointChunk) => this.send(thread, { kind: 'chunk', id: this.nextId++, modelPath, target, output, chunk }) }));
+      .map((thread) => ({
+        evaluate: (chunk: PointChunk) => this.send(thread, { kind: 'chunk', id: this.nextId++, modelPath, target, output, chunk }),
+      }));
   }
 
   async dispose(): Promise<void> {
@@ -64,8 +66,7 @@ export class EvaluationPool {
         if (event.kind === 'ready') {
           thread.started = true;
           resolve();
-        }
-        else if (event.kind === 'fatal') {
+        } else if (event.kind === 'fatal') {
           const err = new PathLensError(event.error.code, `pool worker: ${event.error.message}`);
           reject(err);
           fail(err);

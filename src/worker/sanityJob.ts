@@ -36,7 +36,13 @@ export function sanityRequestOf(job: SanityJob): SanityRequest {
   };
 }
 
-export async function runSanityJob(jobId: number, job: SanityJob, cache: ModelCache, signal: CancellationSignal, emit: (event: WorkerEvent) => void): Promise<SanityResult> {
+export async function runSanityJob(
+  jobId: number,
+  job: SanityJob,
+  cache: ModelCache,
+  signal: CancellationSignal,
+  emit: (event: WorkerEvent) => void,
+): Promise<SanityResult> {
   const request = sanityRequestOf(job);
   validateSanityRequest(request);
   const model = await cache.get(job.modelPath);
@@ -44,7 +50,8 @@ export async function runSanityJob(jobId: number, job: SanityJob, cache: ModelCa
   const crop = teachableMachine(job.modelPath) ? 'center' : 'none';
   const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
   if (inputs.length === 0) throw new PathLensError('input', `no usable input in ${job.input} (expected a .png, .jpg, .json or .csv file)`);
-  if (inputs.length > 1) throw new PathLensError('usage', `a sanity check runs on one input; ${job.input} holds ${inputs.length} (name one file)`);
+  if (inputs.length > 1)
+    throw new PathLensError('usage', `a sanity check runs on one input; ${job.input} holds ${inputs.length} (name one file)`);
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
   const references = new Map<string, Promise<Float32Array[]>>();
   return runSanity(

@@ -11,16 +11,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyDir, findWebviewFrame, launchBrowser, log, packageVsix, ROOT, screenshot, setup, startCodeServer, type CodeServer } from './harness';
+import {
+  copyDir,
+  findWebviewFrame,
+  launchBrowser,
+  log,
+  packageVsix,
+  ROOT,
+  screenshot,
+  setup,
+  startCodeServer,
+  type CodeServer,
+} from './harness';
 
-const EXAMPLE = fs.existsSync(path.join(ROOT, 'examples/shapes/model.json')) ? path.join(ROOT, 'examples/shapes') : '/work/shared/zoo/mnist-cnn';
+const EXAMPLE = fs.existsSync(path.join(ROOT, 'examples/shapes/model.json'))
+  ? path.join(ROOT, 'examples/shapes')
+  : '/work/shared/zoo/mnist-cnn';
 const EXAMPLE_NAME = path.basename(EXAMPLE);
 
 function exampleImage(): string {
   const dirs = [path.join(EXAMPLE, 'images'), path.join(EXAMPLE, 'samples'), EXAMPLE];
   for (const dir of dirs) {
     if (!fs.existsSync(dir)) continue;
-    const png = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort()[0];
+    const png = fs
+      .readdirSync(dir)
+      .filter((f) => /\.(png|jpe?g)$/i.test(f))
+      .sort()[0];
     if (png) return path.relative(EXAMPLE, path.join(dir, png));
   }
   throw new Error(`no image in ${EXAMPLE}`);
@@ -53,7 +69,10 @@ function phase(name: string) {
 }
 
 async function quickInput(): Promise<void> {
-  await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) .quick-input-box input', { state: 'visible', timeout: 30_000 });
+  await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) .quick-input-box input', {
+    state: 'visible',
+    timeout: 30_000,
+  });
 }
 
 async function quickInputTitle(): Promise<string> {
@@ -73,7 +92,10 @@ async function runCommand(title: string): Promise<void> {
     await page.locator('.part.sidebar .composite.title').first().click();
     await page.keyboard.press('F1');
     try {
-      await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) .quick-input-box input', { state: 'visible', timeout: 5000 });
+      await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) .quick-input-box input', {
+        state: 'visible',
+        timeout: 5000,
+      });
       break;
     } catch (err) {
       if (attempt >= 2) throw err;
@@ -124,10 +146,26 @@ async function panelFrame(selector: string, timeoutMs = 120_000): Promise<Frame>
 }
 
 function cliPrediction(image: string): { label: string; index: number; score: number } {
-  const out = execFileSync('node', [path.join(ROOT, 'dist/cli.js'), 'explain', '--model', path.join(workspace, EXAMPLE_NAME, 'model.json'), '--input', image, '--method', 'gradient', '--backend', 'wasm', '--json'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const out = execFileSync(
+    'node',
+    [
+      path.join(ROOT, 'dist/cli.js'),
+      'explain',
+      '--model',
+      path.join(workspace, EXAMPLE_NAME, 'model.json'),
+      '--input',
+      image,
+      '--method',
+      'gradient',
+      '--backend',
+      'wasm',
+      '--json',
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   const json = JSON.parse(out) as { inputs: { prediction: { label?: string; index: number; score: number } }[] };
   const p = json.inputs[0]!.prediction;
   return { label: p.label ?? String(p.index), index: p.index, score: p.score };
@@ -212,7 +250,10 @@ describe('PathLens in VS Code (code-server)', () => {
     });
     expect(drawn).toBeGreaterThan(0.2);
     // The path plot has something drawn in it (uPlot canvas or SVG).
-    const plotHasContent = await frame.$eval('[data-testid="path-plot-0-ig"]', (el) => el.querySelector('canvas, svg') !== null && el.getBoundingClientRect().height > 20);
+    const plotHasContent = await frame.$eval(
+      '[data-testid="path-plot-0-ig"]',
+      (el) => el.querySelector('canvas, svg') !== null && el.getBoundingClientRect().height > 20,
+    );
     expect(plotHasContent).toBe(true);
     expect(await frame.$('[data-testid="error"]')).toBeNull();
 
@@ -229,7 +270,19 @@ describe('PathLens in VS Code (code-server)', () => {
     // model (batched IG alone on the pool, or adaptive IG, finishes the example in a few seconds). Settings are read at each run; workspace settings are picked up by
     // VS Code's file watcher.
     fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pathlens.ig.steps': 4096, 'pathlens.ig.rule': 'gauss-legendre', 'pathlens.memoryBudgetMB': 32, 'pathlens.defaultMethods': ['ig', 'guided-ig'] }, null, 2));
+    fs.writeFileSync(
+      path.join(workspace, '.vscode', 'settings.json'),
+      JSON.stringify(
+        {
+          'pathlens.ig.steps': 4096,
+          'pathlens.ig.rule': 'gauss-legendre',
+          'pathlens.memoryBudgetMB': 32,
+          'pathlens.defaultMethods': ['ig', 'guided-ig'],
+        },
+        null,
+        2,
+      ),
+    );
     // More inputs (copies of the example's images, removed after this test) so the run outlasts the click.
     const imageDir = path.join(workspace, EXAMPLE_NAME, path.dirname(exampleImage()));
     const copies: string[] = [];
@@ -250,7 +303,10 @@ describe('PathLens in VS Code (code-server)', () => {
       await page.keyboard.press('Enter');
       await waitQuickTitle('PathLens: attribution methods');
       await page.waitForTimeout(300);
-      const gradientChecked = await page.locator('.quick-input-list .monaco-list-row[aria-label^="Gradient,"]').first().getAttribute('aria-checked');
+      const gradientChecked = await page
+        .locator('.quick-input-list .monaco-list-row[aria-label^="Gradient,"]')
+        .first()
+        .getAttribute('aria-checked');
       await page.keyboard.press('Escape');
       if (gradientChecked === 'false') break;
       if (Date.now() > deadline) throw new Error('the workspace settings were not picked up within 60 s');
@@ -287,7 +343,15 @@ describe('PathLens in VS Code (code-server)', () => {
     await frame.click('[data-testid="cancel"]');
     // The progress notification goes away once the worker stopped.
     await expect
-      .poll(async () => page.locator('.notifications-toasts .notification-toast .monaco-progress-container.active, .notifications-toasts .notification-toast .progress-bit').count(), { timeout: 30_000 })
+      .poll(
+        async () =>
+          page
+            .locator(
+              '.notifications-toasts .notification-toast .monaco-progress-container.active, .notifications-toasts .notification-toast .progress-bit',
+            )
+            .count(),
+        { timeout: 30_000 },
+      )
       .toBe(0);
     const stoppedMs = Date.now() - cancelAt;
     log(`run stopped ${stoppedMs} ms after Cancel`);
@@ -345,13 +409,19 @@ describe('PathLens in VS Code (code-server)', () => {
   });
   it('explains an image from its context menu with a recently used model', async () => {
     const image = exampleImage();
-    for (const part of path.dirname(image).split(path.sep).filter((d) => d !== '.')) await openExplorerItem(part);
+    for (const part of path
+      .dirname(image)
+      .split(path.sep)
+      .filter((d) => d !== '.'))
+      await openExplorerItem(part);
     const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${path.basename(image)}"]`).first();
     await row.waitFor({ timeout: 30_000 });
     await contextMenu(row, 'PathLens: Explain This Image With…');
     await waitQuickTitle('PathLens: pick a model');
     // Recently used models come first (the broken one was the last used, then the example).
-    const labels = await page.locator('.quick-input-list .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    const labels = await page
+      .locator('.quick-input-list .monaco-list-row')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
     expect(labels[0]).toContain('recently used');
     expect(labels.slice(0, 2).some((l) => l.startsWith(`${EXAMPLE_NAME}/model.json`))).toBe(true);
     await screenshot(page, '11-model-picker');
@@ -381,17 +451,22 @@ describe('PathLens in VS Code (code-server)', () => {
       await page.keyboard.press('Enter');
       let file = '';
       await expect
-        .poll(() => {
-          file = fs.readdirSync(workspace).find((f) => f.endsWith(ext) && !before.has(f)) ?? '';
-          return file;
-        }, { timeout: 30_000 })
+        .poll(
+          () => {
+            file = fs.readdirSync(workspace).find((f) => f.endsWith(ext) && !before.has(f)) ?? '';
+            return file;
+          },
+          { timeout: 30_000 },
+        )
         .not.toBe('');
       before.add(file);
       const full = path.join(workspace, file);
       await expect.poll(() => fs.statSync(full).size, { timeout: 10_000 }).toBeGreaterThan(0);
       return full;
     };
-    const json = JSON.parse(fs.readFileSync(await exported('export-json', '.json'), 'utf8')) as { inputs: { prediction: { label?: string }; results: { method: string }[] }[] };
+    const json = JSON.parse(fs.readFileSync(await exported('export-json', '.json'), 'utf8')) as {
+      inputs: { prediction: { label?: string }; results: { method: string }[] }[];
+    };
     const cli = cliPrediction(path.join(workspace, EXAMPLE_NAME, exampleImage()));
     expect(json.inputs[0]!.prediction.label).toBe(cli.label);
     expect(json.inputs[0]!.results.map((r) => r.method)).toEqual(['gradient']);
@@ -406,15 +481,25 @@ describe('PathLens in VS Code (code-server)', () => {
 
   it('recomputes an input for another target class chosen in the panel', async () => {
     const frame = await panelFrame('[data-testid="target-0"]', 30_000);
-    const labels = fs.readFileSync(path.join(workspace, EXAMPLE_NAME, 'labels.txt'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const labels = fs
+      .readFileSync(path.join(workspace, EXAMPLE_NAME, 'labels.txt'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const current = Number(await frame.$eval('[data-testid="target-0"]', (el) => (el as HTMLSelectElement).value));
     const next = (current + 1) % labels.length;
     // The panel's own handler runs (value change → 'setTarget' message → host → worker → panel).
-    await frame.$eval('[data-testid="target-0"]', (el, v) => {
-      (el as HTMLSelectElement).value = String(v);
-      el.dispatchEvent(new Event('change'));
-    }, next);
-    await expect.poll(async () => (await frame.textContent('body')) ?? '', { timeout: 60_000 }).toContain(`Explaining ${labels[next]} (class ${next})`);
+    await frame.$eval(
+      '[data-testid="target-0"]',
+      (el, v) => {
+        (el as HTMLSelectElement).value = String(v);
+        el.dispatchEvent(new Event('change'));
+      },
+      next,
+    );
+    await expect
+      .poll(async () => (await frame.textContent('body')) ?? '', { timeout: 60_000 })
+      .toContain(`Explaining ${labels[next]} (class ${next})`);
     await frame.waitForSelector('[data-testid="map-0-gradient"][data-rendered="true"]', { timeout: 60_000 });
     await screenshot(page, '14-new-target');
     phase('set target');
@@ -443,7 +528,8 @@ describe('PathLens in VS Code (code-server)', () => {
     await frame.waitForSelector('[data-testid="sanity-verdict-gradient"]', { timeout: 180_000 });
     const columns = await frame.$$eval('.sanity-col-head', (els) => els.length);
     expect(columns).toBeGreaterThan(1);
-    for (let k = 0; k < columns; k++) await frame.waitForSelector(`[data-testid="sanity-map-gradient-${k}"][data-rendered="true"]`, { timeout: 30_000 });
+    for (let k = 0; k < columns; k++)
+      await frame.waitForSelector(`[data-testid="sanity-map-gradient-${k}"][data-rendered="true"]`, { timeout: 30_000 });
     expect(await frame.getAttribute('[data-testid="sanity-plot-spearmanAbs"]', 'data-rendered')).toBe('true');
     const verdict = (await frame.textContent('[data-testid="sanity-verdict-gradient"]')) ?? '';
     log(`sanity verdict: ${verdict.replace(/\s+/g, ' ').trim()}`);
@@ -500,7 +586,10 @@ describe('PathLens in VS Code (code-server)', () => {
     await page.keyboard.press('Enter');
     await waitQuickTitle('Pattern estimator');
     await page.keyboard.press('Enter');
-    await page.locator('.notifications-toasts .notification-toast', { hasText: 'patterns fitted on' }).first().waitFor({ timeout: 120_000 });
+    await page
+      .locator('.notifications-toasts .notification-toast', { hasText: 'patterns fitted on' })
+      .first()
+      .waitFor({ timeout: 120_000 });
     expect(fs.readdirSync(path.join(dir, '.pathlens')).some((f) => /^patterns-[0-9a-f]+\.bin$/.test(f))).toBe(true);
     // …and the explanation runs again, now with patterns.
     const frame = await panelFrame('[data-testid="map-0-pgig"][data-rendered="true"]', 120_000);

@@ -22,12 +22,22 @@ export interface E2eEnv {
 export function setup(): E2eEnv {
   let out: string;
   try {
-    out = execFileSync('bash', [path.join(ROOT, 'scripts/e2e/setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20 * 60_000 });
+    out = execFileSync('bash', [path.join(ROOT, 'scripts/e2e/setup.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20 * 60_000,
+    });
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`e2e setup failed (scripts/e2e/setup.sh):\n${e.stderr ?? ''}${e.stdout ?? ''}\n${e.message}`);
   }
-  const env = Object.fromEntries(out.trim().split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   if (!env.CODE_SERVER || !fs.existsSync(env.CODE_SERVER)) {
     throw new Error('code-server is missing. Install it with: bash scripts/e2e/setup.sh');
   }
@@ -69,7 +79,12 @@ export interface CodeServer {
 }
 
 /** Installs the VSIX into a fresh extensions dir and serves `workspace` (a temp copy made by the caller). */
-export async function startCodeServer(env: E2eEnv, vsix: string, workspace: string, settings: Record<string, unknown>): Promise<CodeServer> {
+export async function startCodeServer(
+  env: E2eEnv,
+  vsix: string,
+  workspace: string,
+  settings: Record<string, unknown>,
+): Promise<CodeServer> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-e2e-'));
   const user = path.join(base, 'user-data');
   const extensions = path.join(base, 'extensions');
@@ -78,15 +93,37 @@ export async function startCodeServer(env: E2eEnv, vsix: string, workspace: stri
   fs.mkdirSync(extensions, { recursive: true });
   fs.mkdirSync(xdg, { recursive: true });
   fs.writeFileSync(path.join(user, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PATH: `${env.NODE24_BIN}:${process.env.PATH}`, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: path.join(base, 'xdg-data') };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${env.NODE24_BIN}:${process.env.PATH}`,
+    XDG_CONFIG_HOME: xdg,
+    XDG_DATA_HOME: path.join(base, 'xdg-data'),
+  };
   delete childEnv.NODE_OPTIONS;
   delete childEnv.VITEST;
-  execFileSync(env.CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', user, '--install-extension', vsix], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  execFileSync(env.CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', user, '--install-extension', vsix], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
   const port = await freePort();
   let output = '';
   const child = spawn(
     env.CODE_SERVER,
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', user, '--extensions-dir', extensions, workspace],
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      user,
+      '--extensions-dir',
+      extensions,
+      workspace,
+    ],
     { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -139,7 +176,15 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
@@ -163,7 +208,13 @@ export async function findWebviewFrame(page: Page, selector: string, timeoutMs: 
         /* detached */
       }
     }
-    if (Date.now() > deadline) throw new Error(`no webview frame with ${selector} within ${timeoutMs} ms (frames: ${page.frames().map((f) => f.url().slice(0, 80)).join(', ')})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `no webview frame with ${selector} within ${timeoutMs} ms (frames: ${page
+          .frames()
+          .map((f) => f.url().slice(0, 80))
+          .join(', ')})`,
+      );
     await page.waitForTimeout(250);
   }
 }

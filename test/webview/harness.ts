@@ -25,7 +25,10 @@ export const NONCE = 'TestNonce0123456789abcdefABCDEF';
 
 /** Fails (never skips) when the browser or the bundle is missing, with the command that fixes it. */
 export function requirePrerequisites(): void {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with 'apt-get install -y chromium' (as root), then re-run the tests.`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's Chromium with 'apt-get install -y chromium' (as root), then re-run the tests.`,
+    );
   for (const f of ['main.js', 'main.css']) {
     if (!fs.existsSync(path.join(DIST, f))) throw new Error(`dist/webview/${f} is missing: run 'npm run build' first (npm test does).`);
   }
@@ -44,7 +47,15 @@ export async function startServer(): Promise<Server> {
     const url = new URL(req.url ?? '/', origin);
     if (url.pathname === '/' || url.pathname === '/index.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(renderPanelHtml({ cspSource: origin, nonce: NONCE, scriptUri: `${origin}/main.js`, styleUri: `${origin}/main.css`, title: 'PathLens test' }));
+      res.end(
+        renderPanelHtml({
+          cspSource: origin,
+          nonce: NONCE,
+          scriptUri: `${origin}/main.js`,
+          styleUri: `${origin}/main.css`,
+          title: 'PathLens test',
+        }),
+      );
       return;
     }
     if (url.pathname === '/favicon.ico') {
@@ -67,7 +78,14 @@ export async function startServer(): Promise<Server> {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -267,7 +285,11 @@ export async function closePanelsExpectingNoProblems(opened: PanelPage[]): Promi
   }
 }
 
-export async function openPanel(context: BrowserContext, origin: string, options: { theme?: ThemeName; initialState?: unknown } = {}): Promise<PanelPage> {
+export async function openPanel(
+  context: BrowserContext,
+  origin: string,
+  options: { theme?: ThemeName; initialState?: unknown } = {},
+): Promise<PanelPage> {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (msg) => {
@@ -348,7 +370,13 @@ function encodeForPage(v: unknown): unknown {
 export function methodInfos(names: string[]): MethodInfo[] {
   return names.map((name) => {
     const m = METHODS.get(name)!;
-    return { name: m.name, title: m.title, description: m.description, complete: m.complete, parameters: m.parameters.map((p) => ({ ...p })) };
+    return {
+      name: m.name,
+      title: m.title,
+      description: m.description,
+      complete: m.complete,
+      parameters: m.parameters.map((p) => ({ ...p })),
+    };
   });
 }
 
@@ -368,7 +396,16 @@ export async function coreRun(job: ExplainJob, runId = 1): Promise<{ messages: H
   const messages: HostToWebview[] = [];
   let lastProgress = -1;
   for (const e of events) {
-    if (e.kind === 'started') messages.push({ type: 'run', runId, model: e.model, backend: e.backend, preprocessing: e.preprocessing, methods: methodInfos(job.methods), inputCount: e.inputCount });
+    if (e.kind === 'started')
+      messages.push({
+        type: 'run',
+        runId,
+        model: e.model,
+        backend: e.backend,
+        preprocessing: e.preprocessing,
+        methods: methodInfos(job.methods),
+        inputCount: e.inputCount,
+      });
     else if (e.kind === 'input') messages.push({ type: 'input', runId, inputIndex: e.inputIndex, input: e.input });
     else if (e.kind === 'result') messages.push({ type: 'result', runId, inputIndex: e.inputIndex, result: e.result });
     else if (e.kind === 'progress' && e.progress.done !== lastProgress) {

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { panelCsp, renderPanelHtml, createNonce } from '../../src/extension/webviewHtml';
 import type { MethodResult } from '../../src/core/types';
 import type { HostToWebview, InputStarted } from '../../src/protocol';
-import { baselinePixel, completenessLevel, exportFileName, pathImage, toFloat32, updateDisplay, defaultDisplay } from '../../webview/display';
+import {
+  baselinePixel,
+  completenessLevel,
+  exportFileName,
+  pathImage,
+  toFloat32,
+  updateDisplay,
+  defaultDisplay,
+} from '../../webview/display';
 import { gini } from '../../webview/gini';
 import { applyHostMessage, decodeState, encodeState, initialState, mapKey } from '../../webview/state';
 
@@ -65,16 +73,29 @@ describe('display logic', () => {
 
 describe('panel state', () => {
   const input = (target: number): InputStarted => ({
-    path: '/x/a.png', kind: 'image', shape: [2, 2, 1],
+    path: '/x/a.png',
+    kind: 'image',
+    shape: [2, 2, 1],
     prediction: { index: 1, score: 0.9, top: [{ index: 1, score: 0.9 }] },
     target: { index: target, output: 'logit', score: 3 },
     display: { width: 2, height: 2, rgba: new Uint8Array(16).fill(9) },
   });
   const result = (method: string): MethodResult => ({
-    method, params: { steps: 4 }, attribution: { shape: [2, 2, 1], data: Float32Array.from([1, -2, 3, 0]) },
-    completeness: { sum: 2, expected: 2, delta: 0, relative: 0 }, timing: { ms: 1, evaluations: 4 },
+    method,
+    params: { steps: 4 },
+    attribution: { shape: [2, 2, 1], data: Float32Array.from([1, -2, 3, 0]) },
+    completeness: { sum: 2, expected: 2, delta: 0, relative: 0 },
+    timing: { ms: 1, evaluations: 4 },
   });
-  const run: HostToWebview = { type: 'run', runId: 2, model: { path: '/m/model.json' } as never, backend: 'cpu', preprocessing: null, methods: [], inputCount: 1 };
+  const run: HostToWebview = {
+    type: 'run',
+    runId: 2,
+    model: { path: '/m/model.json' } as never,
+    backend: 'cpu',
+    preprocessing: null,
+    methods: [],
+    inputCount: 1,
+  };
 
   it('fills in as messages arrive and drops stale runs', () => {
     let s = applyHostMessage(initialState(), run);
@@ -95,7 +116,12 @@ describe('panel state', () => {
   it('round-trips through JSON (as VS Code stores setState) with typed arrays intact', () => {
     let s = applyHostMessage(initialState(), run);
     s = applyHostMessage(s, { type: 'input', runId: 2, inputIndex: 0, input: input(1) });
-    s = applyHostMessage(s, { type: 'result', runId: 2, inputIndex: 0, result: { ...result('ig'), completeness: { sum: 1, expected: 0, delta: 1, relative: Infinity } } });
+    s = applyHostMessage(s, {
+      type: 'result',
+      runId: 2,
+      inputIndex: 0,
+      result: { ...result('ig'), completeness: { sum: 1, expected: 0, delta: 1, relative: Infinity } },
+    });
     const back = decodeState(JSON.parse(JSON.stringify(encodeState(s))))!;
     const r = back.results[mapKey(0, 'ig')]!;
     expect(r.attribution.data).toBeInstanceOf(Float32Array);
@@ -111,9 +137,17 @@ describe('renderPanelHtml', () => {
   it('has the strict CSP, the nonce on the only script and the stylesheet link', () => {
     const nonce = createNonce();
     expect(nonce).toMatch(/^[A-Za-z0-9]{32}$/);
-    const html = renderPanelHtml({ cspSource: 'https://x.vscode-cdn.net', nonce, scriptUri: 'https://x/main.js', styleUri: 'https://x/main.css', title: 'A <b>' });
+    const html = renderPanelHtml({
+      cspSource: 'https://x.vscode-cdn.net',
+      nonce,
+      scriptUri: 'https://x/main.js',
+      styleUri: 'https://x/main.css',
+      title: 'A <b>',
+    });
     const csp = panelCsp('https://x.vscode-cdn.net', nonce);
-    expect(csp).toBe(`default-src 'none'; script-src 'nonce-${nonce}'; style-src https://x.vscode-cdn.net; img-src https://x.vscode-cdn.net data: blob:; font-src https://x.vscode-cdn.net`);
+    expect(csp).toBe(
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src https://x.vscode-cdn.net; img-src https://x.vscode-cdn.net data: blob:; font-src https://x.vscode-cdn.net`,
+    );
     expect(html).toContain(`content="${csp.replace(/'/g, '&#39;')}"`);
     expect(html).not.toContain('unsafe-inline');
     expect(html.match(/<script/g)).toHaveLength(1);

@@ -11,7 +11,19 @@ import { colormapRgb } from '../../src/core/report/colormap';
 import { aggregateChannels, formatNumber, renderOverlay, type OverlayOptions } from '../../src/core/report/render';
 import type { MethodResult } from '../../src/core/types';
 import { parseWebviewMessage, type HostToWebview, type InputStarted } from '../../src/protocol';
-import { ARTIFACTS, coreRun, launchChromium, methodInfos, openPanel, requirePrerequisites, startServer, type PanelPage, type Server, type ThemeName, closePanelsExpectingNoProblems } from './harness';
+import {
+  ARTIFACTS,
+  coreRun,
+  launchChromium,
+  methodInfos,
+  openPanel,
+  requirePrerequisites,
+  startServer,
+  type PanelPage,
+  type Server,
+  type ThemeName,
+  closePanelsExpectingNoProblems,
+} from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 
@@ -23,9 +35,11 @@ let iris: HostToWebview[];
 let guided: HostToWebview[];
 const opened: PanelPage[] = [];
 
-const inputOf = (msgs: HostToWebview[], i = 0) => (msgs.find((m) => m.type === 'input' && m.inputIndex === i) as Extract<HostToWebview, { type: 'input' }>).input;
+const inputOf = (msgs: HostToWebview[], i = 0) =>
+  (msgs.find((m) => m.type === 'input' && m.inputIndex === i) as Extract<HostToWebview, { type: 'input' }>).input;
 const resultOf = (msgs: HostToWebview[], method: string, i = 0) =>
-  (msgs.find((m) => m.type === 'result' && m.inputIndex === i && m.result.method === method) as Extract<HostToWebview, { type: 'result' }>).result;
+  (msgs.find((m) => m.type === 'result' && m.inputIndex === i && m.result.method === method) as Extract<HostToWebview, { type: 'result' }>)
+    .result;
 const done = (runId = 1): HostToWebview => ({ type: 'done', runId, cancelled: false });
 
 async function panel(options: { theme?: ThemeName; initialState?: unknown } = {}): Promise<PanelPage> {
@@ -75,9 +89,41 @@ beforeAll(async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-webview-'));
   const csv = path.join(tmp, 'iris.csv');
   fs.writeFileSync(csv, 'sepal_length,sepal_width,petal_length,petal_width\n6.3,2.8,5.1,1.5\n');
-  mnist = (await coreRun({ modelPath: path.join(ZOO, 'mnist-cnn/model.json'), inputs: [path.join(ZOO, 'mnist-cnn/samples')], methods: ['ig', 'gradient', 'grad-x-input'], target: 'top', output: 'logit', preprocess: 'raw255', options: { steps: 16 } })).messages;
-  iris = (await coreRun({ modelPath: path.join(ZOO, 'iris-mlp/model.json'), inputs: [csv], methods: ['ig', 'gradient'], target: 'top', output: 'logit', options: { steps: 16 } }, 7)).messages;
-  guided = (await coreRun({ modelPath: path.join(ZOO, 'mnist-cnn/model.json'), inputs: [path.join(ZOO, 'mnist-cnn/samples')], methods: ['guided-ig'], target: 'top', output: 'logit', preprocess: 'raw255', options: { steps: 20 } })).messages;
+  mnist = (
+    await coreRun({
+      modelPath: path.join(ZOO, 'mnist-cnn/model.json'),
+      inputs: [path.join(ZOO, 'mnist-cnn/samples')],
+      methods: ['ig', 'gradient', 'grad-x-input'],
+      target: 'top',
+      output: 'logit',
+      preprocess: 'raw255',
+      options: { steps: 16 },
+    })
+  ).messages;
+  iris = (
+    await coreRun(
+      {
+        modelPath: path.join(ZOO, 'iris-mlp/model.json'),
+        inputs: [csv],
+        methods: ['ig', 'gradient'],
+        target: 'top',
+        output: 'logit',
+        options: { steps: 16 },
+      },
+      7,
+    )
+  ).messages;
+  guided = (
+    await coreRun({
+      modelPath: path.join(ZOO, 'mnist-cnn/model.json'),
+      inputs: [path.join(ZOO, 'mnist-cnn/samples')],
+      methods: ['guided-ig'],
+      target: 'top',
+      output: 'logit',
+      preprocess: 'raw255',
+      options: { steps: 20 },
+    })
+  ).messages;
   server = await startServer();
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1400, height: 1600 } });
@@ -123,7 +169,9 @@ describe('PathLens panel in Chromium', () => {
     // The map is exactly the overlay of this attribution, and the hottest pixels carry inferno's top colour.
     const shown = await pixels(page, 'map-0-ig');
     expect([shown.width, shown.height]).toEqual([28, 28]);
-    expect(shown.data).toEqual(Array.from(expected(input, ig, { sign: 'absolute', colormap: 'inferno', clipPercentile: 99.5, opacity: 0.6 }).rgba));
+    expect(shown.data).toEqual(
+      Array.from(expected(input, ig, { sign: 'absolute', colormap: 'inferno', clipPercentile: 99.5, opacity: 0.6 }).rgba),
+    );
     await page.getByTestId('display-all-opacity').focus();
     await page.keyboard.press('End'); // opacity 100 %: pure colormap colours
     await expect.poll(async () => (await pixels(page, 'map-0-ig')).data).toEqual(Array.from(expected(input, ig, { opacity: 1 }).rgba));
@@ -139,11 +187,15 @@ describe('PathLens panel in Chromium', () => {
     const box = (await page.getByTestId('map-0-ig').boundingBox())!;
     const [hx, hy] = [hottest % 28, Math.floor(hottest / 28)];
     await page.mouse.move(box.x + ((hx + 0.5) * box.width) / 28, box.y + ((hy + 0.5) * box.height) / 28);
-    await expect.poll(() => page.getByTestId('map-0-ig').locator('xpath=../..').locator('.readout').textContent()).toContain(`(${hx}, ${hy}) attribution ${formatNumber(map.values[hottest])}`);
+    await expect
+      .poll(() => page.getByTestId('map-0-ig').locator('xpath=../..').locator('.readout').textContent())
+      .toContain(`(${hx}, ${hy}) attribution ${formatNumber(map.values[hottest])}`);
 
     // Badges: IG is complete (δ tiny here → ok); Gradient is not complete by design.
     const badge = page.getByTestId('badge-0-ig');
-    expect(await badge.getAttribute('class')).toContain(`badge-${ig.completeness!.relative > 0.05 ? 'bad' : ig.completeness!.relative > 0.01 ? 'warn' : 'ok'}`);
+    expect(await badge.getAttribute('class')).toContain(
+      `badge-${ig.completeness!.relative > 0.05 ? 'bad' : ig.completeness!.relative > 0.01 ? 'warn' : 'ok'}`,
+    );
     expect(await badge.textContent()).toContain(formatNumber(ig.completeness!.delta));
     expect(await page.getByTestId('badge-0-gradient').textContent()).toMatch(/not applicable/);
     expect(await page.getByTestId('badge-0-gradient').getAttribute('class')).toContain('badge-na');
@@ -166,7 +218,9 @@ describe('PathLens panel in Chromium', () => {
     expect(await page.getByTestId('path-plot-0-gradient').textContent()).toMatch(/does not integrate along a path/);
 
     // Comparison table: one row per map, Gini in [0, 1].
-    const ginis = await page.locator('[data-testid="comparison-table"] td[data-gini]').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-gini'))));
+    const ginis = await page
+      .locator('[data-testid="comparison-table"] td[data-gini]')
+      .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-gini'))));
     expect(ginis).toHaveLength(3);
     expect(ginis.every((g) => g > 0 && g < 1)).toBe(true);
     await screenshot(page, 'panel-dark.png');
@@ -193,14 +247,18 @@ describe('PathLens panel in Chromium', () => {
     await waitAttr(page, 'map-0-ig', 'data-colormap', 'viridis');
     await page.getByTestId('display-all-opacity').focus();
     await page.keyboard.press('End');
-    await expect.poll(async () => (await pixels(page, 'map-0-ig')).data).toEqual(Array.from(expected(input, ig, { colormap: 'viridis', opacity: 1 }).rgba));
+    await expect
+      .poll(async () => (await pixels(page, 'map-0-ig')).data)
+      .toEqual(Array.from(expected(input, ig, { colormap: 'viridis', opacity: 1 }).rgba));
     const map = aggregateChannels(ig.attribution, 'sum');
     const hottest = Array.from(map.values.keys()).reduce((a, b) => (Math.abs(map.values[b]!) > Math.abs(map.values[a]!) ? b : a));
     expect(rgbAt(await pixels(page, 'map-0-ig'), hottest)).toEqual(colormapRgb('viridis', 1));
 
     // Opacity down: the grayscale image shows through.
     await page.keyboard.press('Home');
-    await expect.poll(async () => (await pixels(page, 'map-0-ig')).data).toEqual(Array.from(expected(input, ig, { colormap: 'viridis', opacity: 0 }).rgba));
+    await expect
+      .poll(async () => (await pixels(page, 'map-0-ig')).data)
+      .toEqual(Array.from(expected(input, ig, { colormap: 'viridis', opacity: 0 }).rgba));
 
     // Unlink: a per-map control changes only its own map.
     await page.getByTestId('link-all').click();
@@ -214,7 +272,9 @@ describe('PathLens panel in Chromium', () => {
     await clip.fill('90');
     await clip.press('Enter');
     await clip.press('Tab');
-    await expect.poll(async () => (await pixels(page, 'map-0-ig')).data).toEqual(Array.from(expected(input, ig, { colormap: 'viridis', opacity: 0, clipPercentile: 90 }).rgba));
+    await expect
+      .poll(async () => (await pixels(page, 'map-0-ig')).data)
+      .toEqual(Array.from(expected(input, ig, { colormap: 'viridis', opacity: 0, clipPercentile: 90 }).rgba));
   });
 
   it('posts setTarget, recompute and export messages of the right shape', async () => {
@@ -232,16 +292,27 @@ describe('PathLens panel in Chromium', () => {
     await page.locator('[data-section="params-0-ig"]').click({ position: { x: 30, y: 10 } });
     const steps = page.getByTestId('param-0-ig-steps').locator('input');
     expect(await steps.inputValue()).toBe('16');
-    expect(await page.locator('[data-section="params-0-ig"] .help').allTextContents()).toContainEqual(expect.stringMatching(/path points.*Default: 50\./));
+    expect(await page.locator('[data-section="params-0-ig"] .help').allTextContents()).toContainEqual(
+      expect.stringMatching(/path points.*Default: 50\./),
+    );
     await steps.fill('8');
     await steps.press('Tab');
     // Every declared parameter is sent: what the result used, with the user's change.
     const ranWith = resultOf(mnist, 'ig').params;
-    const params = Object.fromEntries(methodInfos(['ig'])[0]!.parameters.map((spec) => [spec.name, (ranWith[spec.name] as string | number | boolean | undefined) ?? spec.default]));
+    const params = Object.fromEntries(
+      methodInfos(['ig'])[0]!.parameters.map((spec) => [
+        spec.name,
+        (ranWith[spec.name] as string | number | boolean | undefined) ?? spec.default,
+      ]),
+    );
     expect(params).toMatchObject({ steps: 16, rule: 'gauss-legendre', baseline: 'zero' });
-    await expect.poll(async () => (await p.posted()).at(-1)).toEqual({ type: 'recompute', inputIndex: 0, method: 'ig', params: { ...params, steps: 8 } });
+    await expect
+      .poll(async () => (await p.posted()).at(-1))
+      .toEqual({ type: 'recompute', inputIndex: 0, method: 'ig', params: { ...params, steps: 8 } });
     await choose(page, 'param-0-ig-rule', 'trapezoid');
-    await expect.poll(async () => (await p.posted()).at(-1)).toEqual({ type: 'recompute', inputIndex: 0, method: 'ig', params: { ...params, steps: 8, rule: 'trapezoid' } });
+    await expect
+      .poll(async () => (await p.posted()).at(-1))
+      .toEqual({ type: 'recompute', inputIndex: 0, method: 'ig', params: { ...params, steps: 8, rule: 'trapezoid' } });
 
     await page.getByTestId('export-png-0-ig').click();
     await expect.poll(async () => (await p.posted()).at(-1)?.format).toBe('png');
@@ -251,7 +322,10 @@ describe('PathLens panel in Chromium', () => {
     await page.getByTestId('export-json').click();
     await page.getByTestId('export-html').click();
     const posted = await p.posted();
-    expect(posted.slice(-2)).toEqual([{ type: 'export', format: 'json' }, { type: 'export', format: 'html' }]);
+    expect(posted.slice(-2)).toEqual([
+      { type: 'export', format: 'json' },
+      { type: 'export', format: 'html' },
+    ]);
     // Everything the panel sent passes the host's validation unchanged.
     for (const message of posted) expect(parseWebviewMessage(message)).toEqual(message);
 
@@ -266,13 +340,24 @@ describe('PathLens panel in Chromium', () => {
     const { page } = p;
     await p.send([...mnist, done()]);
     const ig = resultOf(mnist, 'ig');
-    const withRelative = (relative: number): HostToWebview => ({ type: 'result', runId: 1, inputIndex: 0, result: { ...ig, completeness: { ...ig.completeness!, relative } } });
-    for (const [relative, level] of [[0.005, 'ok'], [0.03, 'warn'], [0.2, 'bad']] as const) {
+    const withRelative = (relative: number): HostToWebview => ({
+      type: 'result',
+      runId: 1,
+      inputIndex: 0,
+      result: { ...ig, completeness: { ...ig.completeness!, relative } },
+    });
+    for (const [relative, level] of [
+      [0.005, 'ok'],
+      [0.03, 'warn'],
+      [0.2, 'bad'],
+    ] as const) {
       await p.send([withRelative(relative)]);
       await waitAttr(page, 'badge-0-ig', 'data-level', level);
       expect(await page.getByTestId('badge-0-ig').getAttribute('class')).toBe(`badge badge-${level}`);
     }
-    const colors = await page.evaluate(`['ok', 'warn', 'bad'].map((l) => { const s = document.createElement('span'); s.className = 'badge badge-' + l; document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; })`);
+    const colors = await page.evaluate(
+      `['ok', 'warn', 'bad'].map((l) => { const s = document.createElement('span'); s.className = 'badge badge-' + l; document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; })`,
+    );
     expect(new Set(colors as string[]).size).toBe(3);
   });
 
@@ -280,7 +365,10 @@ describe('PathLens panel in Chromium', () => {
     const p = await panel();
     const { page } = p;
     const run = mnist.find((m) => m.type === 'run')!;
-    await p.send([{ ...run, runId: 3, inputCount: 2 } as HostToWebview, { ...(mnist.find((m) => m.type === 'input') as object), runId: 3 } as HostToWebview]);
+    await p.send([
+      { ...run, runId: 3, inputCount: 2 } as HostToWebview,
+      { ...(mnist.find((m) => m.type === 'input') as object), runId: 3 } as HostToWebview,
+    ]);
     await p.send([{ type: 'error', runId: 3, inputIndex: 1, error: { code: 'input', message: 'cannot read image broken.png' } }]);
     await expect.poll(() => page.getByTestId('error').allTextContents()).toEqual([expect.stringContaining('cannot read image broken.png')]);
     await p.send([{ type: 'error', runId: 3, error: { code: 'memory', message: 'out of memory: lower the memory budget' } }]);
@@ -317,7 +405,7 @@ describe('PathLens panel in Chromium', () => {
     await screenshot(q.page, 'panel-restored.png');
   });
 
-  it('plots Guided IG\'s adaptive path as percentile bands of per-feature progress against the straight line', async () => {
+  it("plots Guided IG's adaptive path as percentile bands of per-feature progress against the straight line", async () => {
     const p = await panel();
     const { page } = p;
     await p.send([...guided, done()]);
@@ -340,9 +428,13 @@ describe('PathLens panel in Chromium', () => {
     expect(await chart.textContent()).toContain('petal_length');
     const ig = resultOf(iris, 'ig');
     const names = inputOf(iris).featureNames!;
-    const top = Array.from(ig.attribution.data.keys()).reduce((a, b) => (Math.abs(ig.attribution.data[b]!) > Math.abs(ig.attribution.data[a]!) ? b : a));
+    const top = Array.from(ig.attribution.data.keys()).reduce((a, b) =>
+      Math.abs(ig.attribution.data[b]!) > Math.abs(ig.attribution.data[a]!) ? b : a,
+    );
     await chart.locator('svg rect').first().hover();
-    await expect.poll(() => page.locator('.readout').first().textContent()).toContain(`${names[top]} = ${formatNumber(inputOf(iris).values![top])}: attribution ${formatNumber(ig.attribution.data[top])}`);
+    await expect
+      .poll(() => page.locator('.readout').first().textContent())
+      .toContain(`${names[top]} = ${formatNumber(inputOf(iris).values![top])}: attribution ${formatNumber(ig.attribution.data[top])}`);
     expect(await page.getByTestId('path-plot-0-ig').locator('.uplot').count()).toBe(3);
     await page.getByTestId('export-png-0-ig').click();
     await expect.poll(async () => (await p.posted()).at(-1)?.fileName).toBe('iris-row1-ig.png');
@@ -355,7 +447,7 @@ describe('PathLens panel in Chromium', () => {
       const p = await panel({ theme });
       await p.send([...mnist, done()]);
       await waitAttr(p.page, 'map-0-ig', 'data-rendered', 'true');
-      backgrounds.push(await p.page.evaluate('getComputedStyle(document.body).backgroundColor') as string);
+      backgrounds.push((await p.page.evaluate('getComputedStyle(document.body).backgroundColor')) as string);
       if (theme !== 'dark') await screenshot(p.page, `panel-${theme}.png`);
     }
     expect(backgrounds).toEqual(['rgb(255, 255, 255)', 'rgb(0, 0, 0)', 'rgb(30, 30, 30)']);

@@ -13,7 +13,18 @@ import { renderOverlay } from '../../src/core/report/render';
 import type { HostToWebview } from '../../src/protocol';
 import { buildSanityJob } from '../../src/extension/sanityState';
 import { DEFAULT_SETTINGS } from '../../src/extension/settings';
-import { ARTIFACTS, coreRun, coreSanity, launchChromium, openPanel, requirePrerequisites, startServer, type PanelPage, type Server, closePanelsExpectingNoProblems } from './harness';
+import {
+  ARTIFACTS,
+  coreRun,
+  coreSanity,
+  launchChromium,
+  openPanel,
+  requirePrerequisites,
+  startServer,
+  type PanelPage,
+  type Server,
+  closePanelsExpectingNoProblems,
+} from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 const MODEL = path.join(ZOO, 'mnist-cnn/model.json');
@@ -27,7 +38,10 @@ let explain: HostToWebview[];
 const opened: PanelPage[] = [];
 
 const eventOf = <T extends SanityEvent['type']>(type: T) =>
-  (sanity.find((m) => m.type === 'sanity' && m.event.type === type) as Extract<HostToWebview, { type: 'sanity' }>).event as Extract<SanityEvent, { type: T }>;
+  (sanity.find((m) => m.type === 'sanity' && m.event.type === type) as Extract<HostToWebview, { type: 'sanity' }>).event as Extract<
+    SanityEvent,
+    { type: T }
+  >;
 
 async function panel(): Promise<PanelPage> {
   const p = await openPanel(context, server.origin);
@@ -50,7 +64,17 @@ beforeAll(async () => {
   requirePrerequisites();
   const job = buildSanityJob({ ...DEFAULT_SETTINGS, igSteps: 8, preprocess: 'raw255' }, MODEL, SAMPLE, ['gradient', 'ig'], 'cascading');
   sanity = (await coreSanity(job)).messages;
-  explain = (await coreRun({ modelPath: MODEL, inputs: [SAMPLE], methods: ['gradient', 'ig'], target: 'top', output: 'logit', preprocess: 'raw255', options: { steps: 8 } })).messages;
+  explain = (
+    await coreRun({
+      modelPath: MODEL,
+      inputs: [SAMPLE],
+      methods: ['gradient', 'ig'],
+      target: 'top',
+      output: 'logit',
+      preprocess: 'raw255',
+      options: { steps: 8 },
+    })
+  ).messages;
   server = await startServer();
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1400, height: 1400 } });
@@ -98,7 +122,13 @@ describe('Sanity checks view in Chromium', () => {
 
     // The original map is the core's overlay of the same data (same renderer as the other maps).
     const shown = await canvasPixels(page, '[data-testid="sanity-map-gradient-0"] canvas');
-    const want = renderOverlay(original.results.find((r) => r.method === 'gradient')!.attribution, plan.input.display ?? null, { sign: 'absolute', colormap: 'inferno', clipPercentile: 99.5, opacity: 0.6, aggregation: 'sum' });
+    const want = renderOverlay(original.results.find((r) => r.method === 'gradient')!.attribution, plan.input.display ?? null, {
+      sign: 'absolute',
+      colormap: 'inferno',
+      clipPercentile: 99.5,
+      opacity: 0.6,
+      aggregation: 'sum',
+    });
     expect([shown.width, shown.height]).toEqual([want.width, want.height]);
     let maxDiff = 0;
     for (let i = 0; i < want.rgba.length; i++) if (i % 4 !== 3) maxDiff = Math.max(maxDiff, Math.abs(shown.data[i]! - want.rgba[i]!));
@@ -111,7 +141,8 @@ describe('Sanity checks view in Chromium', () => {
     // The rest: every step, the verdicts, done.
     await p.send(sanity.slice(firstStep + 1));
     for (const m of ['gradient', 'ig']) {
-      for (let k = 0; k <= plan.steps.length; k++) await page.waitForSelector(`[data-testid="sanity-map-${m}-${k}"][data-rendered="true"]`, { timeout: 10_000 });
+      for (let k = 0; k <= plan.steps.length; k++)
+        await page.waitForSelector(`[data-testid="sanity-map-${m}-${k}"][data-rendered="true"]`, { timeout: 10_000 });
     }
     for (const metric of METRICS) {
       const plot = page.getByTestId(`sanity-plot-${metric}`);
@@ -130,7 +161,9 @@ describe('Sanity checks view in Chromium', () => {
     // The similarity under each randomized map matches the step's value on the verdict metric.
     const lastStep = (stepMessages.at(-1) as Extract<HostToWebview, { type: 'sanity' }>).event as Extract<SanityEvent, { type: 'step' }>;
     const sim = lastStep.step.similarities.gradient!.spearmanAbs;
-    expect(await page.locator(`[data-testid="sanity-map-gradient-${plan.steps.length}"] + .sanity-sim`).textContent()).toContain(sim === null ? 'n/a' : sim.toFixed(2));
+    expect(await page.locator(`[data-testid="sanity-map-gradient-${plan.steps.length}"] + .sanity-sim`).textContent()).toContain(
+      sim === null ? 'n/a' : sim.toFixed(2),
+    );
 
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.getByTestId('sanity-view').screenshot({ path: path.join(ARTIFACTS, 'sanity-cascading.png') });
@@ -167,7 +200,11 @@ describe('Sanity checks view in Chromium', () => {
     expect(await page.getByTestId('badge-0-ig').textContent()).toBe('cancelled');
     expect(await page.getByTestId('status-0-gradient').isHidden()).toBe(true);
     // A run that failed as a whole says so instead.
-    await p.send([...withoutIg.map((m) => ('runId' in m ? { ...m, runId: 2 } : m)), { type: 'error', runId: 2, error: { code: 'usage', message: 'boom' } }, { type: 'done', runId: 2, cancelled: false }]);
+    await p.send([
+      ...withoutIg.map((m) => ('runId' in m ? { ...m, runId: 2 } : m)),
+      { type: 'error', runId: 2, error: { code: 'usage', message: 'boom' } },
+      { type: 'done', runId: 2, cancelled: false },
+    ]);
     await page.waitForSelector('[data-testid="status-0-ig"][data-state="failed"]', { timeout: 10_000 });
   });
 });

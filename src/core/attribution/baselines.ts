@@ -11,7 +11,10 @@ export function baselineKey(spec: BaselineSpec): string {
  * `MethodContext.baseline` for one evaluator: each baseline is built once and F at it evaluated once,
  * however many methods ask for it.
  */
-export function baselineResolver(evaluator: Evaluator, make: (spec: BaselineSpec) => { data: Float32Array; name: string }): (spec: BaselineSpec) => Promise<ResolvedBaseline> {
+export function baselineResolver(
+  evaluator: Evaluator,
+  make: (spec: BaselineSpec) => { data: Float32Array; name: string },
+): (spec: BaselineSpec) => Promise<ResolvedBaseline> {
   const resolved = new Map<string, Promise<ResolvedBaseline>>();
   return (spec) => {
     const key = baselineKey(spec);

@@ -16,13 +16,28 @@ import { integrateStraightPath } from '../path/straightPath';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
 import { createRng } from '../random';
 import type { QuadratureRuleName } from '../types';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodContext, type MethodOptions, type ParameterSpec } from './method';
+import {
+  elapsed,
+  requirePositiveInteger,
+  type AttributionMethod,
+  type MethodContext,
+  type MethodOptions,
+  type ParameterSpec,
+} from './method';
 
 export const WRAPPED_METHODS = ['gradient', 'grad-x-input', 'ig'] as const;
 export type WrappedMethod = (typeof WRAPPED_METHODS)[number];
 export type Aggregate = 'mean' | 'mean-square' | 'variance';
 
-export const SMOOTHING_DEFAULTS = { samples: 25, noise: 0.15, wrap: 'gradient' as WrappedMethod, seed: 0, igSteps: 50, igRule: 'gauss-legendre' as QuadratureRuleName, baseline: 'zero' as const };
+export const SMOOTHING_DEFAULTS = {
+  samples: 25,
+  noise: 0.15,
+  wrap: 'gradient' as WrappedMethod,
+  seed: 0,
+  igSteps: 50,
+  igRule: 'gauss-legendre' as QuadratureRuleName,
+  baseline: 'zero' as const,
+};
 
 export interface SmoothingOptions {
   samples: number;
@@ -41,27 +56,57 @@ export function parseSmoothingOptions(options: MethodOptions): SmoothingOptions 
     throw new PathLensError('usage', `noise must be a number ≥ 0 (σ relative to the input range; got ${String(noise)})`);
   }
   const wrap = (options.wrap ?? SMOOTHING_DEFAULTS.wrap) as WrappedMethod;
-  if (!WRAPPED_METHODS.includes(wrap)) throw new PathLensError('usage', `wrap must be one of ${WRAPPED_METHODS.join(', ')} (got '${String(wrap)}')`);
+  if (!WRAPPED_METHODS.includes(wrap))
+    throw new PathLensError('usage', `wrap must be one of ${WRAPPED_METHODS.join(', ')} (got '${String(wrap)}')`);
   const seed = options.seed ?? SMOOTHING_DEFAULTS.seed;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new PathLensError('usage', `seed must be a number (got ${String(seed)})`);
   const steps = requirePositiveInteger(options.steps ?? SMOOTHING_DEFAULTS.igSteps, 'steps');
   const rule = options.rule ?? SMOOTHING_DEFAULTS.igRule;
   if (wrap === 'ig') {
-    if (!QUADRATURE_RULES.includes(rule)) throw new PathLensError('usage', `the wrapped IG needs one of the rules ${QUADRATURE_RULES.join(', ')} (got '${rule}')`);
+    if (!QUADRATURE_RULES.includes(rule))
+      throw new PathLensError('usage', `the wrapped IG needs one of the rules ${QUADRATURE_RULES.join(', ')} (got '${rule}')`);
     quadrature(rule, steps);
   }
   return { samples, noise, wrap, seed, steps, rule };
 }
 
 export const SMOOTHING_PARAMETERS: readonly ParameterSpec[] = [
-  { name: 'wrap', label: 'Wrapped method', description: 'Attribution averaged over the noisy copies.', type: 'choice', default: SMOOTHING_DEFAULTS.wrap, choices: [...WRAPPED_METHODS] },
-  { name: 'samples', label: 'Samples', description: 'Number of noisy copies of the input.', type: 'integer', default: SMOOTHING_DEFAULTS.samples, min: 1, max: 1024 },
-  { name: 'noise', label: 'Noise (relative σ)', description: 'Noise σ as a fraction of the input range (max − min), not absolute.', type: 'number', default: SMOOTHING_DEFAULTS.noise, min: 0, max: 1 },
+  {
+    name: 'wrap',
+    label: 'Wrapped method',
+    description: 'Attribution averaged over the noisy copies.',
+    type: 'choice',
+    default: SMOOTHING_DEFAULTS.wrap,
+    choices: [...WRAPPED_METHODS],
+  },
+  {
+    name: 'samples',
+    label: 'Samples',
+    description: 'Number of noisy copies of the input.',
+    type: 'integer',
+    default: SMOOTHING_DEFAULTS.samples,
+    min: 1,
+    max: 1024,
+  },
+  {
+    name: 'noise',
+    label: 'Noise (relative σ)',
+    description: 'Noise σ as a fraction of the input range (max − min), not absolute.',
+    type: 'number',
+    default: SMOOTHING_DEFAULTS.noise,
+    min: 0,
+    max: 1,
+  },
   { name: 'seed', label: 'Seed', description: 'Seed of the noise.', type: 'integer', default: SMOOTHING_DEFAULTS.seed },
 ];
 
 /** Σ_k E_k and Σ_k E_k² in float64 over the noisy samples. */
-async function noisySums(context: MethodContext, o: SmoothingOptions, sigma: number, baselineData: Float32Array | null): Promise<{ sum: Float64Array; sumSq: Float64Array }> {
+async function noisySums(
+  context: MethodContext,
+  o: SmoothingOptions,
+  sigma: number,
+  baselineData: Float32Array | null,
+): Promise<{ sum: Float64Array; sumSq: Float64Array }> {
   const x = context.input.data;
   const size = x.length;
   const shape = context.evaluator.inputShape;

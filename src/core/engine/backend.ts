@@ -206,7 +206,10 @@ async function initWasm(options?: InitBackendOptions): Promise<void> {
     }
   }
   if (!(await quietSetBackend('wasm'))) {
-    throw new PathLensError('backend', `The wasm backend failed to initialise from ${dir} (is the .wasm binary readable and from tfjs-backend-wasm ${tf.version_core}?).`);
+    throw new PathLensError(
+      'backend',
+      `The wasm backend failed to initialise from ${dir} (is the .wasm binary readable and from tfjs-backend-wasm ${tf.version_core}?).`,
+    );
   }
   if (!wasmKernelsRegistered) {
     registerWasmKernels();

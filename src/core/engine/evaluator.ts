@@ -136,7 +136,13 @@ export class Evaluator {
         const count = Math.min(chunk, spec.count - start);
         next += count;
         const weights = spec.weights ? Float32Array.from({ length: count }, (_, j) => spec.weights![start + j]!) : undefined;
-        const result = await run({ points: spec.build(start, count), count, weights, direction: spec.direction, keepGradients: spec.keepGradients });
+        const result = await run({
+          points: spec.build(start, count),
+          count,
+          weights,
+          direction: spec.direction,
+          keepGradients: spec.keepGradients,
+        });
         this.evaluations += count;
         assertFinite(result.value, 'model output', stage);
         assertFinite(result.gradNorm, 'gradient', stage);
@@ -178,7 +184,13 @@ export class Evaluator {
    * chunk's values and gradients into the few small tensors the caller needs, `consume` receives them
    * as typed arrays (accumulate there in float64).
    */
-  async gradients(count: number, build: (start: number, count: number) => tf.Tensor, reduce: ChunkReducer, consume: ChunkConsumer, stage: string): Promise<void> {
+  async gradients(
+    count: number,
+    build: (start: number, count: number) => tf.Tensor,
+    reduce: ChunkReducer,
+    consume: ChunkConsumer,
+    stage: string,
+  ): Promise<void> {
     const chunk = await this.chunkSize();
     this.progress(stage, 0, count);
     for (let start = 0; start < count; start += chunk) {

@@ -69,7 +69,8 @@ function layerFlops(layer: tfl.layers.Layer): LayerFlops[] {
   if (node == null) return [];
   const inShape = shapeOf(node.inputShapes);
   const outShape = shapeOf(node.outputShapes);
-  const inputCount = Array.isArray(node.inputShapes) && Array.isArray((node.inputShapes as unknown[])[0]) ? (node.inputShapes as unknown[]).length : 1;
+  const inputCount =
+    Array.isArray(node.inputShapes) && Array.isArray((node.inputShapes as unknown[])[0]) ? (node.inputShapes as unknown[]).length : 1;
   const outN = prod(outShape);
   const inN = prod(inShape);
   const act = ACTIVATION_FREE.has(cfg.activation as string) ? 0 : outN;
@@ -185,7 +186,13 @@ export function kernelFlops(kernels: KernelShapes[], batch = 1): FlopCount {
     const out = (k.outputShapes[0] ?? []) as number[];
     const outN = prod(out);
     const mk = (macs: number, fwdExtra: number, bwdExtra: number) =>
-      layers.push({ name: `${i}:${k.name}`, kind: k.name, macs: macs / batch, forward: (2 * macs + fwdExtra) / batch, backward: (2 * macs + bwdExtra) / batch });
+      layers.push({
+        name: `${i}:${k.name}`,
+        kind: k.name,
+        macs: macs / batch,
+        forward: (2 * macs + fwdExtra) / batch,
+        backward: (2 * macs + bwdExtra) / batch,
+      });
     switch (k.name) {
       case 'Conv2D':
       case 'FusedConv2D': {

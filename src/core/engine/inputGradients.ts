@@ -108,7 +108,14 @@ type TapeInputs = Record<string, tf.Tensor>;
 type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: unknown) => unknown;
 interface EngineLike {
   gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): unknown;
-  addTapeNode(kernelName: string, inputs: TapeInputs, outputs: tf.Tensor[], gradientsFunc: GradFunc | null, saved: tf.Tensor[], attrs: unknown): void;
+  addTapeNode(
+    kernelName: string,
+    inputs: TapeInputs,
+    outputs: tf.Tensor[],
+    gradientsFunc: GradFunc | null,
+    saved: tf.Tensor[],
+    attrs: unknown,
+  ): void;
   __pathlensHooked?: boolean;
 }
 

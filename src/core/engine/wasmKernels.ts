@@ -158,7 +158,19 @@ function pair(v: number | number[] | undefined | null, dflt = 1): [number, numbe
 /** x padded with the forward conv's padding (top/bottom/left/right), or x itself. */
 function padSpatial(s: KernelScope, x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
   if (top === 0 && bottom === 0 && left === 0 && right === 0) return x;
-  return s.run('PadV2', { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
+  return s.run(
+    'PadV2',
+    { x },
+    {
+      paddings: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
 }
 
 /** xP[:, r0 : r0+(outH-1)*sh+1 : sh, c0 : … : sw, :] — the input rows/cols a filter tap sees. */
@@ -221,7 +233,11 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
       const oneHot = new Float32Array(taps * cin * taps);
       for (let t = 0; t < taps; t++) for (let c = 0; c < cin; c++) oneHot[(t * cin + c) * taps + t] = 1;
       const f = s.keepTemp((backend as WasmBackendLike).makeOutput([fh, fw, cin, taps], 'float32', undefined, oneHot));
-      cols = s.run('DepthwiseConv2dNative', { x, filter: f }, { strides, pad, dilations: dilations ?? 1, dimRoundingMode, dataFormat: 'NHWC' });
+      cols = s.run(
+        'DepthwiseConv2dNative',
+        { x, filter: f },
+        { strides, pad, dilations: dilations ?? 1, dimRoundingMode, dataFormat: 'NHWC' },
+      );
     }
     const k = cin * taps;
     const a = s.reshape(cols, [1, rows, k]);
@@ -242,7 +258,13 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
  * stride (PadV2 on a rank-6 view), then padded (or cropped) so that a VALID, stride-1 correlation
  * with the spatially flipped filter (same dilation) yields dx of the forward input's size.
  */
-function fullCorrelationInput(s: KernelScope, dy: TensorInfo, info: backend_util.Conv2DInfo, [n, h, w]: number[], channels: number): TensorInfo {
+function fullCorrelationInput(
+  s: KernelScope,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  [n, h, w]: number[],
+  channels: number,
+): TensorInfo {
   const [sh, sw] = [info.strideHeight, info.strideWidth];
   const [oh, ow] = [info.outHeight, info.outWidth];
   // 1. Zero-upsample dy by the stride: [n,oh,1,ow,1,c] padded to [n,oh,sh,ow,sw,c].
@@ -251,7 +273,21 @@ function fullCorrelationInput(s: KernelScope, dy: TensorInfo, info: backend_util
   let lw = ow;
   if (sh > 1 || sw > 1) {
     const six = s.reshape(dy, [n, oh, 1, ow, 1, channels]);
-    const padded = s.run('PadV2', { x: six }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    const padded = s.run(
+      'PadV2',
+      { x: six },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     lh = oh * sh;
     lw = ow * sw;
     up = s.reshape(padded, [n, lh, lw, channels]);
@@ -327,7 +363,11 @@ const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     // Spatially flipped filter, one output per (channel, multiplier).
     const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
     const f = s.reshape(flipped, [fh, fw, cm, 1]);
-    const conv = s.run('DepthwiseConv2dNative', { x: dyP, filter: f }, { strides: [1, 1], pad: 'valid', dilations: [dh, dw], dataFormat: 'NHWC' });
+    const conv = s.run(
+      'DepthwiseConv2dNative',
+      { x: dyP, filter: f },
+      { strides: [1, 1], pad: 'valid', dilations: [dh, dw], dataFormat: 'NHWC' },
+    );
     if (m === 1) return conv;
     const five = s.reshape(conv, [n, h, w, c, m]);
     return s.run('Sum', { x: five }, { axis: [4], keepDims: false });
@@ -357,7 +397,16 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     const taps: TensorInfo[] = [];
     for (let i = 0; i < fh; i++) {
       for (let j = 0; j < fw; j++) {
-        const patch = tapSlice(s, xP, i * info.dilationHeight, j * info.dilationWidth, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth);
+        const patch = tapSlice(
+          s,
+          xP,
+          i * info.dilationHeight,
+          j * info.dilationWidth,
+          info.outHeight,
+          info.outWidth,
+          info.strideHeight,
+          info.strideWidth,
+        );
         const pr = m === 1 ? s.reshape(patch, [rows, c]) : s.reshape(patch, [rows, c, 1]);
         const prod = s.run('Multiply', { a: pr, b: dyR });
         const prod3 = s.reshape(prod, [1, rows, c * m]);
@@ -556,7 +605,12 @@ const slice: KernelFunc = (args) => {
   const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
   const [b, sz] = slice_util.parseSliceParams(x as never, begin, size);
   const rank = x.shape.length;
-  if ((x.dtype !== 'float32' && x.dtype !== 'int32') || rank === 0 || slice_util.isSliceContinous(x.shape, b, sz) || sz.some((d) => d <= 0)) {
+  if (
+    (x.dtype !== 'float32' && x.dtype !== 'int32') ||
+    rank === 0 ||
+    slice_util.isSliceContinous(x.shape, b, sz) ||
+    sz.some((d) => d <= 0)
+  ) {
     return callOriginal('Slice', args);
   }
   const backend = args.backend as WasmBackendLike;

@@ -17,7 +17,15 @@
  * wasm backend's own composition (tests in test/wasm-gradients.test.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { getGradient, getKernel, registerGradient, registerKernel, type GradConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getGradient,
+  getKernel,
+  registerGradient,
+  registerKernel,
+  type GradConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 export const MASK_GRAD_KERNEL = 'PathLensMaskGrad';
 
@@ -177,8 +185,29 @@ const SPECS: ElementwiseSpec[] = [
     name: 'select',
     inputs: 2,
     params: 2,
-    vector: ([x, dy], [lo, hi]) => [...op.get(x!), ...op.get(lo!), ...v.ge, ...op.get(x!), ...op.get(hi!), ...v.le, ...v.and, ...op.get(dy!), ...v.and],
-    scalar: ([x, dy], [lo, hi]) => [...op.get(dy!), ...op.f32(0), ...op.get(x!), ...op.get(lo!), ...op.f32Ge, ...op.get(x!), ...op.get(hi!), ...op.f32Le, ...op.i32And, ...op.select],
+    vector: ([x, dy], [lo, hi]) => [
+      ...op.get(x!),
+      ...op.get(lo!),
+      ...v.ge,
+      ...op.get(x!),
+      ...op.get(hi!),
+      ...v.le,
+      ...v.and,
+      ...op.get(dy!),
+      ...v.and,
+    ],
+    scalar: ([x, dy], [lo, hi]) => [
+      ...op.get(dy!),
+      ...op.f32(0),
+      ...op.get(x!),
+      ...op.get(lo!),
+      ...op.f32Ge,
+      ...op.get(x!),
+      ...op.get(hi!),
+      ...op.f32Le,
+      ...op.i32And,
+      ...op.select,
+    ],
   },
   {
     // (x, dy, out, n, lo, hi): dy · m, m = lo < x ≤ hi ? 1 : x is NaN ? NaN : 0 (wasm's step(NaN) is NaN)
@@ -278,7 +307,14 @@ const maskGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   if (mod == null) throw new Error(`PathLens: ${MASK_GRAD_KERNEL} needs WebAssembly SIMD.`);
   const out = b.makeOutput([...dy.shape], 'float32');
   const n = dy.shape.reduce((a, d) => a * d, 1);
-  mod[mode](b.dataIdMap.get(x.dataId).memoryOffset, b.dataIdMap.get(dy.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, n, lo, hi);
+  mod[mode](
+    b.dataIdMap.get(x.dataId).memoryOffset,
+    b.dataIdMap.get(dy.dataId).memoryOffset,
+    b.dataIdMap.get(out.dataId).memoryOffset,
+    n,
+    lo,
+    hi,
+  );
   return out;
 };
 
@@ -290,7 +326,13 @@ const ours = new WeakSet<GradConfig['gradFunc']>();
 function fastPath(x: tf.Tensor, dy: tf.Tensor): boolean {
   const engine = tf.engine();
   if (engine.backendName !== 'wasm' || getKernel(MASK_GRAD_KERNEL, 'wasm') == null) return false;
-  return x.dtype === 'float32' && dy.dtype === 'float32' && x.size === dy.size && tf.util.arraysEqual(x.shape, dy.shape) && simdAvailable(engine.backend);
+  return (
+    x.dtype === 'float32' &&
+    dy.dtype === 'float32' &&
+    x.size === dy.size &&
+    tf.util.arraysEqual(x.shape, dy.shape) &&
+    simdAvailable(engine.backend)
+  );
 }
 
 function maskGradOf(x: tf.Tensor, dy: tf.Tensor, lo: number, hi: number, mode: 'select' | 'multiply'): tf.Tensor {

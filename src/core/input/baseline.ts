@@ -35,7 +35,8 @@ export function baselineName(spec: BaselineSpec): string {
 /** Valid range of an input: the image's preprocessed [pixel 0, pixel 255], else the input's own min/max. */
 export function inputRange(input: PreparedInput): [number, number] {
   if (input.range) return input.range;
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < input.data.length; i++) {
     const v = input.data[i];
     if (v < lo) lo = v;
@@ -126,14 +127,20 @@ function fileBaseline(file: string, input: PreparedInput, ctx: BaselineContext):
   } catch (err) {
     if (err instanceof PathLensError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PathLensError('baseline', `Cannot read baseline file ${file}: ${code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}.`);
+    throw new PathLensError(
+      'baseline',
+      `Cannot read baseline file ${file}: ${code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err)}.`,
+    );
   }
   const ext = extname(file).toLowerCase();
   try {
     if (ext === '.json') {
       const items = parseJsonInputs(new TextDecoder().decode(bytes), file, input.shape);
       if (items.length !== 1) {
-        throw new PathLensError('baseline', `Baseline file ${file} holds ${items.length} tensors; a baseline must be a single tensor of shape [${input.shape.join(', ')}].`);
+        throw new PathLensError(
+          'baseline',
+          `Baseline file ${file} holds ${items.length} tensors; a baseline must be a single tensor of shape [${input.shape.join(', ')}].`,
+        );
       }
       return items[0].data;
     }

@@ -28,13 +28,7 @@ export function gaussianKernel1d(sigma: number): Float32Array {
 }
 
 /** Blur `data` laid out as [height, width, channels] with standard deviation `sigma` pixels. */
-export function gaussianBlur(
-  data: ArrayLike<number>,
-  height: number,
-  width: number,
-  channels: number,
-  sigma: number,
-): Float32Array {
+export function gaussianBlur(data: ArrayLike<number>, height: number, width: number, channels: number, sigma: number): Float32Array {
   const n = height * width * channels;
   if (data.length !== n) {
     throw new RangeError(`gaussianBlur: data has ${data.length} values, expected ${height}x${width}x${channels}=${n}`);
@@ -45,7 +39,8 @@ export function gaussianBlur(
   const tmp = new Float32Array(n);
   // Vertical pass (along H).
   for (let y = 0; y < height; y++) {
-    const kLo = Math.max(-r, -y), kHi = Math.min(r, height - 1 - y);
+    const kLo = Math.max(-r, -y),
+      kHi = Math.min(r, height - 1 - y);
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < channels; c++) {
         let acc = 0;
@@ -59,7 +54,8 @@ export function gaussianBlur(
   for (let y = 0; y < height; y++) {
     const row = y * width;
     for (let x = 0; x < width; x++) {
-      const kLo = Math.max(-r, -x), kHi = Math.min(r, width - 1 - x);
+      const kLo = Math.max(-r, -x),
+        kHi = Math.min(r, width - 1 - x);
       for (let c = 0; c < channels; c++) {
         let acc = 0;
         for (let k = kLo; k <= kHi; k++) acc += kernel[k + r] * tmp[(row + x + k) * channels + c];

@@ -18,8 +18,14 @@ export type ImageFormat = 'png' | 'jpeg';
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   if (
     bytes.length >= 8 &&
-    bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 &&
-    bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a
+    bytes[0] === 0x89 &&
+    bytes[1] === 0x50 &&
+    bytes[2] === 0x4e &&
+    bytes[3] === 0x47 &&
+    bytes[4] === 0x0d &&
+    bytes[5] === 0x0a &&
+    bytes[6] === 0x1a &&
+    bytes[7] === 0x0a
   ) {
     return 'png';
   }
@@ -90,7 +96,9 @@ export function resizeBilinear(
   }
   const out = new Float32Array(outW * outH * channels);
   const axis = (outN: number, inN: number) => {
-    const lo = new Int32Array(outN), hi = new Int32Array(outN), frac = new Float32Array(outN);
+    const lo = new Int32Array(outN),
+      hi = new Int32Array(outN),
+      frac = new Float32Array(outN);
     const scale = inN / outN;
     for (let d = 0; d < outN; d++) {
       let s = (d + 0.5) * scale - 0.5;
@@ -103,13 +111,20 @@ export function resizeBilinear(
     }
     return { lo, hi, frac };
   };
-  const ax = axis(outW, inW), ay = axis(outH, inH);
+  const ax = axis(outW, inW),
+    ay = axis(outH, inH);
   for (let y = 0; y < outH; y++) {
-    const r0 = ay.lo[y] * inW, r1 = ay.hi[y] * inW, fy = ay.frac[y];
+    const r0 = ay.lo[y] * inW,
+      r1 = ay.hi[y] * inW,
+      fy = ay.frac[y];
     for (let x = 0; x < outW; x++) {
-      const c0 = ax.lo[x], c1 = ax.hi[x], fx = ax.frac[x];
-      const i00 = (r0 + c0) * channels, i01 = (r0 + c1) * channels;
-      const i10 = (r1 + c0) * channels, i11 = (r1 + c1) * channels;
+      const c0 = ax.lo[x],
+        c1 = ax.hi[x],
+        fx = ax.frac[x];
+      const i00 = (r0 + c0) * channels,
+        i01 = (r0 + c1) * channels;
+      const i10 = (r1 + c0) * channels,
+        i11 = (r1 + c1) * channels;
       const o = (y * outW + x) * channels;
       for (let c = 0; c < channels; c++) {
         const top = src[i00 + c] + (src[i01 + c] - src[i00 + c]) * fx;
@@ -125,7 +140,8 @@ export function resizeBilinear(
 export function centerCropSquare(img: RgbaImage): RgbaImage {
   const side = Math.min(img.width, img.height);
   if (side === img.width && side === img.height) return img;
-  const x0 = Math.floor((img.width - side) / 2), y0 = Math.floor((img.height - side) / 2);
+  const x0 = Math.floor((img.width - side) / 2),
+    y0 = Math.floor((img.height - side) / 2);
   const rgba = new Uint8Array(side * side * 4);
   for (let y = 0; y < side; y++) {
     const from = ((y + y0) * img.width + x0) * 4;

@@ -98,7 +98,10 @@ export function prepareImage(
   }
   const [h, w, c] = inputShape;
   if (c !== 1 && c !== 3) {
-    throw new PathLensError('input', `${path}: image inputs need a model with 1 or 3 channels; this model expects ${shapeText(inputShape)}.`);
+    throw new PathLensError(
+      'input',
+      `${path}: image inputs need a model with 1 or 3 channels; this model expects ${shapeText(inputShape)}.`,
+    );
   }
   const src = options.crop === 'center' ? centerCropSquare(img) : img;
   const resized = resizeBilinear(src.rgba, src.width, src.height, 4, w, h);
@@ -107,7 +110,9 @@ export function prepareImage(
   const rgba = new Uint8Array(h * w * 4);
   const clampByte = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
   for (let i = 0; i < h * w; i++) {
-    const r = resized[i * 4], g = resized[i * 4 + 1], b = resized[i * 4 + 2];
+    const r = resized[i * 4],
+      g = resized[i * 4 + 1],
+      b = resized[i * 4 + 2];
     if (c === 3) {
       data[i * 3] = normalizePixel(preprocessing, r, 0);
       data[i * 3 + 1] = normalizePixel(preprocessing, g, 1);
@@ -155,7 +160,10 @@ function nestedShape(value: unknown, path: string): number[] {
     for (const item of v) check(item, depth + 1);
   };
   if (flatCount === 0 || shape.length === 0) {
-    throw new PathLensError('input', `${path}: expected a non-empty nested array of numbers (a tensor), got ${shape.length === 0 ? typeof value : 'an empty array'}.`);
+    throw new PathLensError(
+      'input',
+      `${path}: expected a non-empty nested array of numbers (a tensor), got ${shape.length === 0 ? typeof value : 'an empty array'}.`,
+    );
   }
   check(value, 0);
   return shape;

@@ -50,7 +50,8 @@ export function normalizePixel(p: Preprocessing, pixel: number, c: number): numb
 
 /** Model-space [min, max] of pixels 0 and 255 over `channels` channels. */
 export function preprocessRange(p: Preprocessing, channels: number): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let c = 0; c < Math.max(1, channels); c++) {
     for (const px of [0, 255]) {
       const v = normalizePixel(p, px, c);
@@ -64,7 +65,10 @@ export function preprocessRange(p: Preprocessing, channels: number): [number, nu
 function checkMeanStd(mean: number[], std: number[], where: string): void {
   const bad = (arr: number[]) => arr.length === 0 || arr.length > 4 || arr.some((v) => typeof v !== 'number' || !Number.isFinite(v));
   if (bad(mean) || bad(std)) {
-    throw new PathLensError('usage', `${where}: mean and std need 1 to 4 finite numbers each (got mean ${JSON.stringify(mean)}, std ${JSON.stringify(std)}).`);
+    throw new PathLensError(
+      'usage',
+      `${where}: mean and std need 1 to 4 finite numbers each (got mean ${JSON.stringify(mean)}, std ${JSON.stringify(std)}).`,
+    );
   }
   if (std.some((s) => s === 0)) throw new PathLensError('usage', `${where}: std must not be 0 (got ${JSON.stringify(std)}).`);
 }
@@ -100,7 +104,10 @@ export function parsePreprocess(spec: string, source: Preprocessing['source']): 
     const body = text.slice('mean-std:'.length);
     const slash = body.indexOf('/');
     if (slash < 0) {
-      throw new PathLensError('usage', `Preprocessing "${spec}": expected mean-std:<mean>/<std>, e.g. mean-std:127.5/127.5 or mean-std:123.7,116.3,103.5/58.4,57.1,57.4.`);
+      throw new PathLensError(
+        'usage',
+        `Preprocessing "${spec}": expected mean-std:<mean>/<std>, e.g. mean-std:127.5/127.5 or mean-std:123.7,116.3,103.5/58.4,57.1,57.4.`,
+      );
     }
     const where = `Preprocessing "${spec}"`;
     const mean = parseList(body.slice(0, slash), where);
@@ -150,7 +157,8 @@ export function parseSidecar(json: unknown, path: string): InputPreprocessing | 
     result = parsePreprocess(obj.preprocess, 'sidecar');
   } else if (obj.mean !== undefined || obj.std !== undefined) {
     const toList = (v: unknown): number[] => (Array.isArray(v) ? (v as number[]) : typeof v === 'number' ? [v] : []);
-    const mean = toList(obj.mean), std = toList(obj.std);
+    const mean = toList(obj.mean),
+      std = toList(obj.std);
     checkMeanStd(mean, std, path);
     result = { name: 'mean-std', mean, std, source: 'sidecar' };
   } else if (grayFrom !== undefined) {

@@ -8,7 +8,8 @@ import { IdgiAccumulator } from '../path/idgi';
 export const BLUR_IG_DEFAULTS = { steps: 100, maxSigma: 50, gradStep: 0.01 };
 
 function positive(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new PathLensError('usage', `${name} must be a number > 0 (got ${String(value)})`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new PathLensError('usage', `${name} must be a number > 0 (got ${String(value)})`);
   return value;
 }
 
@@ -72,9 +73,33 @@ export const blurIg: AttributionMethod = {
   description: 'IG along a path of ever stronger Gaussian blur (no baseline choice); Σ attribution ≈ F(x) − F(blurred x).',
   complete: true,
   parameters: [
-    { name: 'steps', label: 'Steps', description: 'Path points between σ = 0 and max σ (gradient evaluations).', type: 'integer', default: BLUR_IG_DEFAULTS.steps, min: 1, max: 4096 },
-    { name: 'maxSigma', label: 'Max σ', description: 'Blur (pixels) at the far end of the path: the implicit baseline.', type: 'number', default: BLUR_IG_DEFAULTS.maxSigma, min: 0.1, max: 500 },
-    { name: 'gradStep', label: 'Gradient step', description: 'σ step of the forward difference for ∂blur/∂σ.', type: 'number', default: BLUR_IG_DEFAULTS.gradStep, min: 1e-4, max: 1 },
+    {
+      name: 'steps',
+      label: 'Steps',
+      description: 'Path points between σ = 0 and max σ (gradient evaluations).',
+      type: 'integer',
+      default: BLUR_IG_DEFAULTS.steps,
+      min: 1,
+      max: 4096,
+    },
+    {
+      name: 'maxSigma',
+      label: 'Max σ',
+      description: 'Blur (pixels) at the far end of the path: the implicit baseline.',
+      type: 'number',
+      default: BLUR_IG_DEFAULTS.maxSigma,
+      min: 0.1,
+      max: 500,
+    },
+    {
+      name: 'gradStep',
+      label: 'Gradient step',
+      description: 'σ step of the forward difference for ∂blur/∂σ.',
+      type: 'number',
+      default: BLUR_IG_DEFAULTS.gradStep,
+      min: 1e-4,
+      max: 1,
+    },
     { name: 'idgi', label: 'IDGI', description: 'Post-process the path with IDGI: exactly complete.', type: 'boolean', default: false },
   ],
   validate(options) {
@@ -86,7 +111,10 @@ export const blurIg: AttributionMethod = {
     const { steps, maxSigma, gradStep, idgi } = parse(options);
     const shape = context.evaluator.inputShape;
     if (shape.length !== 3) {
-      throw new PathLensError('usage', `Blur IG needs an image input [height, width, channels]; this model's input is [${shape.join(', ')}]. Use ig or guided-ig instead`);
+      throw new PathLensError(
+        'usage',
+        `Blur IG needs an image input [height, width, channels]; this model's input is [${shape.join(', ')}]. Use ig or guided-ig instead`,
+      );
     }
     const size = context.input.data.length;
     const sigmas = Array.from({ length: steps + 1 }, (_, i) => (i * maxSigma) / steps);
@@ -105,11 +133,20 @@ export const blurIg: AttributionMethod = {
         steps,
         (start, count) => blurBatch(image, sigmas.slice(start, start + count)),
         ({ start, count, points, grad }) => {
-          const ahead = blurBatch(image, sigmas.slice(start, start + count).map((s) => s + gradStep));
+          const ahead = blurBatch(
+            image,
+            sigmas.slice(start, start + count).map((s) => s + gradStep),
+          );
           const dx = tf.div(tf.sub(ahead, points), gradStep);
           const dSigma = sigmas.slice(start + 1, start + count + 1).map((s, j) => s - sigmas[start + j]!);
           // The path runs from x to the blurred image; attribution integrates it backwards (−).
-          const scaled = tf.mul(tf.reshape(tf.mul(dx, grad), [count, size]), tf.tensor2d(dSigma.map((d) => -d), [count, 1]));
+          const scaled = tf.mul(
+            tf.reshape(tf.mul(dx, grad), [count, size]),
+            tf.tensor2d(
+              dSigma.map((d) => -d),
+              [count, 1],
+            ),
+          );
           const flat = tf.reshape(grad, [count, size]);
           const reductions = [tf.sum(scaled, 0), tf.sum(scaled, 1), tf.sqrt(tf.sum(tf.square(flat), 1))];
           return accumulator ? [...reductions, flat] : reductions;

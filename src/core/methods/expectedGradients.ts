@@ -71,9 +71,29 @@ export const expectedGradients: AttributionMethod = {
   // Complete only in expectation: its completeness is reported, but a gap is sampling noise, not a flaw.
   complete: false,
   parameters: [
-    { name: 'reference', label: 'Reference set', description: 'Folder of images, CSV or JSON array file the baselines are drawn from.', type: 'string', default: '' },
-    { name: 'samples', label: 'Samples', description: 'Number of (baseline, α) samples K (gradient evaluations).', type: 'integer', default: EXPECTED_GRADIENTS_DEFAULTS.samples, min: 1, max: 4096 },
-    { name: 'seed', label: 'Seed', description: 'Seed of the baseline and α draws.', type: 'integer', default: EXPECTED_GRADIENTS_DEFAULTS.seed },
+    {
+      name: 'reference',
+      label: 'Reference set',
+      description: 'Folder of images, CSV or JSON array file the baselines are drawn from.',
+      type: 'string',
+      default: '',
+    },
+    {
+      name: 'samples',
+      label: 'Samples',
+      description: 'Number of (baseline, α) samples K (gradient evaluations).',
+      type: 'integer',
+      default: EXPECTED_GRADIENTS_DEFAULTS.samples,
+      min: 1,
+      max: 4096,
+    },
+    {
+      name: 'seed',
+      label: 'Seed',
+      description: 'Seed of the baseline and α draws.',
+      type: 'integer',
+      default: EXPECTED_GRADIENTS_DEFAULTS.seed,
+    },
   ],
   validate(options) {
     parse(options);
@@ -145,7 +165,14 @@ export const expectedGradients: AttributionMethod = {
     let running = 0;
     return {
       method: 'expected-gradients',
-      params: { reference, referenceSize: references.length, samples, seed, sampling: 'shuffled passes over the reference set, α ~ U(0,1)', meanReferenceValue },
+      params: {
+        reference,
+        referenceSize: references.length,
+        samples,
+        seed,
+        sampling: 'shuffled passes over the reference set, α ~ U(0,1)',
+        meanReferenceValue,
+      },
       attribution: { shape: context.input.shape, data: attribution },
       completeness: completeness(attribution, expected),
       path: {

@@ -60,7 +60,13 @@ export interface GgigComputation {
 }
 
 /** The GGIG computation on plain arrays (the method below adds baselines and reporting). */
-export async function computeGgig(evaluator: Evaluator, input: Float32Array, baseline: Float32Array, params: GgigParams, keepCandidates = false): Promise<GgigComputation> {
+export async function computeGgig(
+  evaluator: Evaluator,
+  input: Float32Array,
+  baseline: Float32Array,
+  params: GgigParams,
+  keepCandidates = false,
+): Promise<GgigComputation> {
   const size = input.length;
   const m = params.scales;
   const lo = new Float32Array(size);
@@ -156,10 +162,41 @@ export const ggig: AttributionMethod = {
     "Reconstruction of the paper's description (Rahman et al. 2022; no public code): gradient ascent from m scaled inputs on the straight path, inside the box between baseline and input; per feature the largest-magnitude candidate. Not complete.",
   complete: false,
   parameters: [
-    { name: 'scales', label: 'Scales (m)', description: 'Scaled inputs x′ + (k/m)(x − x′), k = 1..m, ascended together in one batch.', type: 'integer', default: GGIG_DEFAULTS.scales, min: 1, max: 4096 },
-    { name: 'ascentSteps', label: 'Ascent steps (K)', description: 'Projected gradient-ascent steps from each scaled input (one batched gradient each).', type: 'integer', default: GGIG_DEFAULTS.ascentSteps, min: 0, max: 1000 },
-    { name: 'ascentRate', label: 'Ascent rate (η)', description: 'Step of the feature with the largest |gradient|, as a fraction of max |x − x′| (gradient normalised by its max-norm).', type: 'number', default: GGIG_DEFAULTS.ascentRate, min: 0, max: 1 },
-    { name: 'baseline', label: 'Baseline', description: 'Reference input x′; the ascent stays in the box between x′ and x.', type: 'choice', default: GGIG_DEFAULTS.baseline, choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'] },
+    {
+      name: 'scales',
+      label: 'Scales (m)',
+      description: 'Scaled inputs x′ + (k/m)(x − x′), k = 1..m, ascended together in one batch.',
+      type: 'integer',
+      default: GGIG_DEFAULTS.scales,
+      min: 1,
+      max: 4096,
+    },
+    {
+      name: 'ascentSteps',
+      label: 'Ascent steps (K)',
+      description: 'Projected gradient-ascent steps from each scaled input (one batched gradient each).',
+      type: 'integer',
+      default: GGIG_DEFAULTS.ascentSteps,
+      min: 0,
+      max: 1000,
+    },
+    {
+      name: 'ascentRate',
+      label: 'Ascent rate (η)',
+      description: 'Step of the feature with the largest |gradient|, as a fraction of max |x − x′| (gradient normalised by its max-norm).',
+      type: 'number',
+      default: GGIG_DEFAULTS.ascentRate,
+      min: 0,
+      max: 1,
+    },
+    {
+      name: 'baseline',
+      label: 'Baseline',
+      description: 'Reference input x′; the ascent stays in the box between x′ and x.',
+      type: 'choice',
+      default: GGIG_DEFAULTS.baseline,
+      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
+    },
   ],
   validate(options) {
     parseGgigOptions(options);

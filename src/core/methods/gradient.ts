@@ -18,7 +18,13 @@ export async function gradientAtInput(context: MethodContext): Promise<Float32Ar
   return gradient;
 }
 
-export function singleEvaluationResult(method: string, context: MethodContext, data: Float32Array, started: number, evaluations: number): MethodResult {
+export function singleEvaluationResult(
+  method: string,
+  context: MethodContext,
+  data: Float32Array,
+  started: number,
+  evaluations: number,
+): MethodResult {
   return {
     method,
     params: {},

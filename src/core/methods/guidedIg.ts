@@ -56,7 +56,9 @@ function select(a: Float64Array, k: number): number {
   while (hi > lo) {
     const mid = (lo + hi) >>> 1;
     // Median of three as pivot.
-    let x = a[lo]!, y = a[mid]!, z = a[hi]!;
+    let x = a[lo]!,
+      y = a[mid]!,
+      z = a[hi]!;
     if (x > y) [x, y] = [y, x];
     if (y > z) [y, z] = [z, y];
     if (x > y) [x, y] = [y, x];
@@ -122,10 +124,41 @@ export const guidedIg: AttributionMethod = {
   description: 'IG along an adaptive path that first moves the features with the smallest gradients; fewer off-object artefacts.',
   complete: true,
   parameters: [
-    { name: 'steps', label: 'Steps', description: 'Path steps (one gradient each, sequential).', type: 'integer', default: GUIDED_IG_DEFAULTS.steps, min: 1, max: 4096 },
-    { name: 'fraction', label: 'Fraction', description: 'Share of features (smallest |gradient|) moved per round; ties move more.', type: 'number', default: GUIDED_IG_DEFAULTS.fraction, min: 0, max: 1 },
-    { name: 'maxDist', label: 'Max distance', description: 'How far (in α) a feature may run ahead of the straight path: 0 = IG (left Riemann), 1 = unbounded.', type: 'number', default: GUIDED_IG_DEFAULTS.maxDist, min: 0, max: 1 },
-    { name: 'baseline', label: 'Baseline', description: 'Reference input x′ the path starts from.', type: 'choice', default: GUIDED_IG_DEFAULTS.baseline, choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'] },
+    {
+      name: 'steps',
+      label: 'Steps',
+      description: 'Path steps (one gradient each, sequential).',
+      type: 'integer',
+      default: GUIDED_IG_DEFAULTS.steps,
+      min: 1,
+      max: 4096,
+    },
+    {
+      name: 'fraction',
+      label: 'Fraction',
+      description: 'Share of features (smallest |gradient|) moved per round; ties move more.',
+      type: 'number',
+      default: GUIDED_IG_DEFAULTS.fraction,
+      min: 0,
+      max: 1,
+    },
+    {
+      name: 'maxDist',
+      label: 'Max distance',
+      description: 'How far (in α) a feature may run ahead of the straight path: 0 = IG (left Riemann), 1 = unbounded.',
+      type: 'number',
+      default: GUIDED_IG_DEFAULTS.maxDist,
+      min: 0,
+      max: 1,
+    },
+    {
+      name: 'baseline',
+      label: 'Baseline',
+      description: 'Reference input x′ the path starts from.',
+      type: 'choice',
+      default: GUIDED_IG_DEFAULTS.baseline,
+      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
+    },
     { name: 'idgi', label: 'IDGI', description: 'Post-process the path with IDGI: exactly complete.', type: 'boolean', default: false },
   ],
   validate(options) {

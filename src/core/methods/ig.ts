@@ -23,10 +23,14 @@ function resolveRule(options: MethodOptions): IgRule {
 
 function adaptiveOptions(options: MethodOptions): { tolerance: number; maxEvaluations: number } {
   const tolerance = options.tolerance ?? ADAPTIVE_DEFAULTS.tolerance;
-  if (typeof tolerance !== 'number' || !(tolerance > 0)) throw new PathLensError('usage', `tolerance must be a number > 0 (got ${String(tolerance)})`);
+  if (typeof tolerance !== 'number' || !(tolerance > 0))
+    throw new PathLensError('usage', `tolerance must be a number > 0 (got ${String(tolerance)})`);
   const maxEvaluations = requirePositiveInteger(options.maxEvaluations ?? ADAPTIVE_DEFAULTS.maxEvaluations, 'max-evaluations');
   if (maxEvaluations < 2 * ADAPTIVE_DEFAULTS.initialPanels + 1) {
-    throw new PathLensError('usage', `max-evaluations must be at least ${2 * ADAPTIVE_DEFAULTS.initialPanels + 1} (the first adaptive pass)`);
+    throw new PathLensError(
+      'usage',
+      `max-evaluations must be at least ${2 * ADAPTIVE_DEFAULTS.initialPanels + 1} (the first adaptive pass)`,
+    );
   }
   return { tolerance, maxEvaluations };
 }
@@ -38,11 +42,47 @@ export const integratedGradients: AttributionMethod = {
   description: 'Path integral of gradients from a baseline to the input; Σ attribution = F(x) − F(baseline).',
   complete: true,
   parameters: [
-    { name: 'steps', label: 'Steps', description: 'Number of path points (gradient evaluations).', type: 'integer', default: IG_DEFAULTS.steps, min: 1, max: 4096 },
-    { name: 'rule', label: 'Quadrature rule', description: 'How path points and weights are placed on [0, 1]; adaptive refines until δ is within tolerance.', type: 'choice', default: IG_DEFAULTS.rule, choices: [...IG_RULES] },
-    { name: 'tolerance', label: 'Tolerance (adaptive)', description: 'Adaptive rule stops when |δ| ≤ tolerance·|F(x) − F(x′)|.', type: 'number', default: ADAPTIVE_DEFAULTS.tolerance, min: 1e-6, max: 1 },
-    { name: 'baseline', label: 'Baseline', description: 'Reference input x′ the path starts from.', type: 'choice', default: IG_DEFAULTS.baseline, choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'] },
-    { name: 'idgi', label: 'IDGI', description: 'Post-process the path with IDGI (Riemann/trapezoid rules only): exactly complete.', type: 'boolean', default: false },
+    {
+      name: 'steps',
+      label: 'Steps',
+      description: 'Number of path points (gradient evaluations).',
+      type: 'integer',
+      default: IG_DEFAULTS.steps,
+      min: 1,
+      max: 4096,
+    },
+    {
+      name: 'rule',
+      label: 'Quadrature rule',
+      description: 'How path points and weights are placed on [0, 1]; adaptive refines until δ is within tolerance.',
+      type: 'choice',
+      default: IG_DEFAULTS.rule,
+      choices: [...IG_RULES],
+    },
+    {
+      name: 'tolerance',
+      label: 'Tolerance (adaptive)',
+      description: 'Adaptive rule stops when |δ| ≤ tolerance·|F(x) − F(x′)|.',
+      type: 'number',
+      default: ADAPTIVE_DEFAULTS.tolerance,
+      min: 1e-6,
+      max: 1,
+    },
+    {
+      name: 'baseline',
+      label: 'Baseline',
+      description: 'Reference input x′ the path starts from.',
+      type: 'choice',
+      default: IG_DEFAULTS.baseline,
+      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
+    },
+    {
+      name: 'idgi',
+      label: 'IDGI',
+      description: 'Post-process the path with IDGI (Riemann/trapezoid rules only): exactly complete.',
+      type: 'boolean',
+      default: false,
+    },
   ],
   validate(options) {
     const steps = requirePositiveInteger(options.steps ?? IG_DEFAULTS.steps, 'steps');
@@ -65,13 +105,27 @@ export const integratedGradients: AttributionMethod = {
     let ruleParams: Record<string, unknown>;
     let post: { attribution: Float64Array; cumulative: number[] } | null = null;
     if (idgi && ruleName !== 'adaptive') {
-      const result = await idgiStraightPath(context.evaluator, input, baseline.data, quadrature(ruleName, steps), { inputValue: context.inputValue, baselineValue: baseline.value }, 'Integrated Gradients (IDGI)');
+      const result = await idgiStraightPath(
+        context.evaluator,
+        input,
+        baseline.data,
+        quadrature(ruleName, steps),
+        { inputValue: context.inputValue, baselineValue: baseline.value },
+        'Integrated Gradients (IDGI)',
+      );
       integral = result.integral;
       post = result;
       ruleParams = { steps, rule: ruleName };
     } else if (ruleName === 'adaptive') {
       const adaptive = adaptiveOptions(options);
-      const result = await integrateAdaptive(context.evaluator, input, baseline.data, expected, adaptive, 'Integrated Gradients (adaptive)');
+      const result = await integrateAdaptive(
+        context.evaluator,
+        input,
+        baseline.data,
+        expected,
+        adaptive,
+        'Integrated Gradients (adaptive)',
+      );
       integral = result;
       ruleParams = { steps: result.alpha.length, rule: 'adaptive', ...adaptive, converged: result.converged };
     } else {

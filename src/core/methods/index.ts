@@ -16,7 +16,21 @@ import { varGrad } from './vargrad';
 
 /** Every method by its CLI name, in the order pickers list them. */
 export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
-  [integratedGradients, gradient, gradXInput, guidedIg, blurIg, expectedGradients, smoothGrad, smoothGradSquared, varGrad, ggig, patternNet, patternAttribution, pgig].map((m) => [m.name, m]),
+  [
+    integratedGradients,
+    gradient,
+    gradXInput,
+    guidedIg,
+    blurIg,
+    expectedGradients,
+    smoothGrad,
+    smoothGradSquared,
+    varGrad,
+    ggig,
+    patternNet,
+    patternAttribution,
+    pgig,
+  ].map((m) => [m.name, m]),
 );
 
 export function getMethod(name: string): AttributionMethod {

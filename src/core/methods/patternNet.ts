@@ -8,7 +8,11 @@ import type { MethodResult } from '../types';
  * PatternNet / PatternAttribution at the input: relevance starts at the explained output value and is
  * propagated back with A or W⊙A, ReLU gates and max-pool switches from the ordinary forward pass.
  */
-export async function runPatternBackward(context: MethodContext, method: 'pattern-net' | 'pattern-attribution', kind: BackwardKind): Promise<MethodResult> {
+export async function runPatternBackward(
+  context: MethodContext,
+  method: 'pattern-net' | 'pattern-attribution',
+  kind: BackwardKind,
+): Promise<MethodResult> {
   const started = performance.now();
   const patterns = await requirePatterns(context, method);
   const fn = context.evaluator.fn;
@@ -25,7 +29,11 @@ export async function runPatternBackward(context: MethodContext, method: 'patter
   checkTwinValue(twin!, context.inputValue, method);
   return {
     method,
-    params: { estimator: patterns.header.estimator, patternSamples: patterns.header.samples, relevance: fn.output === 'logit' ? 'logit value' : 'probability value (through the final squashing)' },
+    params: {
+      estimator: patterns.header.estimator,
+      patternSamples: patterns.header.samples,
+      relevance: fn.output === 'logit' ? 'logit value' : 'probability value (through the final squashing)',
+    },
     attribution: { shape: context.input.shape, data: Float32Array.from(data) },
     completeness: null,
     timing: { ms: elapsed(started), evaluations: 1 },

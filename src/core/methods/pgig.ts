@@ -17,7 +17,10 @@ function pgigQuadrature(options: MethodOptions): Quadrature & { ruleName: PgigRu
   const steps = requirePositiveInteger(options.steps ?? PGIG_DEFAULTS.steps, 'steps');
   const rule = (options.rule ?? PGIG_DEFAULTS.rule) as PgigRule;
   if (!PGIG_RULES.includes(rule)) {
-    throw new PathLensError('usage', `pgig: unknown rule '${rule}' (choose one of ${PGIG_RULES.join(', ')}; adaptive does not apply: PGIG is not complete)`);
+    throw new PathLensError(
+      'usage',
+      `pgig: unknown rule '${rule}' (choose one of ${PGIG_RULES.join(', ')}; adaptive does not apply: PGIG is not complete)`,
+    );
   }
   if (rule === 'interior') {
     if (steps < 2) throw new PathLensError('usage', 'pgig: the interior rule needs at least 2 steps (points k/n, k = 1..n−1)');
@@ -38,9 +41,31 @@ export const pgig: AttributionMethod = {
   description: 'IG with the PatternAttribution backward pass (W⊙A) in place of the gradient; not complete (needs `pathlens patterns fit`).',
   complete: false,
   parameters: [
-    { name: 'steps', label: 'Steps', description: 'Path steps n (the interior rule uses the points k/n, k = 1..n−1).', type: 'integer', default: PGIG_DEFAULTS.steps, min: 1, max: 4096 },
-    { name: 'rule', label: 'Quadrature rule', description: 'Placement of the path points; interior = the reference (k/n without the ends).', type: 'choice', default: PGIG_DEFAULTS.rule, choices: [...PGIG_RULES] },
-    { name: 'baseline', label: 'Baseline', description: 'Reference input x′ the path starts from.', type: 'choice', default: PGIG_DEFAULTS.baseline, choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'] },
+    {
+      name: 'steps',
+      label: 'Steps',
+      description: 'Path steps n (the interior rule uses the points k/n, k = 1..n−1).',
+      type: 'integer',
+      default: PGIG_DEFAULTS.steps,
+      min: 1,
+      max: 4096,
+    },
+    {
+      name: 'rule',
+      label: 'Quadrature rule',
+      description: 'Placement of the path points; interior = the reference (k/n without the ends).',
+      type: 'choice',
+      default: PGIG_DEFAULTS.rule,
+      choices: [...PGIG_RULES],
+    },
+    {
+      name: 'baseline',
+      label: 'Baseline',
+      description: 'Reference input x′ the path starts from.',
+      type: 'choice',
+      default: PGIG_DEFAULTS.baseline,
+      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
+    },
   ],
   validate(options) {
     pgigQuadrature(options);
@@ -74,7 +99,14 @@ export const pgig: AttributionMethod = {
         for (let i = 0; i < size; i++) points[j * size + i] = x0[i]! + a * diff[i]!;
       }
       const [relevance, value] = tf.tidy(() => {
-        const out = patternBackward(patterns, 'pattern-attribution', tf.tensor(points, [n, ...evaluator.inputShape]), target, output, false);
+        const out = patternBackward(
+          patterns,
+          'pattern-attribution',
+          tf.tensor(points, [n, ...evaluator.inputShape]),
+          target,
+          output,
+          false,
+        );
         return [out.relevance, out.value];
       });
       const r = (await relevance!.data()) as Float32Array;
@@ -86,7 +118,11 @@ export const pgig: AttributionMethod = {
         let contribution = 0;
         for (let i = 0; i < size; i++) {
           const g = r[j * size + i]!;
-          if (!Number.isFinite(g)) throw new PathLensError('non-finite', `the PatternAttribution backward pass became ${g} during ${stage}; check the patterns and the preprocessing`);
+          if (!Number.isFinite(g))
+            throw new PathLensError(
+              'non-finite',
+              `the PatternAttribution backward pass became ${g} during ${stage}; check the patterns and the preprocessing`,
+            );
           weighted[i] += w * g;
           norm += g * g;
           contribution += w * g * diff[i]!;
@@ -102,7 +138,9 @@ export const pgig: AttributionMethod = {
     // The twin must reproduce F; check it at the path's end point when that is on the path, else at x.
     if (q.alphas[count - 1] === 1) checkTwinValue(values[count - 1]!, context.inputValue, 'pgig');
     else {
-      const twin = tf.tidy(() => patternBackward(patterns, 'gradient', tf.tensor(x, [1, ...evaluator.inputShape]), target, output, false).value.dataSync()[0]!);
+      const twin = tf.tidy(
+        () => patternBackward(patterns, 'gradient', tf.tensor(x, [1, ...evaluator.inputShape]), target, output, false).value.dataSync()[0]!,
+      );
       checkTwinValue(twin, context.inputValue, 'pgig');
     }
     const attribution = new Float32Array(size);
@@ -111,7 +149,14 @@ export const pgig: AttributionMethod = {
     const cumulativeSum = contributions.map((c) => (running += c));
     return {
       method: 'pgig',
-      params: { steps: options.steps ?? PGIG_DEFAULTS.steps, rule: q.ruleName, points: count, baseline: baseline.name, estimator: patterns.header.estimator, patternSamples: patterns.header.samples },
+      params: {
+        steps: options.steps ?? PGIG_DEFAULTS.steps,
+        rule: q.ruleName,
+        points: count,
+        baseline: baseline.name,
+        estimator: patterns.header.estimator,
+        patternSamples: patterns.header.samples,
+      },
       attribution: { shape: context.input.shape, data: attribution },
       // Not complete by design: there is no δ to report.
       completeness: null,

@@ -53,7 +53,10 @@ export function parseModelJson(text: string, file: string): ModelJson {
     throw new PathLensError('model-json', `${file} is not valid JSON (${reason}); the file may be truncated or corrupt`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new PathLensError('model-json', `${file} is JSON but not a TF.js model (expected an object with modelTopology and weightsManifest)`);
+    throw new PathLensError(
+      'model-json',
+      `${file} is JSON but not a TF.js model (expected an object with modelTopology and weightsManifest)`,
+    );
   }
   const json = parsed as Partial<ModelJson>;
   if (json.modelTopology === undefined || json.modelTopology === null || typeof json.modelTopology !== 'object') {
@@ -87,7 +90,10 @@ export function readModelArtifacts(modelJsonPath: string): ReadArtifacts {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PathLensError('model-json', code === 'ENOENT' ? `model file not found: ${file}` : `cannot read ${file}: ${(err as Error).message}`);
+    throw new PathLensError(
+      'model-json',
+      code === 'ENOENT' ? `model file not found: ${file}` : `cannot read ${file}: ${(err as Error).message}`,
+    );
   }
   const json = parseModelJson(text, file);
   const dir = path.dirname(file);

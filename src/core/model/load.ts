@@ -49,7 +49,9 @@ export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
   return loaded;
 }
 
-type PartialModel = Omit<LoadedModel, 'summary'> & { partialSummary: Omit<ModelSummary, 'path' | 'labels' | 'labelsSource' | 'weightBytes'> };
+type PartialModel = Omit<LoadedModel, 'summary'> & {
+  partialSummary: Omit<ModelSummary, 'path' | 'labels' | 'labelsSource' | 'weightBytes'>;
+};
 
 function ioFrom(artifacts: tf.io.ModelArtifacts): tf.io.IOHandler {
   return { load: async () => artifacts };
@@ -60,7 +62,10 @@ function wrapLoadError(err: unknown, file: string): PathLensError {
   const message = err instanceof Error ? err.message : String(err);
   const unknownLayer = /Unknown layer: (\w+)/.exec(message);
   if (unknownLayer) {
-    return new PathLensError('model-unsupported', `${file} uses layer class '${unknownLayer[1]}', which TF.js layers cannot build (custom or unsupported layer)`);
+    return new PathLensError(
+      'model-unsupported',
+      `${file} uses layer class '${unknownLayer[1]}', which TF.js layers cannot build (custom or unsupported layer)`,
+    );
   }
   const unknownOp = /(?:Op is not supported|is not supported): ?(\w+)/.exec(message);
   if (unknownOp) {
@@ -71,11 +76,17 @@ function wrapLoadError(err: unknown, file: string): PathLensError {
 
 function perExampleShape(shape: readonly (number | null)[] | undefined, file: string): number[] {
   if (!shape || shape.length < 2) {
-    throw new PathLensError('model-unsupported', `${file}: the input shape ${JSON.stringify(shape)} has no batch dimension; PathLens needs [batch, ...features]`);
+    throw new PathLensError(
+      'model-unsupported',
+      `${file}: the input shape ${JSON.stringify(shape)} has no batch dimension; PathLens needs [batch, ...features]`,
+    );
   }
   const rest = shape.slice(1);
   if (rest.some((d) => d === null || d < 0)) {
-    throw new PathLensError('model-unsupported', `${file}: the input shape ${JSON.stringify(shape)} has unknown sizes; PathLens needs a fixed input size`);
+    throw new PathLensError(
+      'model-unsupported',
+      `${file}: the input shape ${JSON.stringify(shape)} has unknown sizes; PathLens needs a fixed input size`,
+    );
   }
   return rest as number[];
 }
@@ -95,7 +106,10 @@ async function loadLayers(read: ReadArtifacts, file: string): Promise<PartialMod
     throw wrapLoadError(err, file);
   }
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new PathLensError('model-unsupported', `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`);
+    throw new PathLensError(
+      'model-unsupported',
+      `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`,
+    );
   }
   const inputShape = perExampleShape(model.inputs[0]!.shape, file);
   const outShape = model.outputs[0]!.shape;
@@ -179,7 +193,10 @@ async function loadGraph(read: ReadArtifacts, file: string): Promise<PartialMode
     throw wrapLoadError(err, file);
   }
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new PathLensError('model-unsupported', `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`);
+    throw new PathLensError(
+      'model-unsupported',
+      `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`,
+    );
   }
   const nodes = ((read.artifacts.modelTopology as { node?: GraphNode[] }).node ?? []) as GraphNode[];
   const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -251,4 +268,3 @@ function checkRuns(model: LoadedModel): void {
     }
   });
 }
-

@@ -18,7 +18,7 @@ function containerLayers(layer: LayerJson): LayerJson[] | null {
 
 /** The layer that produces the model output, descending into nested containers. */
 export function findFinalLayer(topology: Record<string, unknown>): LayerJson | null {
-  let layer: LayerJson | null = ((topology.model_config as LayerJson | undefined) ?? (topology as unknown as LayerJson)) ?? null;
+  let layer: LayerJson | null = (topology.model_config as LayerJson | undefined) ?? (topology as unknown as LayerJson) ?? null;
   while (layer) {
     const layers = containerLayers(layer);
     if (!layers) return layer;

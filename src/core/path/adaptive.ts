@@ -66,7 +66,11 @@ export function panelsToSplit(panels: readonly Panel[], directional: ReadonlyMap
     }))
     .filter((s) => s.h > 1e-6);
   const total = scored.reduce((sum, s) => sum + s.score, 0);
-  if (total === 0) return scored.sort((x, y) => y.h - x.h).slice(0, 1).map((s) => s.panel);
+  if (total === 0)
+    return scored
+      .sort((x, y) => y.h - x.h)
+      .slice(0, 1)
+      .map((s) => s.panel);
   // Greedy: the fewest panels that carry half of the estimated error, so a batch does not spend
   // evaluations on panels that are already accurate.
   scored.sort((x, y) => y.score - x.score);

@@ -130,7 +130,13 @@ export async function idgiStraightPath(
   const accumulator = new IdgiAccumulator(size, ends.baselineValue);
   let boundaries: Float64Array | null = null;
   if (rule.rule === 'riemann-middle' && n > 1) {
-    boundaries = await forwardAlongStraightPath(evaluator, input, baseline, Array.from({ length: n - 1 }, (_, k) => (k + 1) / n), `${stage} (IDGI segment ends)`);
+    boundaries = await forwardAlongStraightPath(
+      evaluator,
+      input,
+      baseline,
+      Array.from({ length: n - 1 }, (_, k) => (k + 1) / n),
+      `${stage} (IDGI segment ends)`,
+    );
   }
   const onPoints = (start: number, count: number, gradients: Float32Array, values: Float32Array) => {
     for (let j = 0; j < count; j++) {
@@ -168,7 +174,13 @@ export async function idgiStraightPath(
 }
 
 /** F at points of the straight path (forward passes only). */
-export async function forwardAlongStraightPath(evaluator: Evaluator, input: Float32Array, baseline: Float32Array, alphas: number[], stage: string): Promise<Float64Array> {
+export async function forwardAlongStraightPath(
+  evaluator: Evaluator,
+  input: Float32Array,
+  baseline: Float32Array,
+  alphas: number[],
+  stage: string,
+): Promise<Float64Array> {
   const shape = evaluator.inputShape;
   const x = tf.tensor(input, [1, ...shape]);
   const base = tf.tensor(baseline, [1, ...shape]);

@@ -1,7 +1,13 @@
 import { PathLensError } from '../errors';
 import type { QuadratureRuleName } from '../types';
 
-export const QUADRATURE_RULES: readonly QuadratureRuleName[] = ['gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'trapezoid'];
+export const QUADRATURE_RULES: readonly QuadratureRuleName[] = [
+  'gauss-legendre',
+  'riemann-left',
+  'riemann-right',
+  'riemann-middle',
+  'trapezoid',
+];
 
 /** Points α_k on [0, 1] and weights w_k with Σ w_k = 1, approximating ∫₀¹ g(α) dα ≈ Σ w_k g(α_k). */
 export interface Quadrature {

@@ -76,7 +76,11 @@ export function pathDirection(input: Float32Array, baseline: Float32Array): Floa
 }
 
 /** Builds points γ(α_k) = x' + α_k(x − x') for k in [start, start + count), row-major. */
-export function straightPathPoints(input: Float32Array, baseline: Float32Array, alphas: readonly number[]): (start: number, count: number) => Float32Array {
+export function straightPathPoints(
+  input: Float32Array,
+  baseline: Float32Array,
+  alphas: readonly number[],
+): (start: number, count: number) => Float32Array {
   const size = input.length;
   const direction = pathDirection(input, baseline);
   return (start, count) => {

@@ -17,7 +17,13 @@ export const PATTERN_METHOD_NAMES = ['pattern-net', 'pattern-attribution', 'pgig
  * value (PatternNet / PatternAttribution: one-hot × logit; for probabilities p_t·∂p_t/∂logits as the
  * reference's "backprop probability"); otherwise the plain derivative ∂F/∂logits (PGIG, as IG).
  */
-export function outputSeed(network: PatternNetwork, logits: tf.Tensor2D, target: number, output: OutputKind, byValue: boolean): { seed: tf.Tensor2D; value: tf.Tensor1D } {
+export function outputSeed(
+  network: PatternNetwork,
+  logits: tf.Tensor2D,
+  target: number,
+  output: OutputKind,
+  byValue: boolean,
+): { seed: tf.Tensor2D; value: tf.Tensor1D } {
   const classes = logits.shape[1];
   const mask = new Float32Array(classes);
   mask[target] = 1;
@@ -38,7 +44,14 @@ export function outputSeed(network: PatternNetwork, logits: tf.Tensor2D, target:
 }
 
 /** Per point: the backward pass ([B, ...input]) and F at the point. Call inside tf.tidy. */
-export function patternBackward(patterns: Patterns, kind: BackwardKind, points: tf.Tensor, target: number, output: OutputKind, byValue: boolean): { relevance: tf.Tensor; value: tf.Tensor1D } {
+export function patternBackward(
+  patterns: Patterns,
+  kind: BackwardKind,
+  points: tf.Tensor,
+  target: number,
+  output: OutputKind,
+  byValue: boolean,
+): { relevance: tf.Tensor; value: tf.Tensor1D } {
   const network = patterns.network;
   const cache = network.forward(points);
   const { seed, value } = outputSeed(network, cache.output, target, output, byValue);
@@ -58,6 +71,9 @@ export async function requirePatterns(context: MethodContext, method: string): P
  */
 export function checkTwinValue(twin: number, model: number, method: string): void {
   if (Math.abs(twin - model) > 1e-3 * Math.max(1, Math.abs(model))) {
-    throw new PathLensError('model-unsupported', `${method}: the pattern network computes F = ${twin} where the model gives ${model}; this model uses layer semantics the pattern methods cannot mirror`);
+    throw new PathLensError(
+      'model-unsupported',
+      `${method}: the pattern network computes F = ${twin} where the model gives ${model}; this model uses layer semantics the pattern methods cannot mirror`,
+    );
   }
 }

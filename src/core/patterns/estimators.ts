@@ -54,7 +54,16 @@ export class PatternStats {
   }
 
   /** Adds one batch's float32 partial sums (all of shifted values) into the float64 totals. */
-  add(batch: { rows: number; sumX?: ArrayLike<number>; sumY: ArrayLike<number>; sumXY?: ArrayLike<number>; activeCount?: ArrayLike<number>; sumXActive?: ArrayLike<number>; sumXYActive?: ArrayLike<number>; sumYActive?: ArrayLike<number> }): void {
+  add(batch: {
+    rows: number;
+    sumX?: ArrayLike<number>;
+    sumY: ArrayLike<number>;
+    sumXY?: ArrayLike<number>;
+    activeCount?: ArrayLike<number>;
+    sumXActive?: ArrayLike<number>;
+    sumXYActive?: ArrayLike<number>;
+    sumYActive?: ArrayLike<number>;
+  }): void {
     this.rows += batch.rows;
     const acc = (into: Float64Array, from: ArrayLike<number> | undefined) => {
       if (!from) return;
@@ -95,7 +104,8 @@ export class PatternStats {
           const meanYActive = this.sumYActive[g * m + j]! / active;
           for (let i = 0; i < n; i++) {
             const at = (g * n + i) * m + j;
-            numerator[i] = this.sumXYActive[at]! / active - (this.sumXActive[at]! / active) * meanY + kx[g * n + i]! * (meanYActive - meanY);
+            numerator[i] =
+              this.sumXYActive[at]! / active - (this.sumXActive[at]! / active) * meanY + kx[g * n + i]! * (meanYActive - meanY);
           }
         }
         let denominator = 0;

@@ -59,7 +59,8 @@ function ungroup(op: KernelOp, grouped: Float64Array): Float32Array {
   const { groups, n, m } = groupShape(op);
   if (op.kind !== 'depthwise') return Float32Array.from(grouped);
   const out = new Float32Array(grouped.length);
-  for (let g = 0; g < groups; g++) for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[(i * groups + g) * m + j] = grouped[(g * n + i) * m + j]!;
+  for (let g = 0; g < groups; g++)
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[(i * groups + g) * m + j] = grouped[(g * n + i) * m + j]!;
   return out;
 }
 
@@ -67,10 +68,12 @@ function ungroup(op: KernelOp, grouped: Float64Array): Float32Array {
 function patchKernel(kh: number, kw: number, cin: number): tf.Tensor4D {
   const n = kh * kw * cin;
   const data = new Float32Array(kh * kw * cin * n);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) {
-    const o = (i * kw + j) * cin + c;
-    data[((i * kw + j) * cin + c) * n + o] = 1;
-  }
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < cin; c++) {
+        const o = (i * kw + j) * cin + c;
+        data[((i * kw + j) * cin + c) * n + o] = 1;
+      }
   return tf.tensor4d(data, [kh, kw, cin, n]);
 }
 
@@ -78,7 +81,8 @@ function patchKernel(kh: number, kw: number, cin: number): tf.Tensor4D {
 function depthwisePatchKernel(kh: number, kw: number, cin: number): tf.Tensor4D {
   const p = kh * kw;
   const data = new Float32Array(kh * kw * cin * p);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) data[((i * kw + j) * cin + c) * p + (i * kw + j)] = 1;
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) data[((i * kw + j) * cin + c) * p + (i * kw + j)] = 1;
   return tf.tensor4d(data, [kh, kw, cin, p]);
 }
 
@@ -113,10 +117,16 @@ function extractorFor(op: KernelOp): tf.Tensor4D | undefined {
 }
 
 /** Fits patterns for every kernel layer of `network` in one pass over `batches`. */
-export async function fitPatterns(network: PatternNetwork, batches: AsyncIterable<SampleBatch>, options: FitOptions = {}): Promise<FittedPatterns> {
+export async function fitPatterns(
+  network: PatternNetwork,
+  batches: AsyncIterable<SampleBatch>,
+  options: FitOptions = {},
+): Promise<FittedPatterns> {
   const estimator = options.estimator ?? 'two-component';
   const ops = network.kernelOps;
-  const stats = ops.map((op) => new PatternStats(groupShape(op), estimator === 'two-component' && op.reluFamily ? 'two-component' : 'linear'));
+  const stats = ops.map(
+    (op) => new PatternStats(groupShape(op), estimator === 'two-component' && op.reluFamily ? 'two-component' : 'linear'),
+  );
   const extractors = ops.map(extractorFor);
   const shifts: { x: tf.Tensor; y: tf.Tensor }[] = [];
   const biases = ops.map((op) => {
@@ -205,6 +215,7 @@ export async function fitPatterns(network: PatternNetwork, batches: AsyncIterabl
 
 function assertFinite(values: Float32Array): void {
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) throw new PathLensError('non-finite', 'the model produced NaN/Inf on the data while fitting patterns (check the preprocessing)');
+    if (!Number.isFinite(values[i]!))
+      throw new PathLensError('non-finite', 'the model produced NaN/Inf on the data while fitting patterns (check the preprocessing)');
   }
 }

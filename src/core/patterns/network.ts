@@ -46,10 +46,35 @@ export type Op = KernelOp | PassOp;
 
 /** Layers without weights (or with a fixed inference-time map) whose own backward pass is used. */
 const PASS_THROUGH = new Set([
-  'Flatten', 'Reshape', 'Permute', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout',
-  'MaxPooling1D', 'MaxPooling2D', 'AveragePooling1D', 'AveragePooling2D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D',
-  'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'ZeroPadding2D', 'Cropping2D', 'UpSampling2D', 'Activation', 'ReLU', 'LeakyReLU',
-  'ELU', 'Softmax', 'ThresholdedReLU', 'BatchNormalization', 'Rescaling', 'ActivityRegularization',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'MaxPooling1D',
+  'MaxPooling2D',
+  'AveragePooling1D',
+  'AveragePooling2D',
+  'GlobalAveragePooling1D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling1D',
+  'GlobalMaxPooling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'UpSampling2D',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'ThresholdedReLU',
+  'BatchNormalization',
+  'Rescaling',
+  'ActivityRegularization',
 ]);
 const IDENTITY = new Set(['InputLayer']);
 const RELU_FAMILY = new Set(['relu', 'relu6']);
@@ -72,7 +97,12 @@ const ACTIVATIONS: Record<string, Activation> = {
 };
 
 function activationName(value: unknown, layer: string): string {
-  const name = typeof value === 'string' ? value : value === undefined || value === null ? 'linear' : (value as { className?: string }).className ?? String(value);
+  const name =
+    typeof value === 'string'
+      ? value
+      : value === undefined || value === null
+        ? 'linear'
+        : ((value as { className?: string }).className ?? String(value));
   const normal = name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
   const key = normal === 'hard_sigmoid' ? 'hard_sigmoid' : normal;
   if (!(key in ACTIVATIONS)) {
@@ -130,7 +160,10 @@ function chainOf(model: tfl.LayersModel | tfl.Sequential, file: string): RawLaye
     if (className !== 'Sequential' && !Array.isArray(nested)) {
       const inbound = layer.inboundNodes.flatMap((n) => n.inboundLayers);
       if (className !== 'InputLayer' && previous && inbound.length > 0 && (inbound.length !== 1 || inbound[0] !== previous)) {
-        throw new PathLensError('model-unsupported', `pattern methods need a chain of layers; layer '${layer.name}' (${className}) in ${file} takes ${inbound.map((l) => `'${l.name}'`).join(', ')} as input (branches, skips and merges are not supported)`);
+        throw new PathLensError(
+          'model-unsupported',
+          `pattern methods need a chain of layers; layer '${layer.name}' (${className}) in ${file} takes ${inbound.map((l) => `'${l.name}'`).join(', ')} as input (branches, skips and merges are not supported)`,
+        );
       }
     }
     if (Array.isArray(nested)) out.push(...chainOf(layer as unknown as tfl.LayersModel, file));
@@ -172,7 +205,10 @@ function batchNormAffine(layer: tfl.layers.Layer, channels: number): { scale: tf
 /** Builds the pattern network of a layers model from its artifacts (weights are copied). */
 export async function buildPatternNetwork(read: ReadArtifacts, file: string): Promise<PatternNetwork> {
   if (read.format !== 'layers-model') {
-    throw new PathLensError('model-unsupported', `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${file} is a graph model (its kernels cannot be mapped to layers)`);
+    throw new PathLensError(
+      'model-unsupported',
+      `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${file} is a graph model (its kernels cannot be mapped to layers)`,
+    );
   }
   let model: tfl.LayersModel;
   try {
@@ -189,11 +225,18 @@ export async function buildPatternNetwork(read: ReadArtifacts, file: string): Pr
       if (IDENTITY.has(className)) continue;
       if (className === 'Dense' || className === 'Conv2D' || className === 'DepthwiseConv2D') {
         const config = layer.getConfig() as Record<string, unknown>;
-        if (config.dataFormat === 'channelsFirst') throw new PathLensError('model-unsupported', `layer '${layer.name}' (${className}) uses channels-first data; pattern methods support channels-last only`);
+        if (config.dataFormat === 'channelsFirst')
+          throw new PathLensError(
+            'model-unsupported',
+            `layer '${layer.name}' (${className}) uses channels-first data; pattern methods support channels-last only`,
+          );
         const weights = layer.getWeights();
-        const kernelRaw = className === 'DepthwiseConv2D' ? weightByName(layer, 'depthwise_kernel') ?? weights[0]! : weightByName(layer, 'kernel') ?? weights[0]!;
+        const kernelRaw =
+          className === 'DepthwiseConv2D'
+            ? (weightByName(layer, 'depthwise_kernel') ?? weights[0]!)
+            : (weightByName(layer, 'kernel') ?? weights[0]!);
         const channels = kernelRaw.shape[kernelRaw.shape.length - 1]! * (className === 'DepthwiseConv2D' ? kernelRaw.shape[2]! : 1);
-        const biasRaw = config.useBias === false ? null : weightByName(layer, 'bias') ?? weights[1] ?? null;
+        const biasRaw = config.useBias === false ? null : (weightByName(layer, 'bias') ?? weights[1] ?? null);
         const activation = activationName(config.activation, layer.name);
         let kernel = tf.clone(kernelRaw);
         let bias: tf.Tensor1D = biasRaw ? (tf.clone(biasRaw) as tf.Tensor1D) : tf.zeros([channels]);
@@ -203,7 +246,8 @@ export async function buildPatternNetwork(read: ReadArtifacts, file: string): Pr
           const affine = batchNormAffine(next.layer, channels);
           if (affine) {
             const [k, b] = tf.tidy(() => {
-              const scale = className === 'DepthwiseConv2D' ? tf.reshape(affine.scale, [kernelRaw.shape[2]!, kernelRaw.shape[3]!]) : affine.scale;
+              const scale =
+                className === 'DepthwiseConv2D' ? tf.reshape(affine.scale, [kernelRaw.shape[2]!, kernelRaw.shape[3]!]) : affine.scale;
               return [tf.mul(kernel, scale), tf.add(tf.mul(bias, affine.scale), affine.shift) as tf.Tensor1D];
             });
             tf.dispose([kernel, bias, affine.scale, affine.shift]);
@@ -218,7 +262,11 @@ export async function buildPatternNetwork(read: ReadArtifacts, file: string): Pr
         let reluFamily = RELU_FAMILY.has(activation);
         if (activation === 'linear' && after) {
           const afterConfig = after.layer.getConfig() as { activation?: unknown; maxValue?: number | null };
-          if (after.className === 'ReLU' || (after.className === 'Activation' && RELU_FAMILY.has(activationName(afterConfig.activation, after.layer.name)))) reluFamily = true;
+          if (
+            after.className === 'ReLU' ||
+            (after.className === 'Activation' && RELU_FAMILY.has(activationName(afterConfig.activation, after.layer.name)))
+          )
+            reluFamily = true;
         }
         owned.push(kernel, bias);
         ops.push({
@@ -241,7 +289,10 @@ export async function buildPatternNetwork(read: ReadArtifacts, file: string): Pr
         ops.push({ type: 'pass', name: layer.name, className, layer });
         continue;
       }
-      throw new PathLensError('model-unsupported', `pattern methods have no rule for layer '${layer.name}' (${className}); supported: Dense, Conv2D, DepthwiseConv2D (+ BatchNormalization), pooling, activations, reshaping and dropout layers`);
+      throw new PathLensError(
+        'model-unsupported',
+        `pattern methods have no rule for layer '${layer.name}' (${className}); supported: Dense, Conv2D, DepthwiseConv2D (+ BatchNormalization), pooling, activations, reshaping and dropout layers`,
+      );
     }
     if (ops.length === 0) throw new PathLensError('model-unsupported', `${file} has no layers pattern methods can use`);
     // Strip the final squashing activation: the twin's output is the model's logit.
@@ -252,14 +303,16 @@ export async function buildPatternNetwork(read: ReadArtifacts, file: string): Pr
       last.activation = 'linear';
     } else if (last.type === 'pass') {
       const config = last.layer.getConfig() as { activation?: unknown };
-      const act = last.className === 'Softmax' ? 'softmax' : last.className === 'Activation' ? activationName(config.activation, last.name) : null;
+      const act =
+        last.className === 'Softmax' ? 'softmax' : last.className === 'Activation' ? activationName(config.activation, last.name) : null;
       if (act && SQUASHING.has(act)) {
         finalSquash = act as 'softmax' | 'sigmoid';
         ops.pop();
       }
     }
     const kernelOps = ops.filter((o): o is KernelOp => o.type === 'kernel');
-    if (kernelOps.length === 0) throw new PathLensError('model-unsupported', `${file} has no Dense or convolution layer to fit patterns for`);
+    if (kernelOps.length === 0)
+      throw new PathLensError('model-unsupported', `${file} has no Dense or convolution layer to fit patterns for`);
     const inputShape = (model.inputs[0]!.shape as (number | null)[]).slice(1) as number[];
     return makeNetwork(ops, kernelOps, inputShape, finalSquash, () => {
       tf.dispose(owned);
@@ -276,7 +329,10 @@ function linearOf(op: KernelOp, x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
   switch (op.kind) {
     case 'dense':
       if (x.rank === 2) return tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
-      return tf.reshape(tf.matMul(tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D, kernel as tf.Tensor2D), [...x.shape.slice(0, -1), kernel.shape[1]!]);
+      return tf.reshape(tf.matMul(tf.reshape(x, [-1, x.shape[x.rank - 1]!]) as tf.Tensor2D, kernel as tf.Tensor2D), [
+        ...x.shape.slice(0, -1),
+        kernel.shape[1]!,
+      ]);
     case 'conv2d':
       return tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, op.strides, op.padding, 'NHWC', op.dilations);
     case 'depthwise':
@@ -284,7 +340,13 @@ function linearOf(op: KernelOp, x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
   }
 }
 
-function makeNetwork(ops: Op[], kernelOps: KernelOp[], inputShape: number[], finalSquash: PatternNetwork['finalSquash'], dispose: () => void): PatternNetwork {
+function makeNetwork(
+  ops: Op[],
+  kernelOps: KernelOp[],
+  inputShape: number[],
+  finalSquash: PatternNetwork['finalSquash'],
+  dispose: () => void,
+): PatternNetwork {
   const network: PatternNetwork = {
     ops,
     kernelOps,

@@ -21,7 +21,15 @@ export interface PatternHeader {
   dataSource: string[];
   preprocessing: string | null;
   date: string;
-  layers: { name: string; className: string; shape: number[]; estimator: EstimatorName; foldedBatchNorm: string | null; offset: number; length: number }[];
+  layers: {
+    name: string;
+    className: string;
+    shape: number[];
+    estimator: EstimatorName;
+    foldedBatchNorm: string | null;
+    offset: number;
+    length: number;
+  }[];
 }
 
 export type BackwardKind = 'pattern-net' | 'pattern-attribution' | 'gradient';
@@ -35,16 +43,25 @@ export interface Patterns {
 }
 
 /** Binds fitted patterns to a network, checking that every kernel layer has a pattern of its shape. */
-export function bindPatterns(network: PatternNetwork, header: PatternHeader, layers: Pick<FittedLayer, 'name' | 'pattern' | 'kernelShape'>[], source: string): Patterns {
+export function bindPatterns(
+  network: PatternNetwork,
+  header: PatternHeader,
+  layers: Pick<FittedLayer, 'name' | 'pattern' | 'kernelShape'>[],
+  source: string,
+): Patterns {
   const byName = new Map(layers.map((l) => [l.name, l]));
   const a = new Map<string, tf.Tensor>();
   const wa = new Map<string, tf.Tensor>();
   try {
     for (const op of network.kernelOps) {
       const layer = byName.get(op.name);
-      if (!layer) throw new PathLensError('usage', `${source} has no pattern for layer '${op.name}'; re-fit the patterns (pathlens patterns fit)`);
+      if (!layer)
+        throw new PathLensError('usage', `${source} has no pattern for layer '${op.name}'; re-fit the patterns (pathlens patterns fit)`);
       if (layer.kernelShape.join(',') !== op.kernel.shape.join(',')) {
-        throw new PathLensError('usage', `${source}: the pattern of layer '${op.name}' has shape [${layer.kernelShape}] but the kernel has [${op.kernel.shape}]; re-fit the patterns`);
+        throw new PathLensError(
+          'usage',
+          `${source}: the pattern of layer '${op.name}' has shape [${layer.kernelShape}] but the kernel has [${op.kernel.shape}]; re-fit the patterns`,
+        );
       }
       const pattern = tf.tensor(layer.pattern, op.kernel.shape);
       a.set(op.name, pattern);

@@ -70,9 +70,13 @@ export function readPatternFile(file: string): PatternFile {
     bytes = fs.readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PathLensError('usage', code === 'ENOENT' ? `pattern file not found: ${file}` : `cannot read pattern file ${file}: ${(err as Error).message}`);
+    throw new PathLensError(
+      'usage',
+      code === 'ENOENT' ? `pattern file not found: ${file}` : `cannot read pattern file ${file}: ${(err as Error).message}`,
+    );
   }
-  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) throw new PathLensError('usage', `${file} is not a PathLens pattern file`);
+  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC)
+    throw new PathLensError('usage', `${file} is not a PathLens pattern file`);
   const length = bytes.readUInt32LE(8);
   let header: PatternHeader;
   try {
@@ -86,7 +90,8 @@ export function readPatternFile(file: string): PatternFile {
   const dataStart = Math.ceil((12 + length) / 4) * 4;
   const layers = header.layers.map((l) => {
     const start = dataStart + l.offset * 4;
-    if (start + l.length * 4 > bytes.length) throw new PathLensError('usage', `${file} is truncated (layer '${l.name}'); re-fit the patterns`);
+    if (start + l.length * 4 > bytes.length)
+      throw new PathLensError('usage', `${file} is truncated (layer '${l.name}'); re-fit the patterns`);
     const pattern = new Float32Array(l.length);
     for (let i = 0; i < l.length; i++) pattern[i] = bytes.readFloatLE(start + i * 4);
     return { name: l.name, kernelShape: l.shape, pattern };
@@ -105,7 +110,10 @@ function fitHint(modelJsonPath: string): string {
 export async function loadPatterns(modelJsonPath: string, explicit?: string): Promise<Patterns> {
   const read = readModelArtifacts(modelJsonPath);
   if (read.format !== 'layers-model') {
-    throw new PathLensError('model-unsupported', `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${modelJsonPath} is a graph model`);
+    throw new PathLensError(
+      'model-unsupported',
+      `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${modelJsonPath} is a graph model`,
+    );
   }
   const hash = modelHash(read);
   let file: string;
@@ -116,13 +124,22 @@ export async function loadPatterns(modelJsonPath: string, explicit?: string): Pr
     if (!fs.existsSync(file)) {
       const dir = path.dirname(file);
       const stale = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^patterns-[0-9a-f]+\.bin$/.test(f)) : [];
-      const why = stale.length > 0 ? `the patterns in ${dir} were fitted for other weights of this model (the weights changed)` : `no patterns were fitted for ${modelJsonPath}`;
-      throw new PathLensError('usage', `pattern methods need fitted patterns, but ${why}; ${fitHint(modelJsonPath)} (or pass --patterns <file>)`);
+      const why =
+        stale.length > 0
+          ? `the patterns in ${dir} were fitted for other weights of this model (the weights changed)`
+          : `no patterns were fitted for ${modelJsonPath}`;
+      throw new PathLensError(
+        'usage',
+        `pattern methods need fitted patterns, but ${why}; ${fitHint(modelJsonPath)} (or pass --patterns <file>)`,
+      );
     }
   }
   const { header, layers } = readPatternFile(file);
   if (header.modelHash !== hash) {
-    throw new PathLensError('usage', `${file} was fitted for different weights (model hash ${header.modelHash.slice(0, 16)}, this model ${hash.slice(0, 16)}); stale patterns are never used — ${fitHint(modelJsonPath)}`);
+    throw new PathLensError(
+      'usage',
+      `${file} was fitted for different weights (model hash ${header.modelHash.slice(0, 16)}, this model ${hash.slice(0, 16)}); stale patterns are never used — ${fitHint(modelJsonPath)}`,
+    );
   }
   const network = await buildPatternNetwork(read, modelJsonPath);
   try {
@@ -171,7 +188,10 @@ function batchSizeFor(network: PatternNetwork, budgetMB: number): number {
 }
 
 /** Fits patterns for a layers model over a data set in one streaming pass and saves them. */
-export async function fitModelPatterns(request: FitRequest, hooks: { signal?: CancellationSignal; onProgress?: ProgressCallback } = {}): Promise<FitResult> {
+export async function fitModelPatterns(
+  request: FitRequest,
+  hooks: { signal?: CancellationSignal; onProgress?: ProgressCallback } = {},
+): Promise<FitResult> {
   const started = performance.now();
   const read = readModelArtifacts(request.modelPath);
   const hash = modelHash(read);
@@ -185,7 +205,11 @@ export async function fitModelPatterns(request: FitRequest, hooks: { signal?: Ca
       batchSize,
       crop: request.crop,
     });
-    const fitted = await fitPatterns(network, batches, { estimator: request.estimator, signal: hooks.signal, onProgress: hooks.onProgress });
+    const fitted = await fitPatterns(network, batches, {
+      estimator: request.estimator,
+      signal: hooks.signal,
+      onProgress: hooks.onProgress,
+    });
     let offset = 0;
     const header: PatternHeader = {
       format: 'pathlens-patterns',
@@ -198,13 +222,25 @@ export async function fitModelPatterns(request: FitRequest, hooks: { signal?: Ca
       preprocessing: request.preprocessing ? describePreprocessing(request.preprocessing) : null,
       date: new Date().toISOString(),
       layers: fitted.layers.map((l) => {
-        const entry = { name: l.name, className: l.className, shape: l.kernelShape, estimator: l.estimator, foldedBatchNorm: l.foldedBatchNorm, offset, length: l.pattern.length };
+        const entry = {
+          name: l.name,
+          className: l.className,
+          shape: l.kernelShape,
+          estimator: l.estimator,
+          foldedBatchNorm: l.foldedBatchNorm,
+          offset,
+          length: l.pattern.length,
+        };
         offset += l.pattern.length;
         return entry;
       }),
     };
     const file = request.out ? path.resolve(request.out) : defaultPatternFile(request.modelPath, hash);
-    writePatternFile(file, header, fitted.layers.map((l) => l.pattern));
+    writePatternFile(
+      file,
+      header,
+      fitted.layers.map((l) => l.pattern),
+    );
     return { file, header, ms: Math.round(performance.now() - started) };
   } finally {
     network.dispose();

@@ -74,7 +74,12 @@ export function colormapRgb(name: ColormapName, t: number): [number, number, num
 
 /** `#rrggbb` of `t` in [0, 1]. */
 export function colormapHex(name: ColormapName, t: number): string {
-  return '#' + colormapRgb(name, t).map((v) => v.toString(16).padStart(2, '0')).join('');
+  return (
+    '#' +
+    colormapRgb(name, t)
+      .map((v) => v.toString(16).padStart(2, '0'))
+      .join('')
+  );
 }
 
 /** Default map for a sign mode: diverging for signed, inferno otherwise. */

@@ -106,7 +106,11 @@ function formatMs(ms: number): string {
 }
 
 function formatInteger(v: number): string {
-  return Number.isFinite(v) ? Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') : 'n/a';
+  return Number.isFinite(v)
+    ? Math.round(v)
+        .toString()
+        .replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+    : 'n/a';
 }
 
 function labelFor(result: ExplainResult, index: number, label?: string): string {
@@ -141,7 +145,10 @@ function renderParams(params: Record<string, unknown>): string {
   const show = (v: unknown) => {
     let s: string;
     try {
-      s = typeof v === 'string' ? v : (JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? String(v));
+      s =
+        typeof v === 'string'
+          ? v
+          : (JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? String(v));
     } catch {
       s = String(v);
     }
@@ -156,7 +163,7 @@ function renderMethod(r: MethodResult, overlay: Uint8Array | string | null | und
   else if (typeof overlay === 'string') picture = overlay;
   return `<div class="method"><h3>${esc(r.method)}</h3><div class="row">${picture}<div>
 ${renderCompleteness(r)}
-<p><b>Timing:</b> ${esc(formatMs(r.timing.ms))} · ${esc(String(r.timing.evaluations))} evaluation${r.timing.evaluations === 1 ? "" : "s"}</p>
+<p><b>Timing:</b> ${esc(formatMs(r.timing.ms))} · ${esc(String(r.timing.evaluations))} evaluation${r.timing.evaluations === 1 ? '' : 's'}</p>
 ${renderParams(r.params)}
 </div></div>
 ${r.path ? renderPathPlots(r.path) : ''}</div>`;
@@ -167,7 +174,10 @@ function renderInput(result: ExplainResult, inp: InputResult, k: number, images:
   if (inp.error) parts.push(`<p class="error">${esc(inp.error)}</p>`);
   const png = images.inputs?.[k];
   parts.push('<div class="row">');
-  if (png) parts.push(`<div><img class="pic" alt="input as the model sees it" src="${pngDataUri(png)}"><div class="muted">input as the model sees it</div></div>`);
+  if (png)
+    parts.push(
+      `<div><img class="pic" alt="input as the model sees it" src="${pngDataUri(png)}"><div class="muted">input as the model sees it</div></div>`,
+    );
   if (!inp.error || inp.prediction.top.length) parts.push(renderPredictions(result, inp));
   parts.push('</div><div class="methods">');
   inp.results.forEach((r, j) => parts.push(renderMethod(r, images.overlays?.[k]?.[j])));

@@ -54,7 +54,8 @@ export function sanitizeForJson(value: unknown): unknown {
   if (typeof value === 'number') return num(value);
   if (typeof value === 'bigint') return Number(value);
   if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>, (v) => num(Number(v)));
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return Array.from(value as unknown as ArrayLike<number>, (v) => num(Number(v)));
   if (Array.isArray(value)) return value.map((v) => sanitizeForJson(v) ?? null);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
@@ -77,7 +78,11 @@ export function toJson(result: ExplainResult): JsonReport {
           index: inp.prediction.index,
           score: num(inp.prediction.score),
           ...(inp.prediction.label !== undefined ? { label: inp.prediction.label } : {}),
-          top: inp.prediction.top.map((t) => ({ index: t.index, score: num(t.score), ...(t.label !== undefined ? { label: t.label } : {}) })),
+          top: inp.prediction.top.map((t) => ({
+            index: t.index,
+            score: num(t.score),
+            ...(t.label !== undefined ? { label: t.label } : {}),
+          })),
         },
         target: {
           index: inp.target.index,
@@ -141,5 +146,7 @@ function stringifyCompactArrays(value: unknown, indent: string): string {
   }
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   if (entries.length === 0) return '{}';
-  return '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${stringifyCompactArrays(v, inner)}`).join(',\n') + '\n' + indent + '}';
+  return (
+    '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${stringifyCompactArrays(v, inner)}`).join(',\n') + '\n' + indent + '}'
+  );
 }

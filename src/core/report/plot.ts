@@ -24,10 +24,13 @@ export interface LineChartOptions {
 }
 
 export function renderLineChart(series: LineSeries[], options: LineChartOptions = {}): string {
-  const width = options.width ?? 300, height = options.height ?? 170;
+  const width = options.width ?? 300,
+    height = options.height ?? 170;
   const m = { left: 52, right: 10, top: options.title ? 22 : 10, bottom: 30 };
-  const pw = width - m.left - m.right, ph = height - m.top - m.bottom;
-  const xs: number[] = [], ys: number[] = [];
+  const pw = width - m.left - m.right,
+    ph = height - m.top - m.bottom;
+  const xs: number[] = [],
+    ys: number[] = [];
   for (const s of series) {
     for (let i = 0; i < Math.min(s.x.length, s.y.length); i++) {
       if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) {
@@ -43,12 +46,24 @@ export function renderLineChart(series: LineSeries[], options: LineChartOptions 
   ];
   if (options.title) parts.push(`<text x="${m.left}" y="14" font-weight="600" fill="currentColor">${escapeXml(options.title)}</text>`);
   if (xs.length === 0) {
-    parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" fill="currentColor" fill-opacity="0.6">no finite data</text></svg>`);
+    parts.push(
+      `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" fill="currentColor" fill-opacity="0.6">no finite data</text></svg>`,
+    );
     return parts.join('');
   }
-  let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
-  if (x1 === x0) { x0 -= 0.5; x1 += 0.5; }
-  if (y1 === y0) { const d = Math.abs(y0) * 0.1 || 0.5; y0 -= d; y1 += d; }
+  let x0 = Math.min(...xs),
+    x1 = Math.max(...xs),
+    y0 = Math.min(...ys),
+    y1 = Math.max(...ys);
+  if (x1 === x0) {
+    x0 -= 0.5;
+    x1 += 0.5;
+  }
+  if (y1 === y0) {
+    const d = Math.abs(y0) * 0.1 || 0.5;
+    y0 -= d;
+    y1 += d;
+  }
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;
@@ -57,12 +72,19 @@ export function renderLineChart(series: LineSeries[], options: LineChartOptions 
   // Frame and ticks.
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="currentColor" stroke-opacity="0.3"/>`);
   for (const v of [y0 + pad, (y0 + y1) / 2, y1 - pad]) {
-    parts.push(`<text x="${m.left - 4}" y="${sy(v) + 3}" text-anchor="end" fill="currentColor" fill-opacity="0.75">${escapeXml(formatNumber(v))}</text>`);
+    parts.push(
+      `<text x="${m.left - 4}" y="${sy(v) + 3}" text-anchor="end" fill="currentColor" fill-opacity="0.75">${escapeXml(formatNumber(v))}</text>`,
+    );
   }
   for (const v of [x0, x1]) {
-    parts.push(`<text x="${sx(v)}" y="${m.top + ph + 12}" text-anchor="middle" fill="currentColor" fill-opacity="0.75">${escapeXml(formatNumber(v))}</text>`);
+    parts.push(
+      `<text x="${sx(v)}" y="${m.top + ph + 12}" text-anchor="middle" fill="currentColor" fill-opacity="0.75">${escapeXml(formatNumber(v))}</text>`,
+    );
   }
-  if (options.xLabel) parts.push(`<text x="${m.left + pw / 2}" y="${height - 4}" text-anchor="middle" fill="currentColor">${escapeXml(options.xLabel)}</text>`);
+  if (options.xLabel)
+    parts.push(
+      `<text x="${m.left + pw / 2}" y="${height - 4}" text-anchor="middle" fill="currentColor">${escapeXml(options.xLabel)}</text>`,
+    );
   if (options.hline && Number.isFinite(options.hline.y)) {
     const y = sy(options.hline.y).toFixed(1);
     parts.push(
@@ -97,10 +119,12 @@ export function renderLineChart(series: LineSeries[], options: LineChartOptions 
 /** Two small panels: Σ attribution vs α (with the expected F(x) − F(x') line) and F vs α. */
 export function renderPathPlots(path: PathTrace, options: { width?: number; height?: number } = {}): string {
   const xLabel = 'path parameter (α)';
-  const cum = renderLineChart(
-    [{ x: path.alpha, y: path.cumulativeSum, color: '#e08214', label: 'Σ attribution' }],
-    { ...options, title: 'Cumulative attribution', xLabel, hline: { y: path.expected, label: 'F(x) − F(x′)', color: '#7f7f7f' } },
-  );
+  const cum = renderLineChart([{ x: path.alpha, y: path.cumulativeSum, color: '#e08214', label: 'Σ attribution' }], {
+    ...options,
+    title: 'Cumulative attribution',
+    xLabel,
+    hline: { y: path.expected, label: 'F(x) − F(x′)', color: '#7f7f7f' },
+  });
   const val = renderLineChart([{ x: path.alpha, y: path.value, color: '#2b8cbe', label: 'F' }], {
     ...options,
     title: 'Output along the path',

@@ -40,7 +40,9 @@ export function recoverInputs(
       if (row) {
         let rows = csvCache.get(row[1]);
         if (!rows) {
-          const needed = Math.max(...result.inputs.map((i) => (i.path.startsWith(row[1] + '#row') ? Number(i.path.slice(row[1].length + 4)) : 0)));
+          const needed = Math.max(
+            ...result.inputs.map((i) => (i.path.startsWith(row[1] + '#row') ? Number(i.path.slice(row[1].length + 4)) : 0)),
+          );
           rows = new Map(loadInputsSync([row[1]], { inputShape }, null, { maxRows: needed }).map((p) => [p.path, p]));
           csvCache.set(row[1], rows);
         }

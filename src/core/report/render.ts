@@ -50,10 +50,12 @@ export function aggregateChannels(
   attr: { shape: readonly number[]; data: ArrayLike<number> },
   aggregation: Aggregation,
 ): { height: number; width: number; values: Float32Array } {
-  if (!isSpatial(attr.shape)) throw new Error(`Cannot draw an attribution of shape [${attr.shape.join(', ')}] as an image; use renderBarChart.`);
+  if (!isSpatial(attr.shape))
+    throw new Error(`Cannot draw an attribution of shape [${attr.shape.join(', ')}] as an image; use renderBarChart.`);
   const [height, width] = attr.shape;
   const c = attr.shape.length === 3 ? attr.shape[2] : 1;
-  if (attr.data.length !== height * width * c) throw new Error(`Attribution data has ${attr.data.length} values, shape says ${height * width * c}.`);
+  if (attr.data.length !== height * width * c)
+    throw new Error(`Attribution data has ${attr.data.length} values, shape says ${height * width * c}.`);
   const values = new Float32Array(height * width);
   for (let p = 0; p < height * width; p++) {
     let acc = 0;
@@ -73,7 +75,8 @@ export function percentile(values: ArrayLike<number>, p: number): number {
   const sorted = Float64Array.from(values).sort();
   if (sorted.length === 0) return 0;
   const pos = (Math.max(0, Math.min(100, p)) / 100) * (sorted.length - 1);
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
@@ -118,7 +121,8 @@ export function renderOverlay(
   const map = aggregateChannels(attr, o.aggregation);
   const { t } = normalizeForDisplay(map.values, o.sign, o.clipPercentile);
   const lut = colormapLut(o.colormap);
-  const width = display?.width ?? map.width, height = display?.height ?? map.height;
+  const width = display?.width ?? map.width,
+    height = display?.height ?? map.height;
   const alpha = display ? Math.max(0, Math.min(1, o.opacity)) : 1;
   const rgba = new Uint8Array(width * height * 4);
   for (let y = 0; y < height; y++) {
@@ -128,9 +132,7 @@ export function renderOverlay(
       const li = Math.round(t[ay * map.width + ax] * 255) * 3;
       const o4 = (y * width + x) * 4;
       // The image underneath is shown in grayscale so the colormap stays readable.
-      const base = display
-        ? 0.299 * display.rgba[o4] + 0.587 * display.rgba[o4 + 1] + 0.114 * display.rgba[o4 + 2]
-        : 0;
+      const base = display ? 0.299 * display.rgba[o4] + 0.587 * display.rgba[o4 + 1] + 0.114 * display.rgba[o4 + 2] : 0;
       for (let k = 0; k < 3; k++) rgba[o4 + k] = Math.round((1 - alpha) * base + alpha * lut[li + k]);
       rgba[o4 + 3] = 255;
     }
@@ -180,14 +182,18 @@ export function renderBarChart(values: ArrayLike<number>, featureNames?: readonl
   items.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   const shown = items.slice(0, maxBars);
   const hidden = items.length - shown.length;
-  const rowH = 18, top = options.title ? 26 : 8, labelW = 150, valueW = 70;
+  const rowH = 18,
+    top = options.title ? 26 : 8,
+    labelW = 150,
+    valueW = 70;
   const plotW = Math.max(60, width - labelW - valueW - 10);
   const maxAbs = Math.max(1e-30, ...shown.map((s) => Math.abs(s.value)));
   const hasNeg = shown.some((s) => s.value < 0);
   const zeroX = labelW + (hasNeg ? plotW / 2 : 0);
   const half = hasNeg ? plotW / 2 : plotW;
   const height = top + shown.length * rowH + (hidden > 0 ? rowH : 0) + 8;
-  const pos = options.positiveColor ?? '#d6604d', neg = options.negativeColor ?? '#4393c3';
+  const pos = options.positiveColor ?? '#d6604d',
+    neg = options.negativeColor ?? '#4393c3';
   const parts: string[] = [];
   parts.push(
     `<svg${options.standalone ? ' xmlns="http://www.w3.org/2000/svg"' : ''} class="bars" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="system-ui, sans-serif" font-size="11">`,
@@ -204,9 +210,13 @@ export function renderBarChart(values: ArrayLike<number>, featureNames?: readonl
       `<text x="${labelW + plotW + 6}" y="${y + 12}" fill="currentColor">${escapeXml(formatNumber(s.value))}</text>`,
     );
   });
-  parts.push(`<line x1="${zeroX}" x2="${zeroX}" y1="${top}" y2="${top + shown.length * rowH}" stroke="currentColor" stroke-opacity="0.5"/>`);
+  parts.push(
+    `<line x1="${zeroX}" x2="${zeroX}" y1="${top}" y2="${top + shown.length * rowH}" stroke="currentColor" stroke-opacity="0.5"/>`,
+  );
   if (hidden > 0) {
-    parts.push(`<text x="${labelW}" y="${top + shown.length * rowH + 12}" fill="currentColor" fill-opacity="0.7">… ${hidden} more feature${hidden === 1 ? '' : 's'} with smaller |attribution|</text>`);
+    parts.push(
+      `<text x="${labelW}" y="${top + shown.length * rowH + 12}" fill="currentColor" fill-opacity="0.7">… ${hidden} more feature${hidden === 1 ? '' : 's'} with smaller |attribution|</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('');

@@ -34,7 +34,10 @@ export function inputStem(path: string): string {
 }
 
 export function sanitizeFileName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_').slice(0, 100);
+  const s = name
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[.]+/, '_')
+    .slice(0, 100);
   return s || 'input';
 }
 
@@ -68,7 +71,8 @@ export async function writeReport(dir: string, result: ExplainResult, options: W
       for (let n = 2; used.has(name.toLowerCase()); n++) name = `${stem}-${n}${ext}`;
       used.add(name.toLowerCase());
       const file = join(dir, name);
-      const data = typeof img === 'string' && !img.includes('xmlns=') ? img.replace(/^<svg/, '<svg xmlns="http://www.w3.org/2000/svg"') : img;
+      const data =
+        typeof img === 'string' && !img.includes('xmlns=') ? img.replace(/^<svg/, '<svg xmlns="http://www.w3.org/2000/svg"') : img;
       await writeFile(file, data);
       written.push(file);
     }

@@ -30,7 +30,15 @@ import {
 } from './types';
 import { validateSanityRequest, type SanityRequest } from './validate';
 import { verdictFor } from './verdict';
-import { buildModel, perturbedWeights, readModelWeights, reinitialise, type ModelWeights, type Reinitialisation, type WeightedLayer } from './weights';
+import {
+  buildModel,
+  perturbedWeights,
+  readModelWeights,
+  reinitialise,
+  type ModelWeights,
+  type Reinitialisation,
+  type WeightedLayer,
+} from './weights';
 
 export interface SanityHooks {
   signal?: CancellationSignal;
@@ -45,9 +53,15 @@ const pct = (level: number) => `${+(level * 100).toPrecision(3)}%`;
 function plan(check: SanityCheck, layers: WeightedLayer[], levels: number[]): SanityStepInfo[] {
   const fromOutput = [...layers].reverse();
   if (check === 'cascading') {
-    return fromOutput.map((layer, i) => ({ index: i, label: layer.label, randomized: fromOutput.slice(0, i + 1).map((l) => l.name), layerIndex: i + 1 }));
+    return fromOutput.map((layer, i) => ({
+      index: i,
+      label: layer.label,
+      randomized: fromOutput.slice(0, i + 1).map((l) => l.name),
+      layerIndex: i + 1,
+    }));
   }
-  if (check === 'independent') return fromOutput.map((layer, i) => ({ index: i, label: layer.label, randomized: [layer.name], layerIndex: i + 1 }));
+  if (check === 'independent')
+    return fromOutput.map((layer, i) => ({ index: i, label: layer.label, randomized: [layer.name], layerIndex: i + 1 }));
   return levels.map((level, i) => ({ index: i, label: pct(level), randomized: [], level }));
 }
 
@@ -77,7 +91,13 @@ export async function runSanity(
     if (hooks.signal?.cancelled) throw new CancelledError();
   };
   const weights = readModelWeights(modelPath);
-  const layers: SanityLayer[] = weights.layers.map((l) => ({ name: l.name, label: l.label, className: l.className, params: l.params, weights: l.weights.map((w) => w.name) }));
+  const layers: SanityLayer[] = weights.layers.map((l) => ({
+    name: l.name,
+    label: l.label,
+    className: l.className,
+    params: l.params,
+    weights: l.weights.map((w) => w.name),
+  }));
   const steps = plan(request.check, weights.layers, levels);
   const methodInfo = methods.map((m) => ({ name: m.name, title: m.title, complete: m.complete }));
   const inputInfo = { path: input.path, kind: input.kind, shape: input.shape, ...(input.display ? { display: input.display } : {}) };
@@ -86,7 +106,10 @@ export async function runSanity(
   const prediction = predictionOf(model, input);
   const targetIndex = request.target === 'top' ? prediction.index : request.target;
   if (!Number.isInteger(targetIndex) || targetIndex < 0 || targetIndex >= model.numClasses) {
-    throw new PathLensError('target', `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`);
+    throw new PathLensError(
+      'target',
+      `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
+    );
   }
 
   // Baseline arrays depend on the input only: made once, F(x') per model.
@@ -97,7 +120,12 @@ export async function runSanity(
   const mapsOf = async (m: LoadedModel, stage: string): Promise<{ results: MethodResult[]; inputValue: number }> => {
     const evaluator = new Evaluator(
       { model: m, target: targetIndex, output: request.output },
-      { memoryBudgetMB: request.memoryBudgetMB, signal: hooks.signal, chunkSize, onProgress: hooks.onProgress ? (p) => hooks.onProgress!({ ...p, stage: `${stage} · ${p.stage}` }) : undefined },
+      {
+        memoryBudgetMB: request.memoryBudgetMB,
+        signal: hooks.signal,
+        chunkSize,
+        onProgress: hooks.onProgress ? (p) => hooks.onProgress!({ ...p, stage: `${stage} · ${p.stage}` }) : undefined,
+      },
     );
     chunkSize ??= await evaluator.chunkSize();
     const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...m.inputShape]), 'F(x)');
@@ -124,11 +152,18 @@ export async function runSanity(
 
   const original = await mapsOf(model, 'original');
   const labels = model.summary.labels;
-  const target: Target = { index: targetIndex, output: request.output, score: original.inputValue, ...(labels ? { label: labels[targetIndex] } : {}) };
+  const target: Target = {
+    index: targetIndex,
+    output: request.output,
+    score: original.inputValue,
+    ...(labels ? { label: labels[targetIndex] } : {}),
+  };
   emit({ type: 'original', prediction, target, results: original.results });
   const reference: PreparedMap[] = original.results.map((r) => prepareMap(r.attribution.data, r.attribution.shape));
   const similaritiesOf = (results: MethodResult[]): Record<string, Similarity> =>
-    Object.fromEntries(results.map((r, i) => [methods[i]!.name, similarity(reference[i]!, prepareMap(r.attribution.data, r.attribution.shape), { topK })]));
+    Object.fromEntries(
+      results.map((r, i) => [methods[i]!.name, similarity(reference[i]!, prepareMap(r.attribution.data, r.attribution.shape), { topK })]),
+    );
 
   // Random weights per layer, made once (cascading reuses them cumulatively).
   const random = new Map<string, { data: Map<string, Float32Array>; how: Reinitialisation[] }>();

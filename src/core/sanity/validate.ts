@@ -40,14 +40,16 @@ export interface ResolvedSanityRequest {
 /** Rejects bad requests (usage errors) before any model is loaded or built. */
 export function validateSanityRequest(request: SanityRequest): ResolvedSanityRequest {
   const usage = (message: string) => new PathLensError('usage', message);
-  if (!SANITY_CHECKS.includes(request.check)) throw usage(`unknown check '${String(request.check)}' (choose one of ${SANITY_CHECKS.join(', ')})`);
+  if (!SANITY_CHECKS.includes(request.check))
+    throw usage(`unknown check '${String(request.check)}' (choose one of ${SANITY_CHECKS.join(', ')})`);
   if (request.methods.length === 0) throw usage('no method given');
   const methods = request.methods.map((m) => (typeof m === 'string' ? getMethod(m) : m));
   for (const m of methods) m.validate?.(optionsFor(request.options, m.name));
   const seed = request.seed ?? 0;
   if (!Number.isInteger(seed)) throw usage(`seed must be an integer (got ${seed})`);
   const levels = request.levels ?? DEFAULT_LEVELS;
-  if (levels.length === 0 || levels.some((l) => !(Number.isFinite(l) && l > 0))) throw usage(`levels must be numbers > 0 (relative noise, e.g. 0.01 = 1%; got ${levels.join(', ')})`);
+  if (levels.length === 0 || levels.some((l) => !(Number.isFinite(l) && l > 0)))
+    throw usage(`levels must be numbers > 0 (relative noise, e.g. 0.01 = 1%; got ${levels.join(', ')})`);
   const draws = request.draws ?? DEFAULT_DRAWS;
   if (!Number.isInteger(draws) || draws < 1 || draws > 100) throw usage(`draws must be a whole number in [1, 100] (got ${draws})`);
   const thresholds = { ...DEFAULT_THRESHOLDS, ...request.thresholds };
@@ -60,4 +62,3 @@ export function validateSanityRequest(request: SanityRequest): ResolvedSanityReq
   if (!(topK > 0 && topK <= 1)) throw usage(`top-k must be a fraction in (0, 1] (got ${topK})`);
   return { methods, seed, levels: [...levels].sort((a, b) => a - b), draws, thresholds, topK };
 }
-

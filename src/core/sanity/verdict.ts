@@ -21,11 +21,18 @@ function signedNote(method: string, step: SanityStepResult, thresholds: SanityTh
 }
 const pct = (level: number) => `${+(level * 100).toPrecision(3)}%`;
 
-export function verdictFor(method: string, check: SanityCheck, steps: SanityStepResult[], thresholds: SanityThresholds, originalConstant: boolean): SanityVerdict {
+export function verdictFor(
+  method: string,
+  check: SanityCheck,
+  steps: SanityStepResult[],
+  thresholds: SanityThresholds,
+  originalConstant: boolean,
+): SanityVerdict {
   const metric = thresholds.metric;
   const label = METRIC_LABELS[metric];
   const base = { method, check, metric };
-  if (originalConstant) return { ...base, status: 'inconclusive', reason: 'inconclusive: the original map is constant, so no similarity is defined' };
+  if (originalConstant)
+    return { ...base, status: 'inconclusive', reason: 'inconclusive: the original map is constant, so no similarity is defined' };
   if (steps.length === 0) return { ...base, status: 'inconclusive', reason: 'inconclusive: no steps were run' };
   const value = (s: SanityStepResult): number | null => s.similarities[method]?.[metric] ?? null;
   const changed = (v: number | null) => v === null || v < thresholds.randomization;
@@ -52,7 +59,11 @@ export function verdictFor(method: string, check: SanityCheck, steps: SanityStep
   if (check === 'independent') {
     const sensitive = steps.filter((s) => changed(value(s)));
     const insensitive = steps.filter((s) => !changed(value(s)));
-    const list = (ss: SanityStepResult[]) => ss.map((s) => s.label).slice(0, 6).join(', ') + (ss.length > 6 ? ', …' : '');
+    const list = (ss: SanityStepResult[]) =>
+      ss
+        .map((s) => s.label)
+        .slice(0, 6)
+        .join(', ') + (ss.length > 6 ? ', …' : '');
     const share = sensitive.length / steps.length;
     if (share >= thresholds.independentShare) {
       return {
@@ -70,14 +81,19 @@ export function verdictFor(method: string, check: SanityCheck, steps: SanityStep
 
   // Perturbation: levels in increasing order; levels without kept models carry no evidence.
   const levels = [...steps].filter((s) => (s.draws?.kept ?? 0) > 0).sort((a, b) => a.level! - b.level!);
-  if (levels.length === 0) return { ...base, status: 'inconclusive', reason: 'inconclusive: no perturbed model kept the prediction at any level' };
+  if (levels.length === 0)
+    return { ...base, status: 'inconclusive', reason: 'inconclusive: no perturbed model kept the prediction at any level' };
   const stable = (s: SanityStepResult) => {
     const v = value(s);
     return v !== null && v >= thresholds.stability;
   };
   if (!stable(levels[0]!)) {
     const v = value(levels[0]!);
-    return { ...base, status: 'fail', reason: `fails perturbation: ${label} ${v === null ? 'undefined' : fmt(v)} already at ${pct(levels[0]!.level!)} noise (must stay ≥ ${thresholds.stability})` };
+    return {
+      ...base,
+      status: 'fail',
+      reason: `fails perturbation: ${label} ${v === null ? 'undefined' : fmt(v)} already at ${pct(levels[0]!.level!)} noise (must stay ≥ ${thresholds.stability})`,
+    };
   }
   let upTo = levels[0]!;
   for (const s of levels) {

@@ -102,9 +102,18 @@ export function readModelWeights(modelJsonPath: string): ModelWeights {
     for (const spec of specs) {
       const t = named[spec.name]!;
       const dtype = t.dtype === 'float32' || t.dtype === 'int32' || t.dtype === 'bool' ? t.dtype : null;
-      if (!dtype) throw new PathLensError('model-unsupported', `weight '${spec.name}' has dtype ${t.dtype}; the sanity checks cannot rebuild this model`);
+      if (!dtype)
+        throw new PathLensError(
+          'model-unsupported',
+          `weight '${spec.name}' has dtype ${t.dtype}; the sanity checks cannot rebuild this model`,
+        );
       const values = t.dataSync();
-      const data = dtype === 'float32' ? Float32Array.from(values as Float32Array) : dtype === 'int32' ? Int32Array.from(values as Int32Array) : Uint8Array.from(values as Uint8Array);
+      const data =
+        dtype === 'float32'
+          ? Float32Array.from(values as Float32Array)
+          : dtype === 'int32'
+            ? Int32Array.from(values as Int32Array)
+            : Uint8Array.from(values as Uint8Array);
       tensors.set(spec.name, { name: spec.name, shape: [...spec.shape], dtype, data });
     }
   } finally {
@@ -112,9 +121,15 @@ export function readModelWeights(modelJsonPath: string): ModelWeights {
   }
   const { weightsManifest: _manifest, ...json } = read.json as unknown as Record<string, unknown>;
   const order = specs.map((s) => s.name);
-  const layers = read.format === 'graph-model' ? graphLayers(read.json.modelTopology, tensors) : layersModelLayers(read.json.modelTopology, tensors, order);
+  const layers =
+    read.format === 'graph-model'
+      ? graphLayers(read.json.modelTopology, tensors)
+      : layersModelLayers(read.json.modelTopology, tensors, order);
   if (layers.length === 0) {
-    throw new PathLensError('model-unsupported', `${modelJsonPath}: no layer with weights to randomize (looked for dense/convolution kernels${read.format === 'graph-model' ? ' of Conv2D/DepthwiseConv2dNative/MatMul nodes' : ''})`);
+    throw new PathLensError(
+      'model-unsupported',
+      `${modelJsonPath}: no layer with weights to randomize (looked for dense/convolution kernels${read.format === 'graph-model' ? ' of Conv2D/DepthwiseConv2dNative/MatMul nodes' : ''})`,
+    );
   }
   return { format: read.format, json, tensors, order, layers };
 }
@@ -176,7 +191,13 @@ function layersModelLayers(topology: Record<string, unknown>, tensors: Map<strin
     const weights = groups.get(name);
     if (!weights || !weights.some((w) => w.param in KERNEL_PARAMS)) continue;
     const kept = weights.filter((w) => w.param in KERNEL_PARAMS || w.param in BIAS_PARAMS);
-    out.push({ name, label: name, className: leaf.class_name, weights: kept, params: kept.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0) });
+    out.push({
+      name,
+      label: name,
+      className: leaf.class_name,
+      weights: kept,
+      params: kept.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0),
+    });
   }
   return out;
 }
@@ -233,16 +254,27 @@ function graphLayers(topology: Record<string, unknown>, tensors: Map<string, Wei
     const weights: LayerWeight[] = [{ name: kernel, param: 'kernel', initializer: null }];
     const fusedBias = node.op.startsWith('_Fused') || node.op.startsWith('Fused') ? constant(ins[2]) : null;
     if (fusedBias && tensors.get(fusedBias)!.shape.length === 1) weights.push({ name: fusedBias, param: 'bias', initializer: null });
-    const biasAdd = (consumers.get(node.name) ?? []).find((c) => (c.op === 'BiasAdd' || c.op === 'Add' || c.op === 'AddV2') && dataInputs(c)[0] === node.name);
+    const biasAdd = (consumers.get(node.name) ?? []).find(
+      (c) => (c.op === 'BiasAdd' || c.op === 'Add' || c.op === 'AddV2') && dataInputs(c)[0] === node.name,
+    );
     const bias = biasAdd ? constant(dataInputs(biasAdd)[1]) : null;
-    if (bias && tensors.get(bias)!.shape.length === 1 && !weights.some((w) => w.name === bias)) weights.push({ name: bias, param: 'bias', initializer: null });
-    layers.push({ name: node.name, label: shortNodeName(node.name), className: node.op, weights, params: weights.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0), depth: depthOf(node.name) });
+    if (bias && tensors.get(bias)!.shape.length === 1 && !weights.some((w) => w.name === bias))
+      weights.push({ name: bias, param: 'bias', initializer: null });
+    layers.push({
+      name: node.name,
+      label: shortNodeName(node.name),
+      className: node.op,
+      weights,
+      params: weights.reduce((s, w) => s + tensors.get(w.name)!.data.length, 0),
+      depth: depthOf(node.name),
+    });
   }
   layers.sort((a, b) => a.depth - b.depth);
   return layers.map(({ depth: _d, ...l }) => l);
 }
 
-const OP_SUFFIX = /^(Relu6?|BiasAdd|MatMul|Conv2D|depthwise|Conv2D_\d+|BatchNorm\w*|FusedBatchNorm\w*|Add|AddV2|Softmax|Sigmoid|Identity|Elu|Selu|Tanh|Mul|convolution|add|[A-Z]?[a-z]*ReadVariableOp)$/;
+const OP_SUFFIX =
+  /^(Relu6?|BiasAdd|MatMul|Conv2D|depthwise|Conv2D_\d+|BatchNorm\w*|FusedBatchNorm\w*|Add|AddV2|Softmax|Sigmoid|Identity|Elu|Selu|Tanh|Mul|convolution|add|[A-Z]?[a-z]*ReadVariableOp)$/;
 
 /** `.../MobilenetV1/Conv2d_1_depthwise/depthwise` → `Conv2d_1_depthwise`; `StatefulPartitionedCall/model/conv2d/Relu` → `conv2d`. */
 export function shortNodeName(name: string): string {
@@ -292,7 +324,10 @@ function standardInitializer(spec: InitializerSpec, shape: number[]): { sampler:
     }
     // 'normal' and 'truncated_normal': Keras' truncated normal, corrected for the truncation.
     const std = Math.sqrt(s) / 0.8796256610342398;
-    return { sampler: (rng: Rng) => truncatedNormal(rng, 0, std), description: `${spec.className} (truncated normal σ=${std.toPrecision(3)})` };
+    return {
+      sampler: (rng: Rng) => truncatedNormal(rng, 0, std),
+      description: `${spec.className} (truncated normal σ=${std.toPrecision(3)})`,
+    };
   };
   switch (name) {
     case 'zeros':
@@ -302,15 +337,18 @@ function standardInitializer(spec: InitializerSpec, shape: number[]): { sampler:
     case 'constant':
       return { sampler: () => num(c.value, 0), description: `Constant(${num(c.value, 0)})` };
     case 'randomnormal': {
-      const mean = num(c.mean, 0), std = num(c.stddev, 0.05);
+      const mean = num(c.mean, 0),
+        std = num(c.stddev, 0.05);
       return { sampler: (rng) => mean + std * rng.normal(), description: `RandomNormal(${mean}, ${std})` };
     }
     case 'randomuniform': {
-      const lo = num(c.minval, -0.05), hi = num(c.maxval, 0.05);
+      const lo = num(c.minval, -0.05),
+        hi = num(c.maxval, 0.05);
       return { sampler: (rng) => rng.range(lo, hi), description: `RandomUniform(${lo}, ${hi})` };
     }
     case 'truncatednormal': {
-      const mean = num(c.mean, 0), std = num(c.stddev, 0.05);
+      const mean = num(c.mean, 0),
+        std = num(c.stddev, 0.05);
       return { sampler: (rng) => truncatedNormal(rng, mean, std), description: `TruncatedNormal(${mean}, ${std})` };
     }
     case 'variancescaling':
@@ -348,7 +386,12 @@ export interface Reinitialisation {
 }
 
 /** Fresh random values for one weight of a layer (deterministic per seed, layer and param). */
-export function reinitialise(weights: ModelWeights, layer: WeightedLayer, weight: LayerWeight, seed: number): { data: Float32Array; how: Reinitialisation } {
+export function reinitialise(
+  weights: ModelWeights,
+  layer: WeightedLayer,
+  weight: LayerWeight,
+  seed: number,
+): { data: Float32Array; how: Reinitialisation } {
   const trained = weights.tensors.get(weight.name)!;
   const rng = createRng(`${seed}:${layer.name}:${weight.param}:${weight.name}`);
   const standard = weight.initializer ? standardInitializer(weight.initializer, trained.shape) : null;

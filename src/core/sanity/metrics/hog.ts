@@ -59,7 +59,8 @@ export function hog(map: ArrayLike<number>, height: number, width: number, optio
   for (let br = 0; br < blocksR; br++) {
     for (let bc = 0; bc < blocksC; bc++) {
       let k = 0;
-      for (let i = 0; i < block; i++) for (let j = 0; j < block; j++) for (let b = 0; b < bins; b++) v[k++] = hist[((br + i) * cellsC + bc + j) * bins + b]!;
+      for (let i = 0; i < block; i++)
+        for (let j = 0; j < block; j++) for (let b = 0; b < bins; b++) v[k++] = hist[((br + i) * cellsC + bc + j) * bins + b]!;
       l2Hys(v, clip);
       out.set(v, (br * blocksC + bc) * per);
     }

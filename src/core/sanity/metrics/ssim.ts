@@ -31,7 +31,11 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, height: number,
   let count = 0;
   for (let r = 0; r + win <= height; r++) {
     for (let c = 0; c + win <= width; c++) {
-      let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+      let sa = 0,
+        sb = 0,
+        saa = 0,
+        sbb = 0,
+        sab = 0;
       for (let i = r; i < r + win; i++) {
         for (let j = c; j < c + win; j++) {
           const x = a[i * width + j]!;
