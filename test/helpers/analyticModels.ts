@@ -6,14 +6,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-interface ConstWeight {
+export interface ConstWeight {
   name: string;
   dtype: 'float32' | 'int32';
   shape: number[];
   values: number[];
 }
 
-type Node = { name: string; op: string; input?: string[]; attr?: Record<string, unknown> };
+export type Node = { name: string; op: string; input?: string[]; attr?: Record<string, unknown> };
 
 const FLOAT = { type: 'DT_FLOAT' };
 
@@ -34,7 +34,7 @@ export function tempDir(prefix: string): string {
 }
 
 /** A graph model [B, n] → [B, 1] from GraphDef nodes; constants become manifest weights. */
-function graphModel(name: string, features: number, nodes: Node[], consts: ConstWeight[]): string {
+export function graphModel(name: string, features: number, nodes: Node[], consts: ConstWeight[]): string {
   const placeholder: Node = {
     name: 'x',
     op: 'Placeholder',
@@ -61,7 +61,7 @@ function graphModel(name: string, features: number, nodes: Node[], consts: Const
   );
 }
 
-const axis1: ConstWeight = { name: 'axis', dtype: 'int32', shape: [], values: [1] };
+export const axis1: ConstWeight = { name: 'axis', dtype: 'int32', shape: [], values: [1] };
 
 /** F = x₁·x₂ (Prod over features). */
 export function productModel(): string {

@@ -10,6 +10,7 @@ import type { LayerInfo, ModelSummary, OutputKind, TensorInfo } from '../types';
 import { readModelArtifacts, type ReadArtifacts } from './artifacts';
 import { readLabels } from './labels';
 import { finalActivationOf, findFinalLayer, withoutFinalActivation } from './logitTopology';
+import { graphModelInternals, layersModelInternals, type InternalLayers } from './internalLayers';
 
 /**
  * A loaded model reduced to what attribution needs: one input, one [batch, classes] output, and the
@@ -26,6 +27,8 @@ export interface LoadedModel {
   predict(x: tf.Tensor): tf.Tensor2D;
   /** The explained scores for all classes, [B, K]. Differentiable with respect to x. */
   scores(x: tf.Tensor, output: OutputKind): tf.Tensor2D;
+  /** Read/replace an internal layer's output during forward passes (neuron attributions). */
+  readonly internals?: InternalLayers;
   dispose(): void;
 }
 
@@ -129,6 +132,7 @@ async function loadLayers(read: ReadArtifacts, file: string): Promise<PartialMod
       if (output === 'logit') return logitModel ? (logitModel.predict(x) as tf.Tensor2D) : predict(x);
       return finalActivation && logitModel ? predict(x) : squash(predict(x));
     },
+    internals: layersModelInternals(logitModel ? [model, logitModel] : [model]),
     dispose: () => {
       model.dispose();
       logitModel?.dispose();
@@ -223,10 +227,13 @@ async function loadGraph(read: ReadArtifacts, file: string): Promise<PartialMode
     }));
   const totalParams = read.artifacts.weightSpecs!.filter((w) => w.dtype === 'float32').reduce((s, w) => s + weightSizes.get(w.name)!, 0);
 
+  let feed: ((x: tf.Tensor) => tf.NamedTensorMap) | null = null;
   const run = (x: tf.Tensor, node: string) => {
     try {
-      return model.execute({ [inputName]: x }, node) as tf.Tensor;
+      return model.execute(feed ? feed(x) : { [inputName]: x }, node) as tf.Tensor;
     } catch (err) {
+      // Non-Error throws are control flow of an internal-layer hook (it stops a pass at its layer).
+      if (!(err instanceof Error)) throw err;
       throw wrapLoadError(err, file);
     }
   };
@@ -241,6 +248,7 @@ async function loadGraph(read: ReadArtifacts, file: string): Promise<PartialMode
       if (output === 'logit') return logitNode ? (tf.reshape(run(x, logitNode), [x.shape[0], -1]) as tf.Tensor2D) : predict(x);
       return finalActivation ? predict(x) : squash(predict(x));
     },
+    internals: graphModelInternals(model, nodes, inputName, inputShape, (f) => (feed = f)),
     dispose: () => model.dispose(),
     partialSummary: {
       format: 'graph-model',
