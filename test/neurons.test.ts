@@ -25,11 +25,7 @@ function productNet(): string {
       { name: 'prod', op: 'Prod', input: ['h', 'axis'], attr: { keep_dims: { b: true }, T: FLOAT, Tidx: { type: 'DT_INT32' } } },
       { name: 'Identity', op: 'Identity', input: ['prod'], attr: { T: FLOAT } },
     ],
-    [
-      axis1,
-      { name: 'a', dtype: 'float32', shape: [1, 2], values: [1, 0] },
-      { name: 'b', dtype: 'float32', shape: [1, 2], values: [0, 1] },
-    ],
+    [axis1, { name: 'a', dtype: 'float32', shape: [1, 2], values: [1, 0] }, { name: 'b', dtype: 'float32', shape: [1, 2], values: [0, 1] }],
   );
 }
 

@@ -138,7 +138,10 @@ export function graphModelInternals(
     if (cached) return cached;
     const candidates = nodes.filter((n) => !NON_LAYER_OPS.has(n.op) && !n.name.endsWith('/shape'));
     const shapes = tf.tidy(() => {
-      const outs = model.execute({ [inputName]: tf.zeros([1, ...inputShape]) }, candidates.map((n) => n.name)) as tf.Tensor[];
+      const outs = model.execute(
+        { [inputName]: tf.zeros([1, ...inputShape]) },
+        candidates.map((n) => n.name),
+      ) as tf.Tensor[];
       return outs.map((t) => t.shape.slice(1));
     });
     cached = candidates.flatMap((n, i) => {

@@ -5,7 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Quadrature } from '../path/quadrature';
-import { activationDerivative, activations, layerGradients, scoresFromActivation, unitActivation, unitCount, type SplitModel } from './pathTensors';
+import {
+  activationDerivative,
+  activations,
+  layerGradients,
+  scoresFromActivation,
+  unitActivation,
+  unitCount,
+  type SplitModel,
+} from './pathTensors';
 
 /** Chunking, cancellation and progress: what the integrals need from the job's evaluator. */
 export interface ChunkRunner {
@@ -80,7 +88,12 @@ export interface UnitIntegral {
  * restricted to the region's features when `regionMask` is given, which gives A_{k,S}). One backward
  * and two forward passes to the layer per node, whatever the number of units or region size.
  */
-export async function unitConductance(split: SplitModel, runner: ChunkRunner, path: PathSpec, regionMask?: Float32Array): Promise<UnitIntegral> {
+export async function unitConductance(
+  split: SplitModel,
+  runner: ChunkRunner,
+  path: PathSpec,
+  regionMask?: Float32Array,
+): Promise<UnitIntegral> {
   const inputShape = split.fn.model.inputShape;
   const direction = Float32Array.from(path.input, (v, i) => (v - path.baseline[i]!) * (regionMask ? regionMask[i]! : 1));
   const units = new Float64Array(unitCount(split));

@@ -60,7 +60,11 @@ export function activations(split: SplitModel, points: tf.Tensor): tf.Tensor {
 export function layerGradients(split: SplitModel, points: tf.Tensor): { value: tf.Tensor1D; gradX: tf.Tensor; gradH: tf.Tensor } {
   const epsilon = tf.zeros([points.shape[0], ...split.layer.shape]);
   const f = (x: tf.Tensor, e: tf.Tensor) =>
-    split.internals.through(split.layer.name, (h) => tf.add(h, e), () => scalarValues(split.fn, x));
+    split.internals.through(
+      split.layer.name,
+      (h) => tf.add(h, e),
+      () => scalarValues(split.fn, x),
+    );
   const { value, grads } = tf.valueAndGrads((x: tf.Tensor, e: tf.Tensor) => f(x, e))([points, epsilon], tf.ones([points.shape[0]]));
   return { value: value as tf.Tensor1D, gradX: grads[0]!, gradH: grads[1]! };
 }
@@ -77,7 +81,11 @@ export function activationDerivative(split: SplitModel, points: tf.Tensor, direc
 
 /** F with the layer's output replaced by `replacement` (g run on another activation; x feeds any skip paths). */
 export function scoresFromActivation(split: SplitModel, inputs: tf.Tensor, replacement: tf.Tensor): tf.Tensor1D {
-  return split.internals.through(split.layer.name, () => replacement, () => scalarValues(split.fn, inputs));
+  return split.internals.through(
+    split.layer.name,
+    () => replacement,
+    () => scalarValues(split.fn, inputs),
+  );
 }
 
 /**
@@ -88,17 +96,17 @@ export function unitActivation(split: SplitModel, points: tf.Tensor, unit: numbe
   const units = unitCount(split);
   const mask = new Float32Array(units);
   mask[unit] = 1;
-  let selected: tf.Tensor1D | null = null;
+  const before = kept.length;
   split.internals.through(
     split.layer.name,
     (h) => {
       // One-hot product rather than gather: gather's gradient needs kernels the wasm backend lacks.
-      selected = tf.keep(tf.sum(tf.mul(tf.reshape(h, [h.shape[0], units]), tf.tensor2d(mask, [1, units])), 1));
-      kept.push(selected);
+      kept.push(tf.keep(tf.sum(tf.mul(tf.reshape(h, [h.shape[0]!, units]), tf.tensor2d(mask, [1, units])), 1)));
       return h;
     },
     () => scalarValues(split.fn, points),
   );
+  const selected = kept[before] as tf.Tensor1D | undefined;
   if (!selected) throw new PathLensError('internal', `layer '${split.layer.name}' was not reached by the forward pass`);
   return selected;
 }
