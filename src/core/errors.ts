@@ -15,6 +15,13 @@ export type ErrorCode =
   | 'cancelled'
   | 'usage'
   | 'backend'
+  /** A file names something outside its folder, or something that is not a regular file. */
+  | 'unsafe-path'
+  /** A declared size, depth or count is beyond a limit of src/core/safety/limits.ts. */
+  | 'limit'
+  /** The output folder cannot be written (it is a file, below a file, or not writable). */
+  | 'output'
+  | 'patterns'
   | 'internal';
 
 export class PathLensError extends Error {

@@ -4,7 +4,9 @@ import type { CancellationSignal, ProgressCallback } from '../types';
 import { reducePointChunk, type PointChunk, type PointChunkResult, type RemoteEvaluator } from './pointBatch';
 import { scalarValues, valueAndGradient, type ExplainedScalar } from './scalar';
 
-export const DEFAULT_MEMORY_BUDGET_MB = 1024;
+import { DEFAULT_MEMORY_BUDGET_MB } from '../safety/limits';
+
+export { DEFAULT_MEMORY_BUDGET_MB };
 /** Measured activation bytes per path point, per loaded model (the same for every class and input). */
 const BYTES_PER_POINT = new WeakMap<object, number>();
 

@@ -1,0 +1,73 @@
+/**
+ * The resource limits PathLens enforces on untrusted files and flags, in one place. Each value says
+ * why it is what it is; loaders, the CLI and the extension read them from here.
+ */
+
+/**
+ * Default memory budget for batched path points (MB). Measured: MobileNet-size models get batches
+ * > 1 with pool workers and peak RSS stays below 1 GB (see bench).
+ */
+export const DEFAULT_MEMORY_BUDGET_MB = 1024;
+
+/** Smallest / largest memory budget a user may ask for: below 16 MB not even a tiny CNN's activations fit; 64 GB is beyond any machine PathLens targets (same bounds as the `pathlens.memoryBudgetMB` setting). */
+export const MIN_MEMORY_BUDGET_MB = 16;
+export const MAX_MEMORY_BUDGET_MB = 65536;
+
+/**
+ * Path points of one fixed-rule integral. Gauss–Legendre with 4096 nodes is already exact to float32
+ * for any smooth integrand and Riemann's error at 4096 steps is below float32 accumulation noise, so
+ * more points only cost time (same bound as the `pathlens.ig.steps` setting).
+ */
+export const MAX_STEPS = 4096;
+
+/**
+ * Gradient evaluations one attribution map may ask for (steps × samples × baselines, adaptive
+ * refinement). 65 536 is 16 times the largest fixed rule — a SmoothGrad of 16 IG maps at full
+ * resolution — and about an hour on a MobileNet-size model on one CPU core; beyond that a run is a
+ * mistake (or a hostile flag), not a measurement.
+ */
+export const MAX_EVALUATIONS = 65536;
+
+/**
+ * Worker threads. Each one holds its own TF.js engine and a copy of the model (≈ 60 MB for the
+ * example, 100+ MB for MobileNet), and more threads than cores add no speed: 64 covers the largest
+ * workstation while keeping a mistyped `--workers 1000` from spawning gigabytes of threads.
+ */
+export const MAX_WORKERS = 64;
+
+/**
+ * Nesting depth of any JSON file PathLens reads. Tensors have rank ≤ 6 (+ batch), Keras topologies
+ * with nested models reach ≈ 20; 100 leaves room for odd exporters while keeping every recursive walk
+ * (shape checks, flattening, schema validation) far from the ≈ 10 000-frame JS stack limit.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * Largest JSON/CSV/sidecar file read whole into memory (bytes). model.json topologies of large
+ * Keras models are a few MB; 256 MB is a 64M-value tensor as text, far above any real input.
+ */
+export const MAX_TEXT_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Pixels of a decoded image (width × height). 64 megapixels (8000 × 8000) is above any camera or
+ * dataset image people explain; the RGBA buffer is 256 MB. Larger headers are decompression bombs.
+ */
+export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
+
+/**
+ * Encoded image files read whole (bytes). 64 MB holds a 64-megapixel PNG of noise, the worst case
+ * under MAX_IMAGE_PIXELS.
+ */
+export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Total weight bytes of a model (all shards). 4 GB is more than the float32 weights of any model a
+ * CPU can attribute within a session (ViT-L is 1.2 GB), and stays below V8's ArrayBuffer limit.
+ */
+export const MAX_WEIGHT_BYTES = 4 * 1024 * 1024 * 1024;
+
+/** Files taken from one input folder: a folder of 10 000 images is already hours of attribution. */
+export const MAX_INPUT_FILES = 10000;
+
+/** Bytes per MB, for messages and budget arithmetic. */
+export const MB = 1024 * 1024;
