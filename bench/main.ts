@@ -13,7 +13,7 @@ import { WorkerClient } from '../src/worker/client';
 import { defaultWorkerCount } from '../src/worker/pool';
 import { flopsPerEvaluation, measureMatmulFlopRate, physicalLimitMs } from './limits';
 import type { BackendName, ExplainResult } from '../src/core/types';
-import type { ExplainJob } from '../src/protocol';
+import type { ExplainJob } from '../src/shared/protocol';
 
 const ROOT = path.resolve(__dirname, '..');
 const ZOO = process.env.PATHLENS_ZOO ?? path.resolve(ROOT, '../shared/zoo');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExplainResult, MethodResult, ModelSummary } from '../src/core/types';
-import type { ExplainJob, InputStarted, WorkerEvent } from '../src/protocol';
+import type { ExplainJob, InputStarted, WorkerEvent } from '../src/shared/protocol';
 import { inputFile, modelPathFromState, RunState } from '../src/extension/runState';
 import { methodInfos } from '../src/extension/methodInfo';
 import { buildJob, DEFAULT_SETTINGS } from '../src/extension/settings';

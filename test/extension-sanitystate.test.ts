@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SanityEvent } from '../src/core/sanity/types';
-import type { WorkerEvent } from '../src/protocol';
+import type { WorkerEvent } from '../src/shared/protocol';
 import { methodInfos } from '../src/extension/methodInfo';
 import { buildSanityJob, SanityRunState } from '../src/extension/sanityState';
 import { buildJob, DEFAULT_SETTINGS } from '../src/extension/settings';

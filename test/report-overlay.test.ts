@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { colormapLut, colormapRgb, parseColor } from '../src/core/report/colormap';
+import { colormapLut, colormapRgb, parseColor } from '../src/shared/colormap';
 import { aggregateChannels, encodePng, normalizeForDisplay, renderBarChart, renderOverlay } from '../src/core/report/overlay';
 
 const px = (img: { width: number; rgba: Uint8Array }, x: number, y: number) =>

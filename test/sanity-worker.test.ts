@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError } from '../src/core/errors';
-import type { SanityJob, WorkerEvent } from '../src/protocol';
+import type { SanityJob, WorkerEvent } from '../src/shared/protocol';
 import { ModelCache } from '../src/worker/jobs';
 import { runSanityJob } from '../src/worker/sanityJob';
 import { tempDir } from './helpers/analyticModels';

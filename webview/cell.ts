@@ -4,10 +4,10 @@
  * and the integration-path plots.
  */
 import type uPlot from 'uplot';
-import type { MethodResult, Preprocessing } from '../src/core/types';
-import type { InputStarted, MethodInfo } from '../src/protocol';
-import { colormapHex } from '../src/core/report/colormap';
-import { aggregateChannels, formatNumber, isSpatial, renderBarChart, renderOverlay } from '../src/core/report/render';
+import type { MethodResult, Preprocessing } from '../src/shared/types';
+import type { InputStarted, MethodInfo } from '../src/shared/protocol';
+import { colormapHex } from '../src/shared/colormap';
+import { aggregateChannels, formatNumber, isSpatial, renderBarChart, renderOverlay } from '../src/shared/render';
 import { button, DisplayControls, parameterControls } from './controls';
 import { baselinePixel, completenessLevel, exportFileName, formatPercent, pathImage, type DisplayOptions } from './display';
 import { h, imageData } from './dom';

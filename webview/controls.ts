@@ -1,6 +1,6 @@
 /** Form controls built from @vscode-elements/elements, with labels for screen readers. */
-import type { ParameterSpec } from '../src/core/attribution/method';
-import { formatNumber } from '../src/core/report/render';
+import type { ParameterSpec } from '../src/shared/methods';
+import { formatNumber } from '../src/shared/render';
 import { AGGREGATIONS, colormapsFor, SIGN_MODES, type DisplayOptions } from './display';
 import { h, nextId } from './dom';
 import type { ParamValue } from './state';

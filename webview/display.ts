@@ -2,9 +2,9 @@
  * Pure display logic of the panel (no DOM): display options, completeness levels, path images,
  * input coercion. Shared rendering math comes from src/core/report (render.ts, colormap.ts).
  */
-import { COLORMAPS, DIVERGING_COLORMAPS, isColormapName, type ColormapName } from '../src/core/report/colormap';
-import type { Aggregation, SignMode } from '../src/core/report/render';
-import type { Completeness, Preprocessing } from '../src/core/types';
+import { COLORMAPS, DIVERGING_COLORMAPS, isColormapName, type ColormapName } from '../src/shared/colormap';
+import type { Aggregation, SignMode } from '../src/shared/render';
+import type { Completeness, Preprocessing } from '../src/shared/types';
 
 export interface DisplayOptions {
   sign: SignMode;

@@ -3,8 +3,8 @@
  * ‖∇F‖, and method-specific percentile bands (Guided IG) against the straight line.
  */
 import uPlot from 'uplot';
-import type { PathTrace } from '../src/core/types';
-import { formatNumber } from '../src/core/report/render';
+import type { PathTrace } from '../src/shared/types';
+import { formatNumber } from '../src/shared/render';
 
 export interface PlotTheme {
   foreground: string;

@@ -8,11 +8,11 @@
  * k = step k − 1; `data-rendered="true"` once drawn), `sanity-plot-<metric>`, `sanity-verdict-<method>`.
  */
 import uPlot from 'uplot';
-import { METRIC_LABELS, METRICS, type MetricName } from '../src/core/sanity/metrics';
-import type { SanityStepInfo } from '../src/core/sanity/types';
-import type { MethodResult } from '../src/core/types';
-import { colormapHex } from '../src/core/report/colormap';
-import { formatNumber, isSpatial, renderBarChart, renderOverlay } from '../src/core/report/render';
+import { METRIC_LABELS, METRICS, type MetricName } from '../src/shared/sanity';
+import type { SanityStepInfo } from '../src/shared/sanity';
+import type { MethodResult } from '../src/shared/types';
+import { colormapHex } from '../src/shared/colormap';
+import { formatNumber, isSpatial, renderBarChart, renderOverlay } from '../src/shared/render';
 import { button } from './controls';
 import { basename, type DisplayOptions } from './display';
 import { h, imageData } from './dom';

@@ -3,10 +3,10 @@
  * data of the similarity plots. Not saved with setState: the host replays the check when the webview
  * is shown again.
  */
-import type { MethodResult, Prediction, Progress, Target } from '../src/core/types';
-import type { SanityCheck, SanityEvent, SanityStepInfo, SanityStepResult, SanityVerdict } from '../src/core/sanity/types';
-import type { MetricName } from '../src/core/sanity/metrics';
-import type { HostToWebview, MethodInfo, WireError } from '../src/protocol';
+import type { MethodResult, Prediction, Progress, Target } from '../src/shared/types';
+import type { SanityCheck, SanityEvent, SanityStepInfo, SanityStepResult, SanityVerdict } from '../src/shared/sanity';
+import type { MetricName } from '../src/shared/sanity';
+import type { HostToWebview, MethodInfo, WireError } from '../src/shared/protocol';
 import { toFloat32, toUint8 } from './display';
 
 export type SanityMessage = Extract<HostToWebview, { type: 'sanity-start' | 'sanity' | 'sanity-progress' | 'sanity-done' }>;

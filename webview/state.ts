@@ -3,9 +3,9 @@
  * `applyHostMessage` is a pure reducer; `encodeState` / `decodeState` make the state JSON-safe for
  * `vscode.setState` (typed arrays travel as base64).
  */
-import type { BackendName, ModelSummary, MethodResult, Preprocessing, Progress } from '../src/core/types';
-import type { HostToWebview, InputStarted, MethodInfo, WireError } from '../src/protocol';
-import { isColormapName } from '../src/core/report/colormap';
+import type { BackendName, ModelSummary, MethodResult, Preprocessing, Progress } from '../src/shared/types';
+import type { HostToWebview, InputStarted, MethodInfo, WireError } from '../src/shared/protocol';
+import { isColormapName } from '../src/shared/colormap';
 import { defaultDisplay, toFloat32, toUint8, updateDisplay, type ColormapDefaults, type DisplayOptions } from './display';
 
 export type ParamValue = string | number | boolean;

@@ -2,11 +2,11 @@
  * Command-line parsing for `pathlens`: turns argv into a typed command, or a UsageError (exit 2).
  */
 import { parseArgs } from 'node:util';
-import { PathLensError } from '../core/errors';
+import { PathLensError } from '../shared/errors';
 import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
-import type { BackendChoice } from '../core/types';
+import type { BackendChoice } from '../shared/types';
 import {
   BACKENDS,
   METHOD_FLAGS,
@@ -18,7 +18,7 @@ import {
   wholeNumber,
   type Usage,
 } from './flags';
-import type { ExplainJob, PatternsFitJob } from '../protocol';
+import type { ExplainJob, PatternsFitJob } from '../shared/protocol';
 
 export class UsageError extends Error {}
 

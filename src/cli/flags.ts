@@ -3,8 +3,8 @@
  * so both commands accept and check method options the same way.
  */
 import { IG_RULES } from '../core/methods/ig';
-import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
-import type { JobMethodOptions } from '../protocol';
+import type { BackendChoice, OutputKind, QuadratureRuleName } from '../shared/types';
+import type { JobMethodOptions } from '../shared/protocol';
 
 export type Usage = (message: string) => Error;
 

@@ -3,10 +3,10 @@
  * results. Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import * as path from 'node:path';
-import { describeError } from '../core/errors';
+import { describeError } from '../shared/errors';
 import { toJsonString } from '../core/report/json';
 import { writeReport } from '../core/report/write';
-import type { ExplainResult, ModelSummary, Preprocessing, Progress } from '../core/types';
+import type { ExplainResult, ModelSummary, Preprocessing, Progress } from '../shared/types';
 import { WorkerClient, WorkerError } from '../worker/client';
 import { HELP, parseCommand, UsageError, type Command } from './args';
 import { runSanityCommand } from './sanity';

@@ -12,14 +12,14 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PathLensError } from '../core/errors';
+import { PathLensError } from '../shared/errors';
 import { getMethod } from '../core/methods';
 import { encodePng, isSpatial, renderOverlay, sanitizeForJson, type RgbaImageData } from '../core/report';
 import { METRIC_LABELS, METRICS, type MetricName } from '../core/sanity/metrics';
-import { DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityResult } from '../core/sanity/types';
+import { DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityResult } from '../shared/sanity';
 import { validateSanityRequest } from '../core/sanity/validate';
-import type { BackendChoice, Progress } from '../core/types';
-import type { SanityJob, WorkerEvent } from '../protocol';
+import type { BackendChoice, Progress } from '../shared/types';
+import type { SanityJob, WorkerEvent } from '../shared/protocol';
 import type { RunningJob, WorkerClient } from '../worker/client';
 import {
   BACKENDS,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BROWSE_INPUT_EXTENSIONS, inputsNearModel, orderInputCandidates, orderModels, type RecentModels } from './discovery';
 import { methodInfos } from './methodInfo';
-import type { SanityCheck } from '../core/sanity/types';
+import type { SanityCheck } from '../shared/sanity';
 
 const BROWSE = '$(folder-opened) Browse…';
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
-import type { WireError } from '../protocol';
+import type { WireError } from '../shared/protocol';
 
 /** True for the error explain gives when no patterns exist for the model (so the UI can offer to fit). */
 export function isMissingPatternsError(message: string): boolean {

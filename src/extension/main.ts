@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ExplainJob } from '../protocol';
+import type { ExplainJob } from '../shared/protocol';
 import { inputsNearModel, isImageFile, RecentModels } from './discovery';
 import { pickInputs, pickMethods, pickModel, pickOneInput, pickReferenceSet, pickSanityCheck } from './flows';
 import { needsReferenceSet, ReferenceSetMemory, shouldOfferPatternFit } from './jobExtras';

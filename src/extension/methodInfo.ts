@@ -1,6 +1,6 @@
 /** Method descriptions for pickers and the panel, from the core's METHODS registry. */
 import { METHODS } from '../core/methods/index';
-import type { MethodInfo } from '../protocol';
+import type { MethodInfo } from '../shared/protocol';
 
 export function allMethodNames(): string[] {
   return [...METHODS.keys()];

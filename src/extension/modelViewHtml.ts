@@ -2,7 +2,7 @@
  * The PathLens Model View page (read-only custom editor on model.json): the model summary and
  * buttons to explain. Pure (no vscode import); a tiny inline script runs only by nonce.
  */
-import type { ModelSummary, Preprocessing } from '../core/types';
+import type { ModelSummary, Preprocessing } from '../shared/types';
 
 export type ModelViewContent =
   | { kind: 'loading'; path: string }

@@ -11,19 +11,19 @@ import {
   type WebviewToHost,
   type WireError,
   type WorkerEvent,
-} from '../protocol';
+} from '../shared/protocol';
 import { shouldOfferPatternFit } from './jobExtras';
 import { toJsonString } from '../core/report/json';
 import { buildReportImages, renderHtmlReport } from '../core/report/html';
 import { recoverInputs } from '../core/report/recover';
 import { inputStem } from '../core/report/write';
 import { WorkerError, type RunningJob } from '../worker/client';
-import type { ExplainResult } from '../core/types';
+import type { ExplainResult } from '../shared/types';
 import { modelPathFromState, RunState, type RunScope } from './runState';
 import { SanityRunState } from './sanityState';
-import type { SanityResult } from '../core/sanity/types';
-import { METRIC_LABELS } from '../core/sanity/metrics';
-import type { SanityJob } from '../protocol';
+import type { SanityResult } from '../shared/sanity';
+import { METRIC_LABELS } from '../shared/sanity';
+import type { SanityJob } from '../shared/protocol';
 import { methodInfos } from './methodInfo';
 import { buildJob, type PathLensSettings } from './settings';
 import { createNonce, renderPanelHtml } from './webviewHtml';

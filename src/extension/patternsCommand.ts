@@ -15,7 +15,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PatternsFitJob, PatternsFitted, WorkerEvent } from '../protocol';
+import type { PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
 import type { RunningJob } from '../worker/client';
 
 export const FIT_PATTERNS_COMMAND = 'pathlens.fitPatterns';

@@ -4,8 +4,8 @@
  * webview that was hidden or reloaded, and builds the smaller jobs that setTarget / recompute need.
  */
 import { isAbsolute } from 'node:path';
-import type { ExplainResult, InputResult, MethodResult, ModelSummary, BackendName, Preprocessing } from '../core/types';
-import type { ExplainJob, HostToWebview, InputStarted, MethodInfo, WireError, WorkerEvent } from '../protocol';
+import type { ExplainResult, InputResult, MethodResult, ModelSummary, BackendName, Preprocessing } from '../shared/types';
+import type { ExplainJob, HostToWebview, InputStarted, MethodInfo, WireError, WorkerEvent } from '../shared/protocol';
 
 /** What a run recomputes: everything, one input for another class, or one (input, method) map. */
 export type RunScope =

@@ -2,8 +2,8 @@
  * The panel's sanity-check run, without `vscode`: the job from the settings, worker events → panel
  * messages, and everything kept for replaying to a webview that was hidden or reloaded.
  */
-import type { SanityCheck } from '../core/sanity/types';
-import type { HostToWebview, MethodInfo, SanityJob, WireError, WorkerEvent } from '../protocol';
+import type { SanityCheck } from '../shared/sanity';
+import type { HostToWebview, MethodInfo, SanityJob, WireError, WorkerEvent } from '../shared/protocol';
 import { buildJob, type PathLensSettings } from './settings';
 
 /** The sanity job for one input and the chosen methods, with the same method options an explain run uses. */

@@ -2,9 +2,9 @@
  * Settings → jobs, without `vscode`: the host passes a getter over `workspace.getConfiguration('pathlens')`.
  * Every value is validated here, so a hand-edited settings.json cannot produce an invalid job.
  */
-import type { BackendChoice, OutputKind, QuadratureRuleName } from '../core/types';
-import { NAMED_BASELINES } from '../core/types';
-import type { ExplainJob, JobMethodOptions } from '../protocol';
+import type { BackendChoice, OutputKind, QuadratureRuleName } from '../shared/types';
+import { NAMED_BASELINES } from '../shared/types';
+import type { ExplainJob, JobMethodOptions } from '../shared/protocol';
 
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 export const RULES: readonly (QuadratureRuleName | 'adaptive')[] = [

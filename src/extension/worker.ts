@@ -3,12 +3,12 @@
  * tfjs-node path), recreated when those change or after a crash. Never throws into the host.
  */
 import * as path from 'node:path';
-import { describeError } from '../core/errors';
-import type { BackendName } from '../core/types';
-import type { ExplainJob, PatternsFitJob, PatternsFitted, SanityJob, WireError, WorkerEvent } from '../protocol';
-import type { SanityResult } from '../core/sanity/types';
+import { describeError } from '../shared/errors';
+import type { BackendName } from '../shared/types';
+import type { ExplainJob, PatternsFitJob, PatternsFitted, SanityJob, WireError, WorkerEvent } from '../shared/protocol';
+import type { SanityResult } from '../shared/sanity';
 import { WorkerClient, WorkerError, type RunningJob } from '../worker/client';
-import type { ExplainResult, ModelSummary, Preprocessing } from '../core/types';
+import type { ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
 import { workerKey, type PathLensSettings } from './settings';
 
 export interface HostLog {

@@ -4,11 +4,11 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PathLensError, type ErrorCode } from '../core/errors';
-import type { BackendChoice, BackendName, ExplainResult, ModelSummary, Preprocessing } from '../core/types';
-import type { SanityResult } from '../core/sanity/types';
-import type { SanityJob } from '../protocol';
-import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
+import { PathLensError, type ErrorCode } from '../shared/errors';
+import type { BackendChoice, BackendName, ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
+import type { SanityResult } from '../shared/sanity';
+import type { SanityJob } from '../shared/protocol';
+import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
 
 export interface WorkerClientOptions {
   /** Path of the bundled worker (dist/worker.js). */

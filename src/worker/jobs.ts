@@ -5,14 +5,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
-import { PathLensError } from '../core/errors';
+import { PathLensError } from '../shared/errors';
 import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
 import { checkReferenceSet } from '../core/methods/expectedGradients';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
 import { loadModel, type LoadedModel } from '../core/model/load';
-import type { BaselineSpec, CancellationSignal, ExplainResult, ModelSummary, Preprocessing, PreparedInput, Progress } from '../core/types';
-import { NAMED_BASELINES } from '../core/types';
-import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '../protocol';
+import type {
+  BaselineSpec,
+  CancellationSignal,
+  ExplainResult,
+  ModelSummary,
+  Preprocessing,
+  PreparedInput,
+  Progress,
+} from '../shared/types';
+import { NAMED_BASELINES } from '../shared/types';
+import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
 import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
 import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
 import { readModelArtifacts } from '../core/model/artifacts';

@@ -5,10 +5,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../core/engine/backend';
-import { CancelledError, describeError } from '../core/errors';
-import type { CancellationSignal } from '../core/types';
+import { CancelledError, describeError } from '../shared/errors';
+import type { CancellationSignal } from '../shared/types';
 import { reducePointChunk } from '../core/engine/pointBatch';
-import type { EvaluatorEvent, EvaluatorRequest, WorkerEvent, WorkerInit, WorkerRequest } from '../protocol';
+import type { EvaluatorEvent, EvaluatorRequest, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
 import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs';
 import { defaultWorkerCount, EvaluationPool } from './pool';
 import { runSanityJob } from './sanityJob';

@@ -4,10 +4,10 @@
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { PointChunk, PointChunkResult, RemoteEvaluator } from '../core/engine/pointBatch';
-import { PathLensError } from '../core/errors';
-import type { OutputKind } from '../core/types';
-import type { EvaluatorEvent, EvaluatorRequest, WorkerInit } from '../protocol';
+import type { RemoteEvaluator } from '../core/engine/pointBatch';
+import { PathLensError } from '../shared/errors';
+import type { OutputKind } from '../shared/types';
+import type { EvaluatorEvent, EvaluatorRequest, PointChunk, PointChunkResult, WorkerInit } from '../shared/protocol';
 
 export function defaultWorkerCount(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);

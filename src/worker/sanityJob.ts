@@ -4,12 +4,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PathLensError } from '../core/errors';
+import { PathLensError } from '../shared/errors';
 import { baselineName, loadInputs, makeBaseline } from '../core/input';
 import { runSanity, validateSanityRequest, type SanityRequest } from '../core/sanity';
-import type { SanityResult } from '../core/sanity/types';
-import type { CancellationSignal } from '../core/types';
-import type { SanityJob, WorkerEvent } from '../protocol';
+import type { SanityResult } from '../shared/sanity';
+import type { CancellationSignal } from '../shared/types';
+import type { SanityJob, WorkerEvent } from '../shared/protocol';
 import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
 
 function teachableMachine(modelPath: string): boolean {

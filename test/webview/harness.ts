@@ -12,7 +12,7 @@ import { expect } from 'vitest';
 import { initBackend } from '../../src/core/engine/backend';
 import { METHODS } from '../../src/core/methods';
 import { renderPanelHtml } from '../../src/extension/webviewHtml';
-import type { ExplainJob, HostToWebview, MethodInfo, SanityJob, WorkerEvent } from '../../src/protocol';
+import type { ExplainJob, HostToWebview, MethodInfo, SanityJob, WorkerEvent } from '../../src/shared/protocol';
 import { ModelCache, runExplainJob } from '../../src/worker/jobs';
 import { runSanityJob } from '../../src/worker/sanityJob';
 import { SanityRunState } from '../../src/extension/sanityState';

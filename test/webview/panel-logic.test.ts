@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { panelCsp, renderPanelHtml, createNonce } from '../../src/extension/webviewHtml';
-import type { MethodResult } from '../../src/core/types';
-import type { HostToWebview, InputStarted } from '../../src/protocol';
+import type { MethodResult } from '../../src/shared/types';
+import type { HostToWebview, InputStarted } from '../../src/shared/protocol';
 import {
   baselinePixel,
   completenessLevel,

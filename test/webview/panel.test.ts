@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { colormapRgb } from '../../src/core/report/colormap';
-import { aggregateChannels, formatNumber, renderOverlay, type OverlayOptions } from '../../src/core/report/render';
-import type { MethodResult } from '../../src/core/types';
-import { parseWebviewMessage, type HostToWebview, type InputStarted } from '../../src/protocol';
+import { colormapRgb } from '../../src/shared/colormap';
+import { aggregateChannels, formatNumber, renderOverlay, type OverlayOptions } from '../../src/shared/render';
+import type { MethodResult } from '../../src/shared/types';
+import { parseWebviewMessage, type HostToWebview, type InputStarted } from '../../src/shared/protocol';
 import {
   ARTIFACTS,
   coreRun,

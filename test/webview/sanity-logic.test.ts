@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SanityStepResult } from '../../src/core/sanity/types';
+import type { SanityStepResult } from '../../src/shared/sanity';
 import { applySanityMessage, similaritySeries, stepX, xAxisLabel } from '../../webview/sanityState';
 import { methodInfos } from '../../src/extension/methodInfo';
 

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/core/sanity/metrics';
-import type { SanityEvent } from '../../src/core/sanity/types';
-import { renderOverlay } from '../../src/core/report/render';
-import type { HostToWebview } from '../../src/protocol';
+import type { SanityEvent } from '../../src/shared/sanity';
+import { renderOverlay } from '../../src/shared/render';
+import type { HostToWebview } from '../../src/shared/protocol';
 import { buildSanityJob } from '../../src/extension/sanityState';
 import { DEFAULT_SETTINGS } from '../../src/extension/settings';
 import {

@@ -2,6 +2,9 @@ import type { Evaluator } from '../engine/evaluator';
 import { PathLensError } from '../errors';
 import type { BaselineSpec, MethodResult, PreparedInput, QuadratureRuleName } from '../types';
 import type { Patterns } from '../patterns/patterns';
+import type { ParameterSpec } from '../../shared/methods';
+
+export type { ParameterSpec } from '../../shared/methods';
 
 /** A baseline in model input space with F at it, computed once per (input, baseline). */
 export interface ResolvedBaseline {
@@ -40,20 +43,6 @@ export interface MethodOptions {
   baseline?: BaselineSpec;
   seed?: number;
   [extra: string]: unknown;
-}
-
-/** A user-settable parameter of a method: drives CLI validation docs and the panel's parameter section. */
-export interface ParameterSpec {
-  /** Key in MethodOptions / result params, e.g. 'steps'. */
-  name: string;
-  label: string;
-  /** One line: what the parameter does. */
-  description: string;
-  type: 'integer' | 'number' | 'boolean' | 'choice' | 'string';
-  default: number | boolean | string;
-  min?: number;
-  max?: number;
-  choices?: string[];
 }
 
 export interface AttributionMethod {

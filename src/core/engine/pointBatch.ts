@@ -1,30 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { valueAndGradient, type ExplainedScalar } from './scalar';
+import type { PointChunk, PointChunkResult } from '../../shared/protocol';
 
-/**
- * A chunk of path points with a declarative reduction, so the same chunk can run in this thread or
- * be shipped to a pool worker (closures cannot cross threads).
- */
-export interface PointChunk {
-  /** Row-major [count, ...inputShape] points. */
-  points: Float32Array;
-  count: number;
-  /** Per-point weights: the reply carries Σ_j w_j ∇F(p_j). */
-  weights?: Float32Array;
-  /** The reply carries ∇F(p_j) · direction per point. */
-  direction?: Float32Array;
-  /** The reply carries every gradient (count × size). */
-  keepGradients?: boolean;
-}
-
-export interface PointChunkResult {
-  value: Float32Array;
-  /** ‖∇F(p_j)‖₂ per point. */
-  gradNorm: Float32Array;
-  weightedSum?: Float32Array;
-  directional?: Float32Array;
-  gradients?: Float32Array;
-}
+export type { PointChunk, PointChunkResult } from '../../shared/protocol';
 
 /** F, ∇F and the requested reductions for one chunk, computed on the current backend. */
 export async function reducePointChunk(fn: ExplainedScalar, inputShape: number[], chunk: PointChunk): Promise<PointChunkResult> {

@@ -1,4 +1,4 @@
-export * from './colormap';
+export * from '../../shared/colormap';
 export * from './overlay';
 export * from './plot';
 export * from './json';

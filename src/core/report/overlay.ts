@@ -3,9 +3,9 @@
  * The pure rendering lives in render.ts (shared with the webview bundle); this adds PNG encoding.
  */
 import { PNG } from 'pngjs';
-import type { RgbaImageData } from './render';
+import type { RgbaImageData } from '../../shared/render';
 
-export * from './render';
+export * from '../../shared/render';
 
 /** Encode RGBA bytes as a PNG file. */
 export function encodePng(img: RgbaImageData): Uint8Array {

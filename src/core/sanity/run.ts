@@ -27,18 +27,11 @@ import {
   type SanityResult,
   type SanityStepInfo,
   type SanityStepResult,
+  type Reinitialisation,
 } from './types';
 import { validateSanityRequest, type SanityRequest } from './validate';
 import { verdictFor } from './verdict';
-import {
-  buildModel,
-  perturbedWeights,
-  readModelWeights,
-  reinitialise,
-  type ModelWeights,
-  type Reinitialisation,
-  type WeightedLayer,
-} from './weights';
+import { buildModel, perturbedWeights, readModelWeights, reinitialise, type ModelWeights, type WeightedLayer } from './weights';
 
 export interface SanityHooks {
   signal?: CancellationSignal;

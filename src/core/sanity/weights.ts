@@ -27,6 +27,7 @@ import { PathLensError } from '../errors';
 import { loadModel, type LoadedModel } from '../model/load';
 import { readModelArtifacts } from '../model/artifacts';
 import { createRng, type Rng } from '../random';
+import type { Reinitialisation } from './types';
 
 export interface WeightTensor {
   name: string;
@@ -377,12 +378,6 @@ export function standardDeviation(data: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < data.length; i++) s += (data[i]! - mean) ** 2;
   return Math.sqrt(s / Math.max(1, data.length));
-}
-
-/** How one tensor of a layer was re-initialised (reported per step). */
-export interface Reinitialisation {
-  weight: string;
-  initializer: string;
 }
 
 /** Fresh random values for one weight of a layer (deterministic per seed, layer and param). */

@@ -20,17 +20,9 @@ export { ssim, SSIM_DEFAULTS } from './ssim';
 export { hog, hogSimilarity, defaultCellSize } from './hog';
 export { topKIntersection } from './topk';
 
-export const METRICS = ['spearmanAbs', 'spearmanSigned', 'ssim', 'hog', 'topK'] as const;
-export type MetricName = (typeof METRICS)[number];
-export type Similarity = Record<MetricName, number | null>;
+import type { Similarity } from '../../../shared/sanity';
 
-export const METRIC_LABELS: Record<MetricName, string> = {
-  spearmanAbs: 'Spearman(|attr|)',
-  spearmanSigned: 'Spearman(attr)',
-  ssim: 'SSIM',
-  hog: 'HOG Pearson',
-  topK: 'top-k% intersection',
-};
+export { METRICS, METRIC_LABELS, type MetricName, type Similarity } from '../../../shared/sanity';
 
 export interface PreparedMap {
   /** Magnitude per location (Σ_c |a| for images). */

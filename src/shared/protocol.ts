@@ -14,11 +14,12 @@ import type {
   Preprocessing,
   Progress,
   QuadratureRuleName,
-} from './core/types';
-import type { ErrorCode } from './core/errors';
-import type { ParameterSpec } from './core/attribution/method';
-import type { PointChunk, PointChunkResult } from './core/engine/pointBatch';
-import type { SanityCheck, SanityEvent, SanityResult, SanityThresholds } from './core/sanity/types';
+} from './types';
+import type { ErrorCode } from './errors';
+import type { MethodInfo } from './methods';
+import type { SanityCheck, SanityEvent, SanityResult, SanityThresholds } from './sanity';
+
+export type { MethodInfo, ParameterSpec } from './methods';
 
 // ---------------------------------------------------------------------------------------------
 // Host → worker
@@ -134,6 +135,31 @@ export interface WorkerInit {
 // ---------------------------------------------------------------------------------------------
 // Coordinator worker ↔ pool (evaluator) workers
 
+/**
+ * A chunk of path points with a declarative reduction, so the same chunk can run in this thread or
+ * be shipped to a pool worker (closures cannot cross threads).
+ */
+export interface PointChunk {
+  /** Row-major [count, ...inputShape] points. */
+  points: Float32Array;
+  count: number;
+  /** Per-point weights: the reply carries Σ_j w_j ∇F(p_j). */
+  weights?: Float32Array;
+  /** The reply carries ∇F(p_j) · direction per point. */
+  direction?: Float32Array;
+  /** The reply carries every gradient (count × size). */
+  keepGradients?: boolean;
+}
+
+export interface PointChunkResult {
+  value: Float32Array;
+  /** ‖∇F(p_j)‖₂ per point. */
+  gradNorm: Float32Array;
+  weightedSum?: Float32Array;
+  directional?: Float32Array;
+  gradients?: Float32Array;
+}
+
 export type EvaluatorRequest = {
   kind: 'chunk';
   id: number;
@@ -190,16 +216,6 @@ export interface WireError {
 
 // ---------------------------------------------------------------------------------------------
 // Host ↔ webview (the PathLens panel)
-
-/** What the panel knows about a method, for pickers, labels and the completeness badge. */
-export interface MethodInfo {
-  name: string;
-  title: string;
-  description: string;
-  complete: boolean;
-  /** Rendered as the method's collapsible parameter section; changing one sends 'recompute'. */
-  parameters: ParameterSpec[];
-}
 
 /** Host → webview. */
 export type HostToWebview =
