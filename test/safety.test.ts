@@ -133,3 +133,15 @@ describe('budgets, JSON depth and schemas', () => {
     );
   });
 });
+
+describe('JSON errors stay on one line', () => {
+  it('names binary files instead of printing their bytes', () => {
+    const hdf5 = new TextDecoder().decode(Uint8Array.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 1]));
+    expectError(
+      () => parseJsonText(hdf5, 'model.h5', 'model-json'),
+      'model-json',
+      /model\.h5 is not valid JSON: it is a binary file \(HDF5/,
+    );
+    expectError(() => parseJsonText('\x01\x02{\r\n', 'x.json', 'input'), 'input', /x\.json is not valid JSON \(/);
+  });
+});

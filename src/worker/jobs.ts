@@ -24,6 +24,7 @@ import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '..
 import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
 import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
 import { readModelArtifacts } from '../core/model/artifacts';
+import { isTeachableMachineExport } from '../core/model/sidecars';
 
 type Emit = (event: WorkerEvent) => void;
 
@@ -44,14 +45,15 @@ export function throttle(intervalMs: number, send: (p: Progress) => void, now = 
 export class ModelCache {
   private readonly entries = new Map<string, { stamp: string; model: LoadedModel }>();
 
-  async get(modelPath: string): Promise<LoadedModel> {
+  /** `memoryBudgetMB` bounds the model's declared sizes at load (see loadModel). */
+  async get(modelPath: string, memoryBudgetMB?: number): Promise<LoadedModel> {
     const file = path.resolve(modelPath);
     const stamp = fileStamp(file);
     const cached = this.entries.get(file);
     if (cached && cached.stamp === stamp) return cached.model;
     cached?.model.dispose();
     this.entries.delete(file);
-    const model = await loadModel(file);
+    const model = await loadModel(file, { memoryBudgetMB });
     this.entries.set(file, { stamp, model });
     return model;
   }
@@ -84,15 +86,6 @@ export function parseBaseline(value: string | undefined): BaselineSpec | undefin
   return (NAMED_BASELINES as readonly string[]).includes(value) ? (value as BaselineSpec) : { file: path.resolve(value) };
 }
 
-function isTeachableMachine(modelPath: string): boolean {
-  try {
-    const metadata = JSON.parse(fs.readFileSync(path.join(path.dirname(modelPath), 'metadata.json'), 'utf8')) as object;
-    return 'tmVersion' in metadata;
-  } catch {
-    return false;
-  }
-}
-
 export function preprocessingFor(model: LoadedModel, job: Pick<ExplainJob, 'modelPath' | 'preprocess'>): Preprocessing | null {
   // Only image models (rank-3 inputs) are preprocessed; tensors and tables are used as given.
   if (model.inputShape.length !== 3) return null;
@@ -123,9 +116,9 @@ export async function runExplainJob(
     memoryBudgetMB: job.memoryBudgetMB,
   };
   validateRequest(request);
-  const model = await cache.get(job.modelPath);
+  const model = await cache.get(job.modelPath, job.memoryBudgetMB);
   const preprocessing = preprocessingFor(model, job);
-  const crop = isTeachableMachine(job.modelPath) ? 'center' : 'none';
+  const crop = isTeachableMachineExport(job.modelPath) ? 'center' : 'none';
   const inputs = await loadInputs(job.inputs, { inputShape: model.inputShape }, preprocessing, { maxRows: job.maxRows, crop });
   if (inputs.length === 0)
     throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
@@ -208,7 +201,7 @@ export async function runPatternsFitJob(
       estimator: job.estimator,
       maxSamples: job.maxSamples,
       preprocessing,
-      crop: isTeachableMachine(job.modelPath) ? 'center' : 'none',
+      crop: isTeachableMachineExport(job.modelPath) ? 'center' : 'none',
       out: job.out,
       memoryBudgetMB: job.memoryBudgetMB,
     },

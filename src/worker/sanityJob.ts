@@ -2,7 +2,6 @@
  * The sanity-check job (ALGORITHMS.md §9) as the worker runs it: validate, load the (cached) model and
  * the one input, run the check, stream `sanity` events and progress.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PathLensError } from '../shared/errors';
 import { baselineName, loadInputs, makeBaseline } from '../core/input';
@@ -10,15 +9,8 @@ import { runSanity, validateSanityRequest, type SanityRequest } from '../core/sa
 import type { SanityResult } from '../shared/sanity';
 import type { CancellationSignal } from '../shared/types';
 import type { SanityJob, WorkerEvent } from '../shared/protocol';
+import { isTeachableMachineExport } from '../core/model/sidecars';
 import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
-
-function teachableMachine(modelPath: string): boolean {
-  try {
-    return 'tmVersion' in (JSON.parse(fs.readFileSync(path.join(path.dirname(modelPath), 'metadata.json'), 'utf8')) as object);
-  } catch {
-    return false;
-  }
-}
 
 export function sanityRequestOf(job: SanityJob): SanityRequest {
   return {
@@ -45,9 +37,9 @@ export async function runSanityJob(
 ): Promise<SanityResult> {
   const request = sanityRequestOf(job);
   validateSanityRequest(request);
-  const model = await cache.get(job.modelPath);
+  const model = await cache.get(job.modelPath, job.memoryBudgetMB);
   const preprocessing = preprocessingFor(model, job);
-  const crop = teachableMachine(job.modelPath) ? 'center' : 'none';
+  const crop = isTeachableMachineExport(job.modelPath) ? 'center' : 'none';
   const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
   if (inputs.length === 0) throw new PathLensError('input', `no usable input in ${job.input} (expected a .png, .jpg, .json or .csv file)`);
   if (inputs.length > 1)

@@ -3,9 +3,9 @@
  *
  * Every preset is `x = (pixel − mean[c]) / std[c]` with pixel in 0..255 (see `Preprocessing` in types.ts).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { PathLensError } from '../errors';
+import { isTeachableMachineExport, modelFolderOf, readSidecarJson } from '../model/sidecars';
+import { finiteNumber, z } from '../safety';
 import type { PreprocessName, Preprocessing } from '../types';
 
 /** How a 1-channel model's input is made from an RGB image. */
@@ -121,28 +121,15 @@ export function parsePreprocess(spec: string, source: Preprocessing['source']): 
   );
 }
 
-function modelDirectory(modelDir: string): string {
-  try {
-    if (existsSync(modelDir) && statSync(modelDir).isFile()) return dirname(modelDir);
-  } catch {
-    /* fall through */
-  }
-  return modelDir;
-}
+const meanOrStd = z.union([finiteNumber, z.array(finiteNumber)]);
 
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new PathLensError('usage', `Cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new PathLensError('usage', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
+/** pathlens.json beside a model: the declared shape, checked before its meaning (parseSidecar). */
+export const sidecarSchema = z.looseObject({
+  preprocess: z.string().optional(),
+  mean: meanOrStd.optional(),
+  std: meanOrStd.optional(),
+  grayFrom: z.enum(['luminance', 'red']).optional(),
+});
 
 /** Parse the content of a `pathlens.json` sidecar. Returns null if it says nothing about preprocessing. */
 export function parseSidecar(json: unknown, path: string): InputPreprocessing | null {
@@ -180,14 +167,14 @@ export function parseSidecar(json: unknown, path: string): InputPreprocessing | 
  * `modelDir` may be the model directory or the model.json path.
  */
 export function resolvePreprocessing(opts: { explicit?: string; modelDir: string }): InputPreprocessing {
-  const dir = modelDirectory(opts.modelDir);
-  const sidecarPath = join(dir, SIDECAR_FILE);
+  const dir = modelFolderOf(opts.modelDir);
   let sidecar: InputPreprocessing | null = null;
   let sidecarGray: GrayFrom | undefined;
-  if (existsSync(sidecarPath)) {
-    const json = readJson(sidecarPath);
+  const json = readSidecarJson(dir, SIDECAR_FILE, sidecarSchema, 'usage');
+  if (json) {
+    const sidecarPath = `${dir}/${SIDECAR_FILE}`;
     sidecar = parseSidecar(json, sidecarPath);
-    sidecarGray = parseGrayFrom((json as Record<string, unknown>).grayFrom, sidecarPath);
+    sidecarGray = parseGrayFrom(json.grayFrom, sidecarPath);
   }
   const withGray = (p: InputPreprocessing): InputPreprocessing => {
     if (sidecarGray && !p.grayFrom) p.grayFrom = sidecarGray;
@@ -195,15 +182,7 @@ export function resolvePreprocessing(opts: { explicit?: string; modelDir: string
   };
   if (opts.explicit !== undefined && opts.explicit.trim() !== '') return withGray(parsePreprocess(opts.explicit, 'explicit'));
   if (sidecar) return sidecar;
-  const metadataPath = join(dir, 'metadata.json');
-  if (existsSync(metadataPath)) {
-    try {
-      const meta = JSON.parse(readFileSync(metadataPath, 'utf8')) as unknown;
-      if (meta && typeof meta === 'object' && 'tmVersion' in meta) return withGray(parsePreprocess('signed', 'detected'));
-    } catch {
-      /* not Teachable Machine metadata; ignore */
-    }
-  }
+  if (isTeachableMachineExport(dir)) return withGray(parsePreprocess('signed', 'detected'));
   return withGray(parsePreprocess('unit', 'default'));
 }
 

@@ -2,6 +2,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { PathLensError } from '../errors';
+import {
+  checkDeclaredBytes,
+  finiteNumber,
+  MAX_TEXT_FILE_BYTES,
+  MAX_WEIGHT_BYTES,
+  parseJsonText,
+  readRegularFile,
+  resolveInsideFolder,
+  shapeSchema,
+  validate,
+  z,
+} from '../safety';
 
 /** Bytes per stored element, including quantized storage types. */
 const DTYPE_BYTES: Record<string, number> = {
@@ -44,14 +56,27 @@ export function weightEntryBytes(entry: tf.io.WeightsManifestEntry): number {
   return count * bytes;
 }
 
+/** model.json of a TF.js layers or graph model: the fields PathLens reads, everything else kept. */
+const weightEntrySchema = z.looseObject({
+  name: z.string().min(1, 'must be a non-empty name'),
+  shape: shapeSchema,
+  dtype: z.string(),
+  quantization: z.looseObject({ dtype: z.string(), scale: finiteNumber.optional(), min: finiteNumber.optional() }).optional(),
+});
+const weightGroupSchema = z.looseObject({
+  paths: z.array(z.string().min(1, 'must be a non-empty file name')),
+  weights: z.array(weightEntrySchema),
+});
+export const modelJsonSchema = z.looseObject({
+  modelTopology: z.record(z.string(), z.unknown()),
+  weightsManifest: z.array(weightGroupSchema),
+  format: z.string().optional(),
+  generatedBy: z.string().optional(),
+  convertedBy: z.string().nullable().optional(),
+});
+
 export function parseModelJson(text: string, file: string): ModelJson {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new PathLensError('model-json', `${file} is not valid JSON (${reason}); the file may be truncated or corrupt`);
-  }
+  const parsed = parseJsonText(text, file, 'model-json');
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new PathLensError(
       'model-json',
@@ -65,12 +90,7 @@ export function parseModelJson(text: string, file: string): ModelJson {
   if (!Array.isArray(json.weightsManifest)) {
     throw new PathLensError('model-json', `${file} has no "weightsManifest" array: not a TF.js model.json with weights`);
   }
-  json.weightsManifest.forEach((group, i) => {
-    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-      throw new PathLensError('model-json', `${file}: weightsManifest group ${i + 1} lacks "paths" or "weights"`);
-    }
-  });
-  return json as ModelJson;
+  return validate(modelJsonSchema, parsed, file, 'model-json') as ModelJson;
 }
 
 export function detectFormat(json: ModelJson): 'layers-model' | 'graph-model' {
@@ -85,44 +105,30 @@ export function detectFormat(json: ModelJson): 'layers-model' | 'graph-model' {
  */
 export function readModelArtifacts(modelJsonPath: string): ReadArtifacts {
   const file = path.resolve(modelJsonPath);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PathLensError(
-      'model-json',
-      code === 'ENOENT' ? `model file not found: ${file}` : `cannot read ${file}: ${(err as Error).message}`,
-    );
-  }
+  if (!fs.existsSync(file)) throw new PathLensError('model-json', `model file not found: ${file}`);
+  const text = new TextDecoder('utf-8').decode(readRegularFile(file, 'model', MAX_TEXT_FILE_BYTES, 'model-json'));
   const json = parseModelJson(text, file);
   const dir = path.dirname(file);
+  const declared = json.weightsManifest.reduce((sum, group) => sum + group.weights.reduce((s, entry) => s + weightEntryBytes(entry), 0), 0);
+  checkDeclaredBytes(declared, MAX_WEIGHT_BYTES, `the weightsManifest of ${file}`);
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
   let weightBytes = 0;
 
   json.weightsManifest.forEach((group, groupIndex) => {
     const needed = group.weights.reduce((sum, entry) => sum + weightEntryBytes(entry), 0);
-    const shards = group.paths.map((shardPath) => {
-      const shardFile = path.resolve(dir, decodeURIComponent(shardPath));
-      try {
-        return { shardPath, bytes: fs.readFileSync(shardFile) };
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new PathLensError(
-          'model-shard',
-          code === 'ENOENT'
-            ? `missing weight shard ${shardPath} (expected at ${shardFile}, listed in weightsManifest group ${groupIndex + 1} of ${file})`
-            : `cannot read weight shard ${shardFile}: ${(err as Error).message}`,
-        );
-      }
+    const shards = group.paths.map((shardPath, i) => {
+      const what = `weight shard weightsManifest[${groupIndex}].paths[${i}] of ${file}`;
+      const shardFile = resolveShard(dir, shardPath, what, groupIndex, file);
+      return { shardPath, shardFile, what, size: fs.statSync(shardFile).size };
     });
-    const have = shards.reduce((sum, s) => sum + s.bytes.length, 0);
+    // Sizes first (from the file system), so a shard of the wrong size is never read into memory.
+    const have = shards.reduce((sum, s) => sum + s.size, 0);
     if (have !== needed) {
       throw new PathLensError('model-shard', describeShardMismatch(file, groupIndex, shards, have, needed, group.weights.length));
     }
     weightSpecs.push(...group.weights);
-    buffers.push(...shards.map((s) => s.bytes));
+    buffers.push(...shards.map((s) => readRegularFile(s.shardFile, s.what, s.size, 'model-shard')));
     weightBytes += have;
   });
 
@@ -142,20 +148,44 @@ export function readModelArtifacts(modelJsonPath: string): ReadArtifacts {
   return { json, artifacts, format: detectFormat(json), weightBytes };
 }
 
+/** A shard confined to the model's folder; a missing one keeps the established message. */
+function resolveShard(dir: string, shardPath: string, what: string, groupIndex: number, file: string): string {
+  try {
+    return resolveInsideFolder(dir, shardPath, what, { code: 'model-shard' });
+  } catch (err) {
+    const lexical = path.resolve(dir, shardPath);
+    if (err instanceof PathLensError && err.code === 'model-shard' && !fs.existsSync(lexical) && !isSymlink(lexical)) {
+      throw new PathLensError(
+        'model-shard',
+        `missing weight shard ${shardPath} (expected at ${lexical}, listed in weightsManifest group ${groupIndex + 1} of ${file})`,
+      );
+    }
+    throw err;
+  }
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function describeShardMismatch(
   file: string,
   groupIndex: number,
-  shards: { shardPath: string; bytes: Uint8Array }[],
+  shards: { shardPath: string; size: number }[],
   have: number,
   needed: number,
   weightCount: number,
 ): string {
   const diff = needed - have;
-  const listing = shards.map((s) => `${s.shardPath} (${s.bytes.length} B)`).join(', ');
+  const listing = shards.map((s) => `${s.shardPath} (${s.size} B)`).join(', ');
   // The converter writes equal-sized shards with only the last one smaller: a non-last shard that is
   // smaller than the first is the damaged one.
-  const first = shards[0]?.bytes.length ?? 0;
-  const suspect = shards.find((s, i) => i < shards.length - 1 && s.bytes.length < first) ?? shards[shards.length - 1];
+  const first = shards[0]?.size ?? 0;
+  const suspect = shards.find((s, i) => i < shards.length - 1 && s.size < first) ?? shards[shards.length - 1];
   const which = shards.length === 1 || diff < 0 ? '' : `; ${suspect?.shardPath} looks truncated`;
   return diff > 0
     ? `weight shard ${shards.length === 1 ? shards[0]?.shardPath : 'group ' + (groupIndex + 1)} is short by ${diff} bytes: ${listing} hold ${have} B but the ${weightCount} weights listed in ${path.basename(file)} need ${needed} B${which}`

@@ -1,31 +1,24 @@
-import * as fs from 'node:fs';
+import { PathLensError } from '../errors';
 import * as path from 'node:path';
+import { modelFolderOf, readModelMetadata, readSidecarBytes } from './sidecars';
 
 /**
  * Class labels from beside the model: Teachable Machine's `metadata.json` (`labels` array) or a
- * `labels.txt` with one label per line. Returns null when neither exists or is readable.
+ * `labels.txt` with one label per line. Returns null when neither exists; a sidecar that exists but
+ * is unusable (outside the folder, not a regular file, invalid) is a one-line error naming it.
  */
 export function readLabels(modelJsonPath: string): { labels: string[]; source: string } | null {
-  const dir = path.dirname(path.resolve(modelJsonPath));
-  const metadataFile = path.join(dir, 'metadata.json');
-  if (fs.existsSync(metadataFile)) {
-    try {
-      const metadata = JSON.parse(fs.readFileSync(metadataFile, 'utf8')) as { labels?: unknown };
-      if (Array.isArray(metadata.labels) && metadata.labels.every((l) => typeof l === 'string')) {
-        return { labels: metadata.labels as string[], source: metadataFile };
-      }
-    } catch {
-      // A broken metadata.json only costs the labels; fall through to labels.txt.
-    }
+  const metadata = readModelMetadata(modelJsonPath);
+  if (metadata?.labels && metadata.labels.length > 0) {
+    return { labels: metadata.labels, source: path.join(modelFolderOf(modelJsonPath), 'metadata.json') };
   }
-  const labelsFile = path.join(dir, 'labels.txt');
-  if (fs.existsSync(labelsFile)) {
-    const labels = fs
-      .readFileSync(labelsFile, 'utf8')
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l.length > 0);
-    if (labels.length > 0) return { labels, source: labelsFile };
-  }
-  return null;
+  const read = readSidecarBytes(modelJsonPath, 'labels.txt');
+  if (!read) return null;
+  const text = new TextDecoder('utf-8').decode(read.bytes);
+  if (text.includes('\0')) throw new PathLensError('model-json', `${read.file} is not a text file (it holds NUL bytes)`);
+  const labels = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  return labels.length > 0 ? { labels, source: read.file } : null;
 }

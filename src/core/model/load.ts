@@ -9,6 +9,8 @@ import { PathLensError } from '../errors';
 import type { LayerInfo, ModelSummary, OutputKind, TensorInfo } from '../types';
 import { readModelArtifacts, type ReadArtifacts } from './artifacts';
 import { readLabels } from './labels';
+import { checkGraphTopology, checkLayersTopology } from './topologyChecks';
+import { checkDeclaredBytes, DEFAULT_MEMORY_BUDGET_MB, elementCount, MB, validate, z } from '../safety';
 import { finalActivationOf, findFinalLayer, withoutFinalActivation } from './logitTopology';
 import { graphModelInternals, layersModelInternals, type InternalLayers } from './internalLayers';
 
@@ -32,10 +34,17 @@ export interface LoadedModel {
   dispose(): void;
 }
 
-export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
+export interface LoadModelOptions {
+  /** Budget for one path point's tensors (MB); declared input and layer sizes are checked against it. */
+  memoryBudgetMB?: number;
+}
+
+export async function loadModel(modelJsonPath: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const read = readModelArtifacts(modelJsonPath);
   const labels = readLabels(modelJsonPath);
-  const model = read.format === 'graph-model' ? await loadGraph(read, modelJsonPath) : await loadLayers(read, modelJsonPath);
+  const budget = (options.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MB;
+  const model =
+    read.format === 'graph-model' ? await loadGraph(read, modelJsonPath, budget) : await loadLayers(read, modelJsonPath, budget);
   const summary: ModelSummary = {
     ...model.partialSummary,
     path: path.resolve(modelJsonPath),
@@ -44,6 +53,7 @@ export async function loadModel(modelJsonPath: string): Promise<LoadedModel> {
     weightBytes: read.weightBytes,
   };
   const loaded = { ...model, summary };
+  checkLayerOutputs(summary, budget);
   checkRuns(loaded);
   if (summary.labels && summary.labels.length !== loaded.numClasses) {
     summary.labels = null;
@@ -98,7 +108,9 @@ function softmaxNote(kind: string): Record<OutputKind, string> {
   return { logit: `pre-${kind} logit`, probability: `${kind} output` };
 }
 
-async function loadLayers(read: ReadArtifacts, file: string): Promise<PartialModel> {
+async function loadLayers(read: ReadArtifacts, file: string, budget: number): Promise<PartialModel> {
+  const weightElements = read.artifacts.weightSpecs!.reduce((sum, w) => sum + elementCount(w.shape), 0);
+  checkLayersTopology(read.artifacts.modelTopology, file, weightElements, budget);
   let model: tfl.LayersModel;
   let logitModel: tfl.LayersModel | null = null;
   try {
@@ -189,7 +201,12 @@ interface GraphNode {
   attr?: Record<string, unknown>;
 }
 
-async function loadGraph(read: ReadArtifacts, file: string): Promise<PartialModel> {
+const graphTopologySchema = z.looseObject({
+  node: z.array(z.looseObject({ name: z.string(), op: z.string(), input: z.array(z.string()).optional() })),
+});
+
+async function loadGraph(read: ReadArtifacts, file: string, budget: number): Promise<PartialModel> {
+  checkGraphTopology(validate(graphTopologySchema, read.artifacts.modelTopology, file, 'model-json', 'modelTopology').node, file);
   let model: tfc.GraphModel;
   try {
     model = await tfc.loadGraphModel(ioFrom(read.artifacts));
@@ -207,6 +224,7 @@ async function loadGraph(read: ReadArtifacts, file: string): Promise<PartialMode
   const inputName = model.inputs[0]!.name;
   const outputName = model.outputs[0]!.name;
   const inputShape = perExampleShape(model.inputs[0]!.shape, file);
+  checkDeclaredBytes(elementCount(inputShape) * 4, budget, `${file}: input '${inputName}' [${inputShape}]`, 'raise --memory-budget-mb');
 
   // Walk back through pass-through ops to the op that produces the output.
   const nodeName = (ref: string) => ref.replace(/^\^/, '').replace(/:\d+$/, '');
@@ -259,6 +277,20 @@ async function loadGraph(read: ReadArtifacts, file: string): Promise<PartialMode
       finalActivation,
     },
   };
+}
+
+/** Declared per-example output sizes of every layer, before the first forward pass allocates them. */
+function checkLayerOutputs(summary: ModelSummary, budget: number): void {
+  for (const layer of summary.layers) {
+    if (!layer.outputShape) continue;
+    const count = elementCount(layer.outputShape.map((d) => d ?? 1));
+    checkDeclaredBytes(
+      count * 4,
+      budget,
+      `${summary.path}: the output of layer '${layer.name}' [${layer.outputShape.join(', ')}]`,
+      'raise --memory-budget-mb',
+    );
+  }
 }
 
 /** One forward pass on zeros: surfaces unsupported ops and non-[batch, classes] outputs at load time. */

@@ -3,19 +3,14 @@
  * disk, for callers (CLI, worker) that only kept the result. Best effort: anything that cannot be
  * re-read is skipped and drawn without an image underneath.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { loadInputsSync } from '../input/load';
+import { isTeachableMachineExport } from '../model/sidecars';
 import type { ExplainResult, PreparedInput } from '../types';
 
 /** 'center' when the model is a Teachable Machine export (metadata.json with tmVersion), else 'none'. */
 export function defaultCropFor(modelPath: string): 'none' | 'center' {
-  try {
-    const meta = JSON.parse(readFileSync(join(dirname(modelPath), 'metadata.json'), 'utf8')) as unknown;
-    return meta && typeof meta === 'object' && 'tmVersion' in meta ? 'center' : 'none';
-  } catch {
-    return 'none';
-  }
+  return isTeachableMachineExport(modelPath) ? 'center' : 'none';
 }
 
 /**

@@ -35,12 +35,29 @@ export function parseJsonText(text: string, file: string, code: ErrorCode, maxDe
   if (depth > maxDepth) {
     throw new PathLensError('limit', `${file} nests arrays/objects more than ${maxDepth} levels deep; refused`);
   }
+  const binary = binaryKind(text);
+  if (binary) throw new PathLensError(code, `${file} is not valid JSON: it is a binary file (${binary})`);
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new PathLensError(code, `${file} is not valid JSON (${reason}); the file may be truncated or corrupt`);
+    throw new PathLensError(code, `${file} is not valid JSON (${printable(err)}); the file may be truncated or corrupt`);
   }
+}
+
+/** What a binary file given as JSON probably is, or null for text. */
+function binaryKind(text: string): string | null {
+  if (text.startsWith('\uFFFDHDF') || text.startsWith('\x89HDF')) return 'HDF5 — a Keras .h5 model? Convert it with tensorflowjs_converter';
+  if (text.startsWith('\uFFFDPNG') || text.startsWith('\uFFFD\uFFFD\uFFFD')) return 'an image?';
+  if (text.startsWith('PK\x03\x04')) return 'a zip archive — a .keras model? Convert it with tensorflowjs_converter';
+  return text.slice(0, 4096).includes('\0') ? 'it holds NUL bytes' : null;
+}
+
+/** A parser message on one line, without the raw bytes it quotes. */
+function printable(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cut = message.replace(/, "[\s\S]*" is not valid JSON$/, '');
+  // eslint-disable-next-line no-control-regex
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f\uFFFD]/g, '?').slice(0, 160);
 }
 
 /** Decodes bytes as UTF-8 and parses them as JSON (see parseJsonText). */
