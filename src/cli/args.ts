@@ -6,6 +6,7 @@ import { PathLensError } from '../shared/errors';
 import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
+import { NEURONS_HELP, parseNeuronsCommand, type NeuronsCommand } from './neurons';
 import type { BackendChoice } from '../shared/types';
 import {
   BACKENDS,
@@ -27,6 +28,8 @@ export const HELP = `pathlens — explain TF.js model predictions with path-attr
 Usage:
   pathlens explain --model <model.json> --input <file|folder> [--input ...] [options]
   pathlens info --model <model.json> [--json]
+  pathlens neurons --model <model.json> --input <file> --layer <name> [--method conductance|layer-ig]
+                  [--region x0,y0,x1,y1] [--top k] [--json] [--out DIR]
   pathlens sanity --model <model.json> --input <file> --method <list> --check cascading|independent|perturbation
                  [--levels 0.005,0.01,...] [--seed N] [--out DIR] [--json]
   pathlens patterns fit --model <model.json> --data <folder|file.csv|file.json> [options]
@@ -110,6 +113,7 @@ row, optional header). A folder stands for all such files in it.
 
 Exit codes: 0 success, 1 failure (one line on stderr saying what and where), 2 usage error.
 
+${NEURONS_HELP}
 ${SANITY_HELP}
 patterns fit options (one streaming pass; progress on stderr; Ctrl-C cancels):
   --data <path>          folder of images, .csv table or .json array file; repeat for several
@@ -132,6 +136,7 @@ Examples:
 export type Command =
   | { kind: 'help' }
   | SanityCommand
+  | NeuronsCommand
   | { kind: 'info'; modelPath: string; json: boolean; backend: BackendChoice; verbose: boolean }
   | {
       kind: 'explain';
@@ -201,6 +206,7 @@ export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { kind: 'help' };
   if (command === 'sanity') return parseSanityCommand(rest, (message) => new UsageError(message));
+  if (command === 'neurons') return parseNeuronsCommand(rest, (message) => new UsageError(message));
   if (command === 'patterns') return parsePatternsCommand(rest);
   let parsed;
   try {

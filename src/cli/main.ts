@@ -10,6 +10,7 @@ import type { ExplainResult, ModelSummary, Preprocessing, Progress } from '../sh
 import { WorkerClient, WorkerError } from '../worker/client';
 import { HELP, parseCommand, UsageError, type Command } from './args';
 import { runSanityCommand } from './sanity';
+import { runNeuronsCommand } from './neurons';
 
 const stderr = (line: string) => process.stderr.write(line + '\n');
 
@@ -104,6 +105,7 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
       return 0;
     }
     if (command.kind === 'sanity') return await runSanityCommand(client, command, (job) => (running = job), stderr);
+    if (command.kind === 'neurons') return await runNeuronsCommand(client, command, (job) => (running = job), stderr);
     const backend = await client.start();
     if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
     const printProgress = progressPrinter();

@@ -18,6 +18,7 @@ import type {
 import type { ErrorCode } from './errors';
 import type { MethodInfo } from './methods';
 import type { SanityCheck, SanityEvent, SanityResult, SanityThresholds } from './sanity';
+import type { NeuronMethod, NeuronsResult, Region } from './neurons';
 
 export type { MethodInfo, ParameterSpec } from './methods';
 
@@ -99,7 +100,28 @@ export type WorkerRequest =
   /** The worker's TF.js tensor count and bytes (leak checks, diagnostics). */
   | { kind: 'memory'; jobId: number }
   /** Fit patterns (PatternNet / PatternAttribution / PGIG) for a layers model in one pass over a data set. */
-  | { kind: 'patterns-fit'; jobId: number; job: PatternsFitJob; cancelFlag?: SharedArrayBuffer };
+  | { kind: 'patterns-fit'; jobId: number; job: PatternsFitJob; cancelFlag?: SharedArrayBuffer }
+  /** Split the model at one layer: which units carry the prediction (or explain a region of the input). */
+  | { kind: 'neurons'; jobId: number; job: NeuronsJob; cancelFlag?: SharedArrayBuffer };
+
+/** `pathlens neurons` / the panel's Neurons view: one input, one layer. */
+export interface NeuronsJob {
+  modelPath: string;
+  /** One input file (an image, a .json tensor, or a CSV's first row). */
+  input: string;
+  layer: string;
+  method: NeuronMethod;
+  region?: Region;
+  top?: number;
+  steps?: number;
+  rule?: QuadratureRuleName;
+  target: 'top' | number;
+  output: OutputKind;
+  baseline?: string;
+  preprocess?: string;
+  memoryBudgetMB?: number;
+  seed?: number;
+}
 
 export interface PatternsFitJob {
   modelPath: string;
@@ -206,6 +228,7 @@ export type WorkerEvent =
   | { kind: 'info'; jobId: number; summary: ModelSummary; preprocessing: Preprocessing | null }
   | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number }
   | { kind: 'patterns-fitted'; jobId: number; result: PatternsFitted }
+  | { kind: 'neurons-done'; jobId: number; result: NeuronsResult }
   | { kind: 'error'; jobId: number; error: WireError };
 
 export interface WireError {

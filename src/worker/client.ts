@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { PathLensError, type ErrorCode } from '../shared/errors';
 import type { BackendChoice, BackendName, ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
 import type { SanityResult } from '../shared/sanity';
-import type { SanityJob } from '../shared/protocol';
+import type { NeuronsJob, SanityJob } from '../shared/protocol';
+import type { NeuronsResult } from '../shared/neurons';
 import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
 
 export interface WorkerClientOptions {
@@ -115,6 +116,11 @@ export class WorkerClient {
     return this.run<PatternsFitted>((id, cancelFlag) => ({ kind: 'patterns-fit', jobId: id, job, cancelFlag }), listener);
   }
 
+  /** Attributes a prediction to the units of one layer (progress events go to `listener`). */
+  neurons(job: NeuronsJob, listener: Listener = () => {}): RunningJob<NeuronsResult> {
+    return this.run<NeuronsResult>((id, cancelFlag) => ({ kind: 'neurons', jobId: id, job, cancelFlag }), listener);
+  }
+
   /** The worker's live tensor count and bytes (for leak checks). */
   memory(): Promise<{ numTensors: number; numBytes: number }> {
     return this.run<{ numTensors: number; numBytes: number }>(
@@ -171,7 +177,7 @@ export class WorkerClient {
     } else if (event.kind === 'info') {
       this.pending.delete(event.jobId);
       job.resolve({ summary: event.summary, preprocessing: event.preprocessing } as never);
-    } else if (event.kind === 'patterns-fitted') {
+    } else if (event.kind === 'patterns-fitted' || event.kind === 'neurons-done') {
       this.pending.delete(event.jobId);
       job.resolve(event.result as never);
     } else if (event.kind === 'memory') {

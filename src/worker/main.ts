@@ -12,6 +12,7 @@ import type { EvaluatorEvent, EvaluatorRequest, WorkerEvent, WorkerInit, WorkerR
 import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs';
 import { defaultWorkerCount, EvaluationPool } from './pool';
 import { runSanityJob } from './sanityJob';
+import { runNeuronsJob } from './neuronsJob';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
@@ -48,6 +49,9 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     } else if (request.kind === 'sanity') {
       const result = await runSanityJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'sanity-done', jobId: request.jobId, result });
+    } else if (request.kind === 'neurons') {
+      const result = await runNeuronsJob(request.jobId, request.job, cache, signal, emit);
+      emit({ kind: 'neurons-done', jobId: request.jobId, result });
     } else if (request.kind === 'patterns-fit') {
       const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'patterns-fitted', jobId: request.jobId, result });

@@ -7,23 +7,15 @@ import { completeness } from '../attribution/completeness';
 import { elapsed } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { quadrature } from '../path/quadrature';
-import type { Completeness, MethodResult, QuadratureRuleName } from '../types';
+import type { MethodResult, QuadratureRuleName } from '../types';
+import type { LayerAttribution, NeuronMethod, RankedUnit, Region } from '../../shared/neurons';
 import { layerIntegratedGradients, unitConductance, unitInputMap, type ChunkRunner, type PathSpec } from './integrals';
 import { splitModel, unitCount, type SplitModel } from './pathTensors';
 import type { ExplainedScalar } from '../engine/scalar';
 
-export const NEURON_METHODS = ['conductance', 'layer-ig'] as const;
-export type NeuronMethod = (typeof NEURON_METHODS)[number];
+export { NEURON_METHODS, type LayerAttribution, type NeuronMethod, type RankedUnit, type Region } from '../../shared/neurons';
 export const UNIT_MAP_METHODS = ['conductance', 'ig'] as const;
 export type UnitMapMethod = (typeof UNIT_MAP_METHODS)[number];
-
-/** A rectangle of input pixels: x = column, y = row, inclusive-exclusive, all channels. */
-export interface Region {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
 
 export interface PathOptions {
   steps: number;
@@ -31,24 +23,6 @@ export interface PathOptions {
 }
 
 export const NEURON_DEFAULTS: PathOptions & { top: number } = { steps: 32, rule: 'gauss-legendre', top: 10 };
-
-export interface RankedUnit {
-  /** [row, col, channel] for a conv layer, [k] for a dense one: the unravelled flat index. */
-  index: number[];
-  value: number;
-}
-
-export interface LayerAttribution {
-  layer: string;
-  method: NeuronMethod;
-  shape: number[];
-  attribution: { data: number[] };
-  completeness: Completeness;
-  top: RankedUnit[];
-  region?: Region;
-  params: { steps: number; rule: QuadratureRuleName; baseline: string };
-  timing: { ms: number; evaluations: number };
-}
 
 /** Flat index → per-dimension index for a row-major shape (channels fastest). */
 export function unravel(flat: number, shape: number[]): number[] {

@@ -1,0 +1,51 @@
+/**
+ * Internal-neuron attribution results as they travel (worker → CLI, host, webview) and are saved:
+ * JSON conventions of `pathlens neurons` (row-major, channels fastest; NHWC unit indices).
+ */
+import type { Completeness, Prediction, QuadratureRuleName, Target } from './types';
+
+export const NEURON_METHODS = ['conductance', 'layer-ig'] as const;
+export type NeuronMethod = (typeof NEURON_METHODS)[number];
+
+/** A rectangle of input pixels: x = column, y = row, inclusive-exclusive, all channels. */
+export interface Region {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export interface RankedUnit {
+  /** [row, col, channel] for a conv layer, [k] for a dense one: the unravelled flat index. */
+  index: number[];
+  value: number;
+}
+
+export interface LayerAttribution {
+  layer: string;
+  method: NeuronMethod;
+  /** Activation shape without batch, e.g. [14, 14, 8] or [200]. */
+  shape: number[];
+  attribution: { data: number[] };
+  /** Σ over units against F(x) − F(x′), or against the region's IG sum with a region. */
+  completeness: Completeness;
+  top: RankedUnit[];
+  region?: Region;
+  params: { steps: number; rule: QuadratureRuleName; baseline: string };
+  timing: { ms: number; evaluations: number };
+}
+
+/** A layer the neuron views can split the model at. */
+export interface LayerChoice {
+  name: string;
+  className: string;
+  shape: number[];
+}
+
+export interface NeuronsResult {
+  modelPath: string;
+  input: string;
+  prediction: Prediction;
+  target: Target;
+  result: LayerAttribution;
+}

@@ -1,0 +1,75 @@
+/**
+ * The neurons job as the worker runs it: load the (cached) model and the one input, resolve target and
+ * baseline, then split the model at the layer and attribute to its units.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { baselineResolver } from '../core/attribution/baselines';
+import { Evaluator } from '../core/engine/evaluator';
+import { PathLensError } from '../core/errors';
+import { predictionOf } from '../core/explain';
+import { baselineName, loadInputs, makeBaseline } from '../core/input';
+import { isTeachableMachineExport } from '../core/model/sidecars';
+import { attributeLayer, NEURON_DEFAULTS } from '../core/neurons/analyze';
+import type { CancellationSignal } from '../core/types';
+import type { NeuronsResult } from '../shared/neurons';
+import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
+import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
+
+export async function runNeuronsJob(
+  jobId: number,
+  job: NeuronsJob,
+  cache: ModelCache,
+  signal: CancellationSignal,
+  emit: (event: WorkerEvent) => void,
+): Promise<NeuronsResult> {
+  const model = await cache.get(job.modelPath);
+  const preprocessing = preprocessingFor(model, job);
+  const crop = isTeachableMachineExport(job.modelPath) ? 'center' : 'none';
+  const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
+  if (inputs.length !== 1)
+    throw new PathLensError('usage', `neurons explains one input; ${job.input} holds ${inputs.length} (name one file)`);
+  const input = inputs[0]!;
+  const prediction = predictionOf(model, input);
+  const target = job.target === 'top' ? prediction.index : job.target;
+  if (!Number.isInteger(target) || target < 0 || target >= model.numClasses) {
+    throw new PathLensError(
+      'target',
+      `target class ${target} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
+    );
+  }
+  const fn = { model, target, output: job.output };
+  const evaluator = new Evaluator(fn, {
+    memoryBudgetMB: job.memoryBudgetMB,
+    signal,
+    onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
+  });
+  const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]), 'F(x)');
+  const seed = job.seed ?? 0;
+  const spec = parseBaseline(job.baseline) ?? 'zero';
+  const baseline = await baselineResolver(evaluator, (s) => ({
+    data: makeBaseline(s, input, { preprocessing, seed, imageOptions: { crop } }),
+    name: typeof s === 'string' ? s : path.basename(baselineName(s).replace(/^file:/, '')),
+  }))(spec);
+  const result = await attributeLayer(
+    fn,
+    evaluator,
+    { input: input.data, baseline, inputValue: inputValue! },
+    {
+      layer: job.layer,
+      method: job.method,
+      region: job.region,
+      top: job.top ?? NEURON_DEFAULTS.top,
+      steps: job.steps ?? NEURON_DEFAULTS.steps,
+      rule: job.rule ?? NEURON_DEFAULTS.rule,
+    },
+  );
+  const labels = model.summary.labels;
+  return {
+    modelPath: path.resolve(job.modelPath),
+    input: input.path,
+    prediction,
+    target: { index: target, output: job.output, score: inputValue!, ...(labels ? { label: labels[target] } : {}) },
+    result,
+  };
+}
