@@ -97,7 +97,17 @@ export async function runInfoJob(
   cache: ModelCache,
 ): Promise<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {
   const model = await cache.get(modelPath);
-  return { summary: model.summary, preprocessing: preprocessingFor(model, { modelPath }) };
+  return { summary: withLayerShapes(model), preprocessing: preprocessingFor(model, { modelPath }) };
+}
+
+/** The summary with every layer's output shape that the internal-layer access knows (graph nodes too). */
+function withLayerShapes(model: LoadedModel): ModelSummary {
+  const shapes = new Map((model.internals?.list() ?? []).map((l) => [l.name, l.shape]));
+  const layers = model.summary.layers.map((l) => {
+    const shape = l.outputShape ? null : shapes.get(l.name);
+    return shape ? { ...l, outputShape: [null, ...shape] } : l;
+  });
+  return { ...model.summary, layers };
 }
 
 export async function runExplainJob(

@@ -120,7 +120,7 @@ interface GraphNodeDef {
   op: string;
 }
 
-const NON_LAYER_OPS = new Set(['Const', 'Placeholder', 'Identity', 'NoOp', 'Shape', 'StridedSlice', 'Pack', 'Reshape']);
+const NON_LAYER_OPS = new Set(['Const', 'Placeholder', 'Identity', 'NoOp', 'Shape', 'StridedSlice', 'Pack']);
 
 /**
  * Hooks for TF.js graph models: a node's output is read by executing up to it and replaced by feeding
