@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { PathLensError } from '../shared/errors';
+import { checkOptionLimits, checkWorkers } from '../core/safety';
 import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
@@ -189,7 +190,7 @@ function parsePatternsCommand(argv: string[]): Command {
       estimator: oneOf(v.estimator, ['two-component', 'linear'] as const, '--estimator'),
       maxSamples: positiveInteger(v['max-samples'], '--max-samples'),
       preprocess: v.preprocess,
-      out: v.out,
+      out: v.out === undefined ? undefined : outFolder(v.out)!,
       memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
     },
     backend: oneOf(v.backend, BACKENDS, '--backend') ?? 'auto',
@@ -199,6 +200,21 @@ function parsePatternsCommand(argv: string[]): Command {
 }
 
 const usage: Usage = (message) => new UsageError(message);
+
+/** --out: an empty value would silently write nothing; the folder itself is checked when writing. */
+export function outFolder(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (value.trim() === '') throw new UsageError("--out needs a folder (got '')");
+  return value;
+}
+
+function cappedWorkers(workers: number | undefined): number | undefined {
+  try {
+    return checkWorkers(workers);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 const positiveInteger = (value: string | undefined, flag: string) => wholeNumber(value, flag, usage);
 const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string) => oneOfFlag(value, allowed, flag, usage);
 
@@ -249,6 +265,7 @@ export function parseCommand(argv: string[]): Command {
   // Method names and parameter ranges are usage errors (exit 2), caught before any model is loaded.
   for (const name of job.methods) {
     try {
+      checkOptionLimits(job.options);
       getMethod(name).validate?.({ ...job.options, baseline: undefined });
     } catch (err) {
       if (err instanceof PathLensError && err.code === 'usage') throw new UsageError(err.message);
@@ -259,8 +276,8 @@ export function parseCommand(argv: string[]): Command {
     kind: 'explain',
     job,
     backend,
-    workers: positiveInteger(v.workers, '--workers'),
-    out: v.out ?? null,
+    workers: cappedWorkers(positiveInteger(v.workers, '--workers')),
+    out: outFolder(v.out),
     json: v.json ?? false,
     verbose,
   };

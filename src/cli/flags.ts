@@ -83,7 +83,7 @@ export function numberList(value: string, flag: string, usage: Usage): number[] 
 export function targetFrom(value: string | undefined, usage: Usage): 'top' | number {
   if (value === undefined || value === 'top') return 'top';
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw usage(`--target must be 'top' or a class index ≥ 0 (got '${value}')`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw usage(`--target must be 'top' or a class index ≥ 0 (got '${value}')`);
   return n;
 }
 

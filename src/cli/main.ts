@@ -3,11 +3,11 @@
  * results. Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import * as path from 'node:path';
-import { describeError } from '../shared/errors';
 import { toJsonString } from '../core/report/json';
 import { writeReport } from '../core/report/write';
 import type { ExplainResult, ModelSummary, Preprocessing, Progress } from '../shared/types';
 import { WorkerClient, WorkerError } from '../worker/client';
+import { errorLine } from './crashLog';
 import { HELP, parseCommand, UsageError, type Command } from './args';
 import { runSanityCommand } from './sanity';
 import { runNeuronsCommand } from './neurons';
@@ -123,8 +123,7 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
     for (const f of failed) stderr(`pathlens: ${f.path}: ${f.error}`);
     return failed.length > 0 ? 1 : 0;
   } catch (err) {
-    const { message } = describeError(err);
-    stderr(`pathlens: ${message}`);
+    stderr(errorLine(err, process.argv.slice(2)));
     if (command.verbose) stderr((err instanceof WorkerError && err.workerStack) || (err as Error).stack || '');
     return 1;
   } finally {
@@ -158,7 +157,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      stderr(`pathlens: ${describeError(err).message}`);
+      stderr(errorLine(err, process.argv.slice(2)));
       process.exitCode = 1;
     },
   );

@@ -9,11 +9,12 @@
  * `steps[i].attribution`.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PathLensError } from '../shared/errors';
 import { getMethod } from '../core/methods';
+import { prepareOutputFolder, writeFileAtomic } from '../core/safety';
 import { encodePng, isSpatial, renderOverlay, sanitizeForJson, type RgbaImageData } from '../core/report';
 import { METRIC_LABELS, METRICS, type MetricName } from '../core/sanity/metrics';
 import { DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityResult } from '../shared/sanity';
@@ -149,6 +150,7 @@ export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand 
     if (err instanceof PathLensError && err.code === 'usage') throw usage(err.message);
     throw err;
   }
+  if (v.out !== undefined && v.out.trim() === '') throw usage("--out needs a folder (got '')");
   return { kind: 'sanity', job, backend, out: v.out ?? null, json: v.json ?? false, verbose: v.verbose ?? false };
 }
 
@@ -329,9 +331,11 @@ export function sanityGrid(result: SanityResult): Uint8Array | null {
 }
 
 export async function writeSanityReport(dir: string, result: SanityResult): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+  const folder = prepareOutputFolder(dir);
   const written = [path.join(dir, 'sanity.json')];
-  const stream = createWriteStream(written[0]!);
+  // Streamed (the maps can be large) to a temporary name, renamed when complete.
+  const temp = path.join(folder, `.sanity.json.${process.pid}.tmp`);
+  const stream = createWriteStream(temp, { flags: 'wx' });
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
     stream.on('error', reject);
@@ -341,10 +345,11 @@ export async function writeSanityReport(dir: string, result: SanityResult): Prom
   }
   stream.end('\n');
   await done;
+  await rename(temp, path.join(folder, 'sanity.json'));
   const grid = sanityGrid(result);
   if (grid) {
     written.push(path.join(dir, 'grid.png'));
-    await writeFile(written[1]!, grid);
+    writeFileAtomic(folder, 'grid.png', grid);
   }
   return written;
 }

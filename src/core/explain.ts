@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkOptionLimits } from './safety';
 import { baselineResolver } from './attribution/baselines';
 import { optionsFor, type MethodContext, type MethodOptions } from './attribution/method';
 import { Evaluator } from './engine/evaluator';
@@ -48,6 +49,7 @@ export interface ExplainHooks {
 /** Rejects unknown methods and invalid options before any computation. */
 export function validateRequest(request: ExplainRequest): void {
   if (request.methods.length === 0) throw new PathLensError('usage', 'no method given');
+  checkOptionLimits(request.options as Record<string, unknown>);
   for (const name of request.methods) getMethod(name).validate?.(optionsFor(request.options, name));
 }
 

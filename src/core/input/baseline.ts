@@ -1,14 +1,13 @@
 /**
  * Baselines x' for path methods, computed in model input space on plain typed arrays.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { PathLensError } from '../errors';
 import { createRng } from '../random';
 import type { BaselineSpec, PreparedInput, Preprocessing } from '../types';
 import { gaussianBlur } from './blur';
 import { sniffImageFormat, decodeImage } from './image';
-import { parseJsonInputs, prepareImage, type LoadOptions } from './load';
+import { parseJsonInputs, prepareImage, readInputFile, type LoadOptions } from './load';
 import { normalizePixel, type InputPreprocessing } from './preprocess';
 
 export interface BaselineContext {
@@ -123,9 +122,9 @@ export function makeBaseline(spec: BaselineSpec, input: PreparedInput, ctx: Base
 function fileBaseline(file: string, input: PreparedInput, ctx: BaselineContext): Float32Array {
   let bytes: Uint8Array;
   try {
-    bytes = (ctx.loadFile ?? ((p: string) => readFileSync(p)))(file);
+    bytes = (ctx.loadFile ?? ((p: string) => readInputFile(p, 'baseline file')))(file);
   } catch (err) {
-    if (err instanceof PathLensError) throw err;
+    if (err instanceof PathLensError) throw err.code === 'input' ? new PathLensError('baseline', `Baseline: ${err.message}`) : err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new PathLensError(
       'baseline',

@@ -4,6 +4,7 @@
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { PathLensError } from '../errors';
+import { formatBytes, MAX_IMAGE_PIXELS, MB } from '../safety';
 
 /** An 8-bit RGBA image, row-major, 4 bytes per pixel. */
 export interface RgbaImage {
@@ -33,8 +34,53 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
-/** Largest image we agree to decode (pixels); protects against decompression bombs. */
-const MAX_PIXELS = 100_000_000;
+/**
+ * Width and height an image header declares, read without decoding: PNG's IHDR, JPEG's first SOFn
+ * marker. Null when the header is missing or cut short.
+ */
+export function imageHeaderSize(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (format === 'png') {
+    // Signature (8), IHDR length (4) and type (4), then width and height as big-endian uint32.
+    if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return null;
+    return { width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  let at = 2;
+  while (at + 9 < bytes.length) {
+    if (bytes[at] !== 0xff) return null;
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    const length = view.getUint16(at + 2);
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { width: view.getUint16(at + 7), height: view.getUint16(at + 5) };
+    }
+    at += 2 + length;
+  }
+  return null;
+}
+
+/** Refuses empty and oversized (decompression bomb) headers before any pixel buffer is allocated. */
+function checkImageHeader(bytes: Uint8Array, format: ImageFormat, path: string): void {
+  const size = imageHeaderSize(bytes, format);
+  if (!size)
+    throw new PathLensError(
+      'input',
+      `Cannot read image ${path}: corrupt ${format.toUpperCase()} data (the header is missing or cut short).`,
+    );
+  if (size.width === 0 || size.height === 0) {
+    throw new PathLensError('input', `Cannot read image ${path}: its header declares ${size.width}×${size.height} pixels (no pixels).`);
+  }
+  if (size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new PathLensError(
+      'limit',
+      `Image ${path} declares ${size.width}×${size.height} pixels (${formatBytes(size.width * size.height * 4)} decoded), more than the ${MAX_IMAGE_PIXELS / (1024 * 1024)} megapixels PathLens decodes; refused before decoding.`,
+    );
+  }
+}
 
 /**
  * Decode PNG or JPEG bytes into RGBA. `path` is only used in error messages.
@@ -49,10 +95,10 @@ export function decodeImage(bytes: Uint8Array, path: string): RgbaImage {
       `Cannot read image ${path}: not a PNG or JPEG file (unrecognised file signature). Supported image formats: PNG, JPEG.`,
     );
   }
+  checkImageHeader(bytes, format, path);
   try {
     if (format === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      if (png.width * png.height > MAX_PIXELS) throw new Error(`image too large (${png.width}x${png.height})`);
       return {
         width: png.width,
         height: png.height,
@@ -62,13 +108,13 @@ export function decodeImage(bytes: Uint8Array, path: string): RgbaImage {
     const img = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: true,
-      maxResolutionInMP: MAX_PIXELS / 1e6,
-      maxMemoryUsageInMB: 1024,
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxMemoryUsageInMB: (MAX_IMAGE_PIXELS * 8) / MB,
     });
     if (!(img.width > 0 && img.height > 0)) throw new Error('image has no pixels');
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw new PathLensError('input', `Cannot read image ${path}: corrupt or unsupported ${format.toUpperCase()} data (${why}).`);
   }
 }

@@ -1,9 +1,18 @@
 /**
  * Turning files into model inputs (`PreparedInput`): images, JSON tensors and CSV rows.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { PathLensError } from '../errors';
+import {
+  describeFsError,
+  MAX_IMAGE_FILE_BYTES,
+  MAX_INPUT_FILES,
+  MAX_TEXT_FILE_BYTES,
+  parseJsonText,
+  readRegularFile,
+  requireRegularFile,
+} from '../safety';
 import type { PreparedInput, Preprocessing } from '../types';
 import { centerCropSquare, decodeImage, resizeBilinear, sniffImageFormat, type RgbaImage } from './image';
 import { normalizePixel, preprocessRange, type GrayFrom, type InputPreprocessing } from './preprocess';
@@ -41,38 +50,70 @@ function isImageModel(shape: readonly number[]): boolean {
   return shape.length === 3;
 }
 
-function defaultRead(path: string): Uint8Array {
+/**
+ * Reads an input, data or baseline file: regular files only (a FIFO would block, a device never
+ * end), at most MAX_IMAGE_FILE_BYTES for images and MAX_TEXT_FILE_BYTES otherwise.
+ */
+export function readInputFile(path: string, what = 'input'): Uint8Array {
+  const limit = IMAGE_EXTENSIONS.includes(extname(path).toLowerCase()) ? MAX_IMAGE_FILE_BYTES : MAX_TEXT_FILE_BYTES;
+  return readRegularFile(path, what, limit, 'input');
+}
+
+function statOrExplain(path: string, what: string) {
   try {
-    return readFileSync(path);
+    return statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : err instanceof Error ? err.message : String(err);
-    throw new PathLensError('input', `Cannot read input ${path}: ${why}.`);
+    if (code === 'ENOENT' && !isSymlink(path)) throw new PathLensError('input', `Input not found: ${path}`);
+    throw new PathLensError('input', `${what}: ${describeFsError(err, path)}`);
   }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** A folder's image/json/csv files (non-recursive, sorted); broken links and special files are named. */
+function folderInputs(folder: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch (err) {
+    throw new PathLensError('input', `Input folder: ${describeFsError(err, folder)}`);
+  }
+  const files = names
+    .filter((name) => INPUT_EXTENSIONS.includes(extname(name).toLowerCase()))
+    .sort()
+    .map((name) => join(folder, name))
+    .filter((f) => {
+      const st = statOrExplain(f, `In input folder ${folder}`);
+      if (st.isDirectory()) return false; // a folder named x.png is not an input
+      requireRegularFile(f, `In input folder ${folder}`, st);
+      return true;
+    });
+  if (files.length === 0) {
+    throw new PathLensError('input', `Input directory ${folder} has no image (.png/.jpg/.jpeg), .json or .csv files.`);
+  }
+  return files;
 }
 
 /** Expand directories (non-recursive, sorted, only image/json/csv files); keep files as given. */
 export function expandInputPaths(paths: string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      throw new PathLensError('input', `Input not found: ${p}`);
-    }
-    if (st.isDirectory()) {
-      const files = readdirSync(p)
-        .filter((name) => INPUT_EXTENSIONS.includes(extname(name).toLowerCase()))
-        .sort()
-        .map((name) => join(p, name))
-        .filter((f) => statSync(f).isFile());
-      if (files.length === 0) {
-        throw new PathLensError('input', `Input directory ${p} has no image (.png/.jpg/.jpeg), .json or .csv files.`);
-      }
-      out.push(...files);
-    } else {
+    if (p === '') throw new PathLensError('usage', 'An input path is empty.');
+    const st = statOrExplain(p, 'Input');
+    if (st.isDirectory()) out.push(...folderInputs(p));
+    else {
+      requireRegularFile(p, 'Input', st);
       out.push(p);
+    }
+    if (out.length > MAX_INPUT_FILES) {
+      throw new PathLensError('limit', `The inputs hold more than ${MAX_INPUT_FILES} files; explain them in smaller sets.`);
     }
   }
   return out;
@@ -180,12 +221,7 @@ function flatten(value: unknown, out: Float32Array, offset = { i: 0 }): Float32A
  * `[N, ...shape]` (→ N inputs named `file.json#<k>`, 1-based). No preprocessing is applied.
  */
 export function parseJsonInputs(text: string, path: string, inputShape: readonly number[], maxRows?: number): PreparedInput[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new PathLensError('input', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const json = parseJsonText(text, path, 'input');
   const got = nestedShape(json, path);
   const flat = flatten(json, new Float32Array(product(got)));
   const size = product(inputShape);
@@ -336,7 +372,7 @@ export function loadInputsSync(
   options: LoadOptions = {},
 ): PreparedInput[] {
   if (paths.length === 0) throw new PathLensError('input', 'No input given.');
-  const read = options.readFile ?? defaultRead;
+  const read = options.readFile ?? ((file: string) => readInputFile(file));
   const files = options.readFile ? paths : expandInputPaths(paths);
   const out: PreparedInput[] = [];
   for (const file of files) out.push(...prepareFile(file, read(file), model, preprocessing, options));

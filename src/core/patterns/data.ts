@@ -3,10 +3,9 @@
  * file at a time and handed out in batches, so memory holds one batch (plus the file being parsed)
  * whatever the data size.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { PathLensError } from '../errors';
-import { expandInputPaths, IMAGE_EXTENSIONS, prepareFile } from '../input';
+import { expandInputPaths, IMAGE_EXTENSIONS, prepareFile, readInputFile } from '../input';
 import type { Preprocessing } from '../types';
 import type { SampleBatch } from './fit';
 
@@ -31,12 +30,7 @@ export async function* dataBatches(paths: string[], options: DataOptions): Async
   let pending: Float32Array[] = [];
   for (const file of files) {
     if (taken >= limit) break;
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(file);
-    } catch (err) {
-      throw new PathLensError('input', `cannot read data file ${file}: ${(err as Error).message}`);
-    }
+    const bytes = readInputFile(file, 'data file');
     const isImage = IMAGE_EXTENSIONS.includes(extname(file).toLowerCase());
     const prepared = prepareFile(file, bytes, { inputShape: options.inputShape }, options.preprocessing, {
       maxRows: Number.isFinite(limit) ? limit - taken : undefined,

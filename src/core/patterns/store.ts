@@ -12,6 +12,18 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PathLensError } from '../errors';
+import {
+  dimension,
+  MAX_WEIGHT_BYTES,
+  parseJsonText,
+  prepareOutputFolder,
+  readRegularFile,
+  resolveInsideFolder,
+  shapeSchema,
+  validate,
+  writeFileAtomic,
+  z,
+} from '../safety';
 import { readModelArtifacts, type ReadArtifacts } from '../model/artifacts';
 import type { CancellationSignal, Preprocessing, ProgressCallback } from '../types';
 import { dataBatches } from './data';
@@ -56,44 +68,58 @@ export function writePatternFile(file: string, header: PatternHeader, patterns: 
   for (const p of patterns) {
     for (let i = 0; i < p.length; i++, at += 4) out.writeFloatLE(p[i]!, at);
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  // Write then rename, so a reader never sees half a file.
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, out);
-  fs.renameSync(temp, file);
-  fs.writeFileSync(file.replace(/\.bin$/, '.json'), JSON.stringify(header, null, 2) + '\n');
+  const folder = prepareOutputFolder(path.dirname(file), 'pattern folder');
+  // Written then renamed, so a reader never sees half a file.
+  writeFileAtomic(folder, path.basename(file), out, 'pattern file');
+  writeFileAtomic(folder, path.basename(file).replace(/\.bin$/, '') + '.json', JSON.stringify(header, null, 2) + '\n', 'pattern file');
 }
 
+const patternHeaderSchema = z.looseObject({
+  format: z.literal('pathlens-patterns'),
+  version: z.literal(1),
+  modelHash: z.string(),
+  layers: z.array(
+    z.looseObject({
+      name: z.string(),
+      shape: shapeSchema,
+      offset: dimension,
+      length: dimension,
+    }),
+  ),
+});
+
 export function readPatternFile(file: string): PatternFile {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PathLensError(
-      'usage',
-      code === 'ENOENT' ? `pattern file not found: ${file}` : `cannot read pattern file ${file}: ${(err as Error).message}`,
-    );
-  }
+  if (!fs.existsSync(file)) throw new PathLensError('usage', `pattern file not found: ${file}`);
+  const bytes = readRegularFile(file, 'pattern file', MAX_WEIGHT_BYTES, 'usage');
   if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC)
     throw new PathLensError('usage', `${file} is not a PathLens pattern file`);
   const length = bytes.readUInt32LE(8);
-  let header: PatternHeader;
+  if (12 + length > bytes.length)
+    throw new PathLensError('usage', `${file}: the header length ${length} runs past the end of the file; re-fit the patterns`);
+  let parsed: unknown;
   try {
-    header = JSON.parse(bytes.toString('utf8', 12, 12 + length)) as PatternHeader;
-  } catch {
+    parsed = parseJsonText(bytes.toString('utf8', 12, 12 + length), file, 'usage');
+  } catch (err) {
+    if (err instanceof PathLensError && err.code === 'limit') throw err;
     throw new PathLensError('usage', `${file}: the pattern file's header is damaged; re-fit the patterns`);
   }
-  if (header.format !== 'pathlens-patterns' || header.version !== 1 || !Array.isArray(header.layers)) {
-    throw new PathLensError('usage', `${file}: unsupported pattern file format`);
-  }
+  const header = validate(patternHeaderSchema, parsed, file, 'usage', 'pattern header') as unknown as PatternHeader;
   const dataStart = Math.ceil((12 + length) / 4) * 4;
-  const layers = header.layers.map((l) => {
+  const layers = header.layers.map((l, index) => {
+    const where = `${file}: field "layers[${index}]" (layer '${l.name}')`;
+    if (l.length !== l.shape.reduce((a, b) => a * b, 1)) {
+      throw new PathLensError(
+        'usage',
+        `${where}: length ${l.length} does not match its shape [${l.shape.join(', ')}]; re-fit the patterns`,
+      );
+    }
     const start = dataStart + l.offset * 4;
     if (start + l.length * 4 > bytes.length)
       throw new PathLensError('usage', `${file} is truncated (layer '${l.name}'); re-fit the patterns`);
     const pattern = new Float32Array(l.length);
     for (let i = 0; i < l.length; i++) pattern[i] = bytes.readFloatLE(start + i * 4);
+    const bad = pattern.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new PathLensError('usage', `${where}: value ${bad} is ${pattern[bad]}; the patterns are damaged — re-fit them`);
     return { name: l.name, kernelShape: l.shape, pattern };
   });
   return { header, layers };
@@ -121,8 +147,14 @@ export async function loadPatterns(modelJsonPath: string, explicit?: string): Pr
     file = path.resolve(explicit);
   } else {
     file = defaultPatternFile(modelJsonPath, hash);
+    const dir = path.dirname(file);
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+      throw new PathLensError(
+        'usage',
+        `${dir} (where PathLens keeps fitted patterns) is a file, not a folder; remove it and re-fit the patterns`,
+      );
+    }
     if (!fs.existsSync(file)) {
-      const dir = path.dirname(file);
       const stale = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^patterns-[0-9a-f]+\.bin$/.test(f)) : [];
       const why =
         stale.length > 0
@@ -133,6 +165,11 @@ export async function loadPatterns(modelJsonPath: string, explicit?: string): Pr
         `pattern methods need fitted patterns, but ${why}; ${fitHint(modelJsonPath)} (or pass --patterns <file>)`,
       );
     }
+  }
+  if (!explicit) {
+    // Fitted patterns beside the model are part of the untrusted folder: confined like its weights.
+    const modelDir = path.dirname(path.resolve(modelJsonPath));
+    file = resolveInsideFolder(modelDir, path.relative(modelDir, file), 'fitted patterns', { code: 'usage' });
   }
   const { header, layers } = readPatternFile(file);
   if (header.modelHash !== hash) {

@@ -1,9 +1,9 @@
 /**
  * Writing a report directory: result.json, one overlay per (input, method), index.html.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { ExplainResult, PreparedInput } from '../types';
+import { prepareOutputFolder, writeFileAtomic } from '../safety';
 import { buildReportImages, renderHtmlReport } from './html';
 import { toJsonString } from './json';
 import type { OverlayOptions } from './overlay';
@@ -50,11 +50,13 @@ export function sanitizeFileName(name: string): string {
  * Returns the paths written (result.json first, index.html last).
  */
 export async function writeReport(dir: string, result: ExplainResult, options: WriteReportOptions = {}): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+  const folder = prepareOutputFolder(dir);
   const written: string[] = [];
-  const jsonPath = join(dir, 'result.json');
-  await writeFile(jsonPath, toJsonString(result, true) + '\n');
-  written.push(jsonPath);
+  const put = (name: string, data: string | Uint8Array) => {
+    writeFileAtomic(folder, name, data);
+    written.push(join(dir, name));
+  };
+  put('result.json', toJsonString(result, true) + '\n');
 
   const given = options.inputs ?? [];
   const prepared = options.reloadInputs === false ? given : [...given, ...recoverInputs(result, given, options.crop)];
@@ -70,15 +72,11 @@ export async function writeReport(dir: string, result: ExplainResult, options: W
       let name = stem + ext;
       for (let n = 2; used.has(name.toLowerCase()); n++) name = `${stem}-${n}${ext}`;
       used.add(name.toLowerCase());
-      const file = join(dir, name);
       const data =
         typeof img === 'string' && !img.includes('xmlns=') ? img.replace(/^<svg/, '<svg xmlns="http://www.w3.org/2000/svg"') : img;
-      await writeFile(file, data);
-      written.push(file);
+      put(name, data);
     }
   }
-  const htmlPath = join(dir, 'index.html');
-  await writeFile(htmlPath, renderHtmlReport(result, images));
-  written.push(htmlPath);
+  put('index.html', renderHtmlReport(result, images));
   return written;
 }

@@ -7,3 +7,5 @@ export * from './paths';
 export * from './budget';
 export * from './json';
 export * from './schema';
+export * from './jobLimits';
+export * from './output';

@@ -2,6 +2,7 @@
  * The sanity-check request and its validation (usage errors before any model is loaded). Kept free of
  * model-loading imports so the CLI can validate arguments cheaply.
  */
+import { checkOptionLimits } from '../safety';
 import { optionsFor, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { getMethod } from '../methods';
@@ -43,6 +44,7 @@ export function validateSanityRequest(request: SanityRequest): ResolvedSanityReq
   if (!SANITY_CHECKS.includes(request.check))
     throw usage(`unknown check '${String(request.check)}' (choose one of ${SANITY_CHECKS.join(', ')})`);
   if (request.methods.length === 0) throw usage('no method given');
+  checkOptionLimits(request.options as Record<string, unknown>);
   const methods = request.methods.map((m) => (typeof m === 'string' ? getMethod(m) : m));
   for (const m of methods) m.validate?.(optionsFor(request.options, m.name));
   const seed = request.seed ?? 0;
