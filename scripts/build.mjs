@@ -1,7 +1,9 @@
 // Bundles the extension, the attribution worker, the CLI, the benchmark and the webview with esbuild,
 // and copies the TF.js wasm binaries next to the bundles (they ship inside the VSIX).
 import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,6 +73,25 @@ const wasmDir = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist
 for (const file of fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
   fs.copyFileSync(path.join(wasmDir, file), path.join(dist, file));
 }
+
+// The extension host reads the methods as data (dist/methods.json) instead of bundling their code
+// and TF.js: run the core's catalog once and keep its JSON beside the bundles.
+async function writeMethodCatalog() {
+  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-catalog-')), 'catalog.cjs');
+  await esbuild.build({
+    ...nodeCommon,
+    sourcemap: false,
+    minify: false,
+    entryPoints: [path.join(root, 'scripts/method-catalog.ts')],
+    outfile: script,
+  });
+  try {
+    execFileSync(process.execPath, [script, path.join(dist, 'methods.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } finally {
+    fs.rmSync(path.dirname(script), { recursive: true, force: true });
+  }
+}
+await writeMethodCatalog();
 
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));

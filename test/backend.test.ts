@@ -291,7 +291,7 @@ describe('a separately installed tfjs-node with its own tfjs-core (child process
   });
 
   /** Runs the bundle; stdout must be exactly the one JSON line (nothing else is printed there). */
-  function runBundle(env: Record<string, string>): Record<string, any> {
+  function runBundle(env: Record<string, string>): Record<string, unknown> {
     const childEnv: Record<string, string | undefined> = { ...process.env, PATHLENS_WASM_DIR: WASM_DIST, ...env };
     delete childEnv.NODE_PATH;
     const out = execFileSync(process.execPath, [bundle], { cwd: os.tmpdir(), env: childEnv, encoding: 'utf8', timeout: 60_000 });

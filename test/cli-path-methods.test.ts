@@ -64,12 +64,19 @@ describe('CLI: the path-method family on mnist-cnn', () => {
       expect(r.attribution.shape).toEqual([28, 28, 1]);
       expect(r.attribution.data).toHaveLength(784);
     }
-    const [ig, guided, blur, eg, sg, sq, vg] = Object.values(byName) as any[];
+    type Result = {
+      params: Record<string, unknown>;
+      completeness: { relative: number } | null;
+      attribution: { data: number[] };
+      path: { alpha: number[]; extra: Record<string, number[]> };
+      timing: { evaluations: number };
+    };
+    const [ig, guided, blur, eg, sg, sq, vg] = Object.values(byName) as Result[];
     expect(ig.params).toMatchObject({ steps: 12, rule: 'trapezoid', idgi: true });
     expect(guided.params).toMatchObject({ steps: 12, fraction: 0.3, maxDist: 0.1, idgi: true });
     expect(blur.params).toMatchObject({ steps: 12, maxSigma: 5, gradStep: 0.02, idgi: true });
     // IDGI is exactly complete (float32 model, float64 bookkeeping).
-    for (const r of [ig, guided, blur]) expect(r.completeness.relative).toBeLessThan(1e-4);
+    for (const r of [ig, guided, blur]) expect(r.completeness!.relative).toBeLessThan(1e-4);
     expect(guided.path.alpha).toHaveLength(12);
     expect(Object.keys(guided.path.extra)).toEqual(expect.arrayContaining(['l1Covered', 'progressP10', 'progressP50', 'progressP90']));
     expect(blur.path.alpha[11]).toBeCloseTo((11 * 5) / 12, 6);

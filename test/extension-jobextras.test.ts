@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   isMissingPatternsError,
-  needsReferenceSet,
   ReferenceSetMemory,
   REFERENCE_SETS_KEY,
   referenceKind,
@@ -12,6 +11,10 @@ import {
 } from '../src/extension/jobExtras';
 import { loadPatterns } from '../src/core/patterns/store';
 import { toWireError } from '../src/extension/worker';
+import { describeMethods } from '../src/core/methods/catalog';
+import { MethodCatalog } from '../src/shared/methods';
+
+const catalog = new MethodCatalog(describeMethods());
 
 class Memento {
   data = new Map<string, unknown>();
@@ -36,17 +39,17 @@ describe('fit patterns offer', () => {
     );
     expect(error.message).toMatch(/pattern methods need fitted patterns/);
     expect(isMissingPatternsError(error.message)).toBe(true);
-    for (const m of ['pgig', 'pattern-net', 'pattern-attribution']) expect(shouldOfferPatternFit(['ig', m], error)).toBe(true);
-    expect(shouldOfferPatternFit(['ig', 'gradient'], error)).toBe(false);
-    expect(shouldOfferPatternFit(['pgig'], { code: 'cancelled', message: error.message })).toBe(false);
-    expect(shouldOfferPatternFit(['pgig'], { code: 'model-load', message: 'cannot read model.json' })).toBe(false);
-    expect(shouldOfferPatternFit(['pgig'], undefined)).toBe(false);
+    for (const m of ['pgig', 'pattern-net', 'pattern-attribution']) expect(shouldOfferPatternFit(catalog, ['ig', m], error)).toBe(true);
+    expect(shouldOfferPatternFit(catalog, ['ig', 'gradient'], error)).toBe(false);
+    expect(shouldOfferPatternFit(catalog, ['pgig'], { code: 'cancelled', message: error.message })).toBe(false);
+    expect(shouldOfferPatternFit(catalog, ['pgig'], { code: 'model-load', message: 'cannot read model.json' })).toBe(false);
+    expect(shouldOfferPatternFit(catalog, ['pgig'], undefined)).toBe(false);
   });
 
   it('also offers a new fit for patterns fitted for other weights', () => {
     const message =
       '/m/.pathlens/patterns-ab.bin was fitted for different weights (model hash 1, this model 2); stale patterns are never used';
-    expect(shouldOfferPatternFit(['pgig'], { code: 'usage', message })).toBe(true);
+    expect(shouldOfferPatternFit(catalog, ['pgig'], { code: 'usage', message })).toBe(true);
     expect(
       isMissingPatternsError(
         'pattern methods need fitted patterns, but the patterns in /m/.pathlens were fitted for other weights of this model',
@@ -57,8 +60,8 @@ describe('fit patterns offer', () => {
 
 describe('Expected Gradients reference set memory', () => {
   it('is needed only for expected-gradients', () => {
-    expect(needsReferenceSet(['ig', 'expected-gradients'])).toBe(true);
-    expect(needsReferenceSet(['ig', 'smoothgrad'])).toBe(false);
+    expect(catalog.anyNeeds(['ig', 'expected-gradients'], 'referenceSet')).toBe(true);
+    expect(catalog.anyNeeds(['ig', 'smoothgrad'], 'referenceSet')).toBe(false);
   });
 
   it('remembers one reference set per model (by absolute model path) in workspace state', async () => {

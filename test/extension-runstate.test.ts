@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { ExplainResult, MethodResult, ModelSummary } from '../src/core/types';
 import type { ExplainJob, InputStarted, WorkerEvent } from '../src/shared/protocol';
 import { inputFile, modelPathFromState, RunState } from '../src/extension/runState';
-import { methodInfos } from '../src/extension/methodInfo';
+import { describeMethods } from '../src/core/methods/catalog';
+import { MethodCatalog } from '../src/shared/methods';
+
+const catalog = new MethodCatalog(describeMethods());
+const methodInfos = (names?: readonly string[]) => catalog.infos(names);
 import { buildJob, DEFAULT_SETTINGS } from '../src/extension/settings';
 
 const model: ModelSummary = {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SanityEvent } from '../src/core/sanity/types';
 import type { WorkerEvent } from '../src/shared/protocol';
-import { methodInfos } from '../src/extension/methodInfo';
+import { describeMethods } from '../src/core/methods/catalog';
+import { MethodCatalog } from '../src/shared/methods';
+
+const catalog = new MethodCatalog(describeMethods());
+const methodInfos = (names?: readonly string[]) => catalog.infos(names);
 import { buildSanityJob, SanityRunState } from '../src/extension/sanityState';
 import { buildJob, DEFAULT_SETTINGS } from '../src/extension/settings';
 

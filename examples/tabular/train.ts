@@ -132,7 +132,7 @@ function buildModel(): tfl.Sequential {
       name: 'predictions',
       units: LABELS.length,
       activation: 'softmax',
-      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed++ }),
+      kernelInitializer: tfl.initializers.glorotUniform({ seed }),
       kernelRegularizer: tfl.regularizers.l2({ l2: 1e-3 }),
     }),
   );

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BROWSE_INPUT_EXTENSIONS, inputsNearModel, orderInputCandidates, orderModels, type RecentModels } from './discovery';
-import { methodInfos } from './methodInfo';
+import type { MethodInfo } from '../shared/methods';
 import type { SanityCheck } from '../shared/sanity';
 
 const BROWSE = '$(folder-opened) Browse…';
@@ -130,8 +130,11 @@ function filterItems<T extends vscode.QuickPickItem & { file?: string }>(items: 
   return items.filter((i) => i.file && (i.label.toLowerCase().includes(needle) || (i.description ?? '').toLowerCase().includes(needle)));
 }
 
-export async function pickMethods(defaults: string[], title = 'PathLens: attribution methods'): Promise<string[] | undefined> {
-  const infos = methodInfos();
+export async function pickMethods(
+  infos: readonly MethodInfo[],
+  defaults: string[],
+  title = 'PathLens: attribution methods',
+): Promise<string[] | undefined> {
   type Item = vscode.QuickPickItem & { name: string };
   const items: Item[] = infos.map((m) => ({
     label: m.title,

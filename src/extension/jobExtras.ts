@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
+import type { MethodCatalog } from '../shared/methods';
 import type { WireError } from '../shared/protocol';
 
 /** True for the error explain gives when no patterns exist for the model (so the UI can offer to fit). */
@@ -13,18 +13,12 @@ export function isMissingPatternsError(message: string): boolean {
 }
 
 /** Whether a run with these methods that failed with `error` should offer "Fit Patterns…" and re-run. */
-export function shouldOfferPatternFit(methods: readonly string[], error: WireError | null | undefined): boolean {
+export function shouldOfferPatternFit(catalog: MethodCatalog, methods: readonly string[], error: WireError | null | undefined): boolean {
   if (!error || error.code === 'cancelled') return false;
-  return methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m)) && isMissingPatternsError(error.message);
+  return catalog.anyNeeds(methods, 'patterns') && isMissingPatternsError(error.message);
 }
 
-export const EXPECTED_GRADIENTS = 'expected-gradients';
 export const REFERENCE_SETS_KEY = 'pathlens.referenceSets';
-
-/** Methods that need a reference set (Expected Gradients). */
-export function needsReferenceSet(methods: readonly string[]): boolean {
-  return methods.includes(EXPECTED_GRADIENTS);
-}
 
 /** The part of a vscode.Memento this needs (workspaceState). */
 export interface MementoLike {

@@ -8,23 +8,20 @@ import {
   parseWebviewMessage,
   type ExplainJob,
   type HostToWebview,
+  type SanityJob,
   type WebviewToHost,
   type WireError,
   type WorkerEvent,
 } from '../shared/protocol';
 import { shouldOfferPatternFit } from './jobExtras';
-import { toJsonString } from '../core/report/json';
-import { buildReportImages, renderHtmlReport } from '../core/report/html';
-import { recoverInputs } from '../core/report/recover';
-import { inputStem } from '../core/report/write';
+import { exportFromPanel } from './reportExport';
 import { WorkerError, type RunningJob } from '../worker/client';
 import type { ExplainResult } from '../shared/types';
 import { modelPathFromState, RunState, type RunScope } from './runState';
 import { SanityRunState } from './sanityState';
 import type { SanityResult } from '../shared/sanity';
 import { METRIC_LABELS } from '../shared/sanity';
-import type { SanityJob } from '../shared/protocol';
-import { methodInfos } from './methodInfo';
+import type { MethodCatalog } from '../shared/methods';
 import { buildJob, type PathLensSettings } from './settings';
 import { createNonce, renderPanelHtml } from './webviewHtml';
 import { toWireError, type HostWorker } from './worker';
@@ -44,6 +41,7 @@ export interface PanelContext {
   /** Resolves a baseline file setting etc. against the model's workspace. */
   prepareJob(job: ExplainJob): ExplainJob;
   workspaceState: vscode.Memento;
+  methods: MethodCatalog;
 }
 
 function describeJob(job: ExplainJob): string {
@@ -60,8 +58,8 @@ export interface RunEnd {
 }
 
 export class ExplainPanel implements vscode.Disposable {
-  readonly state = new RunState((names) => methodInfos(names));
-  readonly sanity = new SanityRunState((names) => methodInfos(names));
+  readonly state: RunState;
+  readonly sanity: SanityRunState;
   private sanityCurrent: { job: RunningJob<SanityResult>; cancelTimer?: NodeJS.Timeout } | null = null;
   private ready = false;
   /** Cancel was pressed during this run (stops the remaining jobs of a multi-job scope). */
@@ -76,6 +74,8 @@ export class ExplainPanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     private readonly ctx: PanelContext,
   ) {
+    this.state = new RunState((names) => ctx.methods.infos(names));
+    this.sanity = new SanityRunState((names) => ctx.methods.infos(names));
     const webview = panel.webview;
     webview.options = ExplainPanel.webviewOptions(ctx.extensionUri);
     panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'icon.png');
@@ -251,7 +251,7 @@ export class ExplainPanel implements vscode.Disposable {
           this.post(this.state.finish(scope, { error: wire }));
           if (wire.code === 'cancelled') log.info(`cancelled after ${Date.now() - started} ms`);
           // The explain command offers "Fit Patterns…" for this one (no second notification).
-          else if (scope.kind === 'full' && shouldOfferPatternFit(job.methods, wire)) log.error(wire.message);
+          else if (scope.kind === 'full' && shouldOfferPatternFit(this.ctx.methods, job.methods, wire)) log.error(wire.message);
           else log.notifyError(wire.message, wire.code === 'internal' ? wire.stack : undefined);
           return { error: wire };
         } finally {
@@ -402,7 +402,12 @@ export class ExplainPanel implements vscode.Disposable {
       case 'recompute':
         return this.runScoped({ kind: 'recompute', inputIndex: message.inputIndex, method: message.method, params: message.params });
       case 'export':
-        return this.export(message);
+        return exportFromPanel(message, {
+          worker: this.ctx.worker,
+          log: this.ctx.log,
+          defaultUri: (fileName) => this.defaultExportUri(fileName),
+          result: () => this.state.toResult(),
+        });
       case 'log': {
         const line = `[panel] ${message.message}`;
         if (message.level === 'error') this.ctx.log.error(line);
@@ -417,57 +422,6 @@ export class ExplainPanel implements vscode.Disposable {
     const folder =
       vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.modelPath))?.uri ?? vscode.Uri.file(path.dirname(this.modelPath));
     return vscode.Uri.joinPath(folder, fileName);
-  }
-
-  private async export(message: Extract<WebviewToHost, { type: 'export' }>): Promise<void> {
-    const log = this.ctx.log;
-    if (message.format === 'png') {
-      const target = await vscode.window.showSaveDialog({
-        defaultUri: this.defaultExportUri(message.fileName),
-        filters: { 'PNG image': ['png'] },
-        title: 'Export attribution map',
-      });
-      if (!target) return;
-      const bytes = Buffer.from(message.dataUrl.slice('data:image/png;base64,'.length), 'base64');
-      await vscode.workspace.fs.writeFile(target, bytes);
-      log.info(`exported ${target.fsPath} (${bytes.length} bytes)`);
-      return;
-    }
-    const result = this.state.toResult();
-    if (!result) {
-      void vscode.window.showWarningMessage(
-        'PathLens: there are no results to export yet (after a window reload, run the explanation again).',
-      );
-      return;
-    }
-    const stem = result.inputs.length === 1 ? `pathlens-${inputStem(result.inputs[0]!.path)}` : 'pathlens-report';
-    if (message.format === 'json') {
-      const target = await vscode.window.showSaveDialog({
-        defaultUri: this.defaultExportUri(`${stem}.json`),
-        filters: { JSON: ['json'] },
-        title: 'Export PathLens results',
-      });
-      if (!target) return;
-      await vscode.workspace.fs.writeFile(target, Buffer.from(toJsonString(result, true) + '\n'));
-      log.info(`exported ${target.fsPath}`);
-      return;
-    }
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: this.defaultExportUri(`${stem}.html`),
-      filters: { HTML: ['html'] },
-      title: 'Export PathLens report',
-    });
-    if (!target) return;
-    // The same self-contained page `writeReport` writes as index.html (overlays over the re-read inputs).
-    const prepared = recoverInputs(result);
-    const html = renderHtmlReport(result, buildReportImages(result, prepared, {}));
-    await vscode.workspace.fs.writeFile(target, Buffer.from(html));
-    log.info(`exported ${target.fsPath}`);
-    const choice = await vscode.window.showInformationMessage(
-      `PathLens: report saved to ${path.basename(target.fsPath)}.`,
-      'Open in Browser',
-    );
-    if (choice) void vscode.env.openExternal(target);
   }
 
   dispose(): void {

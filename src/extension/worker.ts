@@ -5,7 +5,16 @@
 import * as path from 'node:path';
 import { describeError } from '../shared/errors';
 import type { BackendName } from '../shared/types';
-import type { ExplainJob, PatternsFitJob, PatternsFitted, SanityJob, WireError, WorkerEvent } from '../shared/protocol';
+import type {
+  ExplainJob,
+  ExportJob,
+  PatternsFitJob,
+  PatternsFitted,
+  ReportExported,
+  SanityJob,
+  WireError,
+  WorkerEvent,
+} from '../shared/protocol';
 import type { SanityResult } from '../shared/sanity';
 import { WorkerClient, WorkerError, type RunningJob } from '../worker/client';
 import type { ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
@@ -114,6 +123,11 @@ export class HostWorker {
   /** Runs a sanity check; `sanity` and `progress` events go to `listener`. */
   sanity(job: SanityJob, listener: (event: WorkerEvent) => void): RunningJob<SanityResult> {
     return this.track(this.withStart((client) => client.sanity(job, listener)));
+  }
+
+  /** Writes a finished result as an HTML report or result.json in the worker; progress events go to `listener`. */
+  exportReport(job: ExportJob, listener: (event: WorkerEvent) => void): RunningJob<ReportExported> {
+    return this.track(this.withStart((client) => client.exportReport(job, listener)));
   }
 
   info(modelPath: string): RunningJob<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {

@@ -102,7 +102,21 @@ export type WorkerRequest =
   /** Fit patterns (PatternNet / PatternAttribution / PGIG) for a layers model in one pass over a data set. */
   | { kind: 'patterns-fit'; jobId: number; job: PatternsFitJob; cancelFlag?: SharedArrayBuffer }
   /** Split the model at one layer: which units carry the prediction (or explain a region of the input). */
-  | { kind: 'neurons'; jobId: number; job: NeuronsJob; cancelFlag?: SharedArrayBuffer };
+  | { kind: 'neurons'; jobId: number; job: NeuronsJob; cancelFlag?: SharedArrayBuffer }
+  /** Write a finished result as a file (the HTML report encodes a PNG per map: worker work). */
+  | { kind: 'export'; jobId: number; job: ExportJob; cancelFlag?: SharedArrayBuffer };
+
+/** A finished explanation written to `file`: `html` (the self-contained report) or `json` (result.json). */
+export interface ExportJob {
+  result: ExplainResult;
+  format: 'html' | 'json';
+  file: string;
+}
+
+export interface ReportExported {
+  file: string;
+  bytes: number;
+}
 
 /** `pathlens neurons` / the panel's Neurons view: one input, one layer. */
 export interface NeuronsJob {
@@ -229,6 +243,7 @@ export type WorkerEvent =
   | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number }
   | { kind: 'patterns-fitted'; jobId: number; result: PatternsFitted }
   | { kind: 'neurons-done'; jobId: number; result: NeuronsResult }
+  | { kind: 'exported'; jobId: number; result: ReportExported }
   | { kind: 'error'; jobId: number; error: WireError };
 
 export interface WireError {

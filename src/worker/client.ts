@@ -7,9 +7,19 @@ import { Worker } from 'node:worker_threads';
 import { PathLensError, type ErrorCode } from '../shared/errors';
 import type { BackendChoice, BackendName, ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
 import type { SanityResult } from '../shared/sanity';
-import type { NeuronsJob, SanityJob } from '../shared/protocol';
 import type { NeuronsResult } from '../shared/neurons';
-import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
+import type {
+  ExplainJob,
+  ExportJob,
+  NeuronsJob,
+  PatternsFitJob,
+  PatternsFitted,
+  ReportExported,
+  SanityJob,
+  WorkerEvent,
+  WorkerInit,
+  WorkerRequest,
+} from '../shared/protocol';
 
 export interface WorkerClientOptions {
   /** Path of the bundled worker (dist/worker.js). */
@@ -121,6 +131,11 @@ export class WorkerClient {
     return this.run<NeuronsResult>((id, cancelFlag) => ({ kind: 'neurons', jobId: id, job, cancelFlag }), listener);
   }
 
+  /** Writes a finished result as an HTML report or result.json (progress events go to `listener`). */
+  exportReport(job: ExportJob, listener: Listener = () => {}): RunningJob<ReportExported> {
+    return this.run<ReportExported>((id, cancelFlag) => ({ kind: 'export', jobId: id, job, cancelFlag }), listener);
+  }
+
   /** The worker's live tensor count and bytes (for leak checks). */
   memory(): Promise<{ numTensors: number; numBytes: number }> {
     return this.run<{ numTensors: number; numBytes: number }>(
@@ -177,7 +192,7 @@ export class WorkerClient {
     } else if (event.kind === 'info') {
       this.pending.delete(event.jobId);
       job.resolve({ summary: event.summary, preprocessing: event.preprocessing } as never);
-    } else if (event.kind === 'patterns-fitted' || event.kind === 'neurons-done') {
+    } else if (event.kind === 'patterns-fitted' || event.kind === 'neurons-done' || event.kind === 'exported') {
       this.pending.delete(event.jobId);
       job.resolve(event.result as never);
     } else if (event.kind === 'memory') {

@@ -13,6 +13,7 @@ import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs
 import { defaultWorkerCount, EvaluationPool } from './pool';
 import { runSanityJob } from './sanityJob';
 import { runNeuronsJob } from './neuronsJob';
+import { runExportJob } from './exportJob';
 
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
@@ -52,6 +53,9 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     } else if (request.kind === 'neurons') {
       const result = await runNeuronsJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'neurons-done', jobId: request.jobId, result });
+    } else if (request.kind === 'export') {
+      const result = await runExportJob(request.jobId, request.job, signal, emit);
+      emit({ kind: 'exported', jobId: request.jobId, result });
     } else if (request.kind === 'patterns-fit') {
       const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'patterns-fitted', jobId: request.jobId, result });

@@ -29,7 +29,7 @@ export function setup(): E2eEnv {
     });
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`e2e setup failed (scripts/e2e/setup.sh):\n${e.stderr ?? ''}${e.stdout ?? ''}\n${e.message}`);
+    throw new Error(`e2e setup failed (scripts/e2e/setup.sh):\n${e.stderr ?? ''}${e.stdout ?? ''}\n${e.message}`, { cause: err });
   }
   const env = Object.fromEntries(
     out

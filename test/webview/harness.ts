@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { initBackend } from '../../src/core/engine/backend';
-import { METHODS } from '../../src/core/methods';
+import { describeMethods } from '../../src/core/methods/catalog';
+import { MethodCatalog } from '../../src/shared/methods';
 import { renderPanelHtml } from '../../src/extension/webviewHtml';
 import type { ExplainJob, HostToWebview, MethodInfo, SanityJob, WorkerEvent } from '../../src/shared/protocol';
 import { ModelCache, runExplainJob } from '../../src/worker/jobs';
@@ -367,17 +368,10 @@ function encodeForPage(v: unknown): unknown {
   return v;
 }
 
+const catalog = new MethodCatalog(describeMethods());
+
 export function methodInfos(names: string[]): MethodInfo[] {
-  return names.map((name) => {
-    const m = METHODS.get(name)!;
-    return {
-      name: m.name,
-      title: m.title,
-      description: m.description,
-      complete: m.complete,
-      parameters: m.parameters.map((p) => ({ ...p })),
-    };
-  });
+  return catalog.infos(names);
 }
 
 /**

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SanityStepResult } from '../../src/shared/sanity';
 import { applySanityMessage, similaritySeries, stepX, xAxisLabel } from '../../webview/sanityState';
-import { methodInfos } from '../../src/extension/methodInfo';
+import { describeMethods } from '../../src/core/methods/catalog';
+import { MethodCatalog } from '../../src/shared/methods';
+
+const catalog = new MethodCatalog(describeMethods());
+const methodInfos = (names?: readonly string[]) => catalog.infos(names);
 
 const sim = (v: number | null) => ({ spearmanAbs: v, spearmanSigned: v, ssim: v, hog: v, topK: v });
 const step = (index: number, extra: Partial<SanityStepResult>): SanityStepResult => ({

@@ -2,7 +2,7 @@ import type { Evaluator } from '../engine/evaluator';
 import { PathLensError } from '../errors';
 import type { BaselineSpec, MethodResult, PreparedInput, QuadratureRuleName } from '../types';
 import type { Patterns } from '../patterns/patterns';
-import type { ParameterSpec } from '../../shared/methods';
+import type { MethodNeeds, ParameterSpec } from '../../shared/methods';
 
 export type { ParameterSpec } from '../../shared/methods';
 
@@ -56,6 +56,8 @@ export interface AttributionMethod {
   readonly complete: boolean;
   /** Parameters the user can change (defaults as documented in ALGORITHMS.md). */
   readonly parameters: readonly ParameterSpec[];
+  /** What it needs besides model and input (the host asks for it before a run). */
+  readonly needs?: MethodNeeds;
   /** Rejects invalid options before any computation. */
   validate?(options: MethodOptions): void;
   run(context: MethodContext, options: MethodOptions): Promise<MethodResult>;

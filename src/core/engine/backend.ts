@@ -153,7 +153,7 @@ function loadTfjsNode(): void {
   if (tf.findBackendFactory('tensorflow') != null) return;
 
   // Diagnose why the backend is not visible to us.
-  let theirs: typeof tf | null = null;
+  let theirs: typeof tf | null;
   try {
     theirs = silently(() => theirRequire('@tensorflow/tfjs-core') as typeof tf);
   } catch {

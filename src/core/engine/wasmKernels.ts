@@ -150,11 +150,6 @@ function scoped(backend: unknown, f: (s: KernelScope) => TensorInfo): TensorInfo
   }
 }
 
-function pair(v: number | number[] | undefined | null, dflt = 1): [number, number] {
-  if (v == null) return [dflt, dflt];
-  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
-}
-
 /** x padded with the forward conv's padding (top/bottom/left/right), or x itself. */
 function padSpatial(s: KernelScope, x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
   if (top === 0 && bottom === 0 && left === 0 && right === 0) return x;

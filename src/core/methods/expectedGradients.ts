@@ -70,6 +70,7 @@ export const expectedGradients: AttributionMethod = {
   description: 'IG averaged over baselines drawn from a reference set, one random path point per sample; Σ ≈ F(x) − mean F(reference).',
   // Complete only in expectation: its completeness is reported, but a gap is sampling noise, not a flaw.
   complete: false,
+  needs: { referenceSet: true },
   parameters: [
     {
       name: 'reference',

@@ -56,13 +56,10 @@ function select(a: Float64Array, k: number): number {
   while (hi > lo) {
     const mid = (lo + hi) >>> 1;
     // Median of three as pivot.
-    let x = a[lo]!,
+    const x = a[lo]!,
       y = a[mid]!,
       z = a[hi]!;
-    if (x > y) [x, y] = [y, x];
-    if (y > z) [y, z] = [z, y];
-    if (x > y) [x, y] = [y, x];
-    const pivot = y;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
     let i = lo;
     let j = hi;
     while (i <= j) {

@@ -7,6 +7,7 @@ export const patternAttribution: AttributionMethod = {
   title: 'PatternAttribution',
   description: 'Contribution of the signal: the explained output propagated back with W⊙A (needs `pathlens patterns fit`).',
   complete: false,
+  needs: { patterns: true },
   parameters: [],
   run: (context) => runPatternBackward(context, 'pattern-attribution', 'pattern-attribution'),
 };

@@ -46,6 +46,7 @@ export const patternNet: AttributionMethod = {
   title: 'PatternNet',
   description: 'Signal estimate: the explained output propagated back with the fitted patterns A (needs `pathlens patterns fit`).',
   complete: false,
+  needs: { patterns: true },
   parameters: [],
   run: (context) => runPatternBackward(context, 'pattern-net', 'pattern-net'),
 };

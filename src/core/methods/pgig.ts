@@ -40,6 +40,7 @@ export const pgig: AttributionMethod = {
   title: 'Pattern-Guided IG',
   description: 'IG with the PatternAttribution backward pass (W⊙A) in place of the gradient; not complete (needs `pathlens patterns fit`).',
   complete: false,
+  needs: { patterns: true },
   parameters: [
     {
       name: 'steps',

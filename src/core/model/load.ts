@@ -180,7 +180,7 @@ function flattenLayers(layers: tfl.layers.Layer[], prefix = ''): LayerInfo[] {
       continue;
     }
     if (layer.getClassName() === 'InputLayer') continue;
-    let outputShape: (number | null)[] | null = null;
+    let outputShape: (number | null)[] | null;
     try {
       const shape = layer.outputShape;
       outputShape = Array.isArray(shape[0]) || shape[0] === undefined ? null : (shape as (number | null)[]);

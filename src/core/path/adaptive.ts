@@ -126,7 +126,7 @@ export async function integrateAdaptive(
     );
 
   let rounds = 0;
-  let relativeDelta = Infinity;
+  let relativeDelta: number;
   await evaluate(Array.from({ length: firstPass }, (_, k) => k / (firstPass - 1)));
   for (;;) {
     const weights = panelWeights(panels);

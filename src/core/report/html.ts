@@ -3,7 +3,8 @@
  * charts are inline SVG, CSS is inline and follows prefers-color-scheme. All text is escaped.
  */
 import { describePreprocessing } from '../input/preprocess';
-import type { ExplainResult, InputResult, MethodResult, PreparedInput } from '../types';
+import { CancelledError } from '../errors';
+import type { CancellationSignal, ExplainResult, InputResult, MethodResult, PreparedInput, ProgressCallback } from '../types';
 import { encodePng, escapeXml as esc, formatNumber, isSpatial, renderBarChart, renderOverlay, type OverlayOptions } from './overlay';
 import { renderPathPlots } from './plot';
 
@@ -37,14 +38,19 @@ export function buildReportImages(
   result: ExplainResult,
   inputs: readonly PreparedInput[] = [],
   overlay: Partial<OverlayOptions> = {},
+  hooks: { onProgress?: ProgressCallback; signal?: CancellationSignal } = {},
 ): ReportImages {
   const byPath = new Map(inputs.map((i) => [i.path, i]));
   const images: ReportImages = { inputs: [], overlays: [] };
+  const total = result.inputs.reduce((n, inp) => n + inp.results.length, 0);
+  let done = 0;
   result.inputs.forEach((inp) => {
     const match = byPath.get(inp.path);
     images.inputs!.push(match?.display ? encodePng(match.display) : null);
     images.overlays!.push(
       inp.results.map((r) => {
+        if (hooks.signal?.cancelled) throw new CancelledError();
+        hooks.onProgress?.({ stage: 'images', done: done++, total });
         try {
           if (isSpatial(r.attribution.shape)) {
             const display = match?.display;

@@ -1,7 +1,8 @@
 /**
  * Writing a report directory: result.json, one overlay per (input, method), index.html.
  */
-import { basename, extname, join } from 'node:path';
+import { join } from 'node:path';
+import { inputStem, sanitizeFileName } from '../../shared/fileNames';
 import type { ExplainResult, PreparedInput } from '../types';
 import { prepareOutputFolder, writeFileAtomic } from '../safety';
 import { buildReportImages, renderHtmlReport } from './html';
@@ -21,24 +22,6 @@ export interface WriteReportOptions {
   reloadInputs?: boolean;
   /** Crop used when re-reading images; default 'center' for Teachable Machine models (as the worker loads them), else 'none'. */
   crop?: 'none' | 'center';
-}
-
-/** `dir/cat.png` → `cat`; `dir/data.csv#row3` → `data-row3`; unsafe characters → `_`. */
-export function inputStem(path: string): string {
-  const base = basename(path.replace(/\\/g, '/'));
-  const hash = base.indexOf('#');
-  const file = hash >= 0 ? base.slice(0, hash) : base;
-  const suffix = hash >= 0 ? base.slice(hash + 1) : '';
-  const stem = file.slice(0, file.length - extname(file).length) || file;
-  return sanitizeFileName(suffix ? `${stem}-${suffix}` : stem);
-}
-
-export function sanitizeFileName(name: string): string {
-  const s = name
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^[.]+/, '_')
-    .slice(0, 100);
-  return s || 'input';
 }
 
 /**
