@@ -2,10 +2,11 @@
  * Export jobs: a finished explanation written as the self-contained HTML report (input images and
  * one PNG overlay per map, encoded here rather than on the extension host's thread) or as result.json.
  */
-import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { buildReportImages, renderHtmlReport } from '../core/report/html';
 import { toJsonString } from '../core/report/json';
 import { recoverInputs } from '../core/report/recover';
+import { writeFileAtomic } from '../core/safety';
 import type { ExportJob, ReportExported, WorkerEvent } from '../shared/protocol';
 import type { CancellationSignal } from '../shared/types';
 
@@ -25,6 +26,6 @@ export async function runExportJob(
     text = renderHtmlReport(result, buildReportImages(result, prepared, {}, { onProgress, signal }));
   }
   const bytes = Buffer.from(text);
-  await writeFile(job.file, bytes);
+  writeFileAtomic(path.dirname(job.file), path.basename(job.file), bytes, 'the export file');
   return { file: job.file, bytes: bytes.length };
 }
