@@ -90,7 +90,7 @@ describe('neuron attributions on the zoo', () => {
     expect(Math.abs(parts - whole.completeness.sum)).toBeLessThan(2e-3 * Math.abs(whole.completeness.sum));
   });
 
-  it('mnist-cnn: a first-layer unit [r, c, ch] (NHWC) only sees its 3×3 5×5 receptive field, and its map sums to its conductance', async () => {
+  it('mnist-cnn: a first-layer unit [r, c, ch] (NHWC) only sees its 5×5 receptive field, and its map sums to its conductance', async () => {
     const shape = mnist.model.internals!.find('conv2d').shape;
     // The unit carrying most of the prediction: it sees ink (a unit over black pixels has a zero map).
     const ranked = await attributeLayer(mnist.fn, mnist.evaluator, mnist.neuronPath, {
