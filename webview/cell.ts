@@ -12,6 +12,8 @@ import { button, DisplayControls, parameterControls } from './controls';
 import { baselinePixel, completenessLevel, exportFileName, formatPercent, pathImage, type DisplayOptions } from './display';
 import { h, imageData } from './dom';
 import { renderPathPlots } from './plots';
+import { enableRegionSelection } from './regionSelect';
+import type { Region } from '../src/shared/neurons';
 import type { ParamValue } from './state';
 
 export interface CellHost {
@@ -20,6 +22,8 @@ export interface CellHost {
   exportPng(fileName: string, dataUrl: string): void;
   sectionToggled(id: string, open: boolean): void;
   isOpen(id: string, fallback: boolean): boolean;
+  /** A rectangle dragged on this input's map (input pixels): the Neurons view explains it. */
+  regionSelected?(inputIndex: number, region: Region): void;
 }
 
 export interface CellData {
@@ -195,6 +199,13 @@ export class MapCell {
         this.canvas.addEventListener('mousemove', (e) => this.hover(e));
         this.canvas.addEventListener('mouseleave', () => (this.readout.textContent = '\u00a0'));
         this.canvas.addEventListener('keydown', (e) => this.onKey(e));
+        const onRegion = this.host.regionSelected?.bind(this.host);
+        if (onRegion)
+          enableRegionSelection(
+            this.canvas,
+            () => this.map,
+            (region) => onRegion(this.inputIndex, region),
+          );
         this.mapBox.replaceChildren(this.canvas);
       }
       const canvas = this.canvas;

@@ -31,6 +31,9 @@ import {
 } from './state';
 import { vscodeApi } from './vscode';
 import { SanityView } from './sanity';
+import { NeuronsView } from './neurons';
+import { applyNeuronsMessage, initialNeuronsState, isNeuronsMessage, rankingRequest, type NeuronsViewState } from './neuronsState';
+import type { Region } from '../src/shared/neurons';
 import { applySanityMessage, isSanityMessage, type SanityViewState } from './sanityState';
 
 const api = vscodeApi();
@@ -191,6 +194,15 @@ class App implements CellHost {
   private giniCache = new WeakMap<MethodResult, number>();
   private sanityState: SanityViewState | null = null;
   private readonly sanityView = new SanityView(() => post({ type: 'cancel' }));
+  private neuronsState: NeuronsViewState = initialNeuronsState();
+  private readonly neuronsView = new NeuronsView({
+    request: (request) => post({ type: 'neurons', ...request }),
+    cancel: () => post({ type: 'cancel' }),
+    choose: (change) => {
+      this.neuronsState = { ...this.neuronsState, ...change };
+      this.queueRender();
+    },
+  });
 
   constructor(root: HTMLElement) {
     this.root = root;
@@ -205,6 +217,7 @@ class App implements CellHost {
       this.controlsBox,
       this.grid,
       this.table,
+      this.neuronsView.root,
     );
     window.addEventListener('message', (e) => this.onMessage(e.data));
     new MutationObserver(() => {
@@ -221,6 +234,11 @@ class App implements CellHost {
   // --- messages -------------------------------------------------------------------------------
 
   private onMessage(data: unknown): void {
+    if (isNeuronsMessage(data)) {
+      this.neuronsState = applyNeuronsMessage(this.neuronsState, data);
+      this.queueRender();
+      return;
+    }
     if (isSanityMessage(data)) {
       try {
         const fresh = data.type === 'sanity-start';
@@ -268,6 +286,14 @@ class App implements CellHost {
   }
 
   // --- actions (CellHost) ---------------------------------------------------------------------
+
+  regionSelected(inputIndex: number, region: Region): void {
+    this.neuronsState = { ...this.neuronsState, inputIndex, region, method: 'conductance' };
+    const request = rankingRequest(this.neuronsState);
+    if (request) post({ type: 'neurons', ...request });
+    this.queueRender();
+    setTimeout(() => this.neuronsView.root.scrollIntoView({ block: 'nearest' }), 0);
+  }
 
   setTarget(inputIndex: number, target: number): void {
     const input = this.state.inputs[inputIndex];
@@ -339,6 +365,7 @@ class App implements CellHost {
     const started = s.model !== null;
     this.placeholder.hidden = started || s.runError !== null || this.sanityState !== null;
     this.sanityView.update(this.sanityState, s.ui.shared, s.colormaps.divergingColormap, this.themeKey);
+    this.neuronsView.update(this.neuronsState, (i) => s.inputs[i]?.display ?? null);
     this.controlsBox.hidden = !started;
     this.renderControls(s);
     this.renderGrid(s);

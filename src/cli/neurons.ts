@@ -116,7 +116,8 @@ function formatIndex(index: number[]): string {
 }
 
 export function formatNeurons(r: NeuronsResult): string {
-  const { result } = r;
+  const result = r.result;
+  if (!result) return `${r.input}: no layer result`;
   const c = result.completeness;
   const what = result.region
     ? `region x ${result.region.x0}–${result.region.x1}, y ${result.region.y0}–${result.region.y1}: Σ units ${c.sum.toFixed(4)} vs region IG ${c.expected.toFixed(4)}`

@@ -22,6 +22,7 @@ import { SanityRunState } from './sanityState';
 import type { SanityResult } from '../shared/sanity';
 import { METRIC_LABELS } from '../shared/sanity';
 import type { MethodCatalog } from '../shared/methods';
+import { NeuronsRunner } from './neuronsRunner';
 import { buildJob, type PathLensSettings } from './settings';
 import { createNonce, renderPanelHtml } from './webviewHtml';
 import { toWireError, type HostWorker } from './worker';
@@ -60,6 +61,7 @@ export interface RunEnd {
 export class ExplainPanel implements vscode.Disposable {
   readonly state: RunState;
   readonly sanity: SanityRunState;
+  private readonly neurons: NeuronsRunner;
   private sanityCurrent: { job: RunningJob<SanityResult>; cancelTimer?: NodeJS.Timeout } | null = null;
   private ready = false;
   /** Cancel was pressed during this run (stops the remaining jobs of a multi-job scope). */
@@ -81,6 +83,7 @@ export class ExplainPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'icon.png');
     panel.title = ExplainPanel.title(modelPath);
     webview.html = this.html();
+    this.neurons = new NeuronsRunner(modelPath, ctx.worker, ctx.log, (messages) => this.post(messages));
     this.disposables.push(
       webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
       panel.onDidChangeViewState(() => {
@@ -150,7 +153,10 @@ export class ExplainPanel implements vscode.Disposable {
     if (this.current) await this.cancelAndWait();
     this.state.beginFull(job);
     void this.rememberJob(job);
-    return this.execute({ kind: 'full' }, [job]);
+    const end = await this.execute({ kind: 'full' }, [job]);
+    // The worker has the model loaded now: list its layers for the Neurons view.
+    if (!end.error) void this.neurons.offerLayers();
+    return end;
   }
 
   private async runScoped(scope: Exclude<RunScope, { kind: 'full' }>): Promise<void> {
@@ -267,6 +273,7 @@ export class ExplainPanel implements vscode.Disposable {
   /** Cancels the running job; a job that does not stop within a few seconds gets its worker terminated. */
   cancel(source: string): void {
     this.cancelSanity(source);
+    this.neurons.cancel();
     const current = this.current;
     if (!current || current.cancelTimer) return;
     this.cancelRequested = true;
@@ -387,6 +394,7 @@ export class ExplainPanel implements vscode.Disposable {
         this.postSettings();
         this.post(this.state.replay());
         this.post(this.sanity.replay());
+        this.post(this.neurons.replay());
         return;
       case 'cancel':
         this.cancel('panel');
@@ -408,6 +416,8 @@ export class ExplainPanel implements vscode.Disposable {
           defaultUri: (fileName) => this.defaultExportUri(fileName),
           result: () => this.state.toResult(),
         });
+      case 'neurons':
+        return this.runNeurons(message);
       case 'log': {
         const line = `[panel] ${message.message}`;
         if (message.level === 'error') this.ctx.log.error(line);
@@ -416,6 +426,18 @@ export class ExplainPanel implements vscode.Disposable {
         return;
       }
     }
+  }
+
+  /** The Neurons view's request for one of this panel's inputs (with that input's target and the run's settings). */
+  private async runNeurons(request: Extract<WebviewToHost, { type: 'neurons' }>): Promise<void> {
+    const input = this.state.inputs[request.inputIndex]?.started;
+    const job = this.state.job;
+    if (!input || !job) {
+      this.ctx.log.warn(`dropped a neurons request for unknown input ${request.inputIndex}`);
+      return;
+    }
+    const { type: _type, ...neuronsRequest } = request;
+    await this.neurons.run(neuronsRequest, { job, inputPath: input.path, target: input.target.index });
   }
 
   private defaultExportUri(fileName: string): vscode.Uri {

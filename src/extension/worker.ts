@@ -7,6 +7,7 @@ import { describeError } from '../shared/errors';
 import type { BackendName } from '../shared/types';
 import type {
   ExplainJob,
+  NeuronsJob,
   ExportJob,
   PatternsFitJob,
   PatternsFitted,
@@ -15,6 +16,7 @@ import type {
   WireError,
   WorkerEvent,
 } from '../shared/protocol';
+import type { NeuronsResult } from '../shared/neurons';
 import type { SanityResult } from '../shared/sanity';
 import { WorkerClient, WorkerError, type RunningJob } from '../worker/client';
 import type { ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
@@ -128,6 +130,11 @@ export class HostWorker {
   /** Writes a finished result as an HTML report or result.json in the worker; progress events go to `listener`. */
   exportReport(job: ExportJob, listener: (event: WorkerEvent) => void): RunningJob<ReportExported> {
     return this.track(this.withStart((client) => client.exportReport(job, listener)));
+  }
+
+  /** Attributes to a layer's units (or one unit's view); progress events go to `listener`. */
+  neurons(job: NeuronsJob, listener: (event: WorkerEvent) => void): RunningJob<NeuronsResult> {
+    return this.track(this.withStart((client) => client.neurons(job, listener)));
   }
 
   info(modelPath: string): RunningJob<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {

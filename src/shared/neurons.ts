@@ -2,7 +2,7 @@
  * Internal-neuron attribution results as they travel (worker → CLI, host, webview) and are saved:
  * JSON conventions of `pathlens neurons` (row-major, channels fastest; NHWC unit indices).
  */
-import type { Completeness, Prediction, QuadratureRuleName, Target } from './types';
+import type { Completeness, MethodResult, Prediction, QuadratureRuleName, Target } from './types';
 
 export const NEURON_METHODS = ['conductance', 'layer-ig'] as const;
 export type NeuronMethod = (typeof NEURON_METHODS)[number];
@@ -42,10 +42,21 @@ export interface LayerChoice {
   shape: number[];
 }
 
+/** What one unit looks at: its input map, and (conv layers) its channel's activation map at x. */
+export interface UnitView {
+  layer: string;
+  index: number[];
+  map: MethodResult;
+  /** The unit's channel h[:, :, c] at the input, for layers with a spatial [H, W, C] output. */
+  activation: { shape: [number, number]; data: number[] } | null;
+}
+
 export interface NeuronsResult {
   modelPath: string;
   input: string;
   prediction: Prediction;
   target: Target;
-  result: LayerAttribution;
+  /** The layer's units ranked (absent when only a unit was asked for). */
+  result?: LayerAttribution;
+  unit?: UnitView;
 }

@@ -18,7 +18,7 @@ import type {
 import type { ErrorCode } from './errors';
 import type { MethodInfo } from './methods';
 import type { SanityCheck, SanityEvent, SanityResult, SanityThresholds } from './sanity';
-import type { NeuronMethod, NeuronsResult, Region } from './neurons';
+import type { LayerChoice, NeuronMethod, NeuronsResult, Region } from './neurons';
 
 export type { MethodInfo, ParameterSpec } from './methods';
 
@@ -126,6 +126,9 @@ export interface NeuronsJob {
   layer: string;
   method: NeuronMethod;
   region?: Region;
+  /** Only this unit's view (`[row, col, channel]` or `[k]`): its input map by `unitMethod`, and activation. */
+  unit?: number[];
+  unitMethod?: 'conductance' | 'ig';
   top?: number;
   steps?: number;
   rule?: QuadratureRuleName;
@@ -283,7 +286,25 @@ export type HostToWebview =
   | { type: 'sanity-start'; sanityId: number; check: SanityCheck; input: string; methods: MethodInfo[] }
   | { type: 'sanity'; sanityId: number; event: SanityEvent }
   | { type: 'sanity-progress'; sanityId: number; progress: Progress }
-  | { type: 'sanity-done'; sanityId: number; cancelled: boolean; error?: WireError };
+  | { type: 'sanity-done'; sanityId: number; cancelled: boolean; error?: WireError }
+  /**
+   * The "Neurons" view: the layers the model can be split at (sent with each run), then per request
+   * 'neurons-start', progress, the result (a layer's ranked units, or one unit's view) and 'neurons-done'.
+   */
+  | { type: 'neurons-layers'; layers: LayerChoice[] }
+  | { type: 'neurons-start'; neuronsId: number; request: NeuronsRequest }
+  | { type: 'neurons-progress'; neuronsId: number; progress: Progress }
+  | { type: 'neurons-result'; neuronsId: number; result: NeuronsResult }
+  | { type: 'neurons-done'; neuronsId: number; cancelled: boolean; error?: WireError };
+
+/** What the Neurons view asks for: a layer's units (optionally for a region), or one unit's view. */
+export interface NeuronsRequest {
+  inputIndex: number;
+  layer: string;
+  method: NeuronMethod;
+  region?: Region;
+  unit?: number[];
+}
 
 /** Webview → host. Validate with `parseWebviewMessage` before use: the webview is untrusted. */
 export type WebviewToHost =
@@ -296,7 +317,8 @@ export type WebviewToHost =
   /** Save something the user exported: a PNG (data: URL), the result JSON, or the HTML report. */
   | { type: 'export'; format: 'png'; fileName: string; dataUrl: string }
   | { type: 'export'; format: 'json' | 'html' }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | ({ type: 'neurons' } & NeuronsRequest);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1_000_000;
@@ -338,7 +360,29 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | null {
       return (raw.level === 'info' || raw.level === 'warn' || raw.level === 'error') && isShortString(raw.message, 10_000)
         ? { type: 'log', level: raw.level, message: raw.message }
         : null;
+    case 'neurons':
+      return parseNeuronsRequest(raw);
     default:
       return null;
   }
+}
+
+const isSmallIndexList = (v: unknown): v is number[] => Array.isArray(v) && v.length >= 1 && v.length <= 4 && v.every(isIndex);
+
+function parseNeuronsRequest(raw: Record<string, unknown>): WebviewToHost | null {
+  if (!isIndex(raw.inputIndex) || !isShortString(raw.layer, 500)) return null;
+  if (raw.method !== 'conductance' && raw.method !== 'layer-ig') return null;
+  const request: WebviewToHost = { type: 'neurons', inputIndex: raw.inputIndex, layer: raw.layer, method: raw.method };
+  if (raw.unit !== undefined) {
+    if (!isSmallIndexList(raw.unit)) return null;
+    request.unit = [...raw.unit];
+  }
+  if (raw.region !== undefined) {
+    const r = raw.region;
+    if (!isObject(r) || ![r.x0, r.y0, r.x1, r.y1].every(isIndex)) return null;
+    const region = { x0: r.x0 as number, y0: r.y0 as number, x1: r.x1 as number, y1: r.y1 as number };
+    if (region.x1 <= region.x0 || region.y1 <= region.y0) return null;
+    request.region = region;
+  }
+  return request;
 }

@@ -10,9 +10,11 @@ import { PathLensError } from '../core/errors';
 import { predictionOf } from '../core/explain';
 import { baselineName, loadInputs, makeBaseline } from '../core/input';
 import { isTeachableMachineExport } from '../core/model/sidecars';
-import { attributeLayer, NEURON_DEFAULTS } from '../core/neurons/analyze';
+import { attributeLayer, NEURON_DEFAULTS, ravel, unitMap, type NeuronPath, type PathOptions } from '../core/neurons/analyze';
+import { channelActivation, splitModel } from '../core/neurons/pathTensors';
+import type { ExplainedScalar } from '../core/engine/scalar';
 import type { CancellationSignal } from '../core/types';
-import type { NeuronsResult } from '../shared/neurons';
+import type { NeuronsResult, UnitView } from '../shared/neurons';
 import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
 import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
 
@@ -51,25 +53,43 @@ export async function runNeuronsJob(
     data: makeBaseline(s, input, { preprocessing, seed, imageOptions: { crop } }),
     name: typeof s === 'string' ? s : path.basename(baselineName(s).replace(/^file:/, '')),
   }))(spec);
-  const result = await attributeLayer(
-    fn,
-    evaluator,
-    { input: input.data, baseline, inputValue: inputValue! },
-    {
-      layer: job.layer,
-      method: job.method,
-      region: job.region,
-      top: job.top ?? NEURON_DEFAULTS.top,
-      steps: job.steps ?? NEURON_DEFAULTS.steps,
-      rule: job.rule ?? NEURON_DEFAULTS.rule,
-    },
-  );
+  const neuronPath = { input: input.data, baseline, inputValue: inputValue! };
+  const pathOptions = { steps: job.steps ?? NEURON_DEFAULTS.steps, rule: job.rule ?? NEURON_DEFAULTS.rule };
+  const outcome = job.unit
+    ? { unit: await unitView(fn, evaluator, neuronPath, job, job.unit, pathOptions, tf.tensor(input.data, [1, ...model.inputShape])) }
+    : {
+        result: await attributeLayer(fn, evaluator, neuronPath, {
+          layer: job.layer,
+          method: job.method,
+          region: job.region,
+          top: job.top ?? NEURON_DEFAULTS.top,
+          ...pathOptions,
+        }),
+      };
   const labels = model.summary.labels;
   return {
     modelPath: path.resolve(job.modelPath),
     input: input.path,
     prediction,
     target: { index: target, output: job.output, score: inputValue!, ...(labels ? { label: labels[target] } : {}) },
-    result,
+    ...outcome,
   };
+}
+
+/** One unit's input map (conductance or IG of h_k) and its channel's activation map. */
+async function unitView(
+  fn: ExplainedScalar,
+  evaluator: Evaluator,
+  path: NeuronPath,
+  job: NeuronsJob,
+  index: number[],
+  pathOptions: PathOptions,
+  input: tf.Tensor,
+): Promise<UnitView> {
+  const neuron = `${job.layer}:${index.join(',')}`;
+  const map = await unitMap(fn, evaluator, path, { neuron, method: job.unitMethod ?? 'conductance', ...pathOptions }, fn.model.inputShape);
+  const split = splitModel(fn, job.layer);
+  const activation = channelActivation(split, input, ravel(index, split.layer.shape, neuron));
+  input.dispose();
+  return { layer: split.layer.name, index, map, activation };
 }

@@ -110,3 +110,16 @@ export function unitActivation(split: SplitModel, points: tf.Tensor, unit: numbe
   if (!selected) throw new PathLensError('internal', `layer '${split.layer.name}' was not reached by the forward pass`);
   return selected;
 }
+
+/** The channel of a spatial [H, W, C] layer holding `unit` (flat index), at one input; null for other layers. */
+export function channelActivation(split: SplitModel, input: tf.Tensor, unit: number): { shape: [number, number]; data: number[] } | null {
+  const shape = split.layer.shape;
+  if (shape.length !== 3) return null;
+  const [height, width, channels] = shape as [number, number, number];
+  const channel = unit % channels;
+  const h = activations(split, input);
+  const slice = tf.tidy(() => tf.slice(tf.reshape(h, [height, width, channels]), [0, 0, channel], [height, width, 1]));
+  const data = Array.from(slice.dataSync());
+  tf.dispose([h, slice]);
+  return { shape: [height, width], data };
+}
