@@ -116,6 +116,16 @@ function extractorFor(op: KernelOp): tf.Tensor4D | undefined {
   return op.kind === 'conv2d' ? patchKernel(kh!, kw!, cin!) : depthwisePatchKernel(kh!, kw!, cin!);
 }
 
+/** What one fit keeps across batches: per kernel op its statistics, patch extractor, bias and the first batch's shift. */
+interface FitState {
+  network: PatternNetwork;
+  ops: readonly KernelOp[];
+  stats: PatternStats[];
+  extractors: (tf.Tensor4D | undefined)[];
+  biases: tf.Tensor[];
+  shifts: { x: tf.Tensor; y: tf.Tensor }[];
+}
+
 /** Fits patterns for every kernel layer of `network` in one pass over `batches`. */
 export async function fitPatterns(
   network: PatternNetwork,
@@ -124,78 +134,31 @@ export async function fitPatterns(
 ): Promise<FittedPatterns> {
   const estimator = options.estimator ?? 'two-component';
   const ops = network.kernelOps;
-  const stats = ops.map(
-    (op) => new PatternStats(groupShape(op), estimator === 'two-component' && op.reluFamily ? 'two-component' : 'linear'),
-  );
-  const extractors = ops.map(extractorFor);
-  const shifts: { x: tf.Tensor; y: tf.Tensor }[] = [];
-  const biases = ops.map((op) => {
-    const { groups, m } = groupShape(op);
-    return op.kind === 'depthwise' ? tf.reshape(op.bias, [groups, 1, m]) : tf.reshape(op.bias, [1, 1, m]);
-  });
+  const state: FitState = {
+    network,
+    ops,
+    stats: ops.map((op) => new PatternStats(groupShape(op), estimator === 'two-component' && op.reluFamily ? 'two-component' : 'linear')),
+    extractors: ops.map(extractorFor),
+    biases: ops.map((op) => {
+      const { groups, m } = groupShape(op);
+      return op.kind === 'depthwise' ? tf.reshape(op.bias, [groups, 1, m]) : tf.reshape(op.bias, [1, 1, m]);
+    }),
+    shifts: [],
+  };
   const size = network.inputShape.reduce((a, b) => a * b, 1);
   let samples = 0;
-  const stage = 'fitting patterns';
   try {
     for await (const batch of batches) {
       if (options.signal?.cancelled) throw new CancelledError();
       const count = batch.samples.length;
       if (count === 0) continue;
-      const flat = new Float32Array(count * size);
-      batch.samples.forEach((s, i) => {
-        if (s.length !== size) throw new PathLensError('input', `a data sample has ${s.length} values but the model input has ${size}`);
-        flat.set(s, i * size);
-      });
-      const first = shifts.length === 0;
-      const downloads = tf.tidy(() => {
-        const cache = network.forward(tf.tensor(flat, [count, ...network.inputShape]));
-        const out: tf.Tensor[] = [];
-        ops.forEach((op, k) => {
-          const { x, y } = layerRows(op, cache.inputs[network.ops.indexOf(op)]!, extractors[k]);
-          if (first) {
-            const sx = tf.keep(tf.mean(x, 1, true));
-            const sy = tf.keep(tf.mean(y, 1, true));
-            shifts.push({ x: sx, y: sy });
-          }
-          const xc = tf.sub(x, shifts[k]!.x);
-          const yc = tf.sub(y, shifts[k]!.y);
-          if (stats[k]!.estimator === 'linear') {
-            out.push(tf.sum(xc, 1), tf.sum(yc, 1), tf.matMul(xc, yc, true, false));
-          } else {
-            const active = tf.cast(tf.greater(tf.add(y, biases[k]!), 0), 'float32');
-            const ya = tf.mul(yc, active);
-            out.push(tf.sum(yc, 1), tf.sum(active, 1), tf.matMul(xc, active, true, false), tf.matMul(xc, ya, true, false), tf.sum(ya, 1));
-          }
-          out.push(tf.scalar(x.shape[1]!));
-        });
-        return out;
-      });
-      const arrays = await Promise.all(downloads.map((t) => t.data() as Promise<Float32Array>));
-      tf.dispose(downloads);
-      if (first) {
-        for (let k = 0; k < ops.length; k++) {
-          stats[k]!.shiftX = Float64Array.from(await shifts[k]!.x.data());
-          stats[k]!.shiftY = Float64Array.from(await shifts[k]!.y.data());
-        }
-      }
-      let at = 0;
-      for (const s of stats) {
-        if (s.estimator === 'linear') {
-          const [sumX, sumY, sumXY, rows] = arrays.slice(at, at + 4);
-          at += 4;
-          s.add({ rows: rows![0]!, sumX, sumY: sumY!, sumXY });
-        } else {
-          const [sumY, activeCount, sumXActive, sumXYActive, sumYActive, rows] = arrays.slice(at, at + 6);
-          at += 6;
-          s.add({ rows: rows![0]!, sumY: sumY!, activeCount, sumXActive, sumXYActive, sumYActive });
-        }
-      }
-      for (const a of arrays) assertFinite(a);
+      await addBatch(state, flattenSamples(batch.samples, size), count);
       samples += count;
-      options.onProgress?.({ stage, done: samples, total: Math.max(samples, batch.total) });
+      options.onProgress?.({ stage: 'fitting patterns', done: samples, total: Math.max(samples, batch.total) });
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
+    const { shifts, biases, extractors } = state;
     tf.dispose([...shifts.flatMap((s) => [s.x, s.y]), ...biases, ...extractors.filter((e): e is tf.Tensor4D => e !== undefined)]);
   }
   if (samples === 0) throw new PathLensError('input', 'no data samples to fit patterns on');
@@ -205,12 +168,65 @@ export async function fitPatterns(
       name: op.name,
       className: op.className,
       kernelShape: [...op.kernel.shape],
-      estimator: stats[k]!.estimator,
+      estimator: state.stats[k]!.estimator,
       foldedBatchNorm: op.foldedBatchNorm,
-      pattern: ungroup(op, stats[k]!.pattern(kernel)),
+      pattern: ungroup(op, state.stats[k]!.pattern(kernel)),
     };
   });
   return { estimator, samples, layers };
+}
+
+function flattenSamples(samples: readonly Float32Array[], size: number): Float32Array {
+  const flat = new Float32Array(samples.length * size);
+  samples.forEach((s, i) => {
+    if (s.length !== size) throw new PathLensError('input', `a data sample has ${s.length} values but the model input has ${size}`);
+    flat.set(s, i * size);
+  });
+  return flat;
+}
+
+/** One batch through the network; each op's sums are added to its statistics (the first batch also fixes the shifts). */
+async function addBatch(state: FitState, flat: Float32Array, count: number): Promise<void> {
+  const { network, ops, stats, shifts } = state;
+  const first = shifts.length === 0;
+  const downloads = tf.tidy(() => {
+    const cache = network.forward(tf.tensor(flat, [count, ...network.inputShape]));
+    return ops.flatMap((op, k) => batchSums(state, k, cache.inputs[network.ops.indexOf(op)]!, first));
+  });
+  const arrays = await Promise.all(downloads.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(downloads);
+  if (first) {
+    for (let k = 0; k < ops.length; k++) {
+      stats[k]!.shiftX = Float64Array.from(await shifts[k]!.x.data());
+      stats[k]!.shiftY = Float64Array.from(await shifts[k]!.y.data());
+    }
+  }
+  let at = 0;
+  for (const s of stats) {
+    if (s.estimator === 'linear') {
+      const [sumX, sumY, sumXY, rows] = arrays.slice(at, at + 4);
+      at += 4;
+      s.add({ rows: rows![0]!, sumX, sumY: sumY!, sumXY });
+    } else {
+      const [sumY, activeCount, sumXActive, sumXYActive, sumYActive, rows] = arrays.slice(at, at + 6);
+      at += 6;
+      s.add({ rows: rows![0]!, sumY: sumY!, activeCount, sumXActive, sumXYActive, sumYActive });
+    }
+  }
+  for (const a of arrays) assertFinite(a);
+}
+
+/** Op k's sums over the batch's rows (inside a tidy): linear 3 + rows, two-component 5 + rows. */
+function batchSums(state: FitState, k: number, input: tf.Tensor, first: boolean): tf.Tensor[] {
+  const { x, y } = layerRows(state.ops[k]!, input, state.extractors[k]);
+  if (first) state.shifts.push({ x: tf.keep(tf.mean(x, 1, true)), y: tf.keep(tf.mean(y, 1, true)) });
+  const xc = tf.sub(x, state.shifts[k]!.x);
+  const yc = tf.sub(y, state.shifts[k]!.y);
+  const rows = tf.scalar(x.shape[1]!);
+  if (state.stats[k]!.estimator === 'linear') return [tf.sum(xc, 1), tf.sum(yc, 1), tf.matMul(xc, yc, true, false), rows];
+  const active = tf.cast(tf.greater(tf.add(y, state.biases[k]!), 0), 'float32');
+  const ya = tf.mul(yc, active);
+  return [tf.sum(yc, 1), tf.sum(active, 1), tf.matMul(xc, active, true, false), tf.matMul(xc, ya, true, false), tf.sum(ya, 1), rows];
 }
 
 function assertFinite(values: Float32Array): void {

@@ -204,112 +204,12 @@ function batchNormAffine(layer: tfl.layers.Layer, channels: number): { scale: tf
 
 /** Builds the pattern network of a layers model from its artifacts (weights are copied). */
 export async function buildPatternNetwork(read: ReadArtifacts, file: string): Promise<PatternNetwork> {
-  if (read.format !== 'layers-model') {
-    throw new PathLensError(
-      'model-unsupported',
-      `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${file} is a graph model (its kernels cannot be mapped to layers)`,
-    );
-  }
-  let model: tfl.LayersModel;
-  try {
-    model = await tfl.loadLayersModel({ load: async () => read.artifacts });
-  } catch (err) {
-    throw new PathLensError('model-load', `cannot build the model in ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const model = await loadLayersModelFor(read, file);
   const owned: tf.Tensor[] = [];
   try {
-    const chain = chainOf(model, file);
-    const ops: Op[] = [];
-    for (let i = 0; i < chain.length; i++) {
-      const { layer, className } = chain[i]!;
-      if (IDENTITY.has(className)) continue;
-      if (className === 'Dense' || className === 'Conv2D' || className === 'DepthwiseConv2D') {
-        const config = layer.getConfig() as Record<string, unknown>;
-        if (config.dataFormat === 'channelsFirst')
-          throw new PathLensError(
-            'model-unsupported',
-            `layer '${layer.name}' (${className}) uses channels-first data; pattern methods support channels-last only`,
-          );
-        const weights = layer.getWeights();
-        const kernelRaw =
-          className === 'DepthwiseConv2D'
-            ? (weightByName(layer, 'depthwise_kernel') ?? weights[0]!)
-            : (weightByName(layer, 'kernel') ?? weights[0]!);
-        const channels = kernelRaw.shape[kernelRaw.shape.length - 1]! * (className === 'DepthwiseConv2D' ? kernelRaw.shape[2]! : 1);
-        const biasRaw = config.useBias === false ? null : (weightByName(layer, 'bias') ?? weights[1] ?? null);
-        const activation = activationName(config.activation, layer.name);
-        let kernel = tf.clone(kernelRaw);
-        let bias: tf.Tensor1D = biasRaw ? (tf.clone(biasRaw) as tf.Tensor1D) : tf.zeros([channels]);
-        let folded: string | null = null;
-        const next = chain[i + 1];
-        if (activation === 'linear' && next?.className === 'BatchNormalization') {
-          const affine = batchNormAffine(next.layer, channels);
-          if (affine) {
-            const [k, b] = tf.tidy(() => {
-              const scale =
-                className === 'DepthwiseConv2D' ? tf.reshape(affine.scale, [kernelRaw.shape[2]!, kernelRaw.shape[3]!]) : affine.scale;
-              return [tf.mul(kernel, scale), tf.add(tf.mul(bias, affine.scale), affine.shift) as tf.Tensor1D];
-            });
-            tf.dispose([kernel, bias, affine.scale, affine.shift]);
-            kernel = k!;
-            bias = b as tf.Tensor1D;
-            folded = next.layer.name;
-            i += 1;
-          }
-        }
-        // A ReLU right after the kernel layer (possibly after the folded BatchNorm) gates it.
-        const after = chain[i + 1];
-        let reluFamily = RELU_FAMILY.has(activation);
-        if (activation === 'linear' && after) {
-          const afterConfig = after.layer.getConfig() as { activation?: unknown; maxValue?: number | null };
-          if (
-            after.className === 'ReLU' ||
-            (after.className === 'Activation' && RELU_FAMILY.has(activationName(afterConfig.activation, after.layer.name)))
-          )
-            reluFamily = true;
-        }
-        owned.push(kernel, bias);
-        ops.push({
-          type: 'kernel',
-          kind: className === 'Dense' ? 'dense' : className === 'Conv2D' ? 'conv2d' : 'depthwise',
-          name: layer.name,
-          className,
-          kernel,
-          bias,
-          strides: pair(config.strides, 1),
-          padding: config.padding === 'same' ? 'same' : 'valid',
-          dilations: pair(config.dilationRate, 1),
-          activation,
-          foldedBatchNorm: folded,
-          reluFamily,
-        });
-        continue;
-      }
-      if (PASS_THROUGH.has(className)) {
-        ops.push({ type: 'pass', name: layer.name, className, layer });
-        continue;
-      }
-      throw new PathLensError(
-        'model-unsupported',
-        `pattern methods have no rule for layer '${layer.name}' (${className}); supported: Dense, Conv2D, DepthwiseConv2D (+ BatchNormalization), pooling, activations, reshaping and dropout layers`,
-      );
-    }
+    const ops = chainOps(chainOf(model, file), owned);
     if (ops.length === 0) throw new PathLensError('model-unsupported', `${file} has no layers pattern methods can use`);
-    // Strip the final squashing activation: the twin's output is the model's logit.
-    let finalSquash: 'softmax' | 'sigmoid' | null = null;
-    const last = ops[ops.length - 1]!;
-    if (last.type === 'kernel' && SQUASHING.has(last.activation)) {
-      finalSquash = last.activation as 'softmax' | 'sigmoid';
-      last.activation = 'linear';
-    } else if (last.type === 'pass') {
-      const config = last.layer.getConfig() as { activation?: unknown };
-      const act =
-        last.className === 'Softmax' ? 'softmax' : last.className === 'Activation' ? activationName(config.activation, last.name) : null;
-      if (act && SQUASHING.has(act)) {
-        finalSquash = act as 'softmax' | 'sigmoid';
-        ops.pop();
-      }
-    }
+    const finalSquash = stripFinalSquash(ops);
     const kernelOps = ops.filter((o): o is KernelOp => o.type === 'kernel');
     if (kernelOps.length === 0)
       throw new PathLensError('model-unsupported', `${file} has no Dense or convolution layer to fit patterns for`);
@@ -323,6 +223,122 @@ export async function buildPatternNetwork(read: ReadArtifacts, file: string): Pr
     model.dispose();
     throw err;
   }
+}
+
+async function loadLayersModelFor(read: ReadArtifacts, file: string): Promise<tfl.LayersModel> {
+  if (read.format !== 'layers-model') {
+    throw new PathLensError(
+      'model-unsupported',
+      `pattern methods (pattern-net, pattern-attribution, pgig) need a TF.js layers model; ${file} is a graph model (its kernels cannot be mapped to layers)`,
+    );
+  }
+  try {
+    return await tfl.loadLayersModel({ load: async () => read.artifacts });
+  } catch (err) {
+    throw new PathLensError('model-load', `cannot build the model in ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The chain's layers as ops: kernels (with a following BatchNorm folded in), pass-through layers; identities dropped. */
+function chainOps(chain: RawLayer[], owned: tf.Tensor[]): Op[] {
+  const ops: Op[] = [];
+  for (let i = 0; i < chain.length; i++) {
+    const { layer, className } = chain[i]!;
+    if (IDENTITY.has(className)) continue;
+    if (className === 'Dense' || className === 'Conv2D' || className === 'DepthwiseConv2D') {
+      const { op, consumed } = kernelOp(chain, i);
+      owned.push(op.kernel, op.bias);
+      ops.push(op);
+      i += consumed - 1;
+      continue;
+    }
+    if (PASS_THROUGH.has(className)) {
+      ops.push({ type: 'pass', name: layer.name, className, layer });
+      continue;
+    }
+    throw new PathLensError(
+      'model-unsupported',
+      `pattern methods have no rule for layer '${layer.name}' (${className}); supported: Dense, Conv2D, DepthwiseConv2D (+ BatchNormalization), pooling, activations, reshaping and dropout layers`,
+    );
+  }
+  return ops;
+}
+
+/** The kernel layer at chain[i] as an op; `consumed` is 2 when the next BatchNormalization was folded into it. */
+function kernelOp(chain: RawLayer[], i: number): { op: KernelOp; consumed: number } {
+  const { layer, className } = chain[i]!;
+  const config = layer.getConfig() as Record<string, unknown>;
+  if (config.dataFormat === 'channelsFirst')
+    throw new PathLensError(
+      'model-unsupported',
+      `layer '${layer.name}' (${className}) uses channels-first data; pattern methods support channels-last only`,
+    );
+  const weights = layer.getWeights();
+  const depthwise = className === 'DepthwiseConv2D';
+  const kernelRaw = weightByName(layer, depthwise ? 'depthwise_kernel' : 'kernel') ?? weights[0]!;
+  const channels = kernelRaw.shape[kernelRaw.shape.length - 1]! * (depthwise ? kernelRaw.shape[2]! : 1);
+  const biasRaw = config.useBias === false ? null : (weightByName(layer, 'bias') ?? weights[1] ?? null);
+  const activation = activationName(config.activation, layer.name);
+  let kernel = tf.clone(kernelRaw);
+  let bias: tf.Tensor1D = biasRaw ? (tf.clone(biasRaw) as tf.Tensor1D) : tf.zeros([channels]);
+  let folded: string | null = null;
+  const next = chain[i + 1];
+  const affine = activation === 'linear' && next?.className === 'BatchNormalization' ? batchNormAffine(next.layer, channels) : null;
+  if (affine) {
+    const [k, b] = tf.tidy(() => {
+      const scale = depthwise ? tf.reshape(affine.scale, [kernelRaw.shape[2]!, kernelRaw.shape[3]!]) : affine.scale;
+      return [tf.mul(kernel, scale), tf.add(tf.mul(bias, affine.scale), affine.shift) as tf.Tensor1D];
+    });
+    tf.dispose([kernel, bias, affine.scale, affine.shift]);
+    kernel = k!;
+    bias = b as tf.Tensor1D;
+    folded = next!.layer.name;
+  }
+  const consumed = affine ? 2 : 1;
+  const op: KernelOp = {
+    type: 'kernel',
+    kind: className === 'Dense' ? 'dense' : className === 'Conv2D' ? 'conv2d' : 'depthwise',
+    name: layer.name,
+    className,
+    kernel,
+    bias,
+    strides: pair(config.strides, 1),
+    padding: config.padding === 'same' ? 'same' : 'valid',
+    dilations: pair(config.dilationRate, 1),
+    activation,
+    foldedBatchNorm: folded,
+    reluFamily: RELU_FAMILY.has(activation) || (activation === 'linear' && isReluLayer(chain[i + consumed])),
+  };
+  return { op, consumed };
+}
+
+/** A ReLU right after the kernel layer (possibly after the folded BatchNorm) gates it. */
+function isReluLayer(after: RawLayer | undefined): boolean {
+  if (!after) return false;
+  const config = after.layer.getConfig() as { activation?: unknown };
+  return (
+    after.className === 'ReLU' || (after.className === 'Activation' && RELU_FAMILY.has(activationName(config.activation, after.layer.name)))
+  );
+}
+
+/** Strips the final squashing activation so the twin's output is the model's logit; returns which it was. */
+function stripFinalSquash(ops: Op[]): 'softmax' | 'sigmoid' | null {
+  const last = ops[ops.length - 1]!;
+  if (last.type === 'kernel' && SQUASHING.has(last.activation)) {
+    const squash = last.activation as 'softmax' | 'sigmoid';
+    last.activation = 'linear';
+    return squash;
+  }
+  if (last.type === 'pass') {
+    const config = last.layer.getConfig() as { activation?: unknown };
+    const act =
+      last.className === 'Softmax' ? 'softmax' : last.className === 'Activation' ? activationName(config.activation, last.name) : null;
+    if (act && SQUASHING.has(act)) {
+      ops.pop();
+      return act as 'softmax' | 'sigmoid';
+    }
+  }
+  return null;
 }
 
 function linearOf(op: KernelOp, x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {

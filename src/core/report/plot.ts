@@ -23,23 +23,31 @@ export interface LineChartOptions {
   standalone?: boolean;
 }
 
+interface Frame {
+  width: number;
+  height: number;
+  m: { left: number; right: number; top: number; bottom: number };
+  pw: number;
+  ph: number;
+}
+
+interface Scales {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  pad: number;
+  sx(v: number): number;
+  sy(v: number): number;
+}
+
 export function renderLineChart(series: LineSeries[], options: LineChartOptions = {}): string {
   const width = options.width ?? 300,
     height = options.height ?? 170;
   const m = { left: 52, right: 10, top: options.title ? 22 : 10, bottom: 30 };
-  const pw = width - m.left - m.right,
-    ph = height - m.top - m.bottom;
-  const xs: number[] = [],
-    ys: number[] = [];
-  for (const s of series) {
-    for (let i = 0; i < Math.min(s.x.length, s.y.length); i++) {
-      if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) {
-        xs.push(s.x[i]);
-        ys.push(s.y[i]);
-      }
-    }
-  }
-  if (options.hline && Number.isFinite(options.hline.y)) ys.push(options.hline.y);
+  const frame: Frame = { width, height, m, pw: width - m.left - m.right, ph: height - m.top - m.bottom };
+  const hline = options.hline && Number.isFinite(options.hline.y) ? options.hline : undefined;
+  const { xs, ys } = finiteValues(series, hline);
   const ns = options.standalone ? ' xmlns="http://www.w3.org/2000/svg"' : '';
   const parts: string[] = [
     `<svg${ns} class="plot" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="system-ui, sans-serif" font-size="10">`,
@@ -51,6 +59,42 @@ export function renderLineChart(series: LineSeries[], options: LineChartOptions 
     );
     return parts.join('');
   }
+  const scales = chartScales(xs, ys, frame);
+  parts.push(...axes(frame, scales, options.xLabel));
+  if (hline) {
+    const y = scales.sy(hline.y).toFixed(1);
+    parts.push(
+      `<line x1="${m.left}" x2="${m.left + frame.pw}" y1="${y}" y2="${y}" stroke="${hline.color}" stroke-dasharray="4 3"><title>${escapeXml(`${hline.label} = ${hline.y}`)}</title></line>`,
+    );
+  }
+  let legendX = m.left + 4;
+  for (const s of series) {
+    parts.push(...seriesSvg(s, scales), `<text x="${legendX}" y="${m.top + 11}" fill="${s.color}">${escapeXml(s.label)}</text>`);
+    legendX += 8 + 6 * s.label.length;
+  }
+  if (hline) parts.push(`<text x="${legendX}" y="${m.top + 11}" fill="${hline.color}">${escapeXml(hline.label)}</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** The finite x and y values of every series (and the reference line's y), which set the axes. */
+function finiteValues(series: LineSeries[], hline: LineChartOptions['hline']): { xs: number[]; ys: number[] } {
+  const xs: number[] = [],
+    ys: number[] = [];
+  for (const s of series) {
+    for (let i = 0; i < Math.min(s.x.length, s.y.length); i++) {
+      if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) {
+        xs.push(s.x[i]);
+        ys.push(s.y[i]);
+      }
+    }
+  }
+  if (hline) ys.push(hline.y);
+  return { xs, ys };
+}
+
+/** Data → pixel maps; a flat range is widened so it still has a height, y gets a 5 % margin. */
+function chartScales(xs: number[], ys: number[], { m, pw, ph }: Frame): Scales {
   let x0 = Math.min(...xs),
     x1 = Math.max(...xs),
     y0 = Math.min(...ys),
@@ -67,10 +111,20 @@ export function renderLineChart(series: LineSeries[], options: LineChartOptions 
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;
-  const sx = (v: number) => m.left + ((v - x0) / (x1 - x0)) * pw;
-  const sy = (v: number) => m.top + (1 - (v - y0) / (y1 - y0)) * ph;
-  // Frame and ticks.
-  parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="currentColor" stroke-opacity="0.3"/>`);
+  return {
+    x0,
+    x1,
+    y0,
+    y1,
+    pad,
+    sx: (v) => m.left + ((v - x0) / (x1 - x0)) * pw,
+    sy: (v) => m.top + (1 - (v - y0) / (y1 - y0)) * ph,
+  };
+}
+
+/** Frame, tick labels and the x-axis label. */
+function axes({ m, pw, ph, height }: Frame, { x0, x1, y0, y1, pad, sx, sy }: Scales, xLabel: string | undefined): string[] {
+  const parts = [`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="currentColor" stroke-opacity="0.3"/>`];
   for (const v of [y0 + pad, (y0 + y1) / 2, y1 - pad]) {
     parts.push(
       `<text x="${m.left - 4}" y="${sy(v) + 3}" text-anchor="end" fill="currentColor" fill-opacity="0.75">${escapeXml(formatNumber(v))}</text>`,
@@ -81,39 +135,27 @@ export function renderLineChart(series: LineSeries[], options: LineChartOptions 
       `<text x="${sx(v)}" y="${m.top + ph + 12}" text-anchor="middle" fill="currentColor" fill-opacity="0.75">${escapeXml(formatNumber(v))}</text>`,
     );
   }
-  if (options.xLabel)
-    parts.push(
-      `<text x="${m.left + pw / 2}" y="${height - 4}" text-anchor="middle" fill="currentColor">${escapeXml(options.xLabel)}</text>`,
-    );
-  if (options.hline && Number.isFinite(options.hline.y)) {
-    const y = sy(options.hline.y).toFixed(1);
-    parts.push(
-      `<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="${options.hline.color}" stroke-dasharray="4 3"><title>${escapeXml(`${options.hline.label} = ${options.hline.y}`)}</title></line>`,
-    );
+  if (xLabel)
+    parts.push(`<text x="${m.left + pw / 2}" y="${height - 4}" text-anchor="middle" fill="currentColor">${escapeXml(xLabel)}</text>`);
+  return parts;
+}
+
+/** One series as a polyline, with point markers when there are few points. */
+function seriesSvg(s: LineSeries, { sx, sy }: Scales): string[] {
+  const pts: string[] = [];
+  for (let i = 0; i < Math.min(s.x.length, s.y.length); i++) {
+    if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) pts.push(`${sx(s.x[i]).toFixed(1)},${sy(s.y[i]).toFixed(1)}`);
   }
-  let legendX = m.left + 4;
-  for (const s of series) {
-    const pts: string[] = [];
-    for (let i = 0; i < Math.min(s.x.length, s.y.length); i++) {
-      if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) pts.push(`${sx(s.x[i]).toFixed(1)},${sy(s.y[i]).toFixed(1)}`);
+  const parts = [
+    `<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
+  ];
+  if (pts.length <= 64) {
+    for (const p of pts) {
+      const [cx, cy] = p.split(',');
+      parts.push(`<circle cx="${cx}" cy="${cy}" r="1.6" fill="${s.color}"/>`);
     }
-    parts.push(
-      `<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
-    );
-    if (pts.length <= 64) {
-      for (const p of pts) {
-        const [cx, cy] = p.split(',');
-        parts.push(`<circle cx="${cx}" cy="${cy}" r="1.6" fill="${s.color}"/>`);
-      }
-    }
-    parts.push(`<text x="${legendX}" y="${m.top + 11}" fill="${s.color}">${escapeXml(s.label)}</text>`);
-    legendX += 8 + 6 * s.label.length;
   }
-  if (options.hline && Number.isFinite(options.hline.y)) {
-    parts.push(`<text x="${legendX}" y="${m.top + 11}" fill="${options.hline.color}">${escapeXml(options.hline.label)}</text>`);
-  }
-  parts.push('</svg>');
-  return parts.join('');
+  return parts;
 }
 
 /** Two small panels: Σ attribution vs α (with the expected F(x) − F(x') line) and F vs α. */

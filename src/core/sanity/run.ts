@@ -78,49 +78,125 @@ export async function runSanity(
   preprocessing: Preprocessing | null = null,
 ): Promise<SanityResult> {
   const started = performance.now();
-  const { methods, seed, levels, draws, thresholds, topK } = validateSanityRequest(request);
-  const emit = (event: SanityEvent) => hooks.onEvent?.(event);
-  const checkCancelled = () => {
-    if (hooks.signal?.cancelled) throw new CancelledError();
+  const run = new SanityRun(modelPath, model, input, request, hooks);
+  const plan = run.announcePlan();
+  const original = await run.originalMaps();
+  const steps = await run.runSteps(plan.steps);
+  const verdicts = run.verdicts(steps);
+  return {
+    model: model.summary,
+    backend: currentBackend(),
+    preprocessing,
+    input: plan.input,
+    check: request.check,
+    seed: run.resolved.seed,
+    thresholds: run.resolved.thresholds,
+    topK: run.resolved.topK,
+    methods: plan.methods,
+    layers: plan.layers,
+    prediction: run.prediction,
+    target: original.target,
+    original: original.results,
+    steps,
+    verdicts,
+    timing: { ms: Math.round(performance.now() - started), modelsBuilt: run.modelsBuilt },
   };
-  const weights = readModelWeights(modelPath);
-  const layers: SanityLayer[] = weights.layers.map((l) => ({
-    name: l.name,
-    label: l.label,
-    className: l.className,
-    params: l.params,
-    weights: l.weights.map((w) => w.name),
-  }));
-  const steps = plan(request.check, weights.layers, levels);
-  const methodInfo = methods.map((m) => ({ name: m.name, title: m.title, complete: m.complete }));
-  const inputInfo = { path: input.path, kind: input.kind, shape: input.shape, ...(input.display ? { display: input.display } : {}) };
-  emit({ type: 'plan', check: request.check, input: inputInfo, seed, thresholds, topK, methods: methodInfo, layers, steps });
+}
 
-  const prediction = predictionOf(model, input);
-  const targetIndex = request.target === 'top' ? prediction.index : request.target;
-  if (!Number.isInteger(targetIndex) || targetIndex < 0 || targetIndex >= model.numClasses) {
-    throw new PathLensError(
-      'target',
-      `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
-    );
+type Resolved = ReturnType<typeof validateSanityRequest>;
+
+/** One sanity check's state and its named steps: plan, original maps, one step per layer/level, verdicts. */
+class SanityRun {
+  readonly resolved: Resolved;
+  /** The unmodified model's prediction on the input (set by `originalMaps`). */
+  prediction!: ReturnType<typeof predictionOf>;
+  modelsBuilt = 0;
+  private readonly weights: ModelWeights;
+  private targetIndex = 0;
+  /** Baseline arrays depend on the input only: made once, F(x') per model. */
+  private readonly baselineData = new Map<string, { data: Float32Array; name: string }>();
+  /** Random weights per layer, made once (cascading reuses them cumulatively). */
+  private readonly random = new Map<string, { data: Map<string, Float32Array>; how: Reinitialisation[] }>();
+  /** Modified models share the original's architecture, so its measured chunk size holds for them too. */
+  private chunkSize: number | undefined;
+  private reference: PreparedMap[] = [];
+  private done = 0;
+  private total = 0;
+
+  constructor(
+    modelPath: string,
+    private readonly model: LoadedModel,
+    private readonly input: PreparedInput,
+    private readonly request: SanityRequest,
+    private readonly hooks: SanityHooks,
+  ) {
+    this.resolved = validateSanityRequest(request);
+    this.weights = readModelWeights(modelPath);
   }
 
-  // Baseline arrays depend on the input only: made once, F(x') per model.
-  const baselineData = new Map<string, { data: Float32Array; name: string }>();
-  // Modified models share the original's architecture, so its measured chunk size holds for them too
-  // (saves one measuring pass per model).
-  let chunkSize: number | undefined;
-  const mapsOf = async (m: LoadedModel, stage: string): Promise<{ results: MethodResult[]; inputValue: number }> => {
+  private emit(event: SanityEvent): void {
+    this.hooks.onEvent?.(event);
+  }
+
+  private checkCancelled(): void {
+    if (this.hooks.signal?.cancelled) throw new CancelledError();
+  }
+
+  /** The plan event: methods, weighted layers, the steps (layers or noise levels). */
+  announcePlan() {
+    const { methods, seed, levels, thresholds, topK } = this.resolved;
+    const layers: SanityLayer[] = this.weights.layers.map((l) => ({
+      name: l.name,
+      label: l.label,
+      className: l.className,
+      params: l.params,
+      weights: l.weights.map((w) => w.name),
+    }));
+    const steps = plan(this.request.check, this.weights.layers, levels);
+    const methodInfo = methods.map((m) => ({ name: m.name, title: m.title, complete: m.complete }));
+    const input = this.input;
+    const inputInfo = { path: input.path, kind: input.kind, shape: input.shape, ...(input.display ? { display: input.display } : {}) };
+    this.emit({ type: 'plan', check: this.request.check, input: inputInfo, seed, thresholds, topK, methods: methodInfo, layers, steps });
+    return { layers, steps, methods: methodInfo, input: inputInfo };
+  }
+
+  /** The maps of the unmodified model (the reference every step is compared with). */
+  async originalMaps(): Promise<{ results: MethodResult[]; target: Target }> {
+    const model = this.model;
+    this.prediction = predictionOf(model, this.input);
+    const targetIndex = (this.targetIndex = this.request.target === 'top' ? this.prediction.index : this.request.target);
+    if (!Number.isInteger(targetIndex) || targetIndex < 0 || targetIndex >= model.numClasses) {
+      throw new PathLensError(
+        'target',
+        `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
+      );
+    }
+    const original = await this.mapsOf(model, 'original');
+    const labels = model.summary.labels;
+    const target: Target = {
+      index: targetIndex,
+      output: this.request.output,
+      score: original.inputValue,
+      ...(labels ? { label: labels[targetIndex] } : {}),
+    };
+    this.emit({ type: 'original', prediction: this.prediction, target, results: original.results });
+    this.reference = original.results.map((r) => prepareMap(r.attribution.data, r.attribution.shape));
+    return { results: original.results, target };
+  }
+
+  /** Every method's map on model `m`, with F(x). */
+  private async mapsOf(m: LoadedModel, stage: string): Promise<{ results: MethodResult[]; inputValue: number }> {
+    const { hooks, input } = this;
     const evaluator = new Evaluator(
-      { model: m, target: targetIndex, output: request.output },
+      { model: m, target: this.targetIndex, output: this.request.output },
       {
-        memoryBudgetMB: request.memoryBudgetMB,
+        memoryBudgetMB: this.request.memoryBudgetMB,
         signal: hooks.signal,
-        chunkSize,
+        chunkSize: this.chunkSize,
         onProgress: hooks.onProgress ? (p) => hooks.onProgress!({ ...p, stage: `${stage} · ${p.stage}` }) : undefined,
       },
     );
-    chunkSize ??= await evaluator.chunkSize();
+    this.chunkSize ??= await evaluator.chunkSize();
     const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...m.inputShape]), 'F(x)');
     const context: MethodContext = {
       evaluator,
@@ -129,116 +205,116 @@ export async function runSanity(
       // Baseline data is built once per run; F at it once per model.
       baseline: baselineResolver(evaluator, (spec) => {
         const key = baselineKey(spec);
-        let made = baselineData.get(key);
-        if (!made) baselineData.set(key, (made = hooks.makeBaseline(spec, input)));
+        let made = this.baselineData.get(key);
+        if (!made) this.baselineData.set(key, (made = hooks.makeBaseline(spec, input)));
         return made;
       }),
       ...(hooks.referenceSet ? { referenceSet: hooks.referenceSet } : {}),
     };
     const results: MethodResult[] = [];
-    for (const method of methods) {
+    for (const method of this.resolved.methods) {
       evaluator.checkCancelled();
-      results.push(await method.run(context, optionsFor(request.options, method.name)));
+      results.push(await method.run(context, optionsFor(this.request.options, method.name)));
     }
     return { results, inputValue: inputValue! };
-  };
+  }
 
-  const original = await mapsOf(model, 'original');
-  const labels = model.summary.labels;
-  const target: Target = {
-    index: targetIndex,
-    output: request.output,
-    score: original.inputValue,
-    ...(labels ? { label: labels[targetIndex] } : {}),
-  };
-  emit({ type: 'original', prediction, target, results: original.results });
-  const reference: PreparedMap[] = original.results.map((r) => prepareMap(r.attribution.data, r.attribution.shape));
-  const similaritiesOf = (results: MethodResult[]): Record<string, Similarity> =>
-    Object.fromEntries(
-      results.map((r, i) => [methods[i]!.name, similarity(reference[i]!, prepareMap(r.attribution.data, r.attribution.shape), { topK })]),
+  private similaritiesOf(results: MethodResult[]): Record<string, Similarity> {
+    const { methods, topK } = this.resolved;
+    return Object.fromEntries(
+      results.map((r, i) => [
+        methods[i]!.name,
+        similarity(this.reference[i]!, prepareMap(r.attribution.data, r.attribution.shape), { topK }),
+      ]),
     );
+  }
 
-  // Random weights per layer, made once (cascading reuses them cumulatively).
-  const random = new Map<string, { data: Map<string, Float32Array>; how: Reinitialisation[] }>();
-  const randomFor = (layer: WeightedLayer) => {
-    let r = random.get(layer.name);
+  private randomFor(layer: WeightedLayer) {
+    let r = this.random.get(layer.name);
     if (!r) {
       r = { data: new Map(), how: [] };
       for (const w of layer.weights) {
-        const { data, how } = reinitialise(weights, layer, w, seed);
+        const { data, how } = reinitialise(this.weights, layer, w, this.resolved.seed);
         r.data.set(w.name, data);
         r.how.push(how);
       }
-      random.set(layer.name, r);
+      this.random.set(layer.name, r);
     }
     return r;
-  };
-  const layerByName = new Map(weights.layers.map((l) => [l.name, l]));
-  let modelsBuilt = 0;
-  const withModel = async <T>(overrides: Map<string, Float32Array>, use: (m: LoadedModel) => Promise<T>): Promise<T> => {
-    const m = await buildModel(weights, overrides);
-    modelsBuilt++;
+  }
+
+  /** A model with these weights replaced, used and disposed. */
+  private async withModel<T>(overrides: Map<string, Float32Array>, use: (m: LoadedModel) => Promise<T>): Promise<T> {
+    const m = await buildModel(this.weights, overrides);
+    this.modelsBuilt++;
     try {
       return await use(m);
     } finally {
       m.dispose();
     }
-  };
-
-  const results: SanityStepResult[] = [];
-  const total = request.check === 'perturbation' ? steps.length * draws : steps.length;
-  let done = 0;
-  for (const step of steps) {
-    checkCancelled();
-    const stage = `${request.check} ${step.index + 1}/${steps.length} (${step.label})`;
-    hooks.onProgress?.({ stage: `sanity: ${stage}`, done, total });
-    let stepResult: SanityStepResult;
-    if (request.check === 'perturbation') {
-      stepResult = await perturbationStep(step, stage);
-    } else {
-      const overrides = new Map<string, Float32Array>();
-      for (const name of step.randomized) for (const [w, data] of randomFor(layerByName.get(name)!).data) overrides.set(w, data);
-      stepResult = await withModel(overrides, async (m) => {
-        const p = predictionOf(m, input);
-        const maps = await mapsOf(m, stage);
-        return {
-          ...step,
-          reinitialised: randomFor(layerByName.get(step.randomized[step.randomized.length - 1]!)!).how,
-          prediction: { index: p.index, score: p.score },
-          results: maps.results,
-          similarities: similaritiesOf(maps.results),
-        };
-      });
-      done++;
-    }
-    results.push(stepResult);
-    emit({ type: 'step', step: stepResult });
   }
-  hooks.onProgress?.({ stage: `sanity: ${request.check}`, done: total, total });
 
-  async function perturbationStep(step: SanityStepInfo, stage: string): Promise<SanityStepResult> {
+  async runSteps(steps: SanityStepInfo[]): Promise<SanityStepResult[]> {
+    const { check } = this.request;
+    const results: SanityStepResult[] = [];
+    this.total = check === 'perturbation' ? steps.length * this.resolved.draws : steps.length;
+    for (const step of steps) {
+      this.checkCancelled();
+      const stage = `${check} ${step.index + 1}/${steps.length} (${step.label})`;
+      this.hooks.onProgress?.({ stage: `sanity: ${stage}`, done: this.done, total: this.total });
+      const stepResult = check === 'perturbation' ? await this.perturbationStep(step, stage) : await this.randomizationStep(step, stage);
+      results.push(stepResult);
+      this.emit({ type: 'step', step: stepResult });
+    }
+    this.hooks.onProgress?.({ stage: `sanity: ${check}`, done: this.total, total: this.total });
+    return results;
+  }
+
+  /** Cascading / independent: the step's layers re-initialised, maps recomputed. */
+  private async randomizationStep(step: SanityStepInfo, stage: string): Promise<SanityStepResult> {
+    const layerByName = new Map(this.weights.layers.map((l) => [l.name, l]));
+    const overrides = new Map<string, Float32Array>();
+    for (const name of step.randomized) for (const [w, data] of this.randomFor(layerByName.get(name)!).data) overrides.set(w, data);
+    const result = await this.withModel(overrides, async (m) => {
+      const p = predictionOf(m, this.input);
+      const maps = await this.mapsOf(m, stage);
+      return {
+        ...step,
+        reinitialised: this.randomFor(layerByName.get(step.randomized[step.randomized.length - 1]!)!).how,
+        prediction: { index: p.index, score: p.score },
+        results: maps.results,
+        similarities: this.similaritiesOf(maps.results),
+      };
+    });
+    this.done++;
+    return result;
+  }
+
+  /** Perturbation: a few noisy draws at the step's level; draws that change the top-1 class are discarded. */
+  private async perturbationStep(step: SanityStepInfo, stage: string): Promise<SanityStepResult> {
+    const { methods, draws, seed } = this.resolved;
     const drawsOut: NonNullable<SanityStepResult['draws']>['draws'] = [];
     const perDraw: Record<string, Similarity[]> = Object.fromEntries(methods.map((m) => [m.name, []]));
     let shown: MethodResult[] = [];
     let shownPrediction: SanityStepResult['prediction'] = null;
     for (let d = 0; d < draws; d++) {
-      checkCancelled();
+      this.checkCancelled();
       const drawSeed = `${seed}:perturb:${step.level}:${d}`;
-      await withModel(perturbedWeights(weights as ModelWeights, step.level!, drawSeed), async (m) => {
-        const p = predictionOf(m, input);
-        const kept = p.index === prediction.index;
+      await this.withModel(perturbedWeights(this.weights, step.level!, drawSeed), async (m) => {
+        const p = predictionOf(m, this.input);
+        const kept = p.index === this.prediction.index;
         drawsOut.push({ seed: drawSeed, predicted: p.index, kept });
         if (!kept) return;
-        const maps = await mapsOf(m, `${stage} draw ${d + 1}/${draws}`);
-        const sims = similaritiesOf(maps.results);
+        const maps = await this.mapsOf(m, `${stage} draw ${d + 1}/${draws}`);
+        const sims = this.similaritiesOf(maps.results);
         for (const m2 of methods) perDraw[m2.name]!.push(sims[m2.name]!);
         if (shown.length === 0) {
           shown = maps.results;
           shownPrediction = { index: p.index, score: p.score };
         }
       });
-      done++;
-      hooks.onProgress?.({ stage: `sanity: ${stage}`, done, total });
+      this.done++;
+      this.hooks.onProgress?.({ stage: `sanity: ${stage}`, done: this.done, total: this.total });
     }
     const kept = drawsOut.filter((d) => d.kept).length;
     return {
@@ -251,29 +327,13 @@ export async function runSanity(
     };
   }
 
-  const verdicts = methods.map((m, i) => {
-    const mag = reference[i]!.magnitude;
-    const constant = mag.every((v) => v === mag[0]);
-    return verdictFor(m.name, request.check, results, thresholds, constant);
-  });
-  emit({ type: 'verdicts', verdicts });
-
-  return {
-    model: model.summary,
-    backend: currentBackend(),
-    preprocessing,
-    input: inputInfo,
-    check: request.check,
-    seed,
-    thresholds,
-    topK,
-    methods: methodInfo,
-    layers,
-    prediction,
-    target,
-    original: original.results,
-    steps: results,
-    verdicts,
-    timing: { ms: Math.round(performance.now() - started), modelsBuilt },
-  };
+  verdicts(steps: SanityStepResult[]) {
+    const verdicts = this.resolved.methods.map((m, i) => {
+      const mag = this.reference[i]!.magnitude;
+      const constant = mag.every((v) => v === mag[0]);
+      return verdictFor(m.name, this.request.check, steps, this.resolved.thresholds, constant);
+    });
+    this.emit({ type: 'verdicts', verdicts });
+    return verdicts;
+  }
 }

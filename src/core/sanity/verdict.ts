@@ -21,6 +21,16 @@ function signedNote(method: string, step: SanityStepResult, thresholds: SanityTh
 }
 const pct = (level: number) => `${+(level * 100).toPrecision(3)}%`;
 
+/** What every check's verdict needs: the method's similarity per step and the thresholds. */
+interface VerdictInput {
+  base: Pick<SanityVerdict, 'method' | 'check' | 'metric'>;
+  method: string;
+  label: string;
+  thresholds: SanityThresholds;
+  value(step: SanityStepResult): number | null;
+  changed(v: number | null): boolean;
+}
+
 export function verdictFor(
   method: string,
   check: SanityCheck,
@@ -29,57 +39,67 @@ export function verdictFor(
   originalConstant: boolean,
 ): SanityVerdict {
   const metric = thresholds.metric;
-  const label = METRIC_LABELS[metric];
   const base = { method, check, metric };
   if (originalConstant)
     return { ...base, status: 'inconclusive', reason: 'inconclusive: the original map is constant, so no similarity is defined' };
   if (steps.length === 0) return { ...base, status: 'inconclusive', reason: 'inconclusive: no steps were run' };
-  const value = (s: SanityStepResult): number | null => s.similarities[method]?.[metric] ?? null;
-  const changed = (v: number | null) => v === null || v < thresholds.randomization;
+  const v: VerdictInput = {
+    base,
+    method,
+    label: METRIC_LABELS[metric],
+    thresholds,
+    value: (s) => s.similarities[method]?.[metric] ?? null,
+    changed: (x) => x === null || x < thresholds.randomization,
+  };
+  if (check === 'cascading') return cascadingVerdict(v, steps);
+  if (check === 'independent') return independentVerdict(v, steps);
+  return perturbationVerdict(v, steps);
+}
 
-  if (check === 'cascading') {
-    const last = steps[steps.length - 1]!;
-    const final = value(last);
-    const finalText = final === null ? 'undefined (constant map)' : fmt(final);
-    if (!changed(final)) {
-      return {
-        ...base,
-        status: 'fail',
-        reason: `fails randomization: ${label} stays ${finalText} after randomizing every layer (must fall below ${thresholds.randomization})${signedNote(method, last, thresholds)}`,
-      };
-    }
-    const first = steps.find((s) => changed(value(s)))!;
-    return {
-      ...base,
-      status: 'pass',
-      reason: `passes: ${label} falls below ${thresholds.randomization} by layer ${first.layerIndex} of ${steps.length} (${first.label}); ${finalText} after randomizing every layer`,
-    };
-  }
-
-  if (check === 'independent') {
-    const sensitive = steps.filter((s) => changed(value(s)));
-    const insensitive = steps.filter((s) => !changed(value(s)));
-    const list = (ss: SanityStepResult[]) =>
-      ss
-        .map((s) => s.label)
-        .slice(0, 6)
-        .join(', ') + (ss.length > 6 ? ', …' : '');
-    const share = sensitive.length / steps.length;
-    if (share >= thresholds.independentShare) {
-      return {
-        ...base,
-        status: 'pass',
-        reason: `passes: randomizing ${sensitive.length} of ${steps.length} layers alone changes the map (${label} < ${thresholds.randomization})${insensitive.length ? `; insensitive to ${list(insensitive)}` : ''}`,
-      };
-    }
+function cascadingVerdict({ base, method, label, thresholds, value, changed }: VerdictInput, steps: SanityStepResult[]): SanityVerdict {
+  const last = steps[steps.length - 1]!;
+  const final = value(last);
+  const finalText = final === null ? 'undefined (constant map)' : fmt(final);
+  if (!changed(final)) {
     return {
       ...base,
       status: 'fail',
-      reason: `fails randomization: the map stays similar (${label} ≥ ${thresholds.randomization}) when randomizing ${insensitive.length} of ${steps.length} layers alone (${list(insensitive)})${signedNote(method, insensitive[0]!, thresholds)}`,
+      reason: `fails randomization: ${label} stays ${finalText} after randomizing every layer (must fall below ${thresholds.randomization})${signedNote(method, last, thresholds)}`,
     };
   }
+  const first = steps.find((s) => changed(value(s)))!;
+  return {
+    ...base,
+    status: 'pass',
+    reason: `passes: ${label} falls below ${thresholds.randomization} by layer ${first.layerIndex} of ${steps.length} (${first.label}); ${finalText} after randomizing every layer`,
+  };
+}
 
-  // Perturbation: levels in increasing order; levels without kept models carry no evidence.
+function independentVerdict({ base, method, label, thresholds, value, changed }: VerdictInput, steps: SanityStepResult[]): SanityVerdict {
+  const sensitive = steps.filter((s) => changed(value(s)));
+  const insensitive = steps.filter((s) => !changed(value(s)));
+  const list = (ss: SanityStepResult[]) =>
+    ss
+      .map((s) => s.label)
+      .slice(0, 6)
+      .join(', ') + (ss.length > 6 ? ', …' : '');
+  const share = sensitive.length / steps.length;
+  if (share >= thresholds.independentShare) {
+    return {
+      ...base,
+      status: 'pass',
+      reason: `passes: randomizing ${sensitive.length} of ${steps.length} layers alone changes the map (${label} < ${thresholds.randomization})${insensitive.length ? `; insensitive to ${list(insensitive)}` : ''}`,
+    };
+  }
+  return {
+    ...base,
+    status: 'fail',
+    reason: `fails randomization: the map stays similar (${label} ≥ ${thresholds.randomization}) when randomizing ${insensitive.length} of ${steps.length} layers alone (${list(insensitive)})${signedNote(method, insensitive[0]!, thresholds)}`,
+  };
+}
+
+/** Perturbation: levels in increasing order; levels without kept models carry no evidence. */
+function perturbationVerdict({ base, label, thresholds, value }: VerdictInput, steps: SanityStepResult[]): SanityVerdict {
   const levels = [...steps].filter((s) => (s.draws?.kept ?? 0) > 0).sort((a, b) => a.level! - b.level!);
   if (levels.length === 0)
     return { ...base, status: 'inconclusive', reason: 'inconclusive: no perturbed model kept the prediction at any level' };
