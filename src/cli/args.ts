@@ -43,6 +43,11 @@ explain options:
                          grad-x-input  x ⊙ ∂F/∂x
                          guided-ig     Guided IG: adaptive path, smallest gradients move first
                          blur-ig       Blur IG: path from the input to its Gaussian blur (images)
+                         idg           Integrated Decision Gradients: gradients weighted by dF/dα,
+                                       sampled where the decision is made (two passes of --steps,
+                                       default 50); not complete
+                         pwig          Path-Weighted IG: IG with a path weight w(α) (--weight); complete
+                                       only for uniform
                          expected-gradients
                                        IG averaged over baselines from --reference
                          smoothgrad    mean of --wrap over noisy copies of the input
@@ -68,7 +73,7 @@ explain options:
                          preprocessing; uniform and gaussian are seeded (--seed); blur is the input
                          blurred with σ = max(H,W)/20 px.
   --steps <n>            path points/steps; each method's own default when omitted
-                         (ig 50, guided-ig 200, blur-ig 100)
+                         (ig 50, guided-ig 200, blur-ig 100, idg 50, pwig 64)
   --rule <r>             ${IG_RULES.join(' | ')}
                          (default: gauss-legendre). trapezoid is the correct one (weights sum to 1).
                          adaptive refines the path (reusing every evaluation) until
@@ -92,6 +97,10 @@ explain options:
                          (default: 0.15)
   --wrap <m>             smoothgrad family: gradient | grad-x-input | ig (default: gradient)
   --scales <m>           ggig: scaled inputs x' + (k/m)(x − x'), k = 1..m, batched (default: 16)
+  --weight <w>           pwig: path weight w(α), normalised to ∫w = 1: uniform (= IG) | ramp-up (2α,
+                         default) | ramp-down (2(1 − α)) | beta (Beta(a, b) density)
+  --beta-a <a>, --beta-b <b>
+                         pwig --weight beta: a, b in [1, 100] (default 2, 2)
   --ascent-steps <K>     ggig: projected gradient-ascent steps from each scaled input (default: 5)
   --ascent-rate <η>      ggig: step of the largest-|gradient| feature as a fraction of max|x − x'|
                          (gradient normalised by its max-norm; clipped to the box x'..x; default 0.01)

@@ -34,6 +34,9 @@ export const METHOD_FLAGS = {
   'ascent-steps': { type: 'string' },
   'ascent-rate': { type: 'string' },
   idgi: { type: 'boolean' },
+  weight: { type: 'string' },
+  'beta-a': { type: 'string' },
+  'beta-b': { type: 'string' },
   preprocess: { type: 'string' },
   backend: { type: 'string' },
   'memory-budget-mb': { type: 'string' },
@@ -120,5 +123,8 @@ export function methodOptionsFrom(v: FlagValues, usage: Usage): JobMethodOptions
     ascentSteps: wholeNumber(v['ascent-steps'], '--ascent-steps', usage, 0),
     ascentRate: finiteNumber(v['ascent-rate'], '--ascent-rate', usage),
     idgi: v.idgi,
+    weight: v.weight,
+    betaA: finiteNumber(v['beta-a'], '--beta-a', usage),
+    betaB: finiteNumber(v['beta-b'], '--beta-b', usage),
   };
 }

@@ -45,6 +45,10 @@ export interface JobMethodOptions {
   noise?: number;
   wrap?: string;
   idgi?: boolean;
+  /** Path-Weighted IG's weight family and Beta parameters. */
+  weight?: string;
+  betaA?: number;
+  betaB?: number;
   [extra: string]: unknown;
 }
 

@@ -6,6 +6,8 @@ import { gradient } from './gradient';
 import { ggig } from './ggig';
 import { gradXInput } from './gradXInput';
 import { guidedIg } from './guidedIg';
+import { integratedDecisionGradients } from './idg';
+import { pathWeightedIg } from './pwig';
 import { integratedGradients } from './ig';
 import { patternAttribution } from './patternAttribution';
 import { patternNet } from './patternNet';
@@ -22,6 +24,8 @@ export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
     gradXInput,
     guidedIg,
     blurIg,
+    integratedDecisionGradients,
+    pathWeightedIg,
     expectedGradients,
     smoothGrad,
     smoothGradSquared,
