@@ -8,8 +8,7 @@
  * k = step k − 1; `data-rendered="true"` once drawn), `sanity-plot-<metric>`, `sanity-verdict-<method>`.
  */
 import uPlot from 'uplot';
-import { METRIC_LABELS, METRICS, type MetricName } from '../src/shared/sanity';
-import type { SanityStepInfo } from '../src/shared/sanity';
+import { METRIC_LABELS, METRICS, type MetricName, type SanityStepInfo } from '../src/shared/sanity';
 import type { MethodResult } from '../src/shared/types';
 import { colormapHex } from '../src/shared/colormap';
 import { formatNumber, isSpatial, renderBarChart, renderOverlay } from '../src/shared/render';
@@ -261,8 +260,6 @@ export class SanityView {
     this.plotsBox.replaceChildren();
     const theme = plotTheme();
     const xLabel = xAxisLabel(state.check);
-    const thresholds = state.plan?.thresholds;
-    const threshold = thresholds ? (state.check === 'perturbation' ? thresholds.stability : thresholds.randomization) : null;
     for (const metric of METRICS) {
       const { x, series } = similaritySeries(state, metric);
       const figure = h(
@@ -272,57 +269,9 @@ export class SanityView {
       );
       this.plotsBox.append(figure);
       if (x.length < 2 && !state.original) continue;
-      const lines = series.map((s, i) => ({
-        label: state.methods.find((m) => m.name === s.method)?.title ?? s.method,
-        values: s.values,
-        color: theme.series[i % theme.series.length]!,
-        dash: undefined as number[] | undefined,
-      }));
-      if (threshold !== null && metric === thresholds!.metric)
-        lines.push({
-          label: state.check === 'perturbation' ? 'stability threshold' : 'changed below',
-          values: x.map(() => threshold),
-          color: theme.reference,
-          dash: [6, 4],
-        });
-      const common = {
-        stroke: theme.foreground,
-        font: theme.font,
-        labelFont: theme.font,
-        grid: { stroke: theme.grid, width: 1 },
-        ticks: { stroke: theme.grid, width: 1 },
-      };
+      const lines = metricLines(state, metric, x, series, theme);
       const plot = new uPlot(
-        {
-          width: 300,
-          height: 150,
-          pxAlign: 0,
-          cursor: { drag: { x: false, y: false } },
-          legend: { show: true, live: true },
-          scales: { x: { time: false }, y: { range: (_u, min, max) => [Math.min(-0.1, min ?? 0), Math.max(1.05, max ?? 1)] } },
-          axes: [
-            { ...common, label: xLabel, labelSize: 16, size: 30 },
-            {
-              ...common,
-              label: METRIC_LABELS[metric],
-              labelSize: 16,
-              size: 46,
-              values: (_u: uPlot, splits: number[]) => splits.map((v) => formatNumber(v)),
-            },
-          ],
-          series: [
-            { label: state.check === 'perturbation' ? 'σ %' : 'layer', value: (_u, v) => (v == null ? '–' : formatNumber(v)) },
-            ...lines.map((l) => ({
-              label: l.label,
-              stroke: l.color,
-              width: 1.5,
-              dash: l.dash,
-              spanGaps: true,
-              points: { show: x.length <= 40 },
-              value: (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(3)),
-            })),
-          ],
-        },
+        similarityPlotOptions(state.check, metric, xLabel, lines, x.length, theme),
         [x, ...lines.map((l) => l.values)] as uPlot.AlignedData,
         figure,
       );
@@ -384,4 +333,84 @@ export class SanityView {
   }
 }
 
-export type { MetricName };
+interface PlotLine {
+  label: string;
+  values: (number | null)[];
+  color: string;
+  dash?: number[];
+}
+
+type Theme = ReturnType<typeof plotTheme>;
+
+/** One line per method, plus the verdict threshold on the verdict's metric. */
+function metricLines(
+  state: SanityViewState,
+  metric: MetricName,
+  x: number[],
+  series: ReturnType<typeof similaritySeries>['series'],
+  theme: Theme,
+): PlotLine[] {
+  const lines: PlotLine[] = series.map((s, i) => ({
+    label: state.methods.find((m) => m.name === s.method)?.title ?? s.method,
+    values: s.values,
+    color: theme.series[i % theme.series.length]!,
+  }));
+  const thresholds = state.plan?.thresholds;
+  if (thresholds && metric === thresholds.metric) {
+    const threshold = state.check === 'perturbation' ? thresholds.stability : thresholds.randomization;
+    lines.push({
+      label: state.check === 'perturbation' ? 'stability threshold' : 'changed below',
+      values: x.map(() => threshold),
+      color: theme.reference,
+      dash: [6, 4],
+    });
+  }
+  return lines;
+}
+
+function similarityPlotOptions(
+  check: SanityViewState['check'],
+  metric: MetricName,
+  xLabel: string,
+  lines: PlotLine[],
+  points: number,
+  theme: Theme,
+): uPlot.Options {
+  const common = {
+    stroke: theme.foreground,
+    font: theme.font,
+    labelFont: theme.font,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1 },
+  };
+  return {
+    width: 300,
+    height: 150,
+    pxAlign: 0,
+    cursor: { drag: { x: false, y: false } },
+    legend: { show: true, live: true },
+    scales: { x: { time: false }, y: { range: (_u, min, max) => [Math.min(-0.1, min ?? 0), Math.max(1.05, max ?? 1)] } },
+    axes: [
+      { ...common, label: xLabel, labelSize: 16, size: 30 },
+      {
+        ...common,
+        label: METRIC_LABELS[metric],
+        labelSize: 16,
+        size: 46,
+        values: (_u: uPlot, splits: number[]) => splits.map((v) => formatNumber(v)),
+      },
+    ],
+    series: [
+      { label: check === 'perturbation' ? 'σ %' : 'layer', value: (_u, v) => (v == null ? '–' : formatNumber(v)) },
+      ...lines.map((l) => ({
+        label: l.label,
+        stroke: l.color,
+        width: 1.5,
+        dash: l.dash,
+        spanGaps: true,
+        points: { show: points <= 40 },
+        value: (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(3)),
+      })),
+    ],
+  };
+}

@@ -15,6 +15,7 @@ import {
 } from '../shared/protocol';
 import { shouldOfferPatternFit } from './jobExtras';
 import { exportFromPanel } from './reportExport';
+import { notificationProgress } from './progress';
 import { WorkerError, type RunningJob } from '../worker/client';
 import type { ExplainResult } from '../shared/types';
 import { modelPathFromState, RunState, type RunScope } from './runState';
@@ -51,6 +52,32 @@ function describeJob(job: ExplainJob): string {
     .map(([k, v]) => `${k}=${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
   return `${job.methods.join(',')} on ${job.inputs.length} input(s) of ${job.modelPath} (target ${job.target}, ${job.output}${job.preprocess ? `, preprocess ${job.preprocess}` : ''}; ${opts})`;
+}
+
+/** The explain run's log lines: model loaded, and each map with its time, evaluations and δ. */
+function logExplainEvent(log: Log, event: WorkerEvent): void {
+  if (event.kind === 'started') {
+    log.info(
+      `  model loaded; backend ${event.backend}; ${event.inputCount} input(s); preprocessing ${event.preprocessing ? `${event.preprocessing.name} (${event.preprocessing.source})` : 'none'}`,
+    );
+  } else if (event.kind === 'result') {
+    const r = event.result;
+    const c = r.completeness;
+    log.info(
+      `  input ${event.inputIndex} ${r.method}: ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations${c ? `, δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}%)` : ''}`,
+    );
+  }
+}
+
+/** Logs the finished run; inputs that failed are logged and shown in one warning. */
+function reportFinished(log: Log, result: ExplainResult, started: number): void {
+  const failed = result.inputs.filter((i) => i.error);
+  log.info(`done in ${Date.now() - started} ms on ${result.backend}${failed.length ? `; ${failed.length} input(s) failed` : ''}`);
+  for (const f of failed) log.error(`${f.path}: ${f.error}`);
+  if (failed.length)
+    void vscode.window
+      .showWarningMessage(`PathLens: ${failed.length} input(s) could not be explained: ${failed[0]!.error}`, 'Show Log')
+      .then((c) => c && log.channel.show(true));
 }
 
 /** How a run ended: with `error` when it failed (or was cancelled). */
@@ -205,26 +232,12 @@ export class ExplainPanel implements vscode.Disposable {
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       async (progress, token): Promise<RunEnd> => {
-        let lastPct = 0;
+        const bar = notificationProgress(progress);
         const listener = (event: WorkerEvent) => {
           this.post(this.state.onEvent(scope, event));
-          if (event.kind === 'progress') {
-            const { stage, done, total } = event.progress;
-            const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
-            progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
-            lastPct = pct;
-          } else if (event.kind === 'started') {
-            log.info(
-              `  model loaded; backend ${event.backend}; ${event.inputCount} input(s); preprocessing ${event.preprocessing ? `${event.preprocessing.name} (${event.preprocessing.source})` : 'none'}`,
-            );
-            lastPct = 0;
-          } else if (event.kind === 'result') {
-            const r = event.result;
-            const c = r.completeness;
-            log.info(
-              `  input ${event.inputIndex} ${r.method}: ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations${c ? `, δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}%)` : ''}`,
-            );
-          }
+          if (event.kind === 'progress') bar.report(event.progress);
+          else if (event.kind === 'started') bar.reset();
+          logExplainEvent(log, event);
         };
         let cancelled = false;
         const onCancel = token.onCancellationRequested(() => {
@@ -244,13 +257,7 @@ export class ExplainPanel implements vscode.Disposable {
             result = await running.result;
           }
           this.post(this.state.finish(scope, { result: result! }));
-          const failed = result!.inputs.filter((i) => i.error);
-          log.info(`done in ${Date.now() - started} ms on ${result!.backend}${failed.length ? `; ${failed.length} input(s) failed` : ''}`);
-          for (const f of failed) log.error(`${f.path}: ${f.error}`);
-          if (failed.length)
-            void vscode.window
-              .showWarningMessage(`PathLens: ${failed.length} input(s) could not be explained: ${failed[0]!.error}`, 'Show Log')
-              .then((c) => c && log.channel.show(true));
+          reportFinished(log, result!, started);
           return {};
         } catch (err) {
           const wire = toWireError(err);
@@ -319,15 +326,11 @@ export class ExplainPanel implements vscode.Disposable {
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `PathLens: ${what}`, cancellable: true },
       async (progress, token): Promise<RunEnd> => {
-        let lastPct = 0;
+        const bar = notificationProgress(progress);
         const running = this.ctx.worker.sanity(job, (event) => {
           this.post(this.sanity.onEvent(event));
-          if (event.kind === 'progress') {
-            const { stage, done, total } = event.progress;
-            const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
-            progress.report({ message: `${stage} ${done}/${total}`, increment: pct >= lastPct ? pct - lastPct : undefined });
-            lastPct = pct;
-          } else if (event.kind === 'sanity' && event.event.type === 'step') {
+          if (event.kind === 'progress') bar.report(event.progress);
+          else if (event.kind === 'sanity' && event.event.type === 'step') {
             const step = event.event.step;
             const sims = Object.entries(step.similarities).map(
               ([m, sim]) => `${m} ${sim.spearmanAbs === null ? 'n/a' : sim.spearmanAbs.toFixed(3)}`,

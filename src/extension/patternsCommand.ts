@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
 import type { RunningJob } from '../worker/client';
+import { notificationProgress } from './progress';
 
 export const FIT_PATTERNS_COMMAND = 'pathlens.fitPatterns';
 
@@ -76,12 +77,9 @@ export async function fitPatternsFlow(deps: FitPatternsDeps, modelUri?: vscode.U
       cancellable: true,
     },
     async (progress, token) => {
-      let last = 0;
+      const bar = notificationProgress(progress, ({ done, total }) => `${done}/${total} samples`);
       const running = deps.fit(job, (event) => {
-        if (event.kind !== 'progress' || event.progress.total <= 0) return;
-        const percent = (100 * event.progress.done) / event.progress.total;
-        progress.report({ message: `${event.progress.done}/${event.progress.total} samples`, increment: percent - last });
-        last = percent;
+        if (event.kind === 'progress' && event.progress.total > 0) bar.report(event.progress);
       });
       token.onCancellationRequested(() => running.cancel());
       try {

@@ -9,6 +9,7 @@ import { inputStem } from '../shared/fileNames';
 import type { WebviewToHost } from '../shared/protocol';
 import type { ExplainResult } from '../shared/types';
 import type { Log } from './log';
+import { notificationProgress } from './progress';
 import { toWireError, type HostWorker } from './worker';
 
 type ExportMessage = Extract<WebviewToHost, { type: 'export' }>;
@@ -65,12 +66,9 @@ async function writeInWorker(result: ExplainResult, format: 'html' | 'json', tar
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     async (progress, token) => {
-      let reported = 0;
+      const bar = notificationProgress(progress);
       const job = ctx.worker.exportReport({ result, format, file: target.fsPath }, (event) => {
-        if (event.kind !== 'progress' || event.progress.total <= 0) return;
-        const pct = (100 * event.progress.done) / event.progress.total;
-        progress.report({ message: `${event.progress.stage} ${event.progress.done}/${event.progress.total}`, increment: pct - reported });
-        reported = pct;
+        if (event.kind === 'progress') bar.report(event.progress);
       });
       const onCancel = token.onCancellationRequested(() => job.cancel());
       try {
