@@ -100,315 +100,322 @@ function override(kernelName: string, fast: (args: Parameters<tf.KernelFunc>[0],
 export function installFastTrainingKernels(): void {
   if (kernelsInstalled) return;
   kernelsInstalled = true;
+  override('Conv2D', fastConv2D);
+  override('FusedConv2D', fastFusedConv2D);
+  override('Conv2DBackpropInput', fastConv2DBackpropInput);
+  override('Conv2DBackpropFilter', fastConv2DBackpropFilter);
+  override('MaxPoolGrad', fastMaxPoolGrad);
+  overrideBinary('Multiply', (p, q) => p * q);
+  overrideBinary('Add', (p, q) => p + q);
+  overrideBinary('Sub', (p, q) => p - q);
+  overrideBinary('RealDiv', (p, q) => p / q);
+  override('Sum', fastSum);
+}
 
-  // y[b,yR,yC,:] = sum_{wR,wC,d1} x[b, yR*s+wR-top, yC*s+wC-left, d1] * W[wR,wC,d1,:]
-  const conv2dForward = (backend: CpuBackend, x: tf.TensorInfo, w: tf.TensorInfo, a: ConvAttrs) => {
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      w.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-    const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const xv = values(backend, x);
-    const wv = values(backend, w);
-    const out = new Float32Array(batchSize * outHeight * outWidth * outChannels);
-    for (let b = 0; b < batchSize; b++) {
-      for (let yR = 0; yR < outHeight; yR++) {
-        for (let yC = 0; yC < outWidth; yC++) {
-          const yOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
-          for (let wR = 0; wR < filterHeight; wR++) {
-            const xR = yR * strideHeight + wR - top;
-            if (xR < 0 || xR >= inHeight) continue;
-            for (let wC = 0; wC < filterWidth; wC++) {
-              const xC = yC * strideWidth + wC - left;
-              if (xC < 0 || xC >= inWidth) continue;
-              const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
-              const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
-              for (let d1 = 0; d1 < inChannels; d1++) {
-                const v = xv[xOff + d1];
-                if (v === 0) continue;
-                const o = wOff + d1 * outChannels;
-                for (let d2 = 0; d2 < outChannels; d2++) out[yOff + d2] += v * wv[o + d2];
-              }
+// y[b,yR,yC,:] = sum_{wR,wC,d1} x[b, yR*s+wR-top, yC*s+wC-left, d1] * W[wR,wC,d1,:]
+function conv2dForward(backend: CpuBackend, x: tf.TensorInfo, w: tf.TensorInfo, a: ConvAttrs) {
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    w.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const xv = values(backend, x);
+  const wv = values(backend, w);
+  const out = new Float32Array(batchSize * outHeight * outWidth * outChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      for (let yC = 0; yC < outWidth; yC++) {
+        const yOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
+        for (let wR = 0; wR < filterHeight; wR++) {
+          const xR = yR * strideHeight + wR - top;
+          if (xR < 0 || xR >= inHeight) continue;
+          for (let wC = 0; wC < filterWidth; wC++) {
+            const xC = yC * strideWidth + wC - left;
+            if (xC < 0 || xC >= inWidth) continue;
+            const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
+            const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
+            for (let d1 = 0; d1 < inChannels; d1++) {
+              const v = xv[xOff + d1];
+              if (v === 0) continue;
+              const o = wOff + d1 * outChannels;
+              for (let d2 = 0; d2 < outChannels; d2++) out[yOff + d2] += v * wv[o + d2];
             }
           }
         }
       }
     }
-    return { out, shape: info.outShape, outChannels };
+  }
+  return { out, shape: info.outShape, outChannels };
+}
+
+function fastConv2D(args: Parameters<tf.KernelFunc>[0], backend: CpuBackend): tf.TensorInfo | null {
+  const a = args.attrs as unknown as ConvAttrs;
+  if (a.dataFormat === 'NCHW' || !isUnitDilation(a.dilations)) return null;
+  const { out, shape } = conv2dForward(backend, args.inputs.x as tf.TensorInfo, args.inputs.filter as tf.TensorInfo, a);
+  return backend.makeTensorInfo(shape, 'float32', out);
+}
+
+// Inference path of tfjs-layers' Conv2D: conv + per-channel bias + relu/linear.
+function fastFusedConv2D(args: Parameters<tf.KernelFunc>[0], backend: CpuBackend): tf.TensorInfo | null {
+  const a = args.attrs as unknown as ConvAttrs & { activation?: string };
+  const act = a.activation ?? 'linear';
+  if (a.dataFormat === 'NCHW' || !isUnitDilation(a.dilations) || (act !== 'linear' && act !== 'relu')) {
+    return null;
+  }
+  const bias = args.inputs.bias as tf.TensorInfo | undefined;
+  const { out, shape, outChannels } = conv2dForward(backend, args.inputs.x as tf.TensorInfo, args.inputs.filter as tf.TensorInfo, a);
+  if (bias) {
+    const bv = values(backend, bias);
+    if (bv.length !== outChannels && bv.length !== 1) return null;
+    for (let i = 0; i < out.length; i++) out[i] += bv.length === 1 ? bv[0] : bv[i % outChannels];
+  }
+  if (act === 'relu') for (let i = 0; i < out.length; i++) if (out[i] < 0) out[i] = 0;
+  return backend.makeTensorInfo(shape, 'float32', out);
+}
+
+// dx[b, yR*s+wR-top, yC*s+wC-left, d1] += sum_d2 dy[b,yR,yC,d2] * W[wR,wC,d1,d2]
+function fastConv2DBackpropInput(args: Parameters<tf.KernelFunc>[0], backend: CpuBackend): tf.TensorInfo | null {
+  const a = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+  if (a.dataFormat === 'NCHW') return null;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  const w = args.inputs.filter as tf.TensorInfo;
+  const info = tf.backend_util.computeConv2DInfo(
+    a.inputShape,
+    w.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const dyv = values(backend, dy);
+  const wv = values(backend, w);
+  const dx = new Float32Array(batchSize * inHeight * inWidth * inChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      for (let yC = 0; yC < outWidth; yC++) {
+        const dyOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
+        for (let wR = 0; wR < filterHeight; wR++) {
+          const xR = yR * strideHeight + wR - top;
+          if (xR < 0 || xR >= inHeight) continue;
+          for (let wC = 0; wC < filterWidth; wC++) {
+            const xC = yC * strideWidth + wC - left;
+            if (xC < 0 || xC >= inWidth) continue;
+            const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
+            const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
+            for (let d1 = 0; d1 < inChannels; d1++) {
+              const o = wOff + d1 * outChannels;
+              let acc = 0;
+              for (let d2 = 0; d2 < outChannels; d2++) acc += dyv[dyOff + d2] * wv[o + d2];
+              dx[xOff + d1] += acc;
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeTensorInfo(a.inputShape, 'float32', dx);
+}
+
+// dW[wR,wC,d1,d2] = sum_{b,yR,yC} x[b, yR*s+wR-top, yC*s+wC-left, d1] * dy[b,yR,yC,d2]
+function fastConv2DBackpropFilter(args: Parameters<tf.KernelFunc>[0], backend: CpuBackend): tf.TensorInfo | null {
+  const a = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
+  if (a.dataFormat === 'NCHW') return null;
+  const x = args.inputs.x as tf.TensorInfo;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const xv = values(backend, x);
+  const dyv = values(backend, dy);
+  const acc = new Float64Array(filterHeight * filterWidth * inChannels * outChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      for (let yC = 0; yC < outWidth; yC++) {
+        const dyOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
+        for (let wR = 0; wR < filterHeight; wR++) {
+          const xR = yR * strideHeight + wR - top;
+          if (xR < 0 || xR >= inHeight) continue;
+          for (let wC = 0; wC < filterWidth; wC++) {
+            const xC = yC * strideWidth + wC - left;
+            if (xC < 0 || xC >= inWidth) continue;
+            const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
+            const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
+            for (let d1 = 0; d1 < inChannels; d1++) {
+              const v = xv[xOff + d1];
+              if (v === 0) continue;
+              const o = wOff + d1 * outChannels;
+              for (let d2 = 0; d2 < outChannels; d2++) acc[o + d2] += v * dyv[dyOff + d2];
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeTensorInfo(a.filterShape, 'float32', Float32Array.from(acc));
+}
+
+// Non-overlapping valid max pooling: route each window's gradient to its first maximum.
+function fastMaxPoolGrad(args: Parameters<tf.KernelFunc>[0], backend: CpuBackend): tf.TensorInfo | null {
+  const a = args.attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'same' | 'valid' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
-
-  override('Conv2D', (args, backend) => {
-    const a = args.attrs as unknown as ConvAttrs;
-    if (a.dataFormat === 'NCHW' || !isUnitDilation(a.dilations)) return null;
-    const { out, shape } = conv2dForward(backend, args.inputs.x as tf.TensorInfo, args.inputs.filter as tf.TensorInfo, a);
-    return backend.makeTensorInfo(shape, 'float32', out);
-  });
-
-  // Inference path of tfjs-layers' Conv2D: conv + per-channel bias + relu/linear.
-  override('FusedConv2D', (args, backend) => {
-    const a = args.attrs as unknown as ConvAttrs & { activation?: string };
-    const act = a.activation ?? 'linear';
-    if (a.dataFormat === 'NCHW' || !isUnitDilation(a.dilations) || (act !== 'linear' && act !== 'relu')) {
-      return null;
-    }
-    const bias = args.inputs.bias as tf.TensorInfo | undefined;
-    const { out, shape, outChannels } = conv2dForward(backend, args.inputs.x as tf.TensorInfo, args.inputs.filter as tf.TensorInfo, a);
-    if (bias) {
-      const bv = values(backend, bias);
-      if (bv.length !== outChannels && bv.length !== 1) return null;
-      for (let i = 0; i < out.length; i++) out[i] += bv.length === 1 ? bv[0] : bv[i % outChannels];
-    }
-    if (act === 'relu') for (let i = 0; i < out.length; i++) if (out[i] < 0) out[i] = 0;
-    return backend.makeTensorInfo(shape, 'float32', out);
-  });
-
-  // dx[b, yR*s+wR-top, yC*s+wC-left, d1] += sum_d2 dy[b,yR,yC,d2] * W[wR,wC,d1,d2]
-  override('Conv2DBackpropInput', (args, backend) => {
-    const a = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-    if (a.dataFormat === 'NCHW') return null;
-    const dy = args.inputs.dy as tf.TensorInfo;
-    const w = args.inputs.filter as tf.TensorInfo;
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape,
-      w.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-    const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const dyv = values(backend, dy);
-    const wv = values(backend, w);
-    const dx = new Float32Array(batchSize * inHeight * inWidth * inChannels);
-    for (let b = 0; b < batchSize; b++) {
-      for (let yR = 0; yR < outHeight; yR++) {
-        for (let yC = 0; yC < outWidth; yC++) {
-          const dyOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
-          for (let wR = 0; wR < filterHeight; wR++) {
-            const xR = yR * strideHeight + wR - top;
-            if (xR < 0 || xR >= inHeight) continue;
-            for (let wC = 0; wC < filterWidth; wC++) {
-              const xC = yC * strideWidth + wC - left;
-              if (xC < 0 || xC >= inWidth) continue;
-              const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
-              const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
-              for (let d1 = 0; d1 < inChannels; d1++) {
-                const o = wOff + d1 * outChannels;
-                let acc = 0;
-                for (let d2 = 0; d2 < outChannels; d2++) acc += dyv[dyOff + d2] * wv[o + d2];
-                dx[xOff + d1] += acc;
+  const x = args.inputs.input as tf.TensorInfo;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const fh = info.filterHeight;
+  const fw = info.filterWidth;
+  if (info.strideHeight !== fh || info.strideWidth !== fw || info.padInfo.top !== 0 || info.padInfo.left !== 0) {
+    return null;
+  }
+  const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth } = info;
+  const xv = values(backend, x);
+  const dyv = values(backend, dy);
+  const dx = new Float32Array(xv.length);
+  for (let b = 0; b < batchSize; b++) {
+    for (let r = 0; r < outHeight; r++) {
+      for (let c = 0; c < outWidth; c++) {
+        const dyOff = ((b * outHeight + r) * outWidth + c) * C;
+        for (let d = 0; d < C; d++) {
+          let best = -Infinity;
+          let bestIdx = -1;
+          for (let i = 0; i < fh; i++) {
+            const xr = r * fh + i;
+            if (xr >= inHeight) break;
+            for (let j = 0; j < fw; j++) {
+              const xc = c * fw + j;
+              if (xc >= inWidth) break;
+              const idx = ((b * inHeight + xr) * inWidth + xc) * C + d;
+              if (xv[idx] > best) {
+                best = xv[idx];
+                bestIdx = idx;
               }
             }
           }
+          if (bestIdx >= 0) dx[bestIdx] += dyv[dyOff + d];
         }
       }
     }
-    return backend.makeTensorInfo(a.inputShape, 'float32', dx);
-  });
+  }
+  return backend.makeTensorInfo(x.shape, 'float32', dx);
+}
 
-  // dW[wR,wC,d1,d2] = sum_{b,yR,yC} x[b, yR*s+wR-top, yC*s+wC-left, d1] * dy[b,yR,yC,d2]
-  override('Conv2DBackpropFilter', (args, backend) => {
-    const a = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-    if (a.dataFormat === 'NCHW') return null;
-    const x = args.inputs.x as tf.TensorInfo;
-    const dy = args.inputs.dy as tf.TensorInfo;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-    const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const xv = values(backend, x);
-    const dyv = values(backend, dy);
-    const acc = new Float64Array(filterHeight * filterWidth * inChannels * outChannels);
-    for (let b = 0; b < batchSize; b++) {
-      for (let yR = 0; yR < outHeight; yR++) {
-        for (let yC = 0; yC < outWidth; yC++) {
-          const dyOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
-          for (let wR = 0; wR < filterHeight; wR++) {
-            const xR = yR * strideHeight + wR - top;
-            if (xR < 0 || xR >= inHeight) continue;
-            for (let wC = 0; wC < filterWidth; wC++) {
-              const xC = yC * strideWidth + wC - left;
-              if (xC < 0 || xC >= inWidth) continue;
-              const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
-              const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
-              for (let d1 = 0; d1 < inChannels; d1++) {
-                const v = xv[xOff + d1];
-                if (v === 0) continue;
-                const o = wOff + d1 * outChannels;
-                for (let d2 = 0; d2 < outChannels; d2++) acc[o + d2] += v * dyv[dyOff + d2];
-              }
-            }
-          }
-        }
-      }
+// Elementwise float32 arithmetic on equal shapes or with a scalar operand (the relu/step
+// gradients and optimiser updates); broadcasting of other shapes goes to the stock kernels.
+function overrideBinary(name: string, op: (p: number, q: number) => number): void {
+  override(name, (args, backend) => {
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+    const av = values(backend, a);
+    const bv = values(backend, b);
+    const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+    if (same) {
+      const out = new Float32Array(av.length);
+      for (let i = 0; i < out.length; i++) out[i] = op(av[i], bv[i]);
+      return backend.makeTensorInfo(a.shape, 'float32', out);
     }
-    return backend.makeTensorInfo(a.filterShape, 'float32', Float32Array.from(acc));
+    if (bv.length === 1 && b.shape.length <= a.shape.length) {
+      const q = bv[0];
+      const out = new Float32Array(av.length);
+      for (let i = 0; i < out.length; i++) out[i] = op(av[i], q);
+      return backend.makeTensorInfo(a.shape, 'float32', out);
+    }
+    const lastA = a.shape[a.shape.length - 1];
+    if (
+      a.shape.length >= 2 &&
+      b.shape.length >= 1 &&
+      bv.length === lastA &&
+      b.shape[b.shape.length - 1] === lastA &&
+      b.shape.length <= a.shape.length
+    ) {
+      // Bias-style broadcast of a per-channel vector along the last axis.
+      const out = new Float32Array(av.length);
+      for (let i = 0; i < out.length; i += lastA) {
+        for (let c = 0; c < lastA; c++) out[i + c] = op(av[i + c], bv[c]);
+      }
+      return backend.makeTensorInfo(a.shape, 'float32', out);
+    }
+    if (av.length === 1 && a.shape.length <= b.shape.length) {
+      const p = av[0];
+      const out = new Float32Array(bv.length);
+      for (let i = 0; i < out.length; i++) out[i] = op(p, bv[i]);
+      return backend.makeTensorInfo(b.shape, 'float32', out);
+    }
+    return null;
   });
+}
 
-  // Non-overlapping valid max pooling: route each window's gradient to its first maximum.
-  override('MaxPoolGrad', (args, backend) => {
-    const a = args.attrs as unknown as {
-      filterSize: number | [number, number];
-      strides: number | [number, number];
-      pad: 'same' | 'valid' | number;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    };
-    const x = args.inputs.input as tf.TensorInfo;
-    const dy = args.inputs.dy as tf.TensorInfo;
-    const info = tf.backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterSize,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
-    const fh = info.filterHeight;
-    const fw = info.filterWidth;
-    if (info.strideHeight !== fh || info.strideWidth !== fw || info.padInfo.top !== 0 || info.padInfo.left !== 0) {
-      return null;
+// float32 sums over a run of leading axes (bias gradients) or trailing axes, without transposes.
+function fastSum(args: Parameters<tf.KernelFunc>[0], backend: CpuBackend): tf.TensorInfo | null {
+  const x = args.inputs.x as tf.TensorInfo;
+  if (x.dtype !== 'float32' || x.shape.length === 0) return null;
+  const a = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const rank = x.shape.length;
+  const axes = tf.util
+    .parseAxisParam(a.axis, x.shape)
+    .slice()
+    .sort((p, q) => p - q);
+  const k = axes.length;
+  const leading = axes.every((ax, i) => ax === i);
+  const trailing = axes.every((ax, i) => ax === rank - k + i);
+  if (!leading && !trailing) return null;
+  const xv = values(backend, x);
+  const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d)).filter((_, i) => a.keepDims || !axes.includes(i));
+  const reduced = axes.reduce((n, ax) => n * x.shape[ax], 1);
+  const kept = xv.length / Math.max(1, reduced);
+  const out = new Float32Array(kept);
+  if (leading) {
+    const acc = new Float64Array(kept);
+    for (let i = 0; i < reduced; i++) {
+      const off = i * kept;
+      for (let j = 0; j < kept; j++) acc[j] += xv[off + j];
     }
-    const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth } = info;
-    const xv = values(backend, x);
-    const dyv = values(backend, dy);
-    const dx = new Float32Array(xv.length);
-    for (let b = 0; b < batchSize; b++) {
-      for (let r = 0; r < outHeight; r++) {
-        for (let c = 0; c < outWidth; c++) {
-          const dyOff = ((b * outHeight + r) * outWidth + c) * C;
-          for (let d = 0; d < C; d++) {
-            let best = -Infinity;
-            let bestIdx = -1;
-            for (let i = 0; i < fh; i++) {
-              const xr = r * fh + i;
-              if (xr >= inHeight) break;
-              for (let j = 0; j < fw; j++) {
-                const xc = c * fw + j;
-                if (xc >= inWidth) break;
-                const idx = ((b * inHeight + xr) * inWidth + xc) * C + d;
-                if (xv[idx] > best) {
-                  best = xv[idx];
-                  bestIdx = idx;
-                }
-              }
-            }
-            if (bestIdx >= 0) dx[bestIdx] += dyv[dyOff + d];
-          }
-        }
-      }
+    out.set(acc);
+  } else {
+    for (let i = 0; i < kept; i++) {
+      let acc = 0;
+      const off = i * reduced;
+      for (let j = 0; j < reduced; j++) acc += xv[off + j];
+      out[i] = acc;
     }
-    return backend.makeTensorInfo(x.shape, 'float32', dx);
-  });
-
-  // Elementwise float32 arithmetic on equal shapes or with a scalar operand (the relu/step
-  // gradients and optimiser updates); broadcasting of other shapes goes to the stock kernels.
-  const binary = (name: string, op: (p: number, q: number) => number) =>
-    override(name, (args, backend) => {
-      const a = args.inputs.a as tf.TensorInfo;
-      const b = args.inputs.b as tf.TensorInfo;
-      if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-      const av = values(backend, a);
-      const bv = values(backend, b);
-      const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-      if (same) {
-        const out = new Float32Array(av.length);
-        for (let i = 0; i < out.length; i++) out[i] = op(av[i], bv[i]);
-        return backend.makeTensorInfo(a.shape, 'float32', out);
-      }
-      if (bv.length === 1 && b.shape.length <= a.shape.length) {
-        const q = bv[0];
-        const out = new Float32Array(av.length);
-        for (let i = 0; i < out.length; i++) out[i] = op(av[i], q);
-        return backend.makeTensorInfo(a.shape, 'float32', out);
-      }
-      const lastA = a.shape[a.shape.length - 1];
-      if (
-        a.shape.length >= 2 &&
-        b.shape.length >= 1 &&
-        bv.length === lastA &&
-        b.shape[b.shape.length - 1] === lastA &&
-        b.shape.length <= a.shape.length
-      ) {
-        // Bias-style broadcast of a per-channel vector along the last axis.
-        const out = new Float32Array(av.length);
-        for (let i = 0; i < out.length; i += lastA) {
-          for (let c = 0; c < lastA; c++) out[i + c] = op(av[i + c], bv[c]);
-        }
-        return backend.makeTensorInfo(a.shape, 'float32', out);
-      }
-      if (av.length === 1 && a.shape.length <= b.shape.length) {
-        const p = av[0];
-        const out = new Float32Array(bv.length);
-        for (let i = 0; i < out.length; i++) out[i] = op(p, bv[i]);
-        return backend.makeTensorInfo(b.shape, 'float32', out);
-      }
-      return null;
-    });
-  binary('Multiply', (p, q) => p * q);
-  binary('Add', (p, q) => p + q);
-  binary('Sub', (p, q) => p - q);
-  binary('RealDiv', (p, q) => p / q);
-
-  // float32 sums over a run of leading axes (bias gradients) or trailing axes, without transposes.
-  override('Sum', (args, backend) => {
-    const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype !== 'float32' || x.shape.length === 0) return null;
-    const a = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-    const rank = x.shape.length;
-    const axes = tf.util
-      .parseAxisParam(a.axis, x.shape)
-      .slice()
-      .sort((p, q) => p - q);
-    const k = axes.length;
-    const leading = axes.every((ax, i) => ax === i);
-    const trailing = axes.every((ax, i) => ax === rank - k + i);
-    if (!leading && !trailing) return null;
-    const xv = values(backend, x);
-    const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d)).filter((_, i) => a.keepDims || !axes.includes(i));
-    const reduced = axes.reduce((n, ax) => n * x.shape[ax], 1);
-    const kept = xv.length / Math.max(1, reduced);
-    const out = new Float32Array(kept);
-    if (leading) {
-      const acc = new Float64Array(kept);
-      for (let i = 0; i < reduced; i++) {
-        const off = i * kept;
-        for (let j = 0; j < kept; j++) acc[j] += xv[off + j];
-      }
-      out.set(acc);
-    } else {
-      for (let i = 0; i < kept; i++) {
-        let acc = 0;
-        const off = i * reduced;
-        for (let j = 0; j < reduced; j++) acc += xv[off + j];
-        out[i] = acc;
-      }
-    }
-    return backend.makeTensorInfo(outShape, 'float32', out);
-  });
+  }
+  return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
 /** Join the weight buffers of a ModelArtifacts (TF.js 4.x may hand over one or several). */

@@ -338,20 +338,10 @@ function writePng(file: string, rgb: Uint8Array): void {
   fs.writeFileSync(file, PNG.sync.write(png));
 }
 
-async function main(): Promise<void> {
-  await tf.setBackend('cpu');
-  installFastTrainingKernels();
-  const t0 = Date.now();
+type Dataset = ReturnType<typeof makeDataset>;
 
-  const train = makeDataset(SEEDS.train, N_TRAIN);
-  const test = makeDataset(SEEDS.test, N_TEST);
-  console.log(`data: ${N_TRAIN} train / ${N_TEST} test images in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
-  const model = buildModel();
-  model.summary(100, undefined, (msg) => console.log(msg));
-  const optimizer = tf.train.adam(0.003);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-
+/** Mini-batch training with step decay, printing loss and accuracies per epoch. */
+async function trainEpochs(model: tfl.Sequential, optimizer: tf.AdamOptimizer, train: Dataset, test: Dataset): Promise<void> {
   const trainY = tf.oneHot(tf.tensor1d(train.labels, 'int32'), CLASSES.length) as tf.Tensor2D;
   const shuffleRng = mulberry32(SEEDS.shuffle);
   const tTrain = Date.now();
@@ -379,20 +369,10 @@ async function main(): Promise<void> {
         `(${((Date.now() - tTrain) / 1000).toFixed(0)} s)`,
     );
   }
-  const trainSeconds = (Date.now() - tTrain) / 1000;
-  const cpuSeconds = process.cpuUsage().user / 1e6;
+}
 
-  const trainAcc = accuracy(predictProbs(model, train.x), CLASSES.length, train.labels);
-  const testAcc = accuracy(predictProbs(model, test.x), CLASSES.length, test.labels);
-  console.log(`training time ${trainSeconds.toFixed(0)} s wall (process CPU so far ${cpuSeconds.toFixed(0)} s)`);
-  console.log(`final train accuracy ${(trainAcc * 100).toFixed(2)} %  (n=${N_TRAIN})`);
-  console.log(`final test accuracy  ${(testAcc * 100).toFixed(2)} %  (n=${N_TEST}, held-out seed)`);
-
-  // Save model, labels, preprocessing sidecar.
-  await model.save(fileSaveHandler(OUT_DIR));
-  fs.writeFileSync(path.join(OUT_DIR, 'labels.txt'), CLASSES.join('\n') + '\n');
-  fs.writeFileSync(path.join(OUT_DIR, 'pathlens.json'), JSON.stringify({ preprocess: 'unit' }, null, 2) + '\n');
-
+/** Two sample images per class (own seed), checked with the in-memory and the re-loaded model; true when all are right. */
+async function writeAndCheckSamples(model: tfl.Sequential): Promise<boolean> {
   // Sample images: 2 per class from their own seed.
   const imgDir = path.join(OUT_DIR, 'images');
   fs.mkdirSync(imgDir, { recursive: true });
@@ -431,6 +411,40 @@ async function main(): Promise<void> {
     );
   }
   console.log(`reloaded model max |Δp| vs in-memory: ${maxDiff.toExponential(2)}`);
+  return allCorrect;
+}
+
+async function main(): Promise<void> {
+  await tf.setBackend('cpu');
+  installFastTrainingKernels();
+  const t0 = Date.now();
+
+  const train = makeDataset(SEEDS.train, N_TRAIN);
+  const test = makeDataset(SEEDS.test, N_TEST);
+  console.log(`data: ${N_TRAIN} train / ${N_TEST} test images in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const model = buildModel();
+  model.summary(100, undefined, (msg) => console.log(msg));
+  const optimizer = tf.train.adam(0.003);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+
+  const tTrain = Date.now();
+  await trainEpochs(model, optimizer, train, test);
+  const trainSeconds = (Date.now() - tTrain) / 1000;
+  const cpuSeconds = process.cpuUsage().user / 1e6;
+
+  const trainAcc = accuracy(predictProbs(model, train.x), CLASSES.length, train.labels);
+  const testAcc = accuracy(predictProbs(model, test.x), CLASSES.length, test.labels);
+  console.log(`training time ${trainSeconds.toFixed(0)} s wall (process CPU so far ${cpuSeconds.toFixed(0)} s)`);
+  console.log(`final train accuracy ${(trainAcc * 100).toFixed(2)} %  (n=${N_TRAIN})`);
+  console.log(`final test accuracy  ${(testAcc * 100).toFixed(2)} %  (n=${N_TEST}, held-out seed)`);
+
+  // Save model, labels, preprocessing sidecar.
+  await model.save(fileSaveHandler(OUT_DIR));
+  fs.writeFileSync(path.join(OUT_DIR, 'labels.txt'), CLASSES.join('\n') + '\n');
+  fs.writeFileSync(path.join(OUT_DIR, 'pathlens.json'), JSON.stringify({ preprocess: 'unit' }, null, 2) + '\n');
+
+  const allCorrect = await writeAndCheckSamples(model);
   const bytes = fs.statSync(path.join(OUT_DIR, 'weights.bin')).size;
   console.log(`weights.bin ${bytes} bytes, params ${model.countParams()}`);
   console.log(`total time ${((Date.now() - t0) / 1000).toFixed(0)} s`);

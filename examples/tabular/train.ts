@@ -153,26 +153,14 @@ function predict(model: tfl.LayersModel, x: tf.Tensor2D): Float32Array {
   return tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
 }
 
-async function main(): Promise<void> {
-  await tf.setBackend('cpu');
-  const t0 = Date.now();
-  const train = makeDataset(SEEDS.train, N_TRAIN);
-  const test = makeDataset(SEEDS.test, N_TEST);
-  const positives = train.labels.reduce((n, v) => n + v, 0);
-  console.log(`data: ${N_TRAIN} train (${((positives / N_TRAIN) * 100).toFixed(1)} % approved) / ${N_TEST} test`);
-
-  // Standardise with training statistics.
-  const mean = FEATURES.map((_, j) => train.rows.reduce((s, r) => s + r[j], 0) / N_TRAIN);
-  const std = FEATURES.map((_, j) => Math.sqrt(train.rows.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / N_TRAIN));
-  console.log(`training means: ${FEATURES.map((f, j) => `${f} ${mean[j].toFixed(2)}`).join(', ')}`);
-  const xTrain = toTensor(train.rows, mean, std);
-  const xTest = toTensor(test.rows, mean, std);
-  const yTrain = tf.oneHot(tf.tensor1d(train.labels, 'int32'), LABELS.length) as tf.Tensor2D;
-
-  const model = buildModel();
-  model.summary(90, undefined, (msg) => console.log(msg));
-  const optimizer = tf.train.adam(0.01);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+/** Mini-batch training with step decay; every 10 epochs the loss and the test accuracy are printed. */
+async function trainEpochs(
+  model: tfl.Sequential,
+  optimizer: tf.AdamOptimizer,
+  xTrain: tf.Tensor2D,
+  yTrain: tf.Tensor2D,
+  testAccuracy: () => number,
+): Promise<void> {
   const shuffleRng = mulberry32(SEEDS.shuffle);
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
     setLearningRate(optimizer, epoch < EPOCHS / 2 ? 0.01 : epoch < (EPOCHS * 3) / 4 ? 0.003 : 0.001);
@@ -188,14 +176,14 @@ async function main(): Promise<void> {
       tf.dispose([idx, xb, yb]);
     }
     if ((epoch + 1) % 10 === 0) {
-      const acc = accuracy(predict(model, xTest), LABELS.length, test.labels);
+      const acc = testAccuracy();
       console.log(`epoch ${epoch + 1}/${EPOCHS}  loss ${(loss / batches).toFixed(4)}  test-acc ${acc.toFixed(4)}`);
     }
   }
-  const trainAcc = accuracy(predict(model, xTrain), LABELS.length, train.labels);
-  const testAcc = accuracy(predict(model, xTest), LABELS.length, test.labels);
+}
 
-  // Fold the standardisation into hidden1: W'[j,:] = W[j,:]/std[j], b' = b − Σ_j mean[j]/std[j]·W[j,:].
+/** Folds the standardisation into hidden1: W'[j,:] = W[j,:]/std[j], b' = b − Σ_j mean[j]/std[j]·W[j,:]. */
+function foldScaler(model: tfl.Sequential, mean: number[], std: number[]): void {
   const hidden1 = model.getLayer('hidden1');
   const [w, b] = hidden1.getWeights();
   const wv = w.dataSync();
@@ -209,25 +197,10 @@ async function main(): Promise<void> {
     }
   }
   hidden1.setWeights([tf.tensor2d(w2, [NF, units]), tf.tensor1d(bv)]);
-  const rawTestAcc = accuracy(predict(model, toTensor(test.rows)), LABELS.length, test.labels);
+}
 
-  // Permutation importance on the test set: accuracy drop when one column is shuffled.
-  const permRng = mulberry32(66);
-  const importance = FEATURES.map((name, j) => {
-    const order = permutation(permRng, N_TEST);
-    const rows = test.rows.map((r, i) => r.map((v, k) => (k === j ? test.rows[order[i]][j] : v)));
-    const acc = accuracy(predict(model, toTensor(rows)), LABELS.length, test.labels);
-    return `${name} ${((rawTestAcc - acc) * 100).toFixed(1)}`;
-  });
-  console.log(`permutation importance (test-accuracy drop, points): ${importance.join(', ')}`);
-  console.log(`training time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`train accuracy ${(trainAcc * 100).toFixed(2)} %  (n=${N_TRAIN})`);
-  console.log(`test accuracy  ${(testAcc * 100).toFixed(2)} %  (n=${N_TEST}, held-out seed)`);
-  console.log(`test accuracy on raw inputs after folding the scaler: ${(rawTestAcc * 100).toFixed(2)} %`);
-
-  await model.save(fileSaveHandler(OUT_DIR));
-  fs.writeFileSync(path.join(OUT_DIR, 'labels.txt'), LABELS.join('\n') + '\n');
-
+/** Six sample rows (own seed, three per true class, away from the boundary) as samples.csv, checked with the in-memory and re-loaded model. */
+async function writeAndCheckSamples(model: tfl.Sequential): Promise<boolean> {
   // Six sample rows from their own seed: three of each true class, away from the decision boundary.
   const rng = mulberry32(SEEDS.samples);
   const samples: number[][] = [];
@@ -260,6 +233,54 @@ async function main(): Promise<void> {
     );
   });
   console.log(`reloaded model max |Δp| vs in-memory: ${maxDiff.toExponential(2)}`);
+  return allCorrect;
+}
+
+async function main(): Promise<void> {
+  await tf.setBackend('cpu');
+  const t0 = Date.now();
+  const train = makeDataset(SEEDS.train, N_TRAIN);
+  const test = makeDataset(SEEDS.test, N_TEST);
+  const positives = train.labels.reduce((n, v) => n + v, 0);
+  console.log(`data: ${N_TRAIN} train (${((positives / N_TRAIN) * 100).toFixed(1)} % approved) / ${N_TEST} test`);
+
+  // Standardise with training statistics.
+  const mean = FEATURES.map((_, j) => train.rows.reduce((s, r) => s + r[j], 0) / N_TRAIN);
+  const std = FEATURES.map((_, j) => Math.sqrt(train.rows.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / N_TRAIN));
+  console.log(`training means: ${FEATURES.map((f, j) => `${f} ${mean[j].toFixed(2)}`).join(', ')}`);
+  const xTrain = toTensor(train.rows, mean, std);
+  const xTest = toTensor(test.rows, mean, std);
+  const yTrain = tf.oneHot(tf.tensor1d(train.labels, 'int32'), LABELS.length) as tf.Tensor2D;
+
+  const model = buildModel();
+  model.summary(90, undefined, (msg) => console.log(msg));
+  const optimizer = tf.train.adam(0.01);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  await trainEpochs(model, optimizer, xTrain, yTrain, () => accuracy(predict(model, xTest), LABELS.length, test.labels));
+  const trainAcc = accuracy(predict(model, xTrain), LABELS.length, train.labels);
+  const testAcc = accuracy(predict(model, xTest), LABELS.length, test.labels);
+
+  foldScaler(model, mean, std);
+  const rawTestAcc = accuracy(predict(model, toTensor(test.rows)), LABELS.length, test.labels);
+
+  // Permutation importance on the test set: accuracy drop when one column is shuffled.
+  const permRng = mulberry32(66);
+  const importance = FEATURES.map((name, j) => {
+    const order = permutation(permRng, N_TEST);
+    const rows = test.rows.map((r, i) => r.map((v, k) => (k === j ? test.rows[order[i]][j] : v)));
+    const acc = accuracy(predict(model, toTensor(rows)), LABELS.length, test.labels);
+    return `${name} ${((rawTestAcc - acc) * 100).toFixed(1)}`;
+  });
+  console.log(`permutation importance (test-accuracy drop, points): ${importance.join(', ')}`);
+  console.log(`training time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`train accuracy ${(trainAcc * 100).toFixed(2)} %  (n=${N_TRAIN})`);
+  console.log(`test accuracy  ${(testAcc * 100).toFixed(2)} %  (n=${N_TEST}, held-out seed)`);
+  console.log(`test accuracy on raw inputs after folding the scaler: ${(rawTestAcc * 100).toFixed(2)} %`);
+
+  await model.save(fileSaveHandler(OUT_DIR));
+  fs.writeFileSync(path.join(OUT_DIR, 'labels.txt'), LABELS.join('\n') + '\n');
+
+  const allCorrect = await writeAndCheckSamples(model);
   console.log(`params ${model.countParams()}, weights.bin ${fs.statSync(path.join(OUT_DIR, 'weights.bin')).size} bytes`);
   if (!allCorrect) {
     console.error('some samples are misclassified');
