@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { buildReportImages, completenessLevel, renderHtmlReport } from '../src/core/report/html';
 import { inputStem } from '../src/shared/fileNames';
 import { writeReport } from '../src/core/report/write';
-import { defaultCropFor, recoverInputs } from '../src/core/report/recover';
+import { recoverInputs } from '../src/core/report/recover';
+import { defaultCropFor } from '../src/core/model/sidecars';
 import type { ExplainResult } from '../src/core/types';
 import { fixture } from './report-fixtures';
 

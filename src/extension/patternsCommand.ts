@@ -19,8 +19,6 @@ import type { PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/prot
 import type { RunningJob } from '../worker/client';
 import { notificationProgress } from './progress';
 
-export const FIT_PATTERNS_COMMAND = 'pathlens.fitPatterns';
-
 export interface FitPatternsDeps {
   fit(job: PatternsFitJob, listener: (event: WorkerEvent) => void): RunningJob<PatternsFitted>;
   log: { info(message: string): void; error(message: string, detail?: string): void };

@@ -24,7 +24,7 @@ import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '..
 import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
 import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
 import { readModelArtifacts } from '../core/model/artifacts';
-import { isTeachableMachineExport } from '../core/model/sidecars';
+import { defaultCropFor } from '../core/model/sidecars';
 
 type Emit = (event: WorkerEvent) => void;
 
@@ -128,7 +128,7 @@ export async function runExplainJob(
   validateRequest(request);
   const model = await cache.get(job.modelPath, job.memoryBudgetMB);
   const preprocessing = preprocessingFor(model, job);
-  const crop = isTeachableMachineExport(job.modelPath) ? 'center' : 'none';
+  const crop = defaultCropFor(job.modelPath);
   const inputs = await loadInputs(job.inputs, { inputShape: model.inputShape }, preprocessing, { maxRows: job.maxRows, crop });
   if (inputs.length === 0)
     throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
@@ -211,7 +211,7 @@ export async function runPatternsFitJob(
       estimator: job.estimator,
       maxSamples: job.maxSamples,
       preprocessing,
-      crop: isTeachableMachineExport(job.modelPath) ? 'center' : 'none',
+      crop: defaultCropFor(job.modelPath),
       out: job.out,
       memoryBudgetMB: job.memoryBudgetMB,
     },

@@ -9,7 +9,7 @@ import { Evaluator } from '../core/engine/evaluator';
 import { PathLensError } from '../core/errors';
 import { predictionOf } from '../core/explain';
 import { baselineName, loadInputs, makeBaseline } from '../core/input';
-import { isTeachableMachineExport } from '../core/model/sidecars';
+import { defaultCropFor } from '../core/model/sidecars';
 import { attributeLayer, NEURON_DEFAULTS, ravel, unitMap, type NeuronPath, type PathOptions } from '../core/neurons/analyze';
 import { channelActivation, splitModel } from '../core/neurons/pathTensors';
 import type { ExplainedScalar } from '../core/engine/scalar';
@@ -27,7 +27,7 @@ export async function runNeuronsJob(
 ): Promise<NeuronsResult> {
   const model = await cache.get(job.modelPath);
   const preprocessing = preprocessingFor(model, job);
-  const crop = isTeachableMachineExport(job.modelPath) ? 'center' : 'none';
+  const crop = defaultCropFor(job.modelPath);
   const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
   if (inputs.length !== 1)
     throw new PathLensError('usage', `neurons explains one input; ${job.input} holds ${inputs.length} (name one file)`);

@@ -9,7 +9,7 @@ import { runSanity, validateSanityRequest, type SanityRequest } from '../core/sa
 import type { SanityResult } from '../shared/sanity';
 import type { CancellationSignal } from '../shared/types';
 import type { SanityJob, WorkerEvent } from '../shared/protocol';
-import { isTeachableMachineExport } from '../core/model/sidecars';
+import { defaultCropFor } from '../core/model/sidecars';
 import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
 
 export function sanityRequestOf(job: SanityJob): SanityRequest {
@@ -39,7 +39,7 @@ export async function runSanityJob(
   validateSanityRequest(request);
   const model = await cache.get(job.modelPath, job.memoryBudgetMB);
   const preprocessing = preprocessingFor(model, job);
-  const crop = isTeachableMachineExport(job.modelPath) ? 'center' : 'none';
+  const crop = defaultCropFor(job.modelPath);
   const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
   if (inputs.length === 0) throw new PathLensError('input', `no usable input in ${job.input} (expected a .png, .jpg, .json or .csv file)`);
   if (inputs.length > 1)

@@ -649,8 +649,6 @@ const KERNELS: Record<(typeof WASM_EXTRA_KERNELS)[number], KernelFunc> = {
   Slice: slice,
 };
 
-const registered = new Set<string>();
-
 /**
  * Register (or replace) PathLens's wasm kernels. Idempotent; call once the wasm backend exists
  * (kernels it already has are replaced only where listed above).
@@ -658,10 +656,7 @@ const registered = new Set<string>();
 export function registerWasmKernels(): void {
   for (const name of WASM_EXTRA_KERNELS) {
     const existing = getKernel(name, BACKEND);
-    if (existing != null && existing.kernelFunc === KERNELS[name]) {
-      registered.add(name);
-      continue;
-    }
+    if (existing != null && existing.kernelFunc === KERNELS[name]) continue;
     if (existing != null) {
       if (WRAPS_ORIGINAL.has(name) && !originals.has(name)) originals.set(name, existing.kernelFunc);
       unregisterKernel(name, BACKEND);
@@ -669,13 +664,7 @@ export function registerWasmKernels(): void {
     if (WRAPS_ORIGINAL.has(name) && !originals.has(name)) continue; // nothing to delegate to: keep none
     // Keep the original's setupFunc (wasm kernels bind their C++ functions there).
     registerKernel({ ...(existing ?? {}), kernelName: name, backendName: BACKEND, kernelFunc: KERNELS[name] });
-    registered.add(name);
   }
   registerSimdGradients();
   registerBatchNormGradient();
-}
-
-/** Names registered by `registerWasmKernels` so far (diagnostics). */
-export function registeredWasmKernels(): string[] {
-  return [...registered];
 }

@@ -2,7 +2,7 @@
  * Turning files into model inputs (`PreparedInput`): images, JSON tensors and CSV rows.
  */
 import { lstatSync, readdirSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
 import { PathLensError } from '../errors';
 import {
   describeFsError,
@@ -387,9 +387,4 @@ export async function loadInputs(
   options: LoadOptions = {},
 ): Promise<PreparedInput[]> {
   return loadInputsSync(paths, model, preprocessing, options);
-}
-
-/** Short display name of an input path (`dir/cat.png` → `cat.png`, `d/x.csv#row3` → `x.csv#row3`). */
-export function inputBasename(path: string): string {
-  return basename(path);
 }

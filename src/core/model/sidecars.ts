@@ -70,3 +70,8 @@ export function isTeachableMachineExport(modelPathOrDir: string): boolean {
     return false;
   }
 }
+
+/** How images are cropped for this model: 'center' for Teachable Machine exports (as they were trained), else 'none'. */
+export function defaultCropFor(modelPath: string): 'none' | 'center' {
+  return isTeachableMachineExport(modelPath) ? 'center' : 'none';
+}

@@ -14,7 +14,6 @@
  */
 
 export type EstimatorName = 'two-component' | 'linear';
-export const ESTIMATORS: readonly EstimatorName[] = ['two-component', 'linear'];
 
 export interface GroupShape {
   groups: number;

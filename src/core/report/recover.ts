@@ -5,13 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { loadInputsSync } from '../input/load';
-import { isTeachableMachineExport } from '../model/sidecars';
+import { defaultCropFor } from '../model/sidecars';
 import type { ExplainResult, PreparedInput } from '../types';
-
-/** 'center' when the model is a Teachable Machine export (metadata.json with tmVersion), else 'none'. */
-export function defaultCropFor(modelPath: string): 'none' | 'center' {
-  return isTeachableMachineExport(modelPath) ? 'center' : 'none';
-}
 
 /**
  * Prepared inputs (display + featureNames) for the result's inputs that are missing from `have`,
