@@ -97,6 +97,10 @@ explain options:
                          (default: 0.15)
   --wrap <m>             smoothgrad family: gradient | grad-x-input | ig (default: gradient)
   --scales <m>           ggig: scaled inputs x' + (k/m)(x − x'), k = 1..m, batched (default: 16)
+  --neuron <layer>:<index>
+                         explain one internal unit instead of the output: --method conductance (its
+                         share of IG over the input, Σ = its total conductance) or ig (IG of its
+                         activation). index = row,col,channel (conv layer) or k (dense layer)
   --weight <w>           pwig: path weight w(α), normalised to ∫w = 1: uniform (= IG) | ramp-up (2α,
                          default) | ramp-down (2(1 − α)) | beta (Beta(a, b) density)
   --beta-a <a>, --beta-b <b>
@@ -227,6 +231,16 @@ function cappedWorkers(workers: number | undefined): number | undefined {
 const positiveInteger = (value: string | undefined, flag: string) => wholeNumber(value, flag, usage);
 const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string) => oneOfFlag(value, allowed, flag, usage);
 
+/** With --neuron, `--method conductance|ig` names the unit's maps (neuron-conductance, neuron-ig). */
+function neuronMethods(neuron: string | undefined, methods: string[]): string[] {
+  if (neuron === undefined) return methods;
+  return methods.map((m) => {
+    if (m === 'conductance' || m === 'ig') return `neuron-${m}`;
+    if (m.startsWith('neuron-')) return m;
+    throw new UsageError(`with --neuron, --method must be conductance or ig (got '${m}')`);
+  });
+}
+
 export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { kind: 'help' };
@@ -263,7 +277,7 @@ export function parseCommand(argv: string[]): Command {
   const job: ExplainJob = {
     modelPath: v.model,
     inputs: v.input,
-    methods: methodsFrom(v.method, 'ig'),
+    methods: neuronMethods(v.neuron, methodsFrom(v.method, 'ig')),
     target: targetFrom(v.target, usage),
     output: outputFrom(v.output, usage),
     preprocess: v.preprocess,

@@ -35,6 +35,7 @@ export const METHOD_FLAGS = {
   'ascent-rate': { type: 'string' },
   idgi: { type: 'boolean' },
   weight: { type: 'string' },
+  neuron: { type: 'string' },
   'beta-a': { type: 'string' },
   'beta-b': { type: 'string' },
   preprocess: { type: 'string' },
@@ -124,6 +125,7 @@ export function methodOptionsFrom(v: FlagValues, usage: Usage): JobMethodOptions
     ascentRate: finiteNumber(v['ascent-rate'], '--ascent-rate', usage),
     idgi: v.idgi,
     weight: v.weight,
+    neuron: v.neuron,
     betaA: finiteNumber(v['beta-a'], '--beta-a', usage),
     betaB: finiteNumber(v['beta-b'], '--beta-b', usage),
   };

@@ -31,7 +31,8 @@ export interface LayerAttribution {
   completeness: Completeness;
   top: RankedUnit[];
   region?: Region;
-  params: { steps: number; rule: QuadratureRuleName; baseline: string };
+  /** jvp: how dh/dα was computed (exact double backward, or a central difference where ops lack it). */
+  params: { steps: number; rule: QuadratureRuleName; baseline: string; jvp?: 'double-backward' | 'central-difference' };
   timing: { ms: number; evaluations: number };
 }
 

@@ -45,6 +45,8 @@ export interface JobMethodOptions {
   noise?: number;
   wrap?: string;
   idgi?: boolean;
+  /** Neuron maps: `<layer>:<row,col,channel>` or `<layer>:<k>`. */
+  neuron?: string;
   /** Path-Weighted IG's weight family and Beta parameters. */
   weight?: string;
   betaA?: number;

@@ -8,6 +8,7 @@ import { gradXInput } from './gradXInput';
 import { guidedIg } from './guidedIg';
 import { integratedDecisionGradients } from './idg';
 import { pathWeightedIg } from './pwig';
+import { neuronConductance, neuronIg } from './neuronMaps';
 import { integratedGradients } from './ig';
 import { patternAttribution } from './patternAttribution';
 import { patternNet } from './patternNet';
@@ -34,6 +35,8 @@ export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
     patternNet,
     patternAttribution,
     pgig,
+    neuronConductance,
+    neuronIg,
   ].map((m) => [m.name, m]),
 );
 

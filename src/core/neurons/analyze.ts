@@ -113,7 +113,7 @@ export async function attributeLayer(
     completeness: completeness(data, expected),
     top: topUnits(data, split.layer.shape, request.top),
     ...(request.region ? { region: request.region } : {}),
-    params: { steps: request.steps, rule: request.rule, baseline: path.baseline.name },
+    params: { steps: request.steps, rule: request.rule, baseline: path.baseline.name, ...(split.jvp ? { jvp: split.jvp } : {}) },
     timing: { ms: elapsed(started), evaluations: runner.evaluations - before },
   };
 }

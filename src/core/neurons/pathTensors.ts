@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PathLensError } from '../errors';
 import { scalarValues, type ExplainedScalar } from '../engine/scalar';
 import type { InternalLayer, InternalLayers } from '../model/internalLayers';
+import { registerSecondOrderGradients } from '../engine/secondOrderGradients';
 
 /**
  * Step of the central difference giving dh/dα along the path, in units of the path length. Float32
@@ -18,6 +19,8 @@ export interface SplitModel {
   fn: ExplainedScalar;
   internals: InternalLayers;
   layer: InternalLayer;
+  /** How dh/dα is computed: exact double backward, or a central difference where the ops lack it. */
+  jvp?: 'double-backward' | 'central-difference';
 }
 
 export function splitModel(fn: ExplainedScalar, layerName: string): SplitModel {
@@ -69,14 +72,60 @@ export function layerGradients(split: SplitModel, points: tf.Tensor): { value: t
   return { value: value as tf.Tensor1D, gradX: grads[0]!, gradH: grads[1]! };
 }
 
-/** dh(p_b + t·direction)/dt at t = 0 by a central difference of step JVP_STEP, [B, ...layer shape]. */
+/**
+ * dh(p_b + t·direction)/dt at t = 0, [B, ...layer shape]: exact by double backward,
+ * J·d = ∇_v (d · Jᵀv), where the model's ops allow it; otherwise a central difference of step JVP_STEP
+ * (then `split.jvp` says so, and the result carries that method).
+ */
 export function activationDerivative(split: SplitModel, points: tf.Tensor, direction: tf.Tensor): tf.Tensor {
+  if (split.jvp !== 'central-difference') {
+    try {
+      const exact = exactJvp(split, points, direction);
+      split.jvp = 'double-backward';
+      return exact;
+    } catch (err) {
+      if (!/gradient function not found|not registered|Cannot compute gradient/i.test(String((err as Error).message))) throw err;
+      split.jvp = 'central-difference';
+    }
+  }
   const step = tf.mul(direction, JVP_STEP);
   const ahead = activations(split, tf.add(points, step));
   const behind = activations(split, tf.sub(points, step));
   const derivative = tf.div(tf.sub(ahead, behind), 2 * JVP_STEP);
   tf.dispose([ahead, behind]);
   return derivative;
+}
+
+function exactJvp(split: SplitModel, points: tf.Tensor, direction: tf.Tensor): tf.Tensor {
+  registerSecondOrderGradients();
+  const kept: tf.Tensor[] = [];
+  try {
+    return tf.grad((v: tf.Tensor) => {
+      const vjp = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(activationsOnTape(split, p, kept), v)))(points);
+      return tf.sum(tf.mul(vjp, direction));
+    })(tf.zeros([points.shape[0]!, ...split.layer.shape]));
+  } finally {
+    tf.dispose(kept);
+  }
+}
+
+/** h(points) recorded on the gradient tape (the forward pass stops at the layer); kept tensors go to `kept`. */
+function activationsOnTape(split: SplitModel, points: tf.Tensor, kept: tf.Tensor[]): tf.Tensor {
+  try {
+    split.internals.through(
+      split.layer.name,
+      (h) => {
+        const held = tf.keep(h);
+        kept.push(held);
+        throw new CapturedActivation(held);
+      },
+      () => scalarValues(split.fn, points),
+    );
+  } catch (err) {
+    if (err instanceof CapturedActivation) return err.h;
+    throw err;
+  }
+  throw new PathLensError('internal', `layer '${split.layer.name}' was not reached by the forward pass`);
 }
 
 /** F with the layer's output replaced by `replacement` (g run on another activation; x feeds any skip paths). */
