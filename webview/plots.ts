@@ -41,14 +41,19 @@ function ordered(path: PathTrace): number[] {
   return path.alpha.map((_, i) => i).sort((a, b) => path.alpha[a]! - path.alpha[b]!);
 }
 
-function axes(theme: PlotTheme, xLabel: string, yLabel: string): uPlot.Axis[] {
-  const common = {
+/** The themed look every uPlot axis of the panel shares. */
+export function axisStyle(theme: PlotTheme): uPlot.Axis {
+  return {
     stroke: theme.foreground,
     font: theme.font,
     labelFont: theme.font,
     grid: { stroke: theme.grid, width: 1 },
     ticks: { stroke: theme.grid, width: 1 },
   };
+}
+
+function axes(theme: PlotTheme, xLabel: string, yLabel: string): uPlot.Axis[] {
+  const common = axisStyle(theme);
   return [
     { ...common, label: xLabel, labelSize: 16, size: 30 },
     { ...common, label: yLabel, labelSize: 16, size: 52, values: (_u: uPlot, splits: number[]) => splits.map((s) => formatNumber(s)) },

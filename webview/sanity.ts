@@ -15,7 +15,7 @@ import { formatNumber, isSpatial, renderBarChart, renderOverlay } from '../src/s
 import { button } from './controls';
 import { basename, type DisplayOptions } from './display';
 import { h, imageData } from './dom';
-import { plotTheme } from './plots';
+import { axisStyle, plotTheme } from './plots';
 import { plannedSteps, similaritySeries, xAxisLabel, type SanityViewState } from './sanityState';
 
 const CHECK_TITLES = {
@@ -376,13 +376,7 @@ function similarityPlotOptions(
   points: number,
   theme: Theme,
 ): uPlot.Options {
-  const common = {
-    stroke: theme.foreground,
-    font: theme.font,
-    labelFont: theme.font,
-    grid: { stroke: theme.grid, width: 1 },
-    ticks: { stroke: theme.grid, width: 1 },
-  };
+  const common = axisStyle(theme);
   return {
     width: 300,
     height: 150,

@@ -112,11 +112,11 @@ export function installFastTrainingKernels(): void {
   override('Sum', fastSum);
 }
 
-// y[b,yR,yC,:] = sum_{wR,wC,d1} x[b, yR*s+wR-top, yC*s+wC-left, d1] * W[wR,wC,d1,:]
-function conv2dForward(backend: CpuBackend, x: tf.TensorInfo, w: tf.TensorInfo, a: ConvAttrs) {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    w.shape as [number, number, number, number],
+/** NHWC conv geometry for x and filter shapes (unit dilation, channels last). */
+function convInfo(xShape: number[], filterShape: number[], a: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
     a.strides,
     1,
     a.pad,
@@ -124,13 +124,17 @@ function conv2dForward(backend: CpuBackend, x: tf.TensorInfo, w: tf.TensorInfo, 
     false,
     'channelsLast',
   );
+}
+
+/**
+ * Visits every (output position, filter tap) whose input pixel lies inside x, with the offsets of
+ * y[b,yR,yC,0], x[b,xR,xC,0] and W[wR,wC,0,0] (x at yR*s+wR-top, yC*s+wC-left). The channel loops are
+ * the caller's.
+ */
+function forEachConvTap(info: tf.backend_util.Conv2DInfo, visit: (yOff: number, xOff: number, wOff: number) => void): void {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const xv = values(backend, x);
-  const wv = values(backend, w);
-  const out = new Float32Array(batchSize * outHeight * outWidth * outChannels);
+  const { top, left } = info.padInfo;
   for (let b = 0; b < batchSize; b++) {
     for (let yR = 0; yR < outHeight; yR++) {
       for (let yC = 0; yC < outWidth; yC++) {
@@ -141,19 +145,29 @@ function conv2dForward(backend: CpuBackend, x: tf.TensorInfo, w: tf.TensorInfo, 
           for (let wC = 0; wC < filterWidth; wC++) {
             const xC = yC * strideWidth + wC - left;
             if (xC < 0 || xC >= inWidth) continue;
-            const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
-            const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
-            for (let d1 = 0; d1 < inChannels; d1++) {
-              const v = xv[xOff + d1];
-              if (v === 0) continue;
-              const o = wOff + d1 * outChannels;
-              for (let d2 = 0; d2 < outChannels; d2++) out[yOff + d2] += v * wv[o + d2];
-            }
+            visit(yOff, ((b * inHeight + xR) * inWidth + xC) * inChannels, (wR * filterWidth + wC) * inChannels * outChannels);
           }
         }
       }
     }
   }
+}
+
+// y[b,yR,yC,:] = sum_{wR,wC,d1} x[b, yR*s+wR-top, yC*s+wC-left, d1] * W[wR,wC,d1,:]
+function conv2dForward(backend: CpuBackend, x: tf.TensorInfo, w: tf.TensorInfo, a: ConvAttrs) {
+  const info = convInfo(x.shape, w.shape, a);
+  const { inChannels, outChannels } = info;
+  const xv = values(backend, x);
+  const wv = values(backend, w);
+  const out = new Float32Array(info.batchSize * info.outHeight * info.outWidth * outChannels);
+  forEachConvTap(info, (yOff, xOff, wOff) => {
+    for (let d1 = 0; d1 < inChannels; d1++) {
+      const v = xv[xOff + d1];
+      if (v === 0) continue;
+      const o = wOff + d1 * outChannels;
+      for (let d2 = 0; d2 < outChannels; d2++) out[yOff + d2] += v * wv[o + d2];
+    }
+  });
   return { out, shape: info.outShape, outChannels };
 }
 
@@ -188,46 +202,19 @@ function fastConv2DBackpropInput(args: Parameters<tf.KernelFunc>[0], backend: Cp
   if (a.dataFormat === 'NCHW') return null;
   const dy = args.inputs.dy as tf.TensorInfo;
   const w = args.inputs.filter as tf.TensorInfo;
-  const info = tf.backend_util.computeConv2DInfo(
-    a.inputShape,
-    w.shape as [number, number, number, number],
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+  const info = convInfo(a.inputShape, w.shape, a);
+  const { inChannels, outChannels } = info;
   const dyv = values(backend, dy);
   const wv = values(backend, w);
-  const dx = new Float32Array(batchSize * inHeight * inWidth * inChannels);
-  for (let b = 0; b < batchSize; b++) {
-    for (let yR = 0; yR < outHeight; yR++) {
-      for (let yC = 0; yC < outWidth; yC++) {
-        const dyOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
-        for (let wR = 0; wR < filterHeight; wR++) {
-          const xR = yR * strideHeight + wR - top;
-          if (xR < 0 || xR >= inHeight) continue;
-          for (let wC = 0; wC < filterWidth; wC++) {
-            const xC = yC * strideWidth + wC - left;
-            if (xC < 0 || xC >= inWidth) continue;
-            const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
-            const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
-            for (let d1 = 0; d1 < inChannels; d1++) {
-              const o = wOff + d1 * outChannels;
-              let acc = 0;
-              for (let d2 = 0; d2 < outChannels; d2++) acc += dyv[dyOff + d2] * wv[o + d2];
-              dx[xOff + d1] += acc;
-            }
-          }
-        }
-      }
+  const dx = new Float32Array(info.batchSize * info.inHeight * info.inWidth * inChannels);
+  forEachConvTap(info, (dyOff, xOff, wOff) => {
+    for (let d1 = 0; d1 < inChannels; d1++) {
+      const o = wOff + d1 * outChannels;
+      let acc = 0;
+      for (let d2 = 0; d2 < outChannels; d2++) acc += dyv[dyOff + d2] * wv[o + d2];
+      dx[xOff + d1] += acc;
     }
-  }
+  });
   return backend.makeTensorInfo(a.inputShape, 'float32', dx);
 }
 
@@ -237,46 +224,19 @@ function fastConv2DBackpropFilter(args: Parameters<tf.KernelFunc>[0], backend: C
   if (a.dataFormat === 'NCHW') return null;
   const x = args.inputs.x as tf.TensorInfo;
   const dy = args.inputs.dy as tf.TensorInfo;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+  const info = convInfo(x.shape, a.filterShape, a);
+  const { inChannels, outChannels } = info;
   const xv = values(backend, x);
   const dyv = values(backend, dy);
-  const acc = new Float64Array(filterHeight * filterWidth * inChannels * outChannels);
-  for (let b = 0; b < batchSize; b++) {
-    for (let yR = 0; yR < outHeight; yR++) {
-      for (let yC = 0; yC < outWidth; yC++) {
-        const dyOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
-        for (let wR = 0; wR < filterHeight; wR++) {
-          const xR = yR * strideHeight + wR - top;
-          if (xR < 0 || xR >= inHeight) continue;
-          for (let wC = 0; wC < filterWidth; wC++) {
-            const xC = yC * strideWidth + wC - left;
-            if (xC < 0 || xC >= inWidth) continue;
-            const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
-            const wOff = (wR * filterWidth + wC) * inChannels * outChannels;
-            for (let d1 = 0; d1 < inChannels; d1++) {
-              const v = xv[xOff + d1];
-              if (v === 0) continue;
-              const o = wOff + d1 * outChannels;
-              for (let d2 = 0; d2 < outChannels; d2++) acc[o + d2] += v * dyv[dyOff + d2];
-            }
-          }
-        }
-      }
+  const acc = new Float64Array(info.filterHeight * info.filterWidth * inChannels * outChannels);
+  forEachConvTap(info, (dyOff, xOff, wOff) => {
+    for (let d1 = 0; d1 < inChannels; d1++) {
+      const v = xv[xOff + d1];
+      if (v === 0) continue;
+      const o = wOff + d1 * outChannels;
+      for (let d2 = 0; d2 < outChannels; d2++) acc[o + d2] += v * dyv[dyOff + d2];
     }
-  }
+  });
   return backend.makeTensorInfo(a.filterShape, 'float32', Float32Array.from(acc));
 }
 

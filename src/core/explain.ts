@@ -65,6 +65,18 @@ export function predictionOf(model: LoadedModel, input: PreparedInput, topK = 5)
   return { ...entry(order[0]!), top: order.slice(0, topK).map(entry) };
 }
 
+/** The class to explain: the top-1 prediction for 'top', else the given index, checked against the model's classes. */
+export function resolveTarget(model: LoadedModel, prediction: Prediction, requested: 'top' | number): number {
+  const target = requested === 'top' ? prediction.index : requested;
+  if (!Number.isInteger(target) || target < 0 || target >= model.numClasses) {
+    throw new PathLensError(
+      'target',
+      `target class ${target} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
+    );
+  }
+  return target;
+}
+
 /**
  * Explains every input with every requested method. Per-input failures are recorded on that input
  * (others still run); cancellation stops everything.
@@ -103,13 +115,7 @@ async function explainOne(
   hooks: ExplainHooks,
 ): Promise<InputResult> {
   const prediction = predictionOf(model, input);
-  const targetIndex = request.target === 'top' ? prediction.index : request.target;
-  if (!Number.isInteger(targetIndex) || targetIndex < 0 || targetIndex >= model.numClasses) {
-    throw new PathLensError(
-      'target',
-      `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
-    );
-  }
+  const targetIndex = resolveTarget(model, prediction, request.target);
   const evaluator = new Evaluator(
     { model, target: targetIndex, output: request.output },
     {

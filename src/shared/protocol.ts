@@ -17,7 +17,7 @@ import type {
 } from './types';
 import type { ErrorCode } from './errors';
 import type { MethodInfo } from './methods';
-import type { SanityCheck, SanityEvent, SanityResult, SanityThresholds } from './sanity';
+import type { SanityCheck, SanityEvent, SanityResult, SanitySettings } from './sanity';
 import type { LayerChoice, NeuronMethod, NeuronsResult, Region } from './neurons';
 
 export type { MethodInfo, ParameterSpec } from './methods';
@@ -76,26 +76,13 @@ export interface ExplainJob {
  * (cascading / independent) or model perturbation. Streams `sanity` events (plan, original maps, one
  * per step, verdicts) and ends with `sanity-done`.
  */
-export interface SanityJob {
+export interface SanityJob extends SanitySettings {
   modelPath: string;
   /** One input: an image, a .json tensor, or a CSV (its first row). */
   input: string;
   methods: string[];
-  check: SanityCheck;
-  target: 'top' | number;
-  output: OutputKind;
   preprocess?: string;
   options: JobMethodOptions;
-  memoryBudgetMB?: number;
-  /** Seed of re-initialisation and noise (default 0; reported). */
-  seed?: number;
-  /** Perturbation noise levels relative to each weight tensor's std (default 0.005, 0.01, 0.02, 0.05, 0.1). */
-  levels?: number[];
-  /** Perturbed models drawn per level (default 3). */
-  draws?: number;
-  thresholds?: Partial<SanityThresholds>;
-  /** Fraction of the top-k% intersection (default 0.1). */
-  topK?: number;
 }
 
 export type WorkerRequest =

@@ -2,7 +2,7 @@
  * Data shapes of the sanity checks (ALGORITHMS.md §9), plain and structured-clone safe: they travel
  * from the worker to the host and the panel as they are.
  */
-import type { MethodResult, ModelSummary, BackendName, Preprocessing, Prediction, PreparedInput, Target } from './types';
+import type { MethodResult, ModelSummary, BackendName, Preprocessing, Prediction, PreparedInput, Target, OutputKind } from './types';
 
 /** The similarity metrics of the sanity checks, in display order. */
 export const METRICS = ['spearmanAbs', 'spearmanSigned', 'ssim', 'hog', 'topK'] as const;
@@ -47,6 +47,23 @@ export interface SanityThresholds {
 }
 
 export const DEFAULT_THRESHOLDS: SanityThresholds = { metric: 'spearmanAbs', randomization: 0.5, independentShare: 0.5, stability: 0.8 };
+
+/** The settings of a sanity check beyond model, input and methods (the job and the core request share them). */
+export interface SanitySettings {
+  check: SanityCheck;
+  target: 'top' | number;
+  output: OutputKind;
+  memoryBudgetMB?: number;
+  /** Seed of re-initialisation and noise (default 0; reported). */
+  seed?: number;
+  /** Perturbation noise levels relative to each weight tensor's std (default 0.005, 0.01, 0.02, 0.05, 0.1). */
+  levels?: number[];
+  /** Perturbed models drawn per level (default 3). */
+  draws?: number;
+  thresholds?: Partial<SanityThresholds>;
+  /** Fraction of the top-k% intersection (default 0.1). */
+  topK?: number;
+}
 
 export interface SanityLayer {
   /** Layer name (layers models) or node name (graph models). */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { baselineResolver } from '../core/attribution/baselines';
 import { Evaluator } from '../core/engine/evaluator';
 import { PathLensError } from '../core/errors';
-import { predictionOf } from '../core/explain';
+import { predictionOf, resolveTarget } from '../core/explain';
 import { baselineName, loadInputs, makeBaseline } from '../core/input';
 import { defaultCropFor } from '../core/model/sidecars';
 import { attributeLayer, NEURON_DEFAULTS, ravel, unitMap, type NeuronPath, type PathOptions } from '../core/neurons/analyze';
@@ -33,13 +33,7 @@ export async function runNeuronsJob(
     throw new PathLensError('usage', `neurons explains one input; ${job.input} holds ${inputs.length} (name one file)`);
   const input = inputs[0]!;
   const prediction = predictionOf(model, input);
-  const target = job.target === 'top' ? prediction.index : job.target;
-  if (!Number.isInteger(target) || target < 0 || target >= model.numClasses) {
-    throw new PathLensError(
-      'target',
-      `target class ${target} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
-    );
-  }
+  const target = resolveTarget(model, prediction, job.target);
   const fn = { model, target, output: job.output };
   const evaluator = new Evaluator(fn, {
     memoryBudgetMB: job.memoryBudgetMB,

@@ -88,6 +88,15 @@ interface WasmBackendLike extends KernelBackend {
 
 type Shape4 = [number, number, number, number];
 
+/** Attributes of the convolution gradient kernels (tfjs-core's kernel attrs, typed for what they read). */
+interface ConvGradAttrs {
+  strides: number | [number, number];
+  dilations?: number | [number, number];
+  pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
 /**
  * Runs wasm kernels and remembers every result so that all intermediates are released in
  * `dispose()`, except those handed out with `keep()`.
@@ -195,14 +204,7 @@ function tapSlice(s: KernelScope, xP: TensorInfo, r0: number, c0: number, outH: 
 
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } = attrs as unknown as {
-    strides: number | [number, number];
-    pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: Shape4;
-    dilations?: number | [number, number];
-  };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
   if (dataFormat === 'NCHW') throw new Error('PathLens wasm Conv2DBackpropFilter supports only NHWC.');
   const info = backend_util.computeConv2DInfo(
     x.shape as Shape4,
@@ -311,13 +313,7 @@ function fullCorrelationInput(
 
 const conv2DBackpropInput: KernelFunc = (args) => {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as {
-    strides: number | [number, number];
-    pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: Shape4;
-  };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
   if (dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
     return callOriginal('Conv2DBackpropInput', args);
   }
@@ -341,13 +337,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
 
 const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: number | [number, number];
-    dilations?: number | [number, number];
-    pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: Shape4;
-  };
+  const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
   const info = backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, dilations ?? 1, pad, dimRoundingMode, true);
   const [fh, fw, c, m] = filter.shape;
   const [n, h, w] = inputShape;
@@ -374,13 +364,7 @@ const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
 
 const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: number | [number, number];
-    dilations?: number | [number, number];
-    pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: Shape4;
-  };
+  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
   const info = backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, dilations ?? 1, pad, dimRoundingMode, true);
   const [fh, fw, c, m] = filterShape;
   return scoped(backend, (s) => {

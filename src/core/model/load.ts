@@ -120,12 +120,7 @@ async function loadLayers(read: ReadArtifacts, file: string, budget: number): Pr
   } catch (err) {
     throw wrapLoadError(err, file);
   }
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new PathLensError(
-      'model-unsupported',
-      `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`,
-    );
-  }
+  requireSingleInputOutput(model, file);
   const inputShape = perExampleShape(model.inputs[0]!.shape, file);
   const outShape = model.outputs[0]!.shape;
   if (outShape.length !== 2 || outShape[1] === null) {
@@ -213,12 +208,7 @@ async function loadGraph(read: ReadArtifacts, file: string, budget: number): Pro
   } catch (err) {
     throw wrapLoadError(err, file);
   }
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new PathLensError(
-      'model-unsupported',
-      `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`,
-    );
-  }
+  requireSingleInputOutput(model, file);
   const nodes = ((read.artifacts.modelTopology as { node?: GraphNode[] }).node ?? []) as GraphNode[];
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const inputName = model.inputs[0]!.name;
@@ -307,4 +297,13 @@ function checkRuns(model: LoadedModel): void {
       throw new PathLensError('model-unsupported', `${file}: output shape [${out.shape}] is not [batch, classes]`);
     }
   });
+}
+
+function requireSingleInputOutput(model: { inputs: unknown[]; outputs: unknown[] }, file: string): void {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new PathLensError(
+      'model-unsupported',
+      `${file} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; PathLens explains single-input, single-output models`,
+    );
+  }
 }

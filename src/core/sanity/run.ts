@@ -15,8 +15,8 @@ import { baselineKey, baselineResolver } from '../attribution/baselines';
 import { optionsFor, type MethodContext } from '../attribution/method';
 import { currentBackend } from '../engine/backend';
 import { Evaluator } from '../engine/evaluator';
-import { CancelledError, PathLensError } from '../errors';
-import { predictionOf } from '../explain';
+import { CancelledError } from '../errors';
+import { predictionOf, resolveTarget } from '../explain';
 import type { LoadedModel } from '../model/load';
 import type { BaselineSpec, CancellationSignal, MethodResult, PreparedInput, Preprocessing, ProgressCallback, Target } from '../types';
 import { METRICS, prepareMap, similarity, type PreparedMap, type Similarity } from './metrics';
@@ -164,13 +164,7 @@ class SanityRun {
   async originalMaps(): Promise<{ results: MethodResult[]; target: Target }> {
     const model = this.model;
     this.prediction = predictionOf(model, this.input);
-    const targetIndex = (this.targetIndex = this.request.target === 'top' ? this.prediction.index : this.request.target);
-    if (!Number.isInteger(targetIndex) || targetIndex < 0 || targetIndex >= model.numClasses) {
-      throw new PathLensError(
-        'target',
-        `target class ${targetIndex} is out of range: the model has ${model.numClasses} classes (0–${model.numClasses - 1})`,
-      );
-    }
+    const targetIndex = (this.targetIndex = resolveTarget(model, this.prediction, this.request.target));
     const original = await this.mapsOf(model, 'original');
     const labels = model.summary.labels;
     const target: Target = {

@@ -6,27 +6,13 @@ import { checkOptionLimits } from '../safety';
 import { optionsFor, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { getMethod } from '../methods';
-import type { OutputKind } from '../types';
 import { METRICS } from './metrics';
-import { DEFAULT_DRAWS, DEFAULT_LEVELS, DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityCheck, type SanityThresholds } from './types';
+import { DEFAULT_DRAWS, DEFAULT_LEVELS, DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanitySettings, type SanityThresholds } from './types';
 
-export interface SanityRequest {
-  check: SanityCheck;
+export interface SanityRequest extends SanitySettings {
   /** Method names, or method objects (tests use model-independent stand-ins). */
   methods: (string | AttributionMethod)[];
-  target: 'top' | number;
-  output: OutputKind;
   options: MethodOptions;
-  memoryBudgetMB?: number;
-  /** Seed of the re-initialisations and perturbations (default 0). */
-  seed?: number;
-  /** Perturbation noise levels relative to each tensor's std (default 0.5%, 1%, 2%, 5%, 10%). */
-  levels?: number[];
-  /** Perturbed models drawn per level (default 3). */
-  draws?: number;
-  thresholds?: Partial<SanityThresholds>;
-  /** Fraction for the top-k% intersection (default 0.1). */
-  topK?: number;
 }
 
 export interface ResolvedSanityRequest {
