@@ -5,25 +5,15 @@
 import * as path from 'node:path';
 import { toJsonString } from '../core/report/json';
 import { writeReport } from '../core/report/write';
-import type { ExplainResult, ModelSummary, Preprocessing, Progress } from '../shared/types';
+import type { ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
 import { WorkerClient, WorkerError } from '../worker/client';
 import { errorLine } from './crashLog';
 import { HELP, parseCommand, UsageError, type Command } from './args';
 import { runSanityCommand } from './sanity';
 import { runNeuronsCommand } from './neurons';
+import { progressPrinter } from './progress';
 
 const stderr = (line: string) => process.stderr.write(line + '\n');
-
-/** At most one progress line per interval, so a fast job does not flood the terminal. */
-function progressPrinter(intervalMs = 1000): (p: Progress) => void {
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < intervalMs && p.done < p.total) return;
-    last = now;
-    stderr(`  ${p.stage}: ${p.done}/${p.total}`);
-  };
-}
 
 function formatSummary(summary: ModelSummary, preprocessing: Preprocessing | null): string {
   const lines = [
@@ -88,7 +78,7 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
       stderr(
         `pathlens: fitting patterns (${command.job.estimator ?? 'two-component'}) for ${command.job.modelPath} on ${command.job.data.join(', ')} (backend ${backend})`,
       );
-      const printProgress = progressPrinter();
+      const printProgress = progressPrinter(stderr);
       const job = client.fitPatterns(command.job, (event) => {
         if (event.kind === 'progress') printProgress(event.progress);
       });
@@ -108,7 +98,7 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
     if (command.kind === 'neurons') return await runNeuronsCommand(client, command, (job) => (running = job), stderr);
     const backend = await client.start();
     if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
-    const printProgress = progressPrinter();
+    const printProgress = progressPrinter(stderr);
     const job = client.explain(command.job, (event) => {
       if (event.kind === 'progress') printProgress(event.progress);
     });

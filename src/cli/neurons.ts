@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NEURON_METHODS, type NeuronMethod, type NeuronsResult, type Region } from '../shared/neurons';
 import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
-import type { BackendChoice, Progress, QuadratureRuleName } from '../shared/types';
+import type { BackendChoice, QuadratureRuleName } from '../shared/types';
 import type { RunningJob, WorkerClient } from '../worker/client';
 import { BACKENDS, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
+import { progressPrinter } from './progress';
 
 export const NEURONS_HELP = `neurons options (pathlens neurons --model M --input X --layer L [options]):
   --layer <name>         the layer (or graph node) to split the model at; its output after its built-in
@@ -141,13 +142,7 @@ export async function runNeuronsCommand(
   const backend = await client.start();
   if (!command.json)
     stderr(`pathlens: neurons of ${command.job.layer} (${command.job.method}) on ${command.job.modelPath} (backend ${backend})`);
-  let last = 0;
-  const printProgress = (p: Progress) => {
-    const now = Date.now();
-    if (now - last < 1000 && p.done < p.total) return;
-    last = now;
-    stderr(`  ${p.stage}: ${p.done}/${p.total}`);
-  };
+  const printProgress = progressPrinter(stderr);
   const job = client.neurons(command.job, (event: WorkerEvent) => {
     if (event.kind === 'progress') printProgress(event.progress);
   });

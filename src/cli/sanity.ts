@@ -19,7 +19,7 @@ import { encodePng, isSpatial, renderOverlay, sanitizeForJson, type RgbaImageDat
 import { METRIC_LABELS, METRICS, type MetricName } from '../core/sanity/metrics';
 import { DEFAULT_THRESHOLDS, SANITY_CHECKS, type SanityResult } from '../shared/sanity';
 import { validateSanityRequest } from '../core/sanity/validate';
-import type { BackendChoice, Progress } from '../shared/types';
+import type { BackendChoice } from '../shared/types';
 import type { SanityJob, WorkerEvent } from '../shared/protocol';
 import type { RunningJob, WorkerClient } from '../worker/client';
 import {
@@ -35,6 +35,7 @@ import {
   wholeNumber,
   type Usage,
 } from './flags';
+import { progressPrinter } from './progress';
 
 export const SANITY_HELP = `sanity options (pathlens sanity --model M --input I --method … --check …):
   --check <c>            cascading (default) | independent | perturbation
@@ -364,13 +365,7 @@ export async function runSanityCommand(
   const backend = await client.start();
   if (!command.json)
     stderr(`pathlens: sanity ${command.job.check} of ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
-  let last = 0;
-  const printProgress = (p: Progress) => {
-    const now = Date.now();
-    if (now - last < 1000 && p.done < p.total) return;
-    last = now;
-    stderr(`  ${p.stage}: ${p.done}/${p.total}`);
-  };
+  const printProgress = progressPrinter(stderr);
   const job = client.sanity(command.job, (event: WorkerEvent) => {
     if (event.kind === 'progress') printProgress(event.progress);
     else if (event.kind === 'sanity' && event.event.type === 'step' && !command.json) {
