@@ -56,6 +56,8 @@ export interface ModelSummary {
   labels: string[] | null;
   labelsSource: string | null;
   weightBytes: number;
+  /** Where the model came from when it was not a model.json (e.g. "Keras 3.9.2 .keras file"), with notes. */
+  source?: string;
 }
 
 /** One model input, ready to feed: data in the model's input space (after preprocessing). */

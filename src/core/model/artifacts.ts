@@ -14,6 +14,7 @@ import {
   validate,
   z,
 } from '../safety';
+import { isKerasModelPath, readKerasArtifacts, type KerasSource } from './keras/read';
 
 /** Bytes per stored element, including quantized storage types. */
 const DTYPE_BYTES: Record<string, number> = {
@@ -43,6 +44,8 @@ export interface ReadArtifacts {
   artifacts: tf.io.ModelArtifacts;
   format: 'layers-model' | 'graph-model';
   weightBytes: number;
+  /** Set when the artifacts were read from a Keras file (.keras / .h5) rather than a model.json. */
+  keras?: KerasSource;
 }
 
 /** Bytes a manifest entry occupies in its shard (quantized entries are stored in their storage dtype). */
@@ -104,6 +107,7 @@ export function detectFormat(json: ModelJson): 'layers-model' | 'graph-model' {
  * before TF.js sees them, so a short or missing shard is named instead of surfacing as a shape error.
  */
 export function readModelArtifacts(modelJsonPath: string): ReadArtifacts {
+  if (isKerasModelPath(modelJsonPath)) return readKerasArtifacts(modelJsonPath);
   const file = path.resolve(modelJsonPath);
   if (!fs.existsSync(file)) throw new PathLensError('model-json', `model file not found: ${file}`);
   const text = new TextDecoder('utf-8').decode(readRegularFile(file, 'model', MAX_TEXT_FILE_BYTES, 'model-json'));

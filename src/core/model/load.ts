@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { PathLensError } from '../errors';
 import type { LayerInfo, ModelSummary, OutputKind, TensorInfo } from '../types';
 import { readModelArtifacts, type ReadArtifacts } from './artifacts';
+import { describeKerasSource } from './keras/read';
 import { readLabels } from './labels';
 import { checkGraphTopology, checkLayersTopology } from './topologyChecks';
 import { checkDeclaredBytes, DEFAULT_MEMORY_BUDGET_MB, elementCount, MB, validate, z } from '../safety';
@@ -51,6 +52,7 @@ export async function loadModel(modelJsonPath: string, options: LoadModelOptions
     labels: labels?.labels ?? null,
     labelsSource: labels?.source ?? null,
     weightBytes: read.weightBytes,
+    ...(read.keras ? { source: describeKerasSource(read.keras) } : {}),
   };
   const loaded = { ...model, summary };
   checkLayerOutputs(summary, budget);
@@ -70,9 +72,17 @@ function ioFrom(artifacts: tf.io.ModelArtifacts): tf.io.IOHandler {
   return { load: async () => artifacts };
 }
 
-function wrapLoadError(err: unknown, file: string): PathLensError {
+function wrapLoadError(err: unknown, file: string, specs?: tf.io.WeightsManifestEntry[]): PathLensError {
   if (err instanceof PathLensError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  const mismatch = /^Shape mismatch: (\[[\d,]*\]) vs\. (\[[\d,]*\])/.exec(message);
+  if (mismatch && specs) {
+    const culprit = specs.find((s) => JSON.stringify(s.shape) === mismatch[2]);
+    return new PathLensError(
+      'model-load',
+      `${file}: weight${culprit ? ` '${culprit.name}'` : ''} has shape ${mismatch[2]} but the model's layer needs ${mismatch[1]}`,
+    );
+  }
   const unknownLayer = /Unknown layer: (\w+)/.exec(message);
   if (unknownLayer) {
     return new PathLensError(
@@ -118,7 +128,7 @@ async function loadLayers(read: ReadArtifacts, file: string, budget: number): Pr
     const stripped = withoutFinalActivation(read.artifacts.modelTopology as Record<string, unknown>);
     if (stripped) logitModel = await tfl.loadLayersModel(ioFrom({ ...read.artifacts, modelTopology: stripped }));
   } catch (err) {
-    throw wrapLoadError(err, file);
+    throw wrapLoadError(err, file, read.artifacts.weightSpecs);
   }
   requireSingleInputOutput(model, file);
   const inputShape = perExampleShape(model.inputs[0]!.shape, file);
