@@ -59,6 +59,72 @@ async function loadReferences(context: MethodContext, path: string): Promise<Flo
   return references;
 }
 
+/** mean_D F(x′) over the whole reference set: the expectation Σ EG estimates. */
+async function meanValue(context: MethodContext, references: Float32Array[]): Promise<number> {
+  const size = context.input.data.length;
+  const values = await context.evaluator.values(
+    references.length,
+    (start, count) => {
+      const batch = new Float32Array(count * size);
+      for (let j = 0; j < count; j++) batch.set(references[start + j]!, j * size);
+      return tf.tensor(batch, [count, ...context.evaluator.inputShape]);
+    },
+    'F(reference set)',
+  );
+  return values.reduce((a, b) => a + b, 0) / references.length;
+}
+
+/**
+ * ∇F at x′_k + α_k (x − x′_k) for every draw k: Σ_k ∇F ⊙ (x − x′_k) per feature, and per sample F,
+ * ‖∇F‖ and its term's sum.
+ */
+async function sampleGradients(context: MethodContext, references: Float32Array[], draws: { reference: number[]; alpha: number[] }) {
+  const x = context.input.data;
+  const size = x.length;
+  const shape = context.evaluator.inputShape;
+  const samples = draws.alpha.length;
+  const differences = (start: number, count: number) => {
+    const out = new Float32Array(count * size);
+    for (let j = 0; j < count; j++) {
+      const ref = references[draws.reference[start + j]!]!;
+      for (let i = 0; i < size; i++) out[j * size + i] = x[i]! - ref[i]!;
+    }
+    return out;
+  };
+  const sum = new Float64Array(size);
+  const value = new Array<number>(samples);
+  const gradNorm = new Array<number>(samples);
+  const perSample = new Array<number>(samples);
+  await context.evaluator.gradients(
+    samples,
+    (start, count) => {
+      const diff = differences(start, count);
+      const points = new Float32Array(count * size);
+      for (let j = 0; j < count; j++) {
+        const ref = references[draws.reference[start + j]!]!;
+        const a = draws.alpha[start + j]!;
+        for (let i = 0; i < size; i++) points[j * size + i] = ref[i]! + a * diff[j * size + i]!;
+      }
+      return tf.tensor(points, [count, ...shape]);
+    },
+    ({ start, count, grad }) => {
+      const flat = tf.reshape(grad, [count, size]);
+      const terms = tf.mul(flat, tf.tensor2d(differences(start, count), [count, size]));
+      return [tf.sum(terms, 0), tf.sum(terms, 1), tf.sqrt(tf.sum(tf.square(flat), 1))];
+    },
+    ({ start, count, value: values, outputs: [termSum, termPerSample, norms] }) => {
+      for (let i = 0; i < size; i++) sum[i]! += termSum![i]!;
+      for (let j = 0; j < count; j++) {
+        value[start + j] = values[j]!;
+        perSample[start + j] = termPerSample![j]!;
+        gradNorm[start + j] = norms![j]!;
+      }
+    },
+    'Expected Gradients',
+  );
+  return { sum, value, gradNorm, perSample };
+}
+
 /**
  * Expected Gradients (Erion et al. 2021): E_{x′~D, α~U(0,1)} [(x − x′) ⊙ ∇F(x′ + α(x − x′))] with
  * baselines x′ from a reference set D and K seeded samples, batched in evaluator chunks. Complete in
@@ -105,61 +171,10 @@ export const expectedGradients: AttributionMethod = {
     const { reference, samples, seed } = parse(options);
     const references = await loadReferences(context, reference);
     const size = context.input.data.length;
-    const shape = context.evaluator.inputShape;
-    const x = context.input.data;
     const draws = drawSamples(references.length, samples, seed);
 
-    // mean_D F(x′) over the whole reference set: the expectation Σ EG estimates.
-    const referenceValues = await context.evaluator.values(
-      references.length,
-      (start, count) => {
-        const batch = new Float32Array(count * size);
-        for (let j = 0; j < count; j++) batch.set(references[start + j]!, j * size);
-        return tf.tensor(batch, [count, ...shape]);
-      },
-      'F(reference set)',
-    );
-    const meanReferenceValue = referenceValues.reduce((a, b) => a + b, 0) / references.length;
-
-    const differences = (start: number, count: number) => {
-      const out = new Float32Array(count * size);
-      for (let j = 0; j < count; j++) {
-        const ref = references[draws.reference[start + j]!]!;
-        for (let i = 0; i < size; i++) out[j * size + i] = x[i]! - ref[i]!;
-      }
-      return out;
-    };
-    const sum = new Float64Array(size);
-    const value = new Array<number>(samples);
-    const gradNorm = new Array<number>(samples);
-    const perSample = new Array<number>(samples);
-    await context.evaluator.gradients(
-      samples,
-      (start, count) => {
-        const diff = differences(start, count);
-        const points = new Float32Array(count * size);
-        for (let j = 0; j < count; j++) {
-          const ref = references[draws.reference[start + j]!]!;
-          const a = draws.alpha[start + j]!;
-          for (let i = 0; i < size; i++) points[j * size + i] = ref[i]! + a * diff[j * size + i]!;
-        }
-        return tf.tensor(points, [count, ...shape]);
-      },
-      ({ start, count, grad }) => {
-        const flat = tf.reshape(grad, [count, size]);
-        const terms = tf.mul(flat, tf.tensor2d(differences(start, count), [count, size]));
-        return [tf.sum(terms, 0), tf.sum(terms, 1), tf.sqrt(tf.sum(tf.square(flat), 1))];
-      },
-      ({ start, count, value: values, outputs: [termSum, termPerSample, norms] }) => {
-        for (let i = 0; i < size; i++) sum[i]! += termSum![i]!;
-        for (let j = 0; j < count; j++) {
-          value[start + j] = values[j]!;
-          perSample[start + j] = termPerSample![j]!;
-          gradNorm[start + j] = norms![j]!;
-        }
-      },
-      'Expected Gradients',
-    );
+    const meanReferenceValue = await meanValue(context, references);
+    const { sum, value, gradNorm, perSample } = await sampleGradients(context, references, draws);
     const attribution = new Float32Array(size);
     for (let i = 0; i < size; i++) attribution[i] = sum[i]! / samples;
     const expected = context.inputValue - meanReferenceValue;

@@ -109,6 +109,173 @@ async function gradientAt(context: MethodContext, point: Float64Array, stage: st
 }
 
 /**
+ * The moving point of Guided IG and its float64 bookkeeping: x starts at the baseline and is moved,
+ * step by step, towards the input; `attr` collects Σ (x_new − x_old) · ∇F(x_old) per feature.
+ */
+class GuidedPath {
+  readonly size: number;
+  readonly input: Float64Array;
+  readonly base: Float64Array;
+  readonly diff: Float64Array;
+  readonly l1Total: number;
+  readonly x: Float64Array;
+  readonly attr: Float64Array;
+  private readonly xOld: Float64Array;
+  private readonly xMin: Float64Array;
+  private readonly xMax: Float64Array;
+  private readonly g: Float64Array;
+  private readonly absG: Float64Array;
+  private readonly scratch: Float64Array;
+  private readonly selected: Uint8Array;
+  /** Features that differ from the baseline, and their progress (for the trace's percentile band). */
+  private readonly varying: number[] = [];
+  private readonly progressOf: Float64Array;
+
+  constructor(input: ArrayLike<number>, baseline: ArrayLike<number>) {
+    const size = (this.size = input.length);
+    this.input = Float64Array.from(input);
+    this.base = Float64Array.from(baseline);
+    this.diff = new Float64Array(size);
+    let l1Total = 0;
+    for (let i = 0; i < size; i++) {
+      this.diff[i] = this.input[i]! - this.base[i]!;
+      l1Total += Math.abs(this.diff[i]!);
+      if (this.diff[i] !== 0) this.varying.push(i);
+    }
+    this.l1Total = l1Total;
+    this.x = Float64Array.from(this.base);
+    this.attr = new Float64Array(size);
+    this.xOld = new Float64Array(size);
+    this.xMin = new Float64Array(size);
+    this.xMax = new Float64Array(size);
+    this.g = new Float64Array(size);
+    this.absG = new Float64Array(size);
+    this.scratch = new Float64Array(size);
+    this.selected = new Uint8Array(size);
+    this.progressOf = new Float64Array(this.varying.length);
+  }
+
+  /**
+   * One step (α = (step+1)/steps): rounds that move the `fraction` of features with the smallest
+   * |gradient| to their bound α + maxDist until the L1 distance to the input reaches its target.
+   * Returns the step's Σ attribution.
+   */
+  advance(grad: Float32Array, step: number, steps: number, maxDist: number, fraction: number): number {
+    const { size, x, xOld, input } = this;
+    this.g.set(grad);
+    const alpha = (step + 1) / steps;
+    const alphaMin = Math.max(alpha - maxDist, 0);
+    this.setBounds(alphaMin, Math.min(alpha + maxDist, 1));
+    const l1Target = this.l1Total * (1 - (step + 1) / steps);
+    let stepSum = 0;
+    let gamma = Infinity;
+    for (let round = 0; gamma > 1; round++) {
+      if (round >= MAX_ROUNDS_PER_STEP) throw new PathLensError('internal', `Guided IG did not reach its L1 target at step ${step + 1}`);
+      xOld.set(x);
+      this.catchUp(alphaMin);
+      let l1Current = 0;
+      for (let i = 0; i < size; i++) l1Current += Math.abs(x[i]! - input[i]!);
+      if (Math.abs(l1Target - l1Current) <= Math.max(EPSILON * Math.max(Math.abs(l1Target), Math.abs(l1Current)), EPSILON)) {
+        stepSum = this.accumulate(grad, stepSum);
+        break;
+      }
+      const l1S = this.selectSlowest(fraction);
+      gamma = l1S > 0 ? (l1Current - l1Target) / l1S : Infinity;
+      this.moveSelected(gamma);
+      stepSum = this.accumulate(grad, stepSum);
+      // Nothing left to move (every feature at x_max) yet the target was missed by rounding: the
+      // reference would spin here; the step is as complete as it can be.
+      if (l1S === 0) break;
+    }
+    return stepSum;
+  }
+
+  private setBounds(alphaMin: number, alphaMax: number): void {
+    const { base, diff, xMin, xMax } = this;
+    for (let i = 0; i < this.size; i++) {
+      xMin[i] = base[i]! + diff[i]! * alphaMin;
+      xMax[i] = base[i]! + diff[i]! * alphaMax;
+    }
+  }
+
+  /** Features that fell behind α_min jump to x_min (constant features count as α_max: never behind). */
+  private catchUp(alphaMin: number): void {
+    const { x, base, diff, xMin } = this;
+    for (let i = 0; i < this.size; i++) {
+      if (diff[i] === 0) continue;
+      if ((x[i]! - base[i]!) / diff[i]! < alphaMin) x[i] = xMin[i]!;
+    }
+  }
+
+  /** Marks the `fraction` of features with the smallest |gradient| (not yet at x_max); returns their L1 distance to x_max. */
+  private selectSlowest(fraction: number): number {
+    const { x, g, absG, xMax, selected } = this;
+    // Features at x_max are done for this step: excluded from the selection by an infinite gradient.
+    for (let i = 0; i < this.size; i++) {
+      if (x[i] === xMax[i]) g[i] = Infinity;
+      absG[i] = Math.abs(g[i]!);
+    }
+    const threshold = lowerQuantile(absG, fraction, this.scratch);
+    let l1S = 0;
+    for (let i = 0; i < this.size; i++) {
+      const s = absG[i]! <= threshold && g[i] !== Infinity;
+      selected[i] = s ? 1 : 0;
+      if (s) l1S += Math.abs(x[i]! - xMax[i]!);
+    }
+    return l1S;
+  }
+
+  /** The selected features move to x_max (γ > 1) or the fraction γ of the way there. */
+  private moveSelected(gamma: number): void {
+    const { x, xMax, selected } = this;
+    if (gamma > 1) {
+      for (let i = 0; i < this.size; i++) if (selected[i]) x[i] = xMax[i]!;
+    } else {
+      for (let i = 0; i < this.size; i++) if (selected[i]) x[i] = x[i]! + (xMax[i]! - x[i]!) * gamma;
+    }
+  }
+
+  /** Adds (x − x_old) · ∇F(x_old) to the attribution; returns `sum` plus these terms (added in order, as the reference does). */
+  private accumulate(grad: Float32Array, sum: number): number {
+    const { x, xOld, attr } = this;
+    for (let i = 0; i < this.size; i++) {
+      const d = (x[i]! - xOld[i]!) * grad[i]!;
+      sum += d;
+      attr[i]! += d;
+    }
+    return sum;
+  }
+
+  /** Share of the baseline-to-input L1 distance covered so far. */
+  l1Covered(): number {
+    let l1 = 0;
+    for (let i = 0; i < this.size; i++) l1 += Math.abs(this.x[i]! - this.input[i]!);
+    return 1 - l1 / this.l1Total;
+  }
+
+  /** 10th, 50th and 90th percentile of the varying features' progress α_i. */
+  progressPercentiles(): number[] {
+    const { x, base, diff, varying, progressOf } = this;
+    for (let j = 0; j < varying.length; j++) {
+      const i = varying[j]!;
+      progressOf[j] = (x[i]! - base[i]!) / diff[i]!;
+    }
+    return percentiles(progressOf, [10, 50, 90]);
+  }
+}
+
+interface GuidedTrace {
+  alpha: number[];
+  value: number[];
+  gradNorm: number[];
+  cumulativeSum: number[];
+  l1Covered: number[];
+  p10: number[];
+  p50: number[];
+  p90: number[];
+}
+
+/**
  * Guided Integrated Gradients (Kapishnikov et al. CVPR 2021) with the semantics of PAIR-code/saliency's
  * `guided_ig.py`: at each step, move the features with the smallest |gradient| (a `fraction` of them)
  * towards the input, within `max_dist` of the straight path, until the L1 distance to the input has
@@ -167,27 +334,9 @@ export const guidedIg: AttributionMethod = {
     const { steps, fraction, maxDist, idgi } = parse(options);
     const baseline = await context.baseline(options.baseline ?? GUIDED_IG_DEFAULTS.baseline);
     const expected = context.inputValue - baseline.value;
-    const size = context.input.data.length;
-    const input = Float64Array.from(context.input.data);
-    const base = Float64Array.from(baseline.data);
-    const diff = new Float64Array(size);
-    let l1Total = 0;
-    for (let i = 0; i < size; i++) {
-      diff[i] = input[i]! - base[i]!;
-      l1Total += Math.abs(diff[i]!);
-    }
-    const attr = new Float64Array(size);
+    const path = new GuidedPath(context.input.data, baseline.data);
     const params = { steps, fraction, maxDist, baseline: baseline.name, idgi };
-    const trace = {
-      alpha: [] as number[],
-      value: [] as number[],
-      gradNorm: [] as number[],
-      cumulativeSum: [] as number[],
-      l1Covered: [] as number[],
-      p10: [] as number[],
-      p50: [] as number[],
-      p90: [] as number[],
-    };
+    const trace: GuidedTrace = { alpha: [], value: [], gradNorm: [], cumulativeSum: [], l1Covered: [], p10: [], p50: [], p90: [] };
     const result = (data: Float64Array) => {
       const attribution = Float32Array.from(data);
       return {
@@ -207,101 +356,25 @@ export const guidedIg: AttributionMethod = {
       };
     };
     // Input equal to the baseline: zero attribution (as the reference), no evaluation.
-    if (l1Total === 0) return result(attr);
+    if (path.l1Total === 0) return result(path.attr);
 
-    const x = Float64Array.from(base);
-    const xOld = new Float64Array(size);
-    const xMin = new Float64Array(size);
-    const xMax = new Float64Array(size);
-    const g = new Float64Array(size);
-    const absG = new Float64Array(size);
-    const scratch = new Float64Array(size);
-    const selected = new Uint8Array(size);
-    const varying: number[] = [];
-    for (let i = 0; i < size; i++) if (diff[i] !== 0) varying.push(i);
-    const progressOf = new Float64Array(varying.length);
-    const accumulator = idgi ? new IdgiAccumulator(size) : null;
+    const accumulator = idgi ? new IdgiAccumulator(path.size) : null;
     const pointValues: number[] = [];
     const stage = idgi ? 'Guided IG (IDGI)' : 'Guided IG';
     let cumulative = 0;
-
     for (let step = 0; step < steps; step++) {
-      const { grad: gradActual, value } = await gradientAt(context, x, stage);
+      const { grad, value } = await gradientAt(context, path.x, stage);
       pointValues.push(value);
-      accumulator?.pushLeft(gradActual, value);
+      accumulator?.pushLeft(grad, value);
       let norm2 = 0;
-      for (let i = 0; i < size; i++) {
-        g[i] = gradActual[i]!;
-        norm2 += g[i]! * g[i]!;
-      }
-      const alpha = (step + 1) / steps;
-      const alphaMin = Math.max(alpha - maxDist, 0);
-      const alphaMax = Math.min(alpha + maxDist, 1);
-      for (let i = 0; i < size; i++) {
-        xMin[i] = base[i]! + diff[i]! * alphaMin;
-        xMax[i] = base[i]! + diff[i]! * alphaMax;
-      }
-      const l1Target = l1Total * (1 - (step + 1) / steps);
-      let stepSum = 0;
-      let gamma = Infinity;
-      for (let round = 0; gamma > 1; round++) {
-        if (round >= MAX_ROUNDS_PER_STEP) throw new PathLensError('internal', `Guided IG did not reach its L1 target at step ${step + 1}`);
-        xOld.set(x);
-        // Features that fell behind α_min jump to x_min (constant features count as α_max: never behind).
-        for (let i = 0; i < size; i++) {
-          if (diff[i] === 0) continue;
-          if ((x[i]! - base[i]!) / diff[i]! < alphaMin) x[i] = xMin[i]!;
-        }
-        let l1Current = 0;
-        for (let i = 0; i < size; i++) l1Current += Math.abs(x[i]! - input[i]!);
-        if (Math.abs(l1Target - l1Current) <= Math.max(EPSILON * Math.max(Math.abs(l1Target), Math.abs(l1Current)), EPSILON)) {
-          for (let i = 0; i < size; i++) {
-            const d = (x[i]! - xOld[i]!) * gradActual[i]!;
-            stepSum += d;
-            attr[i]! += d;
-          }
-          break;
-        }
-        // Features at x_max are done for this step: excluded from the selection by an infinite gradient.
-        for (let i = 0; i < size; i++) {
-          if (x[i] === xMax[i]) g[i] = Infinity;
-          absG[i] = Math.abs(g[i]!);
-        }
-        const threshold = lowerQuantile(absG, fraction, scratch);
-        let l1S = 0;
-        for (let i = 0; i < size; i++) {
-          const s = absG[i]! <= threshold && g[i] !== Infinity;
-          selected[i] = s ? 1 : 0;
-          if (s) l1S += Math.abs(x[i]! - xMax[i]!);
-        }
-        gamma = l1S > 0 ? (l1Current - l1Target) / l1S : Infinity;
-        if (gamma > 1) {
-          for (let i = 0; i < size; i++) if (selected[i]) x[i] = xMax[i]!;
-        } else {
-          for (let i = 0; i < size; i++) if (selected[i]) x[i] = x[i]! + (xMax[i]! - x[i]!) * gamma;
-        }
-        for (let i = 0; i < size; i++) {
-          const d = (x[i]! - xOld[i]!) * gradActual[i]!;
-          stepSum += d;
-          attr[i]! += d;
-        }
-        // Nothing left to move (every feature at x_max) yet the target was missed by rounding: the
-        // reference would spin here; the step is as complete as it can be.
-        if (l1S === 0) break;
-      }
-      cumulative += stepSum;
+      for (let i = 0; i < grad.length; i++) norm2 += grad[i]! * grad[i]!;
+      cumulative += path.advance(grad, step, steps, maxDist, fraction);
       // Trace: the state after this step (α = (t+1)/T); F there is the next step's value (F(x) at the end).
-      let l1After = 0;
-      for (let i = 0; i < size; i++) l1After += Math.abs(x[i]! - input[i]!);
-      for (let j = 0; j < varying.length; j++) {
-        const i = varying[j]!;
-        progressOf[j] = (x[i]! - base[i]!) / diff[i]!;
-      }
-      const [p10, p50, p90] = percentiles(progressOf, [10, 50, 90]);
-      trace.alpha.push(alpha);
+      const [p10, p50, p90] = path.progressPercentiles();
+      trace.alpha.push((step + 1) / steps);
       trace.gradNorm.push(Math.sqrt(norm2));
       trace.cumulativeSum.push(cumulative);
-      trace.l1Covered.push(1 - l1After / l1Total);
+      trace.l1Covered.push(path.l1Covered());
       trace.p10.push(p10!);
       trace.p50.push(p50!);
       trace.p90.push(p90!);
@@ -312,6 +385,6 @@ export const guidedIg: AttributionMethod = {
       trace.cumulativeSum = accumulator.cumulative();
       return result(data);
     }
-    return result(attr);
+    return result(path.attr);
   },
 };

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { quadrature, QUADRATURE_RULES, type Quadrature } from '../path/quadrature';
+import type { Evaluator } from '../engine/evaluator';
 import { checkTwinValue, patternBackward, requirePatterns } from '../patterns/backward';
+import type { Patterns } from '../patterns/patterns';
 import type { QuadratureRuleName } from '../types';
 
 /**
@@ -28,6 +30,66 @@ function pgigQuadrature(options: MethodOptions): Quadrature & { ruleName: PgigRu
     return { rule: 'riemann-right', ruleName: rule, alphas, weights: alphas.map(() => 1 / (steps - 1)) };
   }
   return { ...quadrature(rule as QuadratureRuleName, steps), ruleName: rule };
+}
+
+const STAGE = 'Pattern-Guided IG';
+
+/** What the path accumulates: Σ_k w_k r(γ(α_k)) per feature, and F, ‖r‖ and w_k r·(x − x′) per point. */
+interface PathSums {
+  weighted: Float64Array;
+  values: number[];
+  norms: number[];
+  contributions: number[];
+}
+
+/** PatternAttribution relevance r and F at the path points x′ + α (x − x′), one chunk. */
+async function relevanceAt(
+  patterns: Patterns,
+  evaluator: Evaluator,
+  x0: ArrayLike<number>,
+  diff: Float32Array,
+  alphas: number[],
+): Promise<{ relevance: Float32Array; value: ArrayLike<number> }> {
+  const size = diff.length;
+  const n = alphas.length;
+  const points = new Float32Array(n * size);
+  for (let j = 0; j < n; j++) {
+    const a = alphas[j]!;
+    for (let i = 0; i < size; i++) points[j * size + i] = x0[i]! + a * diff[i]!;
+  }
+  const { target, output } = evaluator.fn;
+  const [relevance, value] = tf.tidy(() => {
+    const out = patternBackward(patterns, 'pattern-attribution', tf.tensor(points, [n, ...evaluator.inputShape]), target, output, false);
+    return [out.relevance, out.value];
+  });
+  const r = (await relevance!.data()) as Float32Array;
+  const v = await value!.data();
+  tf.dispose([relevance!, value!]);
+  return { relevance: r, value: v };
+}
+
+/** Adds one chunk (points start.. of the path) to the sums; a non-finite relevance is an error. */
+function addChunk(sums: PathSums, r: Float32Array, v: ArrayLike<number>, weights: number[], start: number, diff: Float32Array): void {
+  const size = diff.length;
+  for (let j = 0; j < v.length; j++) {
+    const w = weights[start + j]!;
+    let norm = 0;
+    let contribution = 0;
+    for (let i = 0; i < size; i++) {
+      const g = r[j * size + i]!;
+      if (!Number.isFinite(g))
+        throw new PathLensError(
+          'non-finite',
+          `the PatternAttribution backward pass became ${g} during ${STAGE}; check the patterns and the preprocessing`,
+        );
+      sums.weighted[i] += w * g;
+      norm += g * g;
+      contribution += w * g * diff[i]!;
+    }
+    sums.values[start + j] = v[j]!;
+    sums.norms[start + j] = Math.sqrt(norm);
+    sums.contributions[start + j] = contribution;
+  }
 }
 
 /**
@@ -77,7 +139,6 @@ export const pgig: AttributionMethod = {
     const patterns = await requirePatterns(context, 'pgig');
     const baseline = await context.baseline(options.baseline ?? PGIG_DEFAULTS.baseline);
     const evaluator = context.evaluator;
-    const { target, output } = evaluator.fn;
     const x = context.input.data;
     const x0 = baseline.data;
     const size = x.length;
@@ -85,69 +146,42 @@ export const pgig: AttributionMethod = {
     for (let i = 0; i < size; i++) diff[i] = x[i]! - x0[i]!;
     const count = q.alphas.length;
     const chunk = Math.max(1, await evaluator.chunkSize());
-    const weighted = new Float64Array(size);
-    const values = new Array<number>(count);
-    const norms = new Array<number>(count);
-    const contributions = new Array<number>(count);
-    const stage = 'Pattern-Guided IG';
-    evaluator.progress(stage, 0, count);
+    const sums: PathSums = {
+      weighted: new Float64Array(size),
+      values: new Array<number>(count),
+      norms: new Array<number>(count),
+      contributions: new Array<number>(count),
+    };
+    evaluator.progress(STAGE, 0, count);
     for (let start = 0; start < count; start += chunk) {
       evaluator.checkCancelled();
       const n = Math.min(chunk, count - start);
-      const points = new Float32Array(n * size);
-      for (let j = 0; j < n; j++) {
-        const a = q.alphas[start + j]!;
-        for (let i = 0; i < size; i++) points[j * size + i] = x0[i]! + a * diff[i]!;
-      }
-      const [relevance, value] = tf.tidy(() => {
-        const out = patternBackward(
-          patterns,
-          'pattern-attribution',
-          tf.tensor(points, [n, ...evaluator.inputShape]),
-          target,
-          output,
-          false,
-        );
-        return [out.relevance, out.value];
-      });
-      const r = (await relevance!.data()) as Float32Array;
-      const v = await value!.data();
-      tf.dispose([relevance!, value!]);
-      for (let j = 0; j < n; j++) {
-        const w = q.weights[start + j]!;
-        let norm = 0;
-        let contribution = 0;
-        for (let i = 0; i < size; i++) {
-          const g = r[j * size + i]!;
-          if (!Number.isFinite(g))
-            throw new PathLensError(
-              'non-finite',
-              `the PatternAttribution backward pass became ${g} during ${stage}; check the patterns and the preprocessing`,
-            );
-          weighted[i] += w * g;
-          norm += g * g;
-          contribution += w * g * diff[i]!;
-        }
-        values[start + j] = v[j]!;
-        norms[start + j] = Math.sqrt(norm);
-        contributions[start + j] = contribution;
-      }
+      const { relevance, value } = await relevanceAt(patterns, evaluator, x0, diff, q.alphas.slice(start, start + n));
+      addChunk(sums, relevance, value, q.weights, start, diff);
       evaluator.evaluations += n;
-      evaluator.progress(stage, start + n, count);
+      evaluator.progress(STAGE, start + n, count);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     // The twin must reproduce F; check it at the path's end point when that is on the path, else at x.
-    if (q.alphas[count - 1] === 1) checkTwinValue(values[count - 1]!, context.inputValue, 'pgig');
-    else {
-      const twin = tf.tidy(
-        () => patternBackward(patterns, 'gradient', tf.tensor(x, [1, ...evaluator.inputShape]), target, output, false).value.dataSync()[0]!,
-      );
-      checkTwinValue(twin, context.inputValue, 'pgig');
-    }
+    const twinAtInput =
+      q.alphas[count - 1] === 1
+        ? sums.values[count - 1]!
+        : tf.tidy(
+            () =>
+              patternBackward(
+                patterns,
+                'gradient',
+                tf.tensor(x, [1, ...evaluator.inputShape]),
+                evaluator.fn.target,
+                evaluator.fn.output,
+                false,
+              ).value.dataSync()[0]!,
+          );
+    checkTwinValue(twinAtInput, context.inputValue, 'pgig');
     const attribution = new Float32Array(size);
-    for (let i = 0; i < size; i++) attribution[i] = diff[i]! * weighted[i]!;
+    for (let i = 0; i < size; i++) attribution[i] = diff[i]! * sums.weighted[i]!;
     let running = 0;
-    const cumulativeSum = contributions.map((c) => (running += c));
+    const cumulativeSum = sums.contributions.map((c) => (running += c));
     return {
       method: 'pgig',
       params: {
@@ -161,7 +195,13 @@ export const pgig: AttributionMethod = {
       attribution: { shape: context.input.shape, data: attribution },
       // Not complete by design: there is no δ to report.
       completeness: null,
-      path: { alpha: [...q.alphas], value: values, gradNorm: norms, cumulativeSum, expected: context.inputValue - baseline.value },
+      path: {
+        alpha: [...q.alphas],
+        value: sums.values,
+        gradNorm: sums.norms,
+        cumulativeSum,
+        expected: context.inputValue - baseline.value,
+      },
       timing: { ms: elapsed(started), evaluations: count },
     };
   },
