@@ -51,7 +51,12 @@ describe('extension manifest', () => {
       {
         viewType: 'pathlens.modelView',
         displayName: 'PathLens Model View',
-        selector: [{ filenamePattern: 'model.json' }],
+        selector: [
+          { filenamePattern: 'model.json' },
+          { filenamePattern: '*.keras' },
+          { filenamePattern: '*.h5' },
+          { filenamePattern: '*.hdf5' },
+        ],
         priority: 'option',
       },
     ]);

@@ -206,3 +206,36 @@ function setDeclaredSize(bytes: Uint8Array, name: string, size: number): void {
   }
   throw new Error(`no central-directory record for ${name}`);
 }
+
+describe('the CLI on Keras files', () => {
+  const CLI = path.join(ROOT, 'dist/cli.js');
+  const pathlens = (...args: string[]) => {
+    if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
+    const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
+    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+  };
+
+  it('explains iris from .keras and .h5 exactly as from model.json', () => {
+    const dir = tempDir('keras-cli');
+    const csv = path.join(dir, 'flower.csv');
+    fs.writeFileSync(csv, 'sl,sw,pl,pw\n5.9,3.0,5.1,1.8\n');
+    const explain = (model: string) => {
+      const run = pathlens('explain', '--model', model, '--input', csv, '--method', 'ig', '--steps', '32', '--json');
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as { model: { source?: string }; inputs: { results: { attribution: { data: number[] } }[] }[] };
+    };
+    const reference = explain(path.join(ZOO, 'iris-mlp/model.json'));
+    for (const file of ['model.keras', 'model.h5']) {
+      const result = explain(path.join(FIXTURES, 'iris-mlp', file));
+      expect(result.model.source).toMatch(/read directly/);
+      expect(result.inputs[0]!.results[0]!.attribution).toEqual(reference.inputs[0]!.results[0]!.attribution);
+    }
+  });
+
+  it('info on an .h5 that is not a Keras model: exit 1, one line', () => {
+    const run = pathlens('info', '--model', path.join(FIXTURES, 'iris-mlp/not-keras.h5'));
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/is an HDF5 file but not a Keras model/);
+  });
+});

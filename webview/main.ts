@@ -393,7 +393,7 @@ class App implements CellHost {
         ...item('Model', m.path, m.path),
         ...item(
           'Format',
-          `${m.format}, ${m.layers.length} layers, ${m.totalParams.toLocaleString('en-US')} parameters${m.finalActivation ? `, final ${m.finalActivation}` : ''}`,
+          `${m.format}${m.source ? ` from ${m.source}` : ''}, ${m.layers.length} layers, ${m.totalParams.toLocaleString('en-US')} parameters${m.finalActivation ? `, final ${m.finalActivation}` : ''}`,
         ),
         ...item('Backend', s.backend ?? 'unknown'),
         ...item(

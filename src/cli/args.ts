@@ -27,13 +27,13 @@ export class UsageError extends Error {}
 export const HELP = `pathlens — explain TF.js model predictions with path-attribution methods
 
 Usage:
-  pathlens explain --model <model.json> --input <file|folder> [--input ...] [options]
-  pathlens info --model <model.json> [--json]
-  pathlens neurons --model <model.json> --input <file> --layer <name> [--method conductance|layer-ig]
+  pathlens explain --model <model.json|.keras|.h5> --input <file|folder> [--input ...] [options]
+  pathlens info --model <model.json|.keras|.h5> [--json]
+  pathlens neurons --model <model.json|.keras|.h5> --input <file> --layer <name> [--method conductance|layer-ig]
                   [--region x0,y0,x1,y1] [--top k] [--json] [--out DIR]
-  pathlens sanity --model <model.json> --input <file> --method <list> --check cascading|independent|perturbation
+  pathlens sanity --model <model.json|.keras|.h5> --input <file> --method <list> --check cascading|independent|perturbation
                  [--levels 0.005,0.01,...] [--seed N] [--out DIR] [--json]
-  pathlens patterns fit --model <model.json> --data <folder|file.csv|file.json> [options]
+  pathlens patterns fit --model <model.json|.keras|.h5> --data <folder|file.csv|file.json> [options]
   pathlens help
 
 explain options:
@@ -167,7 +167,9 @@ export type Command =
 function parsePatternsCommand(argv: string[]): Command {
   const [sub, ...rest] = argv;
   if (sub !== 'fit')
-    throw new UsageError(`unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json> --data <path>)`);
+    throw new UsageError(
+      `unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json|.keras|.h5> --data <path>)`,
+    );
   let parsed;
   try {
     parsed = parseArgs({
@@ -193,7 +195,7 @@ function parsePatternsCommand(argv: string[]): Command {
   }
   const v = parsed.values;
   if (v.help) return { kind: 'help' };
-  if (!v.model) throw new UsageError('--model <model.json> is required');
+  if (!v.model) throw new UsageError('--model <model.json|.keras|.h5> is required');
   if (!v.data || v.data.length === 0) throw new UsageError('--data <folder|file.csv|file.json> is required (repeat it for several)');
   return {
     kind: 'patterns-fit',
@@ -268,7 +270,7 @@ export function parseCommand(argv: string[]): Command {
   const v = parsed.values;
   if (v.help) return { kind: 'help' };
   const backend = oneOf(v.backend, BACKENDS, '--backend') ?? 'auto';
-  if (!v.model) throw new UsageError('--model <model.json> is required');
+  if (!v.model) throw new UsageError('--model <model.json|.keras|.h5> is required');
   const verbose = v.verbose ?? false;
   if (command === 'info') return { kind: 'info', modelPath: v.model, json: v.json ?? false, backend, verbose };
   if (command !== 'explain') throw new UsageError(`unknown command '${command}' (use explain, info, patterns fit or help)`);

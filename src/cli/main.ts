@@ -19,6 +19,7 @@ function formatSummary(summary: ModelSummary, preprocessing: Preprocessing | nul
   const lines = [
     `${summary.path}`,
     `  format: ${summary.format}   parameters: ${summary.totalParams.toLocaleString('en-US')}   weights: ${summary.weightBytes.toLocaleString('en-US')} B`,
+    ...(summary.source ? [`  source: ${summary.source}`] : []),
     ...summary.inputs.map((t) => `  input  ${t.name}: [${t.shape.map((d) => d ?? '?').join(', ')}] ${t.dtype}`),
     ...summary.outputs.map((t) => `  output ${t.name}: [${t.shape.map((d) => d ?? '?').join(', ')}] ${t.dtype}`),
     `  final activation: ${summary.finalActivation ?? 'none (raw outputs)'}`,

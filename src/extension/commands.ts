@@ -2,8 +2,8 @@
  * The commands of the extension, each a named flow over the shared services: explain a model,
  * explain images with a model, show a model summary, run sanity checks, cancel.
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isModelFileName } from '../shared/fileNames';
 import type { MethodCatalog } from '../shared/methods';
 import type { ExplainJob } from '../shared/protocol';
 import { inputsNearModel, isImageFile, type RecentModels } from './discovery';
@@ -85,7 +85,7 @@ function activeFile(): vscode.Uri | undefined {
   return undefined;
 }
 
-const isModelFile = (uri: vscode.Uri | undefined): uri is vscode.Uri => !!uri && path.basename(uri.fsPath) === 'model.json';
+const isModelFile = (uri: vscode.Uri | undefined): uri is vscode.Uri => !!uri && isModelFileName(uri.fsPath);
 
 /** The model a command is about: its argument, the active model.json, the active panel's model, else a picker. */
 async function resolveModel(s: Services, uri: unknown): Promise<vscode.Uri | undefined> {
@@ -190,7 +190,7 @@ function showInfoCommand(s: Services) {
     let model = uri instanceof vscode.Uri ? uri : undefined;
     if (!model) {
       const active = activeFile();
-      if (active && active.fsPath.endsWith('.json')) model = active;
+      if (active && (active.fsPath.endsWith('.json') || isModelFileName(active.fsPath))) model = active;
     }
     model ??= await pickModel(s.recent);
     if (model) await vscode.commands.executeCommand('vscode.openWith', model, MODEL_VIEW_TYPE);

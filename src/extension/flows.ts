@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { BROWSE_INPUT_EXTENSIONS, inputsNearModel, orderInputCandidates, orderModels, type RecentModels } from './discovery';
 import type { MethodInfo } from '../shared/methods';
 import type { SanityCheck } from '../shared/sanity';
+import { isModelFileName } from '../shared/fileNames';
 
 const BROWSE = '$(folder-opened) Browse…';
 
@@ -24,8 +25,18 @@ function sectioned<T>(entries: readonly T[], sectionOf: (entry: T) => string, to
   return items;
 }
 
+/** The file filter of model open dialogs: TF.js model.json and Keras files. */
+export const MODEL_FILE_FILTERS = { 'TF.js or Keras model': ['json', 'keras', 'h5', 'hdf5'] };
+
+/** `mnist/model.json`, or `mnist.keras` for a Keras file. */
+export function modelLabel(modelPath: string): string {
+  return isModelFileName(modelPath) && !modelPath.endsWith('model.json')
+    ? path.basename(modelPath)
+    : `${path.basename(path.dirname(modelPath))}/model.json`;
+}
+
 export async function pickModel(recent: RecentModels): Promise<vscode.Uri | undefined> {
-  const found = await vscode.workspace.findFiles('**/model.json', '**/node_modules/**', 500);
+  const found = await vscode.workspace.findFiles('**/{model.json,*.keras,*.h5,*.hdf5}', '**/node_modules/**', 500);
   const ordered = orderModels(
     recent.list(),
     found.map((u) => u.fsPath),
@@ -34,7 +45,7 @@ export async function pickModel(recent: RecentModels): Promise<vscode.Uri | unde
     ordered,
     (m) => (m.recent ? 'recently used' : 'workspace'),
     (m): FileItem => ({
-      label: `${path.basename(path.dirname(m.path))}/model.json`,
+      label: modelLabel(m.path),
       description: vscode.workspace.asRelativePath(path.dirname(m.path)),
       file: m.path,
     }),
@@ -42,7 +53,7 @@ export async function pickModel(recent: RecentModels): Promise<vscode.Uri | unde
   items.push({ label: BROWSE, alwaysShow: true });
   const picked = await vscode.window.showQuickPick(items, {
     title: 'PathLens: pick a model',
-    placeHolder: 'A TF.js model.json (layers or graph model)',
+    placeHolder: 'A TF.js model.json (layers or graph model) or a Keras .keras / .h5 file',
     matchOnDescription: true,
     ignoreFocusOut: true,
   });
@@ -50,7 +61,7 @@ export async function pickModel(recent: RecentModels): Promise<vscode.Uri | unde
   if (picked.file) return vscode.Uri.file(picked.file);
   const chosen = await vscode.window.showOpenDialog({
     canSelectMany: false,
-    filters: { 'TF.js model': ['json'] },
+    filters: MODEL_FILE_FILTERS,
     openLabel: 'Explain with this model',
   });
   return chosen?.[0];
@@ -80,7 +91,7 @@ export async function pickInputs(modelPath: string, preselect: string[] = []): P
   items.push({ label: BROWSE, description: 'images, .json tensors or .csv tables', alwaysShow: true });
 
   const qp = vscode.window.createQuickPick<FileItem>();
-  qp.title = `PathLens: inputs for ${path.basename(path.dirname(modelPath))}/model.json`;
+  qp.title = `PathLens: inputs for ${modelLabel(modelPath)}`;
   qp.placeholder = 'Check one or more inputs, then press Enter (Browse… to add files from disk)';
   qp.canSelectMany = true;
   qp.matchOnDescription = true;
@@ -176,7 +187,7 @@ export async function pickReferenceSet(modelPath: string, current?: string): Pro
     { label: '$(json) JSON array file…', description: 'an array of input tensors', choice: 'json' },
   ];
   const picked = await vscode.window.showQuickPick(items, {
-    title: `PathLens: Expected Gradients reference set for ${path.basename(path.dirname(modelPath))}/model.json`,
+    title: `PathLens: Expected Gradients reference set for ${modelLabel(modelPath)}`,
     placeHolder: 'Baselines are drawn from this set (remembered for this model)',
     ignoreFocusOut: true,
   });
@@ -218,7 +229,7 @@ export async function pickOneInput(modelPath: string, preselect?: string): Promi
   }
   items.push({ label: BROWSE, description: 'an image, a .json tensor or a .csv table (its first row)', alwaysShow: true });
   const picked = await vscode.window.showQuickPick(items, {
-    title: `PathLens: the input to run sanity checks on (${path.basename(path.dirname(modelPath))}/model.json)`,
+    title: `PathLens: the input to run sanity checks on (${modelLabel(modelPath)})`,
     placeHolder: 'One input',
     matchOnDescription: true,
     ignoreFocusOut: true,

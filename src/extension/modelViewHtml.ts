@@ -52,7 +52,7 @@ function body(content: ModelViewContent): string {
 <p class="muted">${esc(m.path)}</p>
 <div class="actions">${buttons}</div>
 <table class="facts" data-testid="model-summary">
-<tr><th>Format</th><td>${esc(m.format)}</td></tr>
+<tr><th>Format</th><td>${esc(m.format)}${m.source ? ` <span class="muted" data-testid="model-source">— ${esc(m.source)}</span>` : ''}</td></tr>
 <tr><th>Parameters</th><td>${count(m.totalParams)} (${count(m.weightBytes)} bytes of weights)</td></tr>
 <tr><th>Inputs</th><td><ul>${tensors(m.inputs)}</ul></td></tr>
 <tr><th>Outputs</th><td><ul>${tensors(m.outputs)}</ul></td></tr>

@@ -18,6 +18,8 @@ import * as vscode from 'vscode';
 import type { PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
 import type { RunningJob } from '../worker/client';
 import { notificationProgress } from './progress';
+import { isModelFileName } from '../shared/fileNames';
+import { MODEL_FILE_FILTERS } from './flows';
 
 export interface FitPatternsDeps {
   fit(job: PatternsFitJob, listener: (event: WorkerEvent) => void): RunningJob<PatternsFitted>;
@@ -29,12 +31,12 @@ export interface FitPatternsDeps {
 export { isMissingPatternsError } from './jobExtras';
 
 async function pickModel(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
-  if (uri && uri.fsPath.endsWith('.json')) return uri;
+  if (uri && (uri.fsPath.endsWith('.json') || isModelFileName(uri.fsPath))) return uri;
   const active = vscode.window.activeTextEditor?.document.uri;
-  if (active && path.basename(active.fsPath) === 'model.json') return active;
+  if (active && isModelFileName(active.fsPath)) return active;
   const picked = await vscode.window.showOpenDialog({
     canSelectMany: false,
-    filters: { 'TF.js model': ['json'] },
+    filters: MODEL_FILE_FILTERS,
     openLabel: 'Fit patterns for this model',
   });
   return picked?.[0];

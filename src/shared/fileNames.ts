@@ -18,3 +18,19 @@ export function sanitizeFileName(name: string): string {
     .slice(0, 100);
   return s || 'input';
 }
+
+/** Extensions of Keras model files PathLens opens directly (Keras 3 archive, legacy HDF5). */
+export const KERAS_MODEL_EXTENSIONS = ['.keras', '.h5', '.hdf5'] as const;
+
+/** True for a file PathLens opens as a model: a `model.json`, or a Keras `.keras` / `.h5` file. */
+export function isModelFileName(file: string): boolean {
+  const base = file.replace(/\\/g, '/').split('/').pop() ?? '';
+  if (base === 'model.json') return true;
+  const dot = base.lastIndexOf('.');
+  return dot > 0 && (KERAS_MODEL_EXTENSIONS as readonly string[]).includes(base.slice(dot).toLowerCase());
+}
+
+/** True for a Keras model file name (by extension). */
+export function isKerasModelFileName(file: string): boolean {
+  return isModelFileName(file) && !file.endsWith('model.json');
+}

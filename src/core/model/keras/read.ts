@@ -14,12 +14,8 @@ import { normaliseModelConfig, type NormaliseContext } from './config';
 import { h5Get, isGroup, openHdf5, stringAttr } from './hdf5';
 import { readKeras3Weights, readLegacyWeights, type KerasWeights } from './weights';
 
-const KERAS_EXTENSIONS = new Set(['.keras', '.h5', '.hdf5']);
-
 /** True for a path PathLens reads as a Keras model file (by extension). */
-export function isKerasModelPath(file: string): boolean {
-  return KERAS_EXTENSIONS.has(path.extname(file).toLowerCase());
-}
+export { isKerasModelFileName as isKerasModelPath } from '../../../shared/fileNames';
 
 /** Keras version and notes of the last file read, for the model summary. */
 export interface KerasSource {
