@@ -72,14 +72,18 @@ explain options:
                          (default: zero, in model input space). black/white are pixel 0/255 after
                          preprocessing; uniform and gaussian are seeded (--seed); blur is the input
                          blurred with σ = max(H,W)/20 px.
-  --steps <n>            path points/steps; each method's own default when omitted
+  --steps <n>            path points/steps of fixed rules; each method's own default when omitted
                          (ig 50, guided-ig 200, blur-ig 100, idg 50, pwig 64)
   --rule <r>             ${IG_RULES.join(' | ')}
-                         (default: gauss-legendre). trapezoid is the correct one (weights sum to 1).
-                         adaptive refines the path (reusing every evaluation) until
-                         |δ| ≤ tolerance·|F(x) − F(x')|
+                         (ig default: adaptive). adaptive refines the path where the map needs it
+                         (reusing every evaluation) until its estimated map error ≤ --map-tolerance
+                         and |δ| ≤ tolerance·|F(x) − F(x')|. A fixed rule also runs at half the
+                         points to estimate its map error (+50 % evaluations).
+                         Every path result reports accuracy.mapError ≈ ‖A − A*‖₁/‖A*‖₁ (A* = the
+                         exact integral); a run that stops at the cap is converged: false.
   --tolerance <t>        relative completeness target of --rule adaptive (default: 0.01)
-  --max-evaluations <n>  cap on path points of --rule adaptive (default: 256)
+  --map-tolerance <t>    estimated relative map error target of --rule adaptive (default: 0.02)
+  --max-evaluations <n>  cap on path points of --rule adaptive (default: 512)
   --idgi                 post-process path methods with IDGI (ig with riemann-*/trapezoid rules,
                          guided-ig, blur-ig): exactly complete; result params.idgi = true
   --fraction <f>         guided-ig: share of features moved per round, in (0, 1] (default: 0.25)

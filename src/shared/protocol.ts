@@ -33,6 +33,8 @@ export interface JobMethodOptions {
   rule?: QuadratureRuleName;
   baseline?: string;
   seed?: number;
+  /** Adaptive IG: stop when the estimated map error is ≤ this (and δ within `tolerance`). */
+  mapTolerance?: number;
   /** Path-family options (see each method's `parameters`): Guided IG, Blur IG, Expected Gradients, SmoothGrad family, IDGI. */
   fraction?: number;
   maxDist?: number;

@@ -90,6 +90,19 @@ export interface Target {
   score: number;
 }
 
+/**
+ * The map's own estimated error: mapError ≈ ‖A − A*‖₁ / ‖A*‖₁, where A* is the exact integral of the
+ * same method, path and baseline. `basis` says how it was estimated; `converged` is false when a
+ * refinement stopped at its cap before reaching its tolerance.
+ */
+export interface MapAccuracy {
+  mapError: number;
+  converged: boolean;
+  basis: string;
+  /** Estimated map error after each refinement round (adaptive rules), with the evaluations so far. */
+  history?: { evaluations: number; mapError: number }[];
+}
+
 export interface Completeness {
   /** Σ attribution. */
   sum: number;
@@ -123,6 +136,8 @@ export interface MethodResult {
   attribution: { shape: number[]; data: Float32Array };
   /** null for methods that are not complete by design. */
   completeness: Completeness | null;
+  /** The map's estimated error against the exact integral (path methods); absent where not estimated. */
+  accuracy?: MapAccuracy;
   path?: PathTrace;
   timing: { ms: number; evaluations: number };
 }

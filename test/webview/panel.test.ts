@@ -97,7 +97,7 @@ beforeAll(async () => {
       target: 'top',
       output: 'logit',
       preprocess: 'raw255',
-      options: { steps: 16 },
+      options: { steps: 16, rule: 'gauss-legendre' },
     })
   ).messages;
   iris = (
@@ -108,7 +108,7 @@ beforeAll(async () => {
         methods: ['ig', 'gradient'],
         target: 'top',
         output: 'logit',
-        options: { steps: 16 },
+        options: { steps: 16, rule: 'gauss-legendre' },
       },
       7,
     )

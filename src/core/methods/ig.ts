@@ -1,13 +1,14 @@
 import { completeness } from '../attribution/completeness';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
+import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodContext, type MethodOptions } from '../attribution/method';
+import { halvingEstimate } from '../path/mapError';
 import { cumulativeAttribution, integrateStraightPath, type StraightPathIntegral } from '../path/straightPath';
 import { ADAPTIVE_DEFAULTS, integrateAdaptive } from '../path/adaptive';
 import { idgiStraightPath, requireIdgiRule } from '../path/idgi';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
 import { PathLensError } from '../errors';
-import type { QuadratureRuleName } from '../types';
+import type { MapAccuracy, QuadratureRuleName } from '../types';
 
-export const IG_DEFAULTS = { steps: 50, rule: 'gauss-legendre' as QuadratureRuleName, baseline: 'zero' as const };
+export const IG_DEFAULTS = { steps: 50, rule: 'adaptive' as IgRule, baseline: 'zero' as const };
 
 /** IG's rules: the fixed quadratures plus adaptive refinement to a completeness tolerance. */
 export const IG_RULES = [...QUADRATURE_RULES, 'adaptive'] as const;
@@ -21,10 +22,13 @@ function resolveRule(options: MethodOptions): IgRule {
   return rule;
 }
 
-function adaptiveOptions(options: MethodOptions): { tolerance: number; maxEvaluations: number } {
+function adaptiveOptions(options: MethodOptions): { tolerance: number; mapTolerance: number; maxEvaluations: number } {
   const tolerance = options.tolerance ?? ADAPTIVE_DEFAULTS.tolerance;
   if (typeof tolerance !== 'number' || !(tolerance > 0))
     throw new PathLensError('usage', `tolerance must be a number > 0 (got ${String(tolerance)})`);
+  const mapTolerance = options.mapTolerance ?? ADAPTIVE_DEFAULTS.mapTolerance;
+  if (typeof mapTolerance !== 'number' || !(mapTolerance > 0))
+    throw new PathLensError('usage', `map-tolerance must be a number > 0 (got ${String(mapTolerance)})`);
   const maxEvaluations = requirePositiveInteger(options.maxEvaluations ?? ADAPTIVE_DEFAULTS.maxEvaluations, 'max-evaluations');
   if (maxEvaluations < 2 * ADAPTIVE_DEFAULTS.initialPanels + 1) {
     throw new PathLensError(
@@ -32,7 +36,43 @@ function adaptiveOptions(options: MethodOptions): { tolerance: number; maxEvalua
       `max-evaluations must be at least ${2 * ADAPTIVE_DEFAULTS.initialPanels + 1} (the first adaptive pass)`,
     );
   }
-  return { tolerance, maxEvaluations };
+  return { tolerance, mapTolerance, maxEvaluations };
+}
+
+interface IgIntegral {
+  integral: StraightPathIntegral;
+  ruleParams: Record<string, unknown>;
+  post?: { attribution: Float64Array; cumulative: number[] };
+  accuracy?: MapAccuracy;
+}
+
+function mapOf(integral: StraightPathIntegral, input: Float32Array, baseline: Float32Array): Float64Array {
+  return Float64Array.from(integral.weightedGradSum, (g, i) => g * (input[i]! - baseline[i]!));
+}
+
+/** A fixed rule, with its map error estimated from the same rule at half the points (halving). */
+async function fixedRule(context: MethodContext, baseline: Float32Array, rule: QuadratureRuleName, steps: number, options: MethodOptions): Promise<IgIntegral> {
+  const input = context.input.data;
+  const integral = await integrateStraightPath(context.evaluator, input, baseline, quadrature(rule, steps), 'Integrated Gradients');
+  const halfSteps = Math.max(rule === 'trapezoid' ? 2 : 1, Math.ceil(steps / 2));
+  const half = await integrateStraightPath(context.evaluator, input, baseline, quadrature(rule, halfSteps), 'Integrated Gradients (error estimate)');
+  const mapError = halvingEstimate(mapOf(integral, input, baseline), mapOf(half, input, baseline), rule);
+  const mapTolerance = typeof options.mapTolerance === 'number' ? options.mapTolerance : ADAPTIVE_DEFAULTS.mapTolerance;
+  return {
+    integral,
+    ruleParams: { steps, rule },
+    accuracy: { mapError, converged: mapError <= mapTolerance, basis: `${rule} at ${steps} vs ${halfSteps} points (halving)` },
+  };
+}
+
+async function adaptiveRule(context: MethodContext, baseline: Float32Array, expected: number, options: MethodOptions): Promise<IgIntegral> {
+  const adaptive = adaptiveOptions(options);
+  const result = await integrateAdaptive(context.evaluator, context.input.data, baseline, expected, adaptive, 'Integrated Gradients (adaptive)');
+  return {
+    integral: result,
+    ruleParams: { steps: result.alpha.length, rule: 'adaptive', ...adaptive, converged: result.converged },
+    accuracy: { mapError: result.mapError, converged: result.converged, basis: 'adaptive Simpson panels', history: result.history },
+  };
 }
 
 /** Integrated Gradients (Sundararajan et al. 2017) along the straight path, by a chosen quadrature rule. */
@@ -54,7 +94,7 @@ export const integratedGradients: AttributionMethod = {
     {
       name: 'rule',
       label: 'Quadrature rule',
-      description: 'How path points and weights are placed on [0, 1]; adaptive refines until δ is within tolerance.',
+      description: 'How path points and weights are placed on [0, 1]; adaptive refines where the map needs it until its estimated error and δ are within tolerance.',
       type: 'choice',
       default: IG_DEFAULTS.rule,
       choices: [...IG_RULES],
@@ -66,6 +106,15 @@ export const integratedGradients: AttributionMethod = {
       type: 'number',
       default: ADAPTIVE_DEFAULTS.tolerance,
       min: 1e-6,
+      max: 1,
+    },
+    {
+      name: 'mapTolerance',
+      label: 'Map tolerance (adaptive)',
+      description: 'Adaptive rule stops when the estimated map error ‖A − A*‖₁/‖A*‖₁ is ≤ this (and δ within tolerance).',
+      type: 'number',
+      default: ADAPTIVE_DEFAULTS.mapTolerance,
+      min: 1e-4,
       max: 1,
     },
     {
@@ -101,9 +150,7 @@ export const integratedGradients: AttributionMethod = {
     const expected = context.inputValue - baseline.value;
     const idgi = options.idgi === true;
     if (idgi) requireIdgiRule(ruleName);
-    let integral: StraightPathIntegral;
-    let ruleParams: Record<string, unknown>;
-    let post: { attribution: Float64Array; cumulative: number[] } | null = null;
+    let computed: IgIntegral;
     if (idgi && ruleName !== 'adaptive') {
       const result = await idgiStraightPath(
         context.evaluator,
@@ -113,25 +160,10 @@ export const integratedGradients: AttributionMethod = {
         { inputValue: context.inputValue, baselineValue: baseline.value },
         'Integrated Gradients (IDGI)',
       );
-      integral = result.integral;
-      post = result;
-      ruleParams = { steps, rule: ruleName };
-    } else if (ruleName === 'adaptive') {
-      const adaptive = adaptiveOptions(options);
-      const result = await integrateAdaptive(
-        context.evaluator,
-        input,
-        baseline.data,
-        expected,
-        adaptive,
-        'Integrated Gradients (adaptive)',
-      );
-      integral = result;
-      ruleParams = { steps: result.alpha.length, rule: 'adaptive', ...adaptive, converged: result.converged };
-    } else {
-      integral = await integrateStraightPath(context.evaluator, input, baseline.data, quadrature(ruleName, steps), 'Integrated Gradients');
-      ruleParams = { steps, rule: ruleName };
-    }
+      computed = { integral: result.integral, post: result, ruleParams: { steps, rule: ruleName } };
+    } else if (ruleName === 'adaptive') computed = await adaptiveRule(context, baseline.data, expected, options);
+    else computed = await fixedRule(context, baseline.data, ruleName, steps, options);
+    const { integral, ruleParams, post, accuracy } = computed;
     const attribution = new Float32Array(input.length);
     if (post) attribution.set(post.attribution);
     else for (let i = 0; i < input.length; i++) attribution[i] = (input[i]! - baseline.data[i]!) * integral.weightedGradSum[i]!;
@@ -140,6 +172,7 @@ export const integratedGradients: AttributionMethod = {
       params: { ...ruleParams, baseline: baseline.name, idgi },
       attribution: { shape: context.input.shape, data: attribution },
       completeness: completeness(attribution, expected),
+      ...(accuracy ? { accuracy } : {}),
       path: {
         alpha: integral.alpha,
         value: integral.value,
