@@ -22,7 +22,13 @@ function load(dir: string): Grid[] {
     .map((f) => {
       const meta = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
       const buf = fs.readFileSync(path.join(dir, f.replace(/\.json$/, '.grad.bin')));
-      return { name: f.replace(/\.json$/, ''), n: meta.n, size: meta.size, input: meta.input, grad: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4) };
+      return {
+        name: f.replace(/\.json$/, ''),
+        n: meta.n,
+        size: meta.size,
+        input: meta.input,
+        grad: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4),
+      };
     });
 }
 
@@ -44,7 +50,9 @@ function simulate(g: Grid, log: (line: string) => void): { n: number; truth: num
       const mid = (lo + hi) / 2;
       const pv = new Float64Array(g.size);
       for (let i = 0; i < g.size; i++) {
-        const ga = at(lo, i), gm = at(mid, i), gb = at(hi, i);
+        const ga = at(lo, i),
+          gm = at(mid, i),
+          gb = at(hi, i);
         a[i]! += g.input[i]! * (h / 6) * (ga + 4 * gm + gb);
         pv[i] = g.input[i]! * (h / 12) * (-ga + 2 * gm - gb);
       }
@@ -64,7 +72,9 @@ function simulate(g: Grid, log: (line: string) => void): { n: number; truth: num
     const points = 2 * panels.length + 1;
     const row = { n: points, truth: l1(diff) / refNorm, signed: l1(v) / l1(a), abs: absSum / l1(a) };
     rows.push(row);
-    log(`${g.name.padEnd(40)} n=${String(points).padStart(4)} truth=${(row.truth * 100).toFixed(2)}% signed=${(row.signed * 100).toFixed(2)}% abs=${(row.abs * 100).toFixed(2)}%`);
+    log(
+      `${g.name.padEnd(40)} n=${String(points).padStart(4)} truth=${(row.truth * 100).toFixed(2)}% signed=${(row.signed * 100).toFixed(2)}% abs=${(row.abs * 100).toFixed(2)}%`,
+    );
     if (points > 300) break;
     // Split the panels carrying half of the total indicator (map-level, unsigned).
     const scored = panels.map((p) => {
@@ -85,7 +95,9 @@ function simulate(g: Grid, log: (line: string) => void): { n: number; truth: num
       covered += x.s;
     }
     if (chosen.size === 0) break;
-    panels = panels.flatMap((p) => (chosen.has(p) ? [[p[0], (p[0] + p[1]) / 2] as [number, number], [(p[0] + p[1]) / 2, p[1]] as [number, number]] : [p]));
+    panels = panels.flatMap((p) =>
+      chosen.has(p) ? [[p[0], (p[0] + p[1]) / 2] as [number, number], [(p[0] + p[1]) / 2, p[1]] as [number, number]] : [p],
+    );
   }
   return rows;
 }

@@ -42,7 +42,9 @@ async function main(): Promise<void> {
     const half = await mapOf(Math.ceil(n / 2));
     const truth = l1(full.map((v, i) => v - reference[i]!)) / l1(reference);
     const diff = l1(full.map((v, i) => v - half[i]!)) / l1(full);
-    console.log(`${f.padEnd(45)} ${rule}-${n}: truth ${(truth * 100).toFixed(2)}%  ‖A_n − A_n/2‖ ${(diff * 100).toFixed(2)}%  ratio ${(truth / diff).toFixed(2)}`);
+    console.log(
+      `${f.padEnd(45)} ${rule}-${n}: truth ${(truth * 100).toFixed(2)}%  ‖A_n − A_n/2‖ ${(diff * 100).toFixed(2)}%  ratio ${(truth / diff).toFixed(2)}`,
+    );
     model.dispose();
     tf.disposeVariables();
   }

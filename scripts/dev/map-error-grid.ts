@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     const model = await loadModel(path.join(ZOO, c.model, 'model.json'));
     for (const sample of c.samples) {
       const crop = c.model === 'tm-objects' ? 'center' : 'none';
-      const [input] = await loadInputs([path.join(ZOO, c.model, 'samples', sample)], model, parsePreprocess(c.preprocess, 'explicit'), { crop });
+      const [input] = await loadInputs([path.join(ZOO, c.model, 'samples', sample)], model, parsePreprocess(c.preprocess, 'explicit'), {
+        crop,
+      });
       const x = input!.data;
       const scores = tf.tidy(() => model.predict(tf.tensor(x, [1, ...model.inputShape])).dataSync());
       const target = scores.indexOf(Math.max(...scores));
@@ -51,7 +53,10 @@ async function main(): Promise<void> {
       );
       const name = `${c.model}--${path.basename(sample)}`;
       fs.writeFileSync(path.join(out, `${name}.grad.bin`), Buffer.from(grid.buffer));
-      fs.writeFileSync(path.join(out, `${name}.json`), JSON.stringify({ model: c.model, sample, n, size: x.length, target, input: Array.from(x), values: Array.from(values) }));
+      fs.writeFileSync(
+        path.join(out, `${name}.json`),
+        JSON.stringify({ model: c.model, sample, n, size: x.length, target, input: Array.from(x), values: Array.from(values) }),
+      );
       console.log(`${name}: ${n} points in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     model.dispose();

@@ -51,11 +51,23 @@ function mapOf(integral: StraightPathIntegral, input: Float32Array, baseline: Fl
 }
 
 /** A fixed rule, with its map error estimated from the same rule at half the points (halving). */
-async function fixedRule(context: MethodContext, baseline: Float32Array, rule: QuadratureRuleName, steps: number, options: MethodOptions): Promise<IgIntegral> {
+async function fixedRule(
+  context: MethodContext,
+  baseline: Float32Array,
+  rule: QuadratureRuleName,
+  steps: number,
+  options: MethodOptions,
+): Promise<IgIntegral> {
   const input = context.input.data;
   const integral = await integrateStraightPath(context.evaluator, input, baseline, quadrature(rule, steps), 'Integrated Gradients');
   const halfSteps = Math.max(rule === 'trapezoid' ? 2 : 1, Math.ceil(steps / 2));
-  const half = await integrateStraightPath(context.evaluator, input, baseline, quadrature(rule, halfSteps), 'Integrated Gradients (error estimate)');
+  const half = await integrateStraightPath(
+    context.evaluator,
+    input,
+    baseline,
+    quadrature(rule, halfSteps),
+    'Integrated Gradients (error estimate)',
+  );
   const mapError = halvingEstimate(mapOf(integral, input, baseline), mapOf(half, input, baseline), rule);
   const mapTolerance = typeof options.mapTolerance === 'number' ? options.mapTolerance : ADAPTIVE_DEFAULTS.mapTolerance;
   return {
@@ -67,7 +79,14 @@ async function fixedRule(context: MethodContext, baseline: Float32Array, rule: Q
 
 async function adaptiveRule(context: MethodContext, baseline: Float32Array, expected: number, options: MethodOptions): Promise<IgIntegral> {
   const adaptive = adaptiveOptions(options);
-  const result = await integrateAdaptive(context.evaluator, context.input.data, baseline, expected, adaptive, 'Integrated Gradients (adaptive)');
+  const result = await integrateAdaptive(
+    context.evaluator,
+    context.input.data,
+    baseline,
+    expected,
+    adaptive,
+    'Integrated Gradients (adaptive)',
+  );
   return {
     integral: result,
     ruleParams: { steps: result.alpha.length, rule: 'adaptive', ...adaptive, converged: result.converged },
@@ -94,7 +113,8 @@ export const integratedGradients: AttributionMethod = {
     {
       name: 'rule',
       label: 'Quadrature rule',
-      description: 'How path points and weights are placed on [0, 1]; adaptive refines where the map needs it until its estimated error and δ are within tolerance.',
+      description:
+        'How path points and weights are placed on [0, 1]; adaptive refines where the map needs it until its estimated error and δ are within tolerance.',
       type: 'choice',
       default: IG_DEFAULTS.rule,
       choices: [...IG_RULES],
