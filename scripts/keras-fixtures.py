@@ -17,6 +17,9 @@ keras/src/legacy/saving/legacy_h5_format.py, see ../shared/KERAS-FORMAT.md):
 
 Usage: scripts/keras-fixtures.py <zoo model folder> <out folder> [--bad]
   writes <out>/model.h5 and <out>/model.keras; with --bad also the broken variants the tests need.
+       scripts/keras-fixtures.py --synthetic <out folder>
+  writes small models for the semantics traps: activations (.keras: Keras 3 meanings; -keras2.h5:
+  Keras 2 meanings), and models starting with Rescaling or Normalization.
 """
 import copy
 import io
@@ -75,6 +78,8 @@ def variable_names(layer):
     if cls == "BatchNormalization":
         names = (["gamma"] if cfg.get("scale", True) else []) + (["beta"] if cfg.get("center", True) else [])
         return names + ["moving_mean", "moving_variance"]
+    if cls == "Normalization" and cfg.get("mean") is None:
+        return ["mean", "variance", "count"]
     return []
 
 
@@ -376,10 +381,76 @@ def write_bad(out, config, weights, order):
         name_list_attr(f, "layer_names", [layer_name(l) for l in layers_of(config)])
 
 
+def dense(name, units, activation="linear", input_shape=None):
+    cfg = {"name": name, "trainable": True, "dtype": "float32", "units": units, "activation": activation, "use_bias": True,
+           "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+           "bias_initializer": {"class_name": "Zeros", "config": {}}}
+    if input_shape:
+        cfg["batch_input_shape"] = input_shape
+    return {"class_name": "Dense", "config": cfg}
+
+
+def functional_layer(layer, inbound):
+    layer = copy.deepcopy(layer)
+    layer["name"] = layer["config"]["name"]
+    layer["inbound_nodes"] = [[[n, 0, 0, {}] for n in inbound]] if inbound else []
+    return layer
+
+
+ACTIVATIONS = ["hard_sigmoid", "silu", "swish", "gelu", "relu6", "hard_silu", "leaky_relu"]
+
+
+def activations_model(names):
+    """Input [1] -> one Dense(1, kernel 1, bias 0, activation) per name -> Concatenate: output k = act_k(x)."""
+    inp = {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 1], "dtype": "float32", "sparse": False, "name": "x"}}
+    layers = [functional_layer(inp, None)]
+    weights = {}
+    for act in names:
+        layers.append(functional_layer(dense(f"act_{act}", 1, act), ["x"]))
+        weights[f"act_{act}/kernel"] = np.ones((1, 1), dtype="f4")
+        weights[f"act_{act}/bias"] = np.zeros((1,), dtype="f4")
+    concat = {"class_name": "Concatenate", "config": {"name": "all", "trainable": True, "dtype": "float32", "axis": -1}}
+    layers.append(functional_layer(concat, [f"act_{a}" for a in names]))
+    config = {"class_name": "Model", "config": {"name": "activations", "layers": layers,
+              "input_layers": [["x", 0, 0]], "output_layers": [["all", 0, 0]]}}
+    return config, weights, list(weights)
+
+
+def preprocessing_model(first):
+    """Input [4, 4, 1] -> `first` (Rescaling / Normalization) -> Flatten -> Dense(3): fixed weights."""
+    rng = np.random.default_rng(5)
+    inp = {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4, 4, 1], "dtype": "float32", "sparse": False, "name": "image"}}
+    flat = {"class_name": "Flatten", "config": {"name": "flatten", "trainable": True, "dtype": "float32", "data_format": "channels_last"}}
+    config = {"class_name": "Sequential", "config": {"name": "preprocessing", "layers": [inp, first, flat, dense("dense", 3)]}}
+    weights = {"dense/kernel": rng.normal(size=(16, 3)).astype("f4"), "dense/bias": rng.normal(size=(3,)).astype("f4")}
+    if first["class_name"] == "Normalization":
+        weights["normalization/mean"] = np.array([120.0], dtype="f4")
+        weights["normalization/variance"] = np.array([3600.0], dtype="f4")
+        weights["normalization/count"] = np.array(1000, dtype="i8")
+    return config, weights, list(weights)
+
+
+def write_synthetic(out):
+    for name, names in (("activations", ACTIVATIONS), ("activations-keras2", ["hard_sigmoid", "swish", "gelu", "relu6"])):
+        config, weights, order = activations_model(names)
+        if name == "activations":
+            write_keras(f"{out}/{name}.keras", config, weights)
+        else:
+            write_h5(f"{out}/{name}.h5", config, weights, order)
+    rescaling = {"class_name": "Rescaling", "config": {"name": "rescaling", "trainable": True, "dtype": "float32", "scale": 1 / 255, "offset": 0.0}}
+    normalization = {"class_name": "Normalization", "config": {"name": "normalization", "trainable": True, "dtype": "float32", "axis": [-1], "mean": None, "variance": None, "invert": False}}
+    for name, first in (("rescaling", rescaling), ("normalization", normalization)):
+        config, weights, order = preprocessing_model(first)
+        write_keras(f"{out}/{name}.keras", config, weights)
+        write_h5(f"{out}/{name}.h5", config, weights, order)
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
     zoo, out = argv[1], argv[2]
+    if zoo == "--synthetic":
+        return write_synthetic(out)
     config, weights, order = read_zoo(zoo)
     write_h5(f"{out}/model.h5", config, weights, order)
     write_keras(f"{out}/model.keras", config, weights)

@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { zipSync, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PathLensError } from '../src/core/errors';
+import { describePreprocessing, resolvePreprocessing } from '../src/core/input/preprocess';
+import { readModelArtifacts } from '../src/core/model/artifacts';
 import { loadModel } from '../src/core/model/load';
 import { tempDir } from './helpers/analyticModels';
 import { runMethod, useCpu } from './helpers/runMethod';
@@ -239,3 +241,105 @@ describe('the CLI on Keras files', () => {
     expect(run.stderr).toMatch(/is an HDF5 file but not a Keras model/);
   });
 });
+
+describe('semantics traps', () => {
+  const synthetic = (file: string) => path.join(FIXTURES, 'synthetic', file);
+  const xs = [-5, -2.5, -1, -0.2, 0, 0.3, 1, 2.5, 7];
+  const erf = (x: number) => {
+    // Abramowitz–Stegun 7.1.26 is too coarse for 1e-5; integrate exp(-t²) instead (Simpson, 2000 panels).
+    const n = 2000;
+    let sum = 0;
+    for (let i = 0; i <= n; i++) {
+      const t = (x * i) / n;
+      sum += (i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * Math.exp(-t * t);
+    }
+    return ((2 / Math.sqrt(Math.PI)) * sum * x) / (3 * n);
+  };
+  const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+  const clip01 = (x: number) => Math.min(1, Math.max(0, x));
+  const FORMULAS: Record<string, (x: number) => number> = {
+    hard_sigmoid_keras3: (x) => clip01(x / 6 + 0.5),
+    hard_sigmoid_keras2: (x) => clip01(0.2 * x + 0.5),
+    silu: (x) => x * sigmoid(x),
+    swish: (x) => x * sigmoid(x),
+    gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+    relu6: (x) => Math.min(6, Math.max(0, x)),
+    hard_silu: (x) => x * clip01(x / 6 + 0.5),
+    leaky_relu: (x) => (x >= 0 ? x : 0.2 * x),
+  };
+
+  async function outputs(file: string): Promise<number[][]> {
+    const model = await loadModel(file);
+    const out = tf.tidy(() => model.predict(tf.tensor(xs, [xs.length, 1])).arraySync() as number[][]);
+    model.dispose();
+    return out;
+  }
+
+  it('Keras 3 activation names compute Keras 3 functions (hard_sigmoid = relu6(x + 3) / 6)', async () => {
+    const names = ['hard_sigmoid_keras3', 'silu', 'swish', 'gelu', 'relu6', 'hard_silu', 'leaky_relu'];
+    const out = await outputs(synthetic('activations.keras'));
+    xs.forEach((x, i) => names.forEach((name, k) => expect(out[i]![k]!, `${name}(${x})`).toBeCloseTo(FORMULAS[name]!(x), 5)));
+  });
+
+  it('Keras 2 hard_sigmoid keeps its Keras 2 formula clip(0.2x + 0.5)', async () => {
+    const names = ['hard_sigmoid_keras2', 'swish', 'gelu', 'relu6'];
+    const out = await outputs(synthetic('activations-keras2.h5'));
+    xs.forEach((x, i) => names.forEach((name, k) => expect(out[i]![k]!, `${name}(${x})`).toBeCloseTo(FORMULAS[name]!(x), 5)));
+  });
+
+  it('an unknown activation is refused, not dropped', async () => {
+    const dir = tempDir('keras-act');
+    const edited = rezip(fs.readFileSync(synthetic('activations.keras')), (m) =>
+      editConfig(m, (c) => c.replace('"activation": "gelu"', '"activation": "sparsemax"')),
+    );
+    fs.writeFileSync(path.join(dir, 'model.keras'), edited);
+    expect((await loadError(path.join(dir, 'model.keras'))).message).toMatch(/layer 'act_gelu' uses the activation 'sparsemax'/);
+  });
+
+  for (const format of ['keras', 'h5']) {
+    it(`Rescaling and Normalization (.${format}) are applied and make the input raw 0..255 pixels`, async () => {
+      const pixels = Array.from({ length: 16 }, (_, i) => i * 17);
+      for (const [name, transform] of [
+        ['rescaling', (p: number) => p / 255],
+        ['normalization', (p: number) => (p - 120) / 60],
+      ] as const) {
+        const model = await loadModel(synthetic(`${name}.${format}`));
+        expect(model.summary.inputPreprocessingLayer).toMatch(
+          name === 'rescaling' ? /is Rescaling\(scale 0\.0039\d*, offset 0\): it takes raw 0\.\.255 pixels/ : /is Normalization/,
+        );
+        // The model's Dense applied by hand to the transformed pixels.
+        const got = tf.tidy(() => model.predict(tf.tensor(pixels, [1, 4, 4, 1])).arraySync() as number[][]);
+        const [kernel, bias] = denseWeights(synthetic(`${name}.${format}`));
+        const byHand = [0, 1, 2].map((j) => pixels.reduce((s, p, i) => s + transform(p) * kernel[i]![j]!, bias[j]!));
+        got[0]!.forEach((v, j) => expect(v).toBeCloseTo(byHand[j]!, 4));
+        model.dispose();
+      }
+    });
+  }
+
+  it("the preprocessing a report states comes from the model's Rescaling layer", async () => {
+    const model = await loadModel(synthetic('rescaling.keras'));
+    const chosen = resolvePreprocessing({ modelDir: synthetic('rescaling.keras'), inModel: model.summary.inputPreprocessingLayer });
+    expect(chosen.name).toBe('raw255');
+    expect(chosen.source).toBe('detected');
+    expect(describePreprocessing(chosen)).toMatch(
+      /raw255: \(pixel − 0\) \/ 1 \[detected\] — the model's first layer 'rescaling' is Rescaling/,
+    );
+    model.dispose();
+  });
+});
+
+/** The Dense kernel and bias of a synthetic model, as the reader hands them to TF.js. */
+function denseWeights(file: string): [number[][], number[]] {
+  const read = readModelArtifacts(file);
+  const values = new Float32Array(read.artifacts.weightData as ArrayBuffer);
+  let offset = 0;
+  const out: Record<string, number[]> = {};
+  for (const spec of read.artifacts.weightSpecs!) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    out[spec.name] = Array.from(values.subarray(offset, offset + n));
+    offset += n;
+  }
+  const flat = out['dense/kernel']!;
+  return [Array.from({ length: 16 }, (_, i) => flat.slice(i * 3, i * 3 + 3)), out['dense/bias']!];
+}

@@ -399,7 +399,7 @@ class App implements CellHost {
         ...item(
           'Preprocessing',
           pre
-            ? `${pre.name} (${pre.source}) — mean [${pre.mean.map((v) => formatNumber(v)).join(', ')}], std [${pre.std.map((v) => formatNumber(v)).join(', ')}]`
+            ? `${pre.name} (${pre.source}) — mean [${pre.mean.map((v) => formatNumber(v)).join(', ')}], std [${pre.std.map((v) => formatNumber(v)).join(', ')}]${pre.reason ? ` — ${pre.reason}` : ''}`
             : 'none (inputs used as given)',
         ),
         ...item('Labels', m.labels ? `${m.labels.length}${m.labelsSource ? ` from ${m.labelsSource}` : ''}` : 'none (class indices shown)'),

@@ -24,7 +24,7 @@ function formatSummary(summary: ModelSummary, preprocessing: Preprocessing | nul
     ...summary.outputs.map((t) => `  output ${t.name}: [${t.shape.map((d) => d ?? '?').join(', ')}] ${t.dtype}`),
     `  final activation: ${summary.finalActivation ?? 'none (raw outputs)'}`,
     `  labels: ${summary.labels ? summary.labels.join(', ') : 'none'}${summary.labelsSource ? ` (${summary.labelsSource})` : ''}`,
-    `  preprocessing: ${preprocessing ? `${preprocessing.name} (${preprocessing.source}; x = (pixel − [${preprocessing.mean.join(', ')}]) / [${preprocessing.std.join(', ')}])` : 'none (inputs are used as given)'}`,
+    `  preprocessing: ${preprocessing ? `${preprocessing.name} (${preprocessing.source}; x = (pixel − [${preprocessing.mean.join(', ')}]) / [${preprocessing.std.join(', ')}])${preprocessing.reason ? `: ${preprocessing.reason}` : ''}` : 'none (inputs are used as given)'}`,
     `  layers (${summary.layers.length}):`,
     ...summary.layers.map(
       (l) =>

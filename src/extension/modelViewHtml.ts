@@ -39,7 +39,7 @@ function body(content: ModelViewContent): string {
   const tensors = (list: ModelSummary['inputs']) =>
     list.map((t) => `<li><code>${esc(t.name)}</code> ${esc(shape(t.shape))} ${esc(t.dtype)}</li>`).join('');
   const prep = p
-    ? `${esc(p.name)} (${esc(p.source)}): x = (pixel − [${p.mean.map(String).join(', ')}]) / [${p.std.map(String).join(', ')}]`
+    ? `${esc(p.name)} (${esc(p.source)}): x = (pixel − [${p.mean.map(String).join(', ')}]) / [${p.std.map(String).join(', ')}]${p.reason ? ` <span class="muted">— ${esc(p.reason)}</span>` : ''}`
     : 'none (inputs are used as given)';
   const labels = m.labels
     ? `${m.labels.slice(0, 50).map(esc).join(', ')}${m.labels.length > 50 ? ` … (${m.labels.length} in all)` : ''}${m.labelsSource ? ` <span class="muted">from ${esc(m.labelsSource)}</span>` : ''}`

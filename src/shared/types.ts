@@ -28,6 +28,8 @@ export interface Preprocessing {
   std: number[];
   /** Where the choice came from, stated in every report. */
   source: 'explicit' | 'sidecar' | 'detected' | 'default';
+  /** Why a detected choice was made (e.g. the model's own Rescaling layer), for reports. */
+  reason?: string;
 }
 
 export interface TensorInfo {
@@ -56,6 +58,8 @@ export interface ModelSummary {
   labels: string[] | null;
   labelsSource: string | null;
   weightBytes: number;
+  /** A preprocessing layer the model starts with (Rescaling, Normalization), which decides its input space. */
+  inputPreprocessingLayer?: string;
   /** Where the model came from when it was not a model.json (e.g. "Keras 3.9.2 .keras file"), with notes. */
   source?: string;
 }

@@ -89,7 +89,11 @@ export function parseBaseline(value: string | undefined): BaselineSpec | undefin
 export function preprocessingFor(model: LoadedModel, job: Pick<ExplainJob, 'modelPath' | 'preprocess'>): Preprocessing | null {
   // Only image models (rank-3 inputs) are preprocessed; tensors and tables are used as given.
   if (model.inputShape.length !== 3) return null;
-  return resolvePreprocessing({ explicit: job.preprocess, modelDir: path.dirname(path.resolve(job.modelPath)) });
+  return resolvePreprocessing({
+    explicit: job.preprocess,
+    modelDir: path.dirname(path.resolve(job.modelPath)),
+    inModel: model.summary.inputPreprocessingLayer,
+  });
 }
 
 export async function runInfoJob(

@@ -161,12 +161,13 @@ export function parseSidecar(json: unknown, path: string): InputPreprocessing | 
  * 1. `explicit` spec (e.g. from `--preprocess`), source `explicit`;
  * 2. `pathlens.json` beside the model (`{"preprocess": "signed"}` or `{"mean": [...], "std": [...]}`,
  *    optional `"grayFrom": "luminance"|"red"`), source `sidecar`;
- * 3. Teachable Machine export (a `metadata.json` beside the model with a `tmVersion` key) → `signed`, source `detected`;
- * 4. `unit`, source `default`.
+ * 3. a preprocessing layer the model starts with (`inModel`, e.g. Keras Rescaling) → `raw255`, source `detected`;
+ * 4. Teachable Machine export (a `metadata.json` beside the model with a `tmVersion` key) → `signed`, source `detected`;
+ * 5. `unit`, source `default`.
  * A sidecar `grayFrom` is kept even when an explicit spec or the default picks the mean/std.
  * `modelDir` may be the model directory or the model.json path.
  */
-export function resolvePreprocessing(opts: { explicit?: string; modelDir: string }): InputPreprocessing {
+export function resolvePreprocessing(opts: { explicit?: string; modelDir: string; inModel?: string }): InputPreprocessing {
   const dir = modelFolderOf(opts.modelDir);
   let sidecar: InputPreprocessing | null = null;
   let sidecarGray: GrayFrom | undefined;
@@ -182,6 +183,7 @@ export function resolvePreprocessing(opts: { explicit?: string; modelDir: string
   };
   if (opts.explicit !== undefined && opts.explicit.trim() !== '') return withGray(parsePreprocess(opts.explicit, 'explicit'));
   if (sidecar) return sidecar;
+  if (opts.inModel) return withGray({ ...parsePreprocess('raw255', 'detected'), reason: opts.inModel });
   if (isTeachableMachineExport(dir)) return withGray(parsePreprocess('signed', 'detected'));
   return withGray(parsePreprocess('unit', 'default'));
 }
@@ -191,5 +193,5 @@ export function describePreprocessing(p: Preprocessing | null): string {
   if (!p) return 'none';
   const fmt = (a: number[]) => (a.length === 1 ? `${+a[0].toFixed(4)}` : `[${a.map((v) => +v.toFixed(4)).join(', ')}]`);
   const gray = (p as InputPreprocessing).grayFrom ? `, gray from ${(p as InputPreprocessing).grayFrom}` : '';
-  return `${p.name}: (pixel − ${fmt(p.mean)}) / ${fmt(p.std)} [${p.source}${gray}]`;
+  return `${p.name}: (pixel − ${fmt(p.mean)}) / ${fmt(p.std)} [${p.source}${gray}]${p.reason ? ` — ${p.reason}` : ''}`;
 }

@@ -9,6 +9,7 @@ import { PathLensError } from '../errors';
 import type { LayerInfo, ModelSummary, OutputKind, TensorInfo } from '../types';
 import { readModelArtifacts, type ReadArtifacts } from './artifacts';
 import { describeKerasSource } from './keras/read';
+import { inputPreprocessingLayer } from './keras/preprocessingLayers';
 import { readLabels } from './labels';
 import { checkGraphTopology, checkLayersTopology } from './topologyChecks';
 import { checkDeclaredBytes, DEFAULT_MEMORY_BUDGET_MB, elementCount, MB, validate, z } from '../safety';
@@ -161,8 +162,14 @@ async function loadLayers(read: ReadArtifacts, file: string, budget: number): Pr
       layers,
       totalParams: model.countParams(),
       finalActivation,
+      ...withInputPreprocessingLayer(read.artifacts.modelTopology),
     },
   };
+}
+
+function withInputPreprocessingLayer(topology: unknown): { inputPreprocessingLayer?: string } {
+  const layer = inputPreprocessingLayer(topology);
+  return layer ? { inputPreprocessingLayer: layer } : {};
 }
 
 /** Probabilities from raw logits: sigmoid for a single output unit, softmax otherwise. */

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the layer classes looked up below
 import { PathLensError } from '../../errors';
 import { tfjsActivation } from './activations';
+import { registerNormalizationLayer } from './preprocessingLayers';
 
 type Json = Record<string, unknown>;
 
@@ -199,6 +200,7 @@ function inboundNodes(nodes: unknown, ctx: NormaliseContext, name: string): unkn
 
 /** The whole model config in the TF.js dialect: `{class_name, config}`. */
 export function normaliseModelConfig(config: unknown, ctx: NormaliseContext): Json {
+  registerNormalizationLayer();
   if (!isObject(config) || !CONTAINER_CLASSES.has(String(config.class_name))) {
     const cls = isObject(config) ? config.class_name : undefined;
     if (isObject(config) && typeof config.registered_name === 'string') {

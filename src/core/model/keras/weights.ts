@@ -44,6 +44,8 @@ export function variableNames(layer: Json): string[] {
       return ['embeddings'];
     case 'PReLU':
       return ['alpha'];
+    case 'Normalization': // Keras also stores an integer 'count' after these; not needed for inference
+      return cfg.mean === null || cfg.mean === undefined ? ['mean', 'variance'] : [];
     default:
       return [];
   }
@@ -89,6 +91,7 @@ const WEIGHTLESS = new Set([
   'GlobalMaxPooling1D',
   'GlobalMaxPooling2D',
   'Rescaling',
+  'Normalization',
   'Resizing',
   'CenterCrop',
   'Masking',
