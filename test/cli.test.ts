@@ -39,6 +39,8 @@ describe('pathlens CLI', () => {
       'ig,gradient,grad-x-input',
       '--steps',
       '32',
+      '--rule',
+      'gauss-legendre',
       '--json',
       '--out',
       out,

@@ -9,7 +9,7 @@ import type { InputStarted, MethodInfo } from '../src/shared/protocol';
 import { colormapHex } from '../src/shared/colormap';
 import { aggregateChannels, formatNumber, isSpatial, renderBarChart, renderOverlay } from '../src/shared/render';
 import { button, DisplayControls, parameterControls } from './controls';
-import { baselinePixel, completenessLevel, exportFileName, formatPercent, pathImage, type DisplayOptions } from './display';
+import { baselinePixel, exportFileName, formatPercent, pathImage, resultLevel, type DisplayOptions } from './display';
 import { h, imageData } from './dom';
 import { renderPathPlots } from './plots';
 import { enableRegionSelection } from './regionSelect';
@@ -150,16 +150,26 @@ export class MapCell {
       return;
     }
     const c = result.completeness;
-    const level = completenessLevel(c);
+    const a = result.accuracy;
+    const level = resultLevel(result);
     this.badge.className = `badge badge-${level}`;
     this.badge.dataset.level = level;
-    if (!c) {
-      this.badge.textContent = 'completeness: not applicable';
-      this.badge.title = `${method.title} is not complete by design: Σ attribution need not equal F(x) − F(x′).`;
-    } else {
-      this.badge.textContent = `δ ${formatNumber(c.delta)} (${formatPercent(c.relative)})`;
-      this.badge.title = `Completeness: Σ attribution = ${formatNumber(c.sum)}, F(x) − F(x′) = ${formatNumber(c.expected)}, δ = ${formatNumber(c.delta)}, relative δ = ${formatPercent(c.relative)}. Amber above 1 %, red above 5 %.`;
+    const parts: string[] = [];
+    const titles: string[] = [];
+    if (a) {
+      parts.push(`map ±${formatPercent(a.mapError)}`);
+      titles.push(
+        `Estimated map error ‖A − A*‖₁/‖A*‖₁ ≈ ${formatPercent(a.mapError)} against the exact integral (${a.basis})${a.converged ? '' : '; stopped at the evaluation cap before reaching the tolerance'}. Amber above 2 %, red above 5 %.`,
+      );
     }
+    if (c) {
+      parts.push(a ? `δ ${formatPercent(c.relative)}` : `δ ${formatNumber(c.delta)} (${formatPercent(c.relative)})`);
+      titles.push(
+        `Completeness: Σ attribution = ${formatNumber(c.sum)}, F(x) − F(x′) = ${formatNumber(c.expected)}, δ = ${formatNumber(c.delta)}, relative δ = ${formatPercent(c.relative)}. Amber above 1 %, red above 5 %.`,
+      );
+    } else titles.push(`${method.title} is not complete by design: Σ attribution need not equal F(x) − F(x′).`);
+    this.badge.textContent = parts.length > 0 ? parts.join(' · ') : 'completeness: not applicable';
+    this.badge.title = titles.join(' ');
     this.badge.setAttribute('aria-label', this.badge.title);
   }
 

@@ -4,7 +4,7 @@
  */
 import { COLORMAPS, DIVERGING_COLORMAPS, isColormapName, type ColormapName } from '../src/shared/colormap';
 import type { Aggregation, SignMode } from '../src/shared/render';
-import type { Completeness, Preprocessing } from '../src/shared/types';
+import type { Completeness, MapAccuracy, MethodResult, Preprocessing } from '../src/shared/types';
 
 export interface DisplayOptions {
   sign: SignMode;
@@ -133,6 +133,25 @@ export function exportFileName(inputPath: string, method: string, ext = 'png'): 
   const base = file.replace(/\.[^.]+$/, '') + (fragment ? `-${fragment}` : '');
   const safe = `${base}-${method}`.replace(/[^\w.\- ]+/g, '_').slice(0, 150) || 'map';
   return `${safe}.${ext}`;
+}
+
+const LEVEL_ORDER: CompletenessLevel[] = ['na', 'ok', 'warn', 'bad'];
+
+/**
+ * Map-error level: green ≤ 2 %, amber ≤ 5 %, red above; never green when the refinement stopped at
+ * its cap before reaching its tolerance ('na' without an estimate).
+ */
+export function accuracyLevel(a: MapAccuracy | null | undefined): CompletenessLevel {
+  if (!a) return 'na';
+  const e = Number.isNaN(a.mapError) ? Infinity : a.mapError;
+  const level: CompletenessLevel = e > 0.05 ? 'bad' : e > 0.02 ? 'warn' : 'ok';
+  return !a.converged && level === 'ok' ? 'warn' : level;
+}
+
+/** The badge's colour: the worse of the map-error and completeness levels. */
+export function resultLevel(result: Pick<MethodResult, 'completeness' | 'accuracy'>): CompletenessLevel {
+  const levels = [completenessLevel(result.completeness), accuracyLevel(result.accuracy)];
+  return levels.reduce((worst, l) => (LEVEL_ORDER.indexOf(l) > LEVEL_ORDER.indexOf(worst) ? l : worst), 'na');
 }
 
 export function formatPercent(v: number): string {

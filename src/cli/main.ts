@@ -50,7 +50,11 @@ function formatResults(result: ExplainResult): string {
     for (const r of input.results) {
       const c = r.completeness;
       const delta = c ? `δ ${c.delta.toExponential(2)} (${(c.relative * 100).toFixed(2)}% of ${c.expected.toFixed(4)})` : 'δ n/a';
-      lines.push(`  ${r.method.padEnd(14)} ${delta.padEnd(40)} ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations`);
+      const a = r.accuracy;
+      const map = a ? `map ±${(a.mapError * 100).toFixed(2)}%${a.converged ? '' : ' (not converged)'}` : '';
+      lines.push(
+        `  ${r.method.padEnd(14)} ${map.padEnd(28)} ${delta.padEnd(40)} ${r.timing.ms.toFixed(0)} ms, ${r.timing.evaluations} evaluations`,
+      );
     }
   }
   return lines.join('\n');
@@ -110,6 +114,12 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
       stderr(`wrote ${files.length} files to ${path.resolve(command.out)}; open ${path.resolve(command.out, 'index.html')}`);
     }
     process.stdout.write((command.json ? toJsonString(result) : formatResults(result)) + '\n');
+    for (const input of result.inputs)
+      for (const r of input.results)
+        if (r.accuracy && !r.accuracy.converged)
+          stderr(
+            `pathlens: warning: ${input.path} ${r.method}: estimated map error ${(r.accuracy.mapError * 100).toFixed(1)} % did not reach the tolerance within the evaluation cap (raise --max-evaluations)`,
+          );
     const failed = result.inputs.filter((i) => i.error);
     for (const f of failed) stderr(`pathlens: ${f.path}: ${f.error}`);
     return failed.length > 0 ? 1 : 0;

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { colormapRgb } from '../../src/shared/colormap';
 import { aggregateChannels, formatNumber, renderOverlay, type OverlayOptions } from '../../src/shared/render';
 import type { MethodResult } from '../../src/shared/types';
+import { formatPercent } from '../../webview/display';
 import { parseWebviewMessage, type HostToWebview, type InputStarted } from '../../src/shared/protocol';
 import {
   ARTIFACTS,
@@ -191,12 +192,12 @@ describe('PathLens panel in Chromium', () => {
       .poll(() => page.getByTestId('map-0-ig').locator('xpath=../..').locator('.readout').textContent())
       .toContain(`(${hx}, ${hy}) attribution ${formatNumber(map.values[hottest])}`);
 
-    // Badges: IG is complete (δ tiny here → ok); Gradient is not complete by design.
+    // Badges: IG shows its estimated map error and δ, coloured by the worse; Gradient is not complete by design.
     const badge = page.getByTestId('badge-0-ig');
-    expect(await badge.getAttribute('class')).toContain(
-      `badge-${ig.completeness!.relative > 0.05 ? 'bad' : ig.completeness!.relative > 0.01 ? 'warn' : 'ok'}`,
-    );
-    expect(await badge.textContent()).toContain(formatNumber(ig.completeness!.delta));
+    const level = (v: number, amber: number) => (v > 0.05 ? 2 : v > amber ? 1 : 0);
+    const worst = Math.max(level(ig.completeness!.relative, 0.01), level(ig.accuracy!.mapError, 0.02), ig.accuracy!.converged ? 0 : 1);
+    expect(await badge.getAttribute('class')).toContain(`badge-${['ok', 'warn', 'bad'][worst]}`);
+    expect(await badge.textContent()).toBe(`map ±${formatPercent(ig.accuracy!.mapError)} · δ ${formatPercent(ig.completeness!.relative)}`);
     expect(await page.getByTestId('badge-0-gradient').textContent()).toMatch(/not applicable/);
     expect(await page.getByTestId('badge-0-gradient').getAttribute('class')).toContain('badge-na');
 
@@ -344,7 +345,8 @@ describe('PathLens panel in Chromium', () => {
       type: 'result',
       runId: 1,
       inputIndex: 0,
-      result: { ...ig, completeness: { ...ig.completeness!, relative } },
+      // Only δ decides here (no map-error estimate): the map-error colours are tested below.
+      result: { ...ig, accuracy: undefined, completeness: { ...ig.completeness!, relative } },
     });
     for (const [relative, level] of [
       [0.005, 'ok'],
@@ -359,6 +361,26 @@ describe('PathLens panel in Chromium', () => {
       `['ok', 'warn', 'bad'].map((l) => { const s = document.createElement('span'); s.className = 'badge badge-' + l; document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; })`,
     );
     expect(new Set(colors as string[]).size).toBe(3);
+  });
+
+  it('map-error badge: amber above 2 %, red above 5 %, never green when not converged', async () => {
+    const p = await panel();
+    const { page } = p;
+    await p.send([...mnist, done()]);
+    const ig = resultOf(mnist, 'ig');
+    const tiny = { ...ig.completeness!, relative: 0.001 };
+    for (const [mapError, converged, level] of [
+      [0.01, true, 'ok'],
+      [0.01, false, 'warn'],
+      [0.03, true, 'warn'],
+      [0.08, true, 'bad'],
+    ] as const) {
+      const accuracy = { mapError, converged, basis: 'test' };
+      await p.send([{ type: 'result', runId: 1, inputIndex: 0, result: { ...ig, completeness: tiny, accuracy } }]);
+      await waitAttr(page, 'badge-0-ig', 'data-level', level);
+      expect(await page.getByTestId('badge-0-ig').textContent()).toBe(`map ±${formatPercent(mapError)} · δ ${formatPercent(0.001)}`);
+    }
+    expect(await page.getByTestId('badge-0-ig').getAttribute('title')).toMatch(/Estimated map error/);
   });
 
   it('shows run-level and per-input errors instead of a blank panel', async () => {

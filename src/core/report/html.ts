@@ -136,12 +136,20 @@ function renderPredictions(result: ExplainResult, inp: InputResult): string {
 <p><b>Explained target:</b> ${inp.target.index}${tLabel ? ` (${esc(tLabel)})` : ''} · output <code>${esc(inp.target.output)}</code> · F(x) = ${esc(formatNumber(inp.target.score))}</p></div>`;
 }
 
+function renderAccuracy(r: MethodResult): string {
+  const a = r.accuracy;
+  if (!a) return '';
+  const level = !a.converged || a.mapError > 0.02 ? (a.mapError > 0.05 ? 'bad' : 'warn') : 'ok';
+  const pct = Number.isFinite(a.mapError) ? `${formatNumber(a.mapError * 100)} %` : '∞';
+  return `<p><b>Map error:</b> <span class="badge ${level}" title="estimated ‖A − A*‖₁ / ‖A*‖₁ against the exact integral">±${esc(pct)}</span> <span class="muted">(${esc(a.basis)}${a.converged ? '' : '; not converged: stopped at the evaluation cap'})</span></p>`;
+}
+
 function renderCompleteness(r: MethodResult): string {
   const c = r.completeness;
-  if (!c) return `<p><b>Completeness:</b> <span class="badge na">not applicable</span></p>`;
+  if (!c) return `${renderAccuracy(r)}<p><b>Completeness:</b> <span class="badge na">not applicable</span></p>`;
   const level = completenessLevel(Math.abs(c.relative));
   const pct = Number.isFinite(c.relative) ? `${formatNumber(c.relative * 100)} %` : '∞';
-  return `<p><b>Completeness:</b> <span class="badge ${level}" title="|δ| / |F(x) − F(x′)|">relative δ ${esc(pct)}</span><br>
+  return `${renderAccuracy(r)}<p><b>Completeness:</b> <span class="badge ${level}" title="|δ| / |F(x) − F(x′)|">relative δ ${esc(pct)}</span><br>
 <span class="muted">Σ attribution</span> ${esc(formatNumber(c.sum))} · <span class="muted">F(x) − F(x′)</span> ${esc(formatNumber(c.expected))} · <span class="muted">δ</span> ${esc(formatNumber(c.delta))}</p>`;
 }
 
