@@ -20,6 +20,8 @@ Usage: scripts/keras-fixtures.py <zoo model folder> <out folder> [--bad]
        scripts/keras-fixtures.py --synthetic <out folder>
   writes small models for the semantics traps: activations (.keras: Keras 3 meanings; -keras2.h5:
   Keras 2 meanings), and models starting with Rescaling or Normalization.
+       scripts/keras-fixtures.py --reference <file.keras> <out.json>
+  numpy outputs of a real Keras-written MLP, as the expected values of its test.
 """
 import copy
 import io
@@ -445,10 +447,37 @@ def write_synthetic(out):
         write_h5(f"{out}/{name}.h5", config, weights, order)
 
 
+def numpy_reference(keras_file, out_json):
+    """Outputs of a Keras 3 Sequential MLP (Dense / Dropout / LeakyReLU / ReLU) computed with numpy
+    from the file itself, independent of PathLens: the expected values for a real Keras-written file."""
+    with zipfile.ZipFile(keras_file) as zf:
+        config = json.loads(zf.read("config.json"))
+        weights = h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r")
+        layers = [l for l in config["config"]["layers"] if l["class_name"] != "InputLayer"]
+        width = config["config"]["layers"][0]["config"]["batch_shape"][1]
+        x = np.linspace(0.05, 0.95, 5 * width).reshape(5, width).astype("f8")
+        inputs = x.tolist()
+        used = {}
+        act = {"relu": lambda v: np.maximum(v, 0), "linear": lambda v: v}
+        for layer in layers:
+            path = f"layers/{unique(used, layer)}/vars"
+            cfg = layer["config"]
+            if layer["class_name"] == "Dense":
+                x = act[cfg["activation"]](x @ weights[f"{path}/0"][()] + weights[f"{path}/1"][()])
+            elif layer["class_name"] == "LeakyReLU":
+                x = np.where(x >= 0, x, cfg["negative_slope"] * x)
+            elif layer["class_name"] != "Dropout":
+                raise SystemExit(f"numpy_reference: no rule for {layer['class_name']}")
+    with open(out_json, "w") as f:
+        json.dump({"inputs": inputs, "outputs": x.tolist()}, f, indent=1)
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
     zoo, out = argv[1], argv[2]
+    if zoo == "--reference":
+        return numpy_reference(argv[2], argv[3])
     if zoo == "--synthetic":
         return write_synthetic(out)
     config, weights, order = read_zoo(zoo)

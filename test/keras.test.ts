@@ -343,3 +343,22 @@ function denseWeights(file: string): [number[][], number[]] {
   const flat = out['dense/kernel']!;
   return [Array.from({ length: 16 }, (_, i) => flat.slice(i * 3, i * 3 + 3)), out['dense/bias']!];
 }
+
+describe('a real Keras-written file (Keras 3.9.2, FlowNet-ANN, MIT)', () => {
+  const file = path.join(FIXTURES, 'real/flownet-ann.keras');
+
+  it('computes the outputs numpy computes from the same file, and IG is complete', async () => {
+    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'real/flownet-ann.expected.json'), 'utf8')) as {
+      inputs: number[][];
+      outputs: number[][];
+    };
+    const model = await loadModel(file);
+    expect(model.summary.source).toMatch(/Keras 3\.9\.2 \.keras/);
+    expect(model.summary.layers.map((l) => l.className)).toEqual(['Dense', 'Dropout', 'Dense', 'LeakyReLU', 'Dense', 'LeakyReLU', 'Dense']);
+    const got = tf.tidy(() => model.predict(tf.tensor(expected.inputs)).arraySync() as number[][]);
+    got.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(expected.outputs[i]![j]!, 5)));
+    const { result } = await runMethod(model, 'ig', expected.inputs[2]!, null, { steps: 64 }, { target: 0 });
+    expect(Math.abs(result.completeness!.relative)).toBeLessThan(0.01);
+    model.dispose();
+  });
+});

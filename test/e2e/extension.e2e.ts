@@ -186,6 +186,13 @@ describe('PathLens in VS Code (code-server)', () => {
     copyDir(path.join(ROOT, 'examples/stress-test'), stressTest);
     fs.rmSync(path.join(stressTest, '.pathlens'), { recursive: true, force: true }); // no fitted patterns
     fs.writeFileSync(path.join(stressTest, 'sample.csv'), 'x1,x2\n0.6,0.2\n');
+    // A Keras model (MNIST as .keras, from the Keras fixtures) and an HDF5 file that is not a model.
+    const kerasDir = path.join(workspace, 'keras-mnist');
+    fs.mkdirSync(kerasDir);
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/keras/mnist-cnn/model.keras'), path.join(kerasDir, 'mnist.keras'));
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/keras/iris-mlp/not-keras.h5'), path.join(kerasDir, 'measurements.h5'));
+    copyDir('/work/shared/zoo/mnist-cnn/samples', path.join(kerasDir, 'samples'));
+    fs.writeFileSync(path.join(kerasDir, 'pathlens.json'), '{"preprocess": "raw255", "grayFrom": "red"}');
     cs = await startCodeServer(env, vsix, workspace, settings);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
@@ -596,5 +603,64 @@ describe('PathLens in VS Code (code-server)', () => {
     expect(await frame.$('[data-testid="error"]')).toBeNull();
     await screenshot(page, '17-pgig-after-fit');
     phase('fit patterns');
+  });
+
+  it('explains a Keras .keras file from its context menu like the CLI, shows its summary, and says so for a non-Keras .h5', async () => {
+    await openExplorerItem('keras-mnist');
+    const kerasRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="mnist.keras"]').first();
+    await kerasRow.waitFor({ timeout: 30_000 });
+    await contextMenu(kerasRow, 'PathLens: Explain Prediction…');
+    await waitQuickTitle('PathLens: inputs for mnist.keras');
+    const sample = fs.readdirSync(path.join(workspace, 'keras-mnist/samples')).filter((f) => /\.png$/i.test(f))[0]!;
+    await page.keyboard.type(sample);
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: attribution methods');
+    await page.keyboard.press('Enter');
+    const frame = await panelFrame('h1:has-text("mnist.keras")', 120_000);
+    await frame.waitForSelector('[data-testid="map-0-ig"][data-rendered="true"]', { timeout: 180_000 });
+    expect(await frame.$('[data-testid="error"]')).toBeNull();
+    const header = (await frame.textContent('dl.facts')) ?? '';
+    expect(header).toMatch(/Keras 3\.9\.2 \.keras \(Keras 3 archive\), read directly/);
+    const cli = JSON.parse(
+      execFileSync(
+        'node',
+        [
+          path.join(ROOT, 'dist/cli.js'),
+          'explain',
+          '--model',
+          path.join(workspace, 'keras-mnist/mnist.keras'),
+          '--input',
+          path.join(workspace, 'keras-mnist/samples', sample),
+          '--method',
+          'gradient',
+          '--json',
+        ],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      ),
+    ) as { inputs: { prediction: { label?: string; index: number } }[] };
+    const predicted = cli.inputs[0]!.prediction;
+    const shown = (await frame.textContent('[data-testid="prediction-0"]')) ?? '';
+    log(`keras panel prediction: ${shown.replace(/\s+/g, ' ').trim()} | CLI: ${predicted.label ?? predicted.index}`);
+    expect(shown).toContain(predicted.label ?? String(predicted.index));
+    await screenshot(page, '20-keras-panel');
+
+    await contextMenu(kerasRow, 'PathLens: Show Model Summary');
+    const view = await panelFrame('[data-testid="model-source"]', 60_000);
+    expect((await view.textContent('[data-testid="model-source"]')) ?? '').toMatch(/Keras 3\.9\.2 \.keras/);
+    await screenshot(page, '21-keras-model-view');
+
+    const h5Row = page.locator('.explorer-folders-view .monaco-list-row[aria-label="measurements.h5"]').first();
+    await contextMenu(h5Row, 'PathLens: Explain Prediction…');
+    await waitQuickTitle('PathLens: inputs for measurements.h5');
+    await page.keyboard.type(sample);
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: attribution methods');
+    await page.keyboard.press('Enter');
+    const errorFrame = await panelFrame('[data-testid="error"]:has-text("not a Keras model")', 60_000);
+    log(`non-Keras .h5: ${(await errorFrame.textContent('[data-testid="error"]')) ?? ''}`);
+    await screenshot(page, '22-not-keras-h5');
+    phase('keras');
   });
 });
