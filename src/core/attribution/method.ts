@@ -1,6 +1,13 @@
 import type { Evaluator } from '../engine/evaluator';
 import { PathLensError } from '../errors';
-import type { BaselineSpec, MethodResult, PreparedInput, QuadratureRuleName } from '../types';
+import {
+  NAMED_BASELINES,
+  type BaselineSpec,
+  type MethodResult,
+  type NamedBaseline,
+  type PreparedInput,
+  type QuadratureRuleName,
+} from '../types';
 import type { Patterns } from '../patterns/patterns';
 import type { MethodNeeds, ParameterSpec } from '../../shared/methods';
 
@@ -43,6 +50,29 @@ export interface MethodOptions {
   baseline?: BaselineSpec;
   seed?: number;
   [extra: string]: unknown;
+}
+
+/** The `baseline` parameter of the path methods: a named baseline (files come from the CLI and settings). */
+export function baselineParameter(defaultName: NamedBaseline = 'zero'): ParameterSpec {
+  return {
+    name: 'baseline',
+    label: 'Baseline',
+    description: 'Reference input x′ the path starts from.',
+    type: 'choice',
+    default: defaultName,
+    choices: [...NAMED_BASELINES],
+  };
+}
+
+/** The `idgi` switch of the path methods that can post-process their path with IDGI. */
+export function idgiParameter(note = ''): ParameterSpec {
+  return {
+    name: 'idgi',
+    label: 'IDGI',
+    description: `Post-process the path with IDGI${note}: exactly complete.`,
+    type: 'boolean',
+    default: false,
+  };
 }
 
 export interface AttributionMethod {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { completeness } from '../attribution/completeness';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
+import { idgiParameter, elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { gaussianKernel1d } from '../input/blur';
 import { IdgiAccumulator } from '../path/idgi';
@@ -100,7 +100,7 @@ export const blurIg: AttributionMethod = {
       min: 1e-4,
       max: 1,
     },
-    { name: 'idgi', label: 'IDGI', description: 'Post-process the path with IDGI: exactly complete.', type: 'boolean', default: false },
+    idgiParameter(),
   ],
   validate(options) {
     parse(options);

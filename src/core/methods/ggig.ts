@@ -16,7 +16,7 @@
  *   workers through Evaluator.evaluatePoints); total evaluations m·(K + 1).
  * Not complete by design (Σ attribution need not equal F(x) − F(x')).
  */
-import { elapsed, type AttributionMethod, type MethodOptions } from '../attribution/method';
+import { baselineParameter, elapsed, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import type { Evaluator } from '../engine/evaluator';
 import { PathLensError } from '../errors';
 import type { PathTrace } from '../types';
@@ -189,14 +189,7 @@ export const ggig: AttributionMethod = {
       min: 0,
       max: 1,
     },
-    {
-      name: 'baseline',
-      label: 'Baseline',
-      description: 'Reference input x′; the ascent stays in the box between x′ and x.',
-      type: 'choice',
-      default: GGIG_DEFAULTS.baseline,
-      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
-    },
+    { ...baselineParameter(GGIG_DEFAULTS.baseline), description: 'Reference input x′; the ascent stays in the box between x′ and x.' },
   ],
   validate(options) {
     parseGgigOptions(options);

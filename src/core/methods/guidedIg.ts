@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { completeness } from '../attribution/completeness';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodContext, type MethodOptions } from '../attribution/method';
+import {
+  idgiParameter,
+  baselineParameter,
+  elapsed,
+  requirePositiveInteger,
+  type AttributionMethod,
+  type MethodContext,
+  type MethodOptions,
+} from '../attribution/method';
 import { PathLensError } from '../errors';
 import { IdgiAccumulator } from '../path/idgi';
 
@@ -315,15 +323,8 @@ export const guidedIg: AttributionMethod = {
       min: 0,
       max: 1,
     },
-    {
-      name: 'baseline',
-      label: 'Baseline',
-      description: 'Reference input x′ the path starts from.',
-      type: 'choice',
-      default: GUIDED_IG_DEFAULTS.baseline,
-      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
-    },
-    { name: 'idgi', label: 'IDGI', description: 'Post-process the path with IDGI: exactly complete.', type: 'boolean', default: false },
+    baselineParameter(GUIDED_IG_DEFAULTS.baseline),
+    idgiParameter(),
   ],
   validate(options) {
     parse(options);

@@ -12,7 +12,7 @@
  * `steps`, a constant factor that changes no ranking. Not complete.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
+import { baselineParameter, elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { decisionNodes } from '../path/decisionSampling';
 import { integrateStraightPath, straightPathPoints } from '../path/straightPath';
@@ -40,14 +40,7 @@ export const integratedDecisionGradients: AttributionMethod = {
       min: 3,
       max: 4096,
     },
-    {
-      name: 'baseline',
-      label: 'Baseline',
-      description: 'Reference input x′ the path starts from.',
-      type: 'choice',
-      default: 'zero',
-      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
-    },
+    baselineParameter(),
   ],
   validate(options) {
     parse(options);

@@ -1,5 +1,13 @@
 import { completeness } from '../attribution/completeness';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodContext, type MethodOptions } from '../attribution/method';
+import {
+  idgiParameter,
+  baselineParameter,
+  elapsed,
+  requirePositiveInteger,
+  type AttributionMethod,
+  type MethodContext,
+  type MethodOptions,
+} from '../attribution/method';
 import { halvingEstimate } from '../path/mapError';
 import { cumulativeAttribution, integrateStraightPath, type StraightPathIntegral } from '../path/straightPath';
 import { ADAPTIVE_DEFAULTS, integrateAdaptive } from '../path/adaptive';
@@ -137,21 +145,8 @@ export const integratedGradients: AttributionMethod = {
       min: 1e-4,
       max: 1,
     },
-    {
-      name: 'baseline',
-      label: 'Baseline',
-      description: 'Reference input x′ the path starts from.',
-      type: 'choice',
-      default: IG_DEFAULTS.baseline,
-      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
-    },
-    {
-      name: 'idgi',
-      label: 'IDGI',
-      description: 'Post-process the path with IDGI (Riemann/trapezoid rules only): exactly complete.',
-      type: 'boolean',
-      default: false,
-    },
+    baselineParameter(IG_DEFAULTS.baseline),
+    idgiParameter(' (Riemann/trapezoid rules only)'),
   ],
   validate(options) {
     const steps = requirePositiveInteger(options.steps ?? IG_DEFAULTS.steps, 'steps');

@@ -4,7 +4,13 @@
  * activation h_k (Captum NeuronIntegratedGradients). The unit is `--neuron <layer>:<row,col,channel>`
  * (or `<layer>:<k>` for a dense layer); the CLI maps `explain --neuron … --method conductance|ig` here.
  */
-import { requirePositiveInteger, type AttributionMethod, type MethodOptions, type ParameterSpec } from '../attribution/method';
+import {
+  baselineParameter,
+  requirePositiveInteger,
+  type AttributionMethod,
+  type MethodOptions,
+  type ParameterSpec,
+} from '../attribution/method';
 import { PathLensError } from '../errors';
 import { NEURON_DEFAULTS, unitMap, type UnitMapMethod } from '../neurons/analyze';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
@@ -27,14 +33,7 @@ const parameters: ParameterSpec[] = [
     default: NEURON_DEFAULTS.rule,
     choices: [...QUADRATURE_RULES],
   },
-  {
-    name: 'baseline',
-    label: 'Baseline',
-    description: 'Reference input x′ the path starts from.',
-    type: 'choice',
-    default: 'zero',
-    choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
-  },
+  baselineParameter(),
 ];
 
 function parse(options: MethodOptions): { neuron: string; steps: number; rule: QuadratureRuleName } {

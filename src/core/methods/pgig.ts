@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
+import { baselineParameter, elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { quadrature, QUADRATURE_RULES, type Quadrature } from '../path/quadrature';
 import type { Evaluator } from '../engine/evaluator';
@@ -121,14 +121,7 @@ export const pgig: AttributionMethod = {
       default: PGIG_DEFAULTS.rule,
       choices: [...PGIG_RULES],
     },
-    {
-      name: 'baseline',
-      label: 'Baseline',
-      description: 'Reference input x′ the path starts from.',
-      type: 'choice',
-      default: PGIG_DEFAULTS.baseline,
-      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
-    },
+    baselineParameter(PGIG_DEFAULTS.baseline),
   ],
   validate(options) {
     pgigQuadrature(options);

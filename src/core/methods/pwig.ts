@@ -5,7 +5,7 @@
  * the uniform weight reports a completeness check.
  */
 import { completeness } from '../attribution/completeness';
-import { elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
+import { baselineParameter, elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { pathWeight, PATH_WEIGHTS, type PathWeightSpec } from '../path/pathWeights';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
@@ -68,14 +68,7 @@ export const pathWeightedIg: AttributionMethod = {
       max: 100,
     },
     { name: 'betaB', label: 'Beta b', description: 'Beta weight: b ≥ 1.', type: 'number', default: PWIG_DEFAULTS.betaB, min: 1, max: 100 },
-    {
-      name: 'baseline',
-      label: 'Baseline',
-      description: 'Reference input x′ the path starts from.',
-      type: 'choice',
-      default: 'zero',
-      choices: ['zero', 'black', 'white', 'uniform', 'gaussian', 'blur'],
-    },
+    baselineParameter(),
   ],
   validate(options) {
     parse(options);
