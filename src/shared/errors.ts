@@ -22,6 +22,8 @@ export type ErrorCode =
   /** The output folder cannot be written (it is a file, below a file, or not writable). */
   | 'output'
   | 'patterns'
+  /** Evaluation results that cannot be merged or are inconsistent. */
+  | 'evaluate'
   | 'internal';
 
 export class PathLensError extends Error {
