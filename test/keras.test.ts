@@ -175,6 +175,30 @@ describe('bad Keras files give one clear line', () => {
     model.dispose();
   });
 
+  it('corrupted bytes anywhere in the HDF5 headers give a PathLensError (or a model), never a crash or a hang', () => {
+    const source = fs.readFileSync(iris('model.h5'));
+    const dir = tempDir('keras-fuzz');
+    let seed = 1;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let failures = 0;
+    for (let n = 0; n < 200; n++) {
+      const bytes = Uint8Array.from(source);
+      for (let k = 0; k < 4; k++) bytes[Math.floor(random() * 4000)] = Math.floor(random() * 256);
+      const file = path.join(dir, 'fuzz.h5');
+      fs.writeFileSync(file, bytes);
+      const started = Date.now();
+      try {
+        readModelArtifacts(file);
+      } catch (err) {
+        expect(err, String(err)).toBeInstanceOf(PathLensError);
+        expect((err as Error).message).not.toContain('\n');
+        failures++;
+      }
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+    expect(failures).toBeGreaterThan(100);
+  });
+
   it('a zip member declaring a huge size is refused before it is inflated', async () => {
     const dir = tempDir('keras-bomb');
     const bytes = Uint8Array.from(fs.readFileSync(iris('model.keras')));
@@ -232,6 +256,41 @@ describe('the CLI on Keras files', () => {
       expect(result.model.source).toMatch(/read directly/);
       expect(result.inputs[0]!.results[0]!.attribution).toEqual(reference.inputs[0]!.results[0]!.attribution);
     }
+  });
+
+  it('sanity checks and pattern fitting run on Keras files (MNIST .keras and .h5)', () => {
+    const dir = tempDir('keras-sanity');
+    fs.copyFileSync(path.join(FIXTURES, 'mnist-cnn/model.keras'), path.join(dir, 'mnist.keras'));
+    fs.copyFileSync(path.join(FIXTURES, 'mnist-cnn/model.h5'), path.join(dir, 'mnist.h5'));
+    fs.writeFileSync(path.join(dir, 'pathlens.json'), '{"preprocess": "raw255", "grayFrom": "red"}');
+    const samples = path.join(ZOO, 'mnist-cnn/samples');
+    const sanity = pathlens(
+      'sanity',
+      '--model',
+      path.join(dir, 'mnist.keras'),
+      '--input',
+      samples,
+      '--method',
+      'gradient',
+      '--check',
+      'cascading',
+      '--json',
+    );
+    expect(sanity.code, sanity.stderr).toBe(0);
+    expect(sanity.stdout).toMatch(/"verdict"/);
+    const fit = pathlens('patterns', 'fit', '--model', path.join(dir, 'mnist.h5'), '--data', samples);
+    expect(fit.code, fit.stderr).toBe(0);
+    const explained = pathlens(
+      'explain',
+      '--model',
+      path.join(dir, 'mnist.h5'),
+      '--input',
+      samples,
+      '--method',
+      'pattern-attribution',
+      '--json',
+    );
+    expect(explained.code, explained.stderr).toBe(0);
   });
 
   it('info on an .h5 that is not a Keras model: exit 1, one line', () => {
