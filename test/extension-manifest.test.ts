@@ -86,6 +86,8 @@ describe('extension manifest', () => {
     const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
     expect(ignore.split('\n')[1]).toBe('**');
     expect(ignore).toContain('!dist/extension.js');
+    // The host reads the method catalog instead of bundling the methods (and TF.js).
+    expect(ignore).toContain('!dist/methods.json');
     expect(ignore).toContain('!dist/webview/*.js');
     expect(ignore).not.toMatch(/^!src/m);
     expect(fs.existsSync(path.join(root, 'LICENSE'))).toBe(true);
