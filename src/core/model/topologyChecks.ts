@@ -122,6 +122,17 @@ export function checkLayersTopology(topology: unknown, file: string, weightEleme
       checkLayerSizes(layer, file, weightElements, memoryBudgetBytes);
       if (layer.inbound_nodes !== undefined) edges.set(layerName(layer), inboundNames(layer.inbound_nodes));
     }
+    const names = new Set(layers.map(layerName));
+    for (const [layer, inputs] of edges) {
+      const unknown = inputs.find((name) => !names.has(name));
+      if (unknown !== undefined) {
+        // TF.js waits forever for a layer that never comes.
+        throw new PathLensError(
+          'model-json',
+          `${file}: layer '${layer}' takes its input from '${unknown}', which is not a layer of its model`,
+        );
+      }
+    }
     const cycle = findCycle(edges);
     if (cycle) throw new PathLensError('model-json', `${file}: the layers' inbound_nodes form a cycle (${describeCycle(cycle)}); refused`);
   }

@@ -34,12 +34,28 @@ function fileAlongPath(dir: string): string {
   }
 }
 
+/**
+ * mkdir -p one level at a time: Node's recursive mkdirSync never returns for some paths it cannot
+ * create (e.g. below /proc), and each level's error names what is in the way.
+ */
+function makeFolders(absolute: string): void {
+  const missing: string[] = [];
+  let at = absolute;
+  while (!fs.existsSync(at)) {
+    missing.unshift(at);
+    const parent = path.dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const folder of missing) fs.mkdirSync(folder);
+}
+
 /** Creates `dir` (recursively) and checks it is a writable folder; returns its absolute path. */
 export function prepareOutputFolder(dir: string, flag = '--out'): string {
   if (dir.trim() === '') throw new PathLensError('usage', `${flag} needs a folder (got '')`);
   const absolute = path.resolve(dir);
   try {
-    fs.mkdirSync(absolute, { recursive: true });
+    makeFolders(absolute);
     if (!fs.statSync(absolute).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     fs.accessSync(absolute, fs.constants.W_OK);
   } catch (err) {
