@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus, CATEGORIES, countByCategory, type Case, type Category } from './hostile/corpus';
 import { changedFiles, checkOutcome, runInProcess, runSpawned, snapshot, type RunOutcome } from './hostile/runner';
 import { useCpu } from './helpers/runMethod';
+import { parseCommand } from '../src/cli/args';
+import { WorkerClient, WorkerError } from '../src/worker/client';
 
 /** A child that has not answered in this time is hanging (a tiny model loads and explains in ~2 s). */
 const CHILD_TIMEOUT_MS = 60_000;
@@ -100,4 +102,60 @@ describe('hostile corpus (issue 18)', () => {
     const failures = Object.fromEntries(chosen.map((c, i) => [c.id, results[i]!.problems]).filter(([, p]) => p.length > 0));
     expect(failures).toEqual({});
   }, 900_000);
+});
+
+/** Cases sent through the extension's path: the attribution worker thread (src/worker) via its client. */
+const WORKER_SAMPLE = [
+  'sec-dense-dotdot',
+  'sec-graph-pct-slash',
+  'sec-cnn-dev-zero',
+  'sec-functional-symlink-shard',
+  'sec-cnn-pathlens-json-link',
+  'budget-dense-units-1e8',
+  'budget-png-20000-bomb',
+  'budget-graph-placeholder-1e9',
+  'raw-dense-weight-no-shape',
+  'raw-graph-labels-folder',
+  'raw-png-width-0',
+  'raw-json-input-deep',
+  'raw-input-folder-symlink-loop',
+  'silent-graph-cycle-unused-node',
+  'silent-pattern-nan',
+  'silent-functional-unknown-inbound',
+];
+
+describe('hostile corpus through the attribution worker (the extension path)', () => {
+  it('rejects each sampled case with a typed one-line error naming the culprit, and the worker stays usable', async () => {
+    const worker = path.resolve(__dirname, '../dist/worker.js');
+    if (!fs.existsSync(worker)) throw new Error(`${worker} is missing: run 'npm run build' first (npm test does)`);
+    const client = new WorkerClient({ workerScript: worker, backend: 'cpu', workers: 1 });
+    const failures: Record<string, string> = {};
+    try {
+      for (const id of WORKER_SAMPLE) {
+        const c = cases.find((k) => k.id === id);
+        if (!c) throw new Error(`no case ${id}`);
+        const command = parseCommand(c.argv);
+        if (command.kind !== 'explain') throw new Error(`${id} is not an explain case`);
+        try {
+          await client.explain(command.job).result;
+          failures[id] = 'succeeded';
+        } catch (err) {
+          const { code, message } = err as WorkerError;
+          if (!(err instanceof WorkerError)) failures[id] = `not a WorkerError: ${String(err)}`;
+          else if (code === 'internal' || message.includes('\n') || !c.culprits.some((k) => message.includes(k))) {
+            failures[id] = `${code}: ${message}`;
+          }
+        }
+      }
+      // Still alive and correct after all of them.
+      const valid = cases.find((k) => k.id === 'silent-target-out-of-range')!;
+      const job = parseCommand(valid.argv.filter((a, i, all) => a !== '--target' && all[i - 1] !== '--target'));
+      if (job.kind !== 'explain') throw new Error('expected an explain command');
+      const result = await client.explain(job.job).result;
+      expect(result.inputs[0]!.results[0]!.method).toBe('gradient');
+    } finally {
+      await client.dispose();
+    }
+    expect(failures).toEqual({});
+  }, 300_000);
 });

@@ -401,6 +401,39 @@ describe('PathLens in VS Code (code-server)', () => {
     phase('broken model');
   });
 
+  it('refuses a model whose weight shard lies outside its folder: a clear panel error, and the host keeps working', async () => {
+    // A doctored copy of the example: same topology, but its manifest names the example's shards via
+    // '../' — a loader that followed it would explain the model as if nothing were wrong.
+    const hostile = path.join(workspace, 'hostile');
+    fs.mkdirSync(hostile, { recursive: true });
+    const json = JSON.parse(fs.readFileSync(path.join(workspace, EXAMPLE_NAME, 'model.json'), 'utf8')) as {
+      weightsManifest: { paths: string[] }[];
+    };
+    for (const group of json.weightsManifest) group.paths = group.paths.map((p) => `../${EXAMPLE_NAME}/${p}`);
+    fs.writeFileSync(path.join(hostile, 'model.json'), JSON.stringify(json));
+    await openExplorerItem('hostile');
+    // broken/, hostile/ and the example are expanded: hostile's model.json is the second of three rows.
+    const modelRows = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]');
+    await expect.poll(() => modelRows.count(), { timeout: 30_000 }).toBe(3);
+    await contextMenu(modelRows.nth(1), 'PathLens: Explain Prediction…');
+    await waitQuickTitle('PathLens: inputs for hostile/model.json');
+    await page.keyboard.type(path.basename(exampleImage()));
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await waitQuickTitle('PathLens: attribution methods');
+    await page.keyboard.press('Enter');
+    const selector = '[data-testid="error"]:has-text("outside the model folder")';
+    const frame = await panelFrame(selector, 60_000);
+    const message = (await frame.textContent(selector)) ?? '';
+    log(`panel error: ${message}`);
+    expect(message).toMatch(/weightsManifest\[0\]\.paths\[0\]/);
+    expect(message).not.toMatch(/Unexpected error|\n\s+at /);
+    await screenshot(page, '09b-hostile-model');
+    // The extension host still answers commands after the refusal.
+    await runCommand('PathLens: Show Log');
+    phase('hostile model');
+  });
+
   it('opens the Model View from the Explorer and shows the summary', async () => {
     // Collapse broken/ so the only model.json row left is the example's.
     await openExplorerItem('broken');
