@@ -1,7 +1,6 @@
 /**
  * Command-line parsing for `pathlens`: turns argv into a typed command, or a UsageError (exit 2).
  */
-import { parseArgs } from 'node:util';
 import { PathLensError } from '../shared/errors';
 import { checkOptionLimits, checkWorkers } from '../core/safety';
 import { getMethod } from '../core/methods';
@@ -19,6 +18,7 @@ import {
   targetFrom,
   wholeNumber,
   type Usage,
+  parseFlags,
 } from './flags';
 import type { ExplainJob, PatternsFitJob } from '../shared/protocol';
 
@@ -174,30 +174,23 @@ function parsePatternsCommand(argv: string[]): Command {
     throw new UsageError(
       `unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json|.keras|.h5> --data <path>)`,
     );
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        model: { type: 'string' },
-        data: { type: 'string', multiple: true },
-        estimator: { type: 'string' },
-        'max-samples': { type: 'string' },
-        preprocess: { type: 'string' },
-        out: { type: 'string' },
-        backend: { type: 'string' },
-        'memory-budget-mb': { type: 'string' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseFlags(
+    rest,
+    {
+      model: { type: 'string' },
+      data: { type: 'string', multiple: true },
+      estimator: { type: 'string' },
+      'max-samples': { type: 'string' },
+      preprocess: { type: 'string' },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+      'memory-budget-mb': { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    (message) => new UsageError(message),
+  );
   if (v.help) return { kind: 'help' };
   if (!v.model) throw new UsageError('--model <model.json|.keras|.h5> is required');
   if (!v.data || v.data.length === 0) throw new UsageError('--data <folder|file.csv|file.json> is required (repeat it for several)');
@@ -253,25 +246,18 @@ export function parseCommand(argv: string[]): Command {
   if (command === 'sanity') return parseSanityCommand(rest, (message) => new UsageError(message));
   if (command === 'neurons') return parseNeuronsCommand(rest, (message) => new UsageError(message));
   if (command === 'patterns') return parsePatternsCommand(rest);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...METHOD_FLAGS,
-        input: { type: 'string', multiple: true },
-        workers: { type: 'string' },
-        'max-rows': { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseFlags(
+    rest,
+    {
+      ...METHOD_FLAGS,
+      input: { type: 'string', multiple: true },
+      workers: { type: 'string' },
+      'max-rows': { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    (message) => new UsageError(message),
+  );
   if (v.help) return { kind: 'help' };
   const backend = oneOf(v.backend, BACKENDS, '--backend') ?? 'auto';
   if (!v.model) throw new UsageError('--model <model.json|.keras|.h5> is required');

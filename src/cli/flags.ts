@@ -2,11 +2,21 @@
  * Flags shared by `explain` and `sanity`: their parseArgs specs and their conversion to typed values,
  * so both commands accept and check method options the same way.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IG_RULES } from '../core/methods/ig';
 import type { BackendChoice, OutputKind, QuadratureRuleName } from '../shared/types';
 import type { JobMethodOptions } from '../shared/protocol';
 
 export type Usage = (message: string) => Error;
+
+/** Strict parseArgs (no positionals, unknown flags refused) whose errors are usage errors. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usage: Usage) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+}
 
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 

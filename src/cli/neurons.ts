@@ -4,12 +4,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { NEURON_METHODS, type NeuronMethod, type NeuronsResult, type Region } from '../shared/neurons';
 import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
 import type { BackendChoice, QuadratureRuleName } from '../shared/types';
 import type { RunningJob, WorkerClient } from '../worker/client';
-import { BACKENDS, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
+import { BACKENDS, oneOf, outputFrom, targetFrom, wholeNumber, type Usage, parseFlags } from './flags';
 import { progressPrinter } from './progress';
 
 export const NEURONS_HELP = `neurons options (pathlens neurons --model M --input X --layer L [options]):
@@ -73,12 +72,7 @@ const NEURON_FLAGS = {
 } as const;
 
 export function parseNeuronsCommand(argv: string[], usage: Usage): NeuronsCommand | { kind: 'help' } {
-  let v;
-  try {
-    v = parseArgs({ args: argv, strict: true, allowPositionals: false, options: NEURON_FLAGS }).values;
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
+  const v = parseFlags(argv, NEURON_FLAGS, usage);
   if (v.help) return { kind: 'help' };
   if (!v.model) throw usage('--model <model file> is required');
   if (!v.input) throw usage('--input <file> is required (one input)');

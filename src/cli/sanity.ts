@@ -11,7 +11,6 @@
 import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { PathLensError } from '../shared/errors';
 import { getMethod } from '../core/methods';
 import { prepareOutputFolder, writeFileAtomic } from '../core/safety';
@@ -34,6 +33,7 @@ import {
   targetFrom,
   wholeNumber,
   type Usage,
+  parseFlags,
 } from './flags';
 import { progressPrinter } from './progress';
 
@@ -77,30 +77,23 @@ export interface SanityCommand {
 
 /** Parses `pathlens sanity …` (argv after the command name); `usage` makes the CLI's usage error. */
 export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...METHOD_FLAGS,
-        input: { type: 'string', multiple: true },
-        check: { type: 'string' },
-        levels: { type: 'string' },
-        draws: { type: 'string' },
-        metric: { type: 'string' },
-        'randomization-threshold': { type: 'string' },
-        'independent-share': { type: 'string' },
-        'stability-threshold': { type: 'string' },
-        'top-k': { type: 'string' },
-        out: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseFlags(
+    argv,
+    {
+      ...METHOD_FLAGS,
+      input: { type: 'string', multiple: true },
+      check: { type: 'string' },
+      levels: { type: 'string' },
+      draws: { type: 'string' },
+      metric: { type: 'string' },
+      'randomization-threshold': { type: 'string' },
+      'independent-share': { type: 'string' },
+      'stability-threshold': { type: 'string' },
+      'top-k': { type: 'string' },
+      out: { type: 'string' },
+    },
+    usage,
+  );
   if (!v.model) throw usage('--model <model.json|.keras|.h5> is required');
   if (!v.input || v.input.length !== 1) throw usage('--input <file> is required, exactly once (a sanity check runs on one input)');
   const backend = oneOf(v.backend, BACKENDS, '--backend', usage) ?? 'auto';
