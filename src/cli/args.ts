@@ -7,6 +7,7 @@ import { getMethod } from '../core/methods';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
 import { NEURONS_HELP, parseNeuronsCommand, type NeuronsCommand } from './neurons';
+import { EVALUATE_HELP, parseEvaluateCommand, type EvaluateCommand } from './evaluate';
 import type { BackendChoice } from '../shared/types';
 import {
   BACKENDS,
@@ -34,6 +35,8 @@ Usage:
   pathlens sanity --model <model.json|.keras|.h5> --input <file> --method <list> --check cascading|independent|perturbation
                  [--levels 0.005,0.01,...] [--seed N] [--out DIR] [--json]
   pathlens patterns fit --model <model.json|.keras|.h5> --data <folder|file.csv|file.json> [options]
+  pathlens evaluate --model <model.json|.keras|.h5> --input <file|folder> --method <list> [--metric …] [--shard i/n]
+  pathlens evaluate merge <result.json|folder> [...]
   pathlens help
 
 explain options:
@@ -132,6 +135,7 @@ row, optional header). A folder stands for all such files in it.
 Exit codes: 0 success, 1 failure (one line on stderr saying what and where), 2 usage error.
 
 ${NEURONS_HELP}
+${EVALUATE_HELP}
 ${SANITY_HELP}
 patterns fit options (one streaming pass; progress on stderr; Ctrl-C cancels):
   --data <path>          folder of images, .csv table or .json array file; repeat for several
@@ -155,6 +159,7 @@ export type Command =
   | { kind: 'help' }
   | SanityCommand
   | NeuronsCommand
+  | EvaluateCommand
   | { kind: 'info'; modelPath: string; json: boolean; backend: BackendChoice; verbose: boolean }
   | {
       kind: 'explain';
@@ -246,6 +251,7 @@ export function parseCommand(argv: string[]): Command {
   if (command === 'sanity') return parseSanityCommand(rest, (message) => new UsageError(message));
   if (command === 'neurons') return parseNeuronsCommand(rest, (message) => new UsageError(message));
   if (command === 'patterns') return parsePatternsCommand(rest);
+  if (command === 'evaluate') return parseEvaluateCommand(rest, (message) => new UsageError(message));
   const v = parseFlags(
     rest,
     {

@@ -11,6 +11,7 @@ import { errorLine } from './crashLog';
 import { HELP, parseCommand, UsageError, type Command } from './args';
 import { runSanityCommand } from './sanity';
 import { runNeuronsCommand } from './neurons';
+import { runEvaluateCommand, runEvaluateMerge } from './evaluate';
 import { progressPrinter } from './progress';
 
 const stderr = (line: string) => process.stderr.write(line + '\n');
@@ -61,7 +62,11 @@ function formatResults(result: ExplainResult): string {
 }
 
 async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number> {
-  const client = new WorkerClient({ backend: command.backend, workers: command.kind === 'explain' ? command.workers : 1 });
+  const client = new WorkerClient({
+    backend: command.backend,
+    workers:
+      command.kind === 'explain' || command.kind === 'evaluate' ? (command.kind === 'explain' ? command.workers : command.job.workers) : 1,
+  });
   let running: { cancel(): void } | null = null;
   const onSigint = () => {
     stderr('cancelling…');
@@ -101,6 +106,8 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
     }
     if (command.kind === 'sanity') return await runSanityCommand(client, command, (job) => (running = job), stderr);
     if (command.kind === 'neurons') return await runNeuronsCommand(client, command, (job) => (running = job), stderr);
+    if (command.kind === 'evaluate-merge') return runEvaluateMerge(command, stderr);
+    if (command.kind === 'evaluate') return await runEvaluateCommand(client, command, (job) => (running = job), stderr);
     const backend = await client.start();
     if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
     const printProgress = progressPrinter(stderr);

@@ -19,6 +19,7 @@ import type { ErrorCode } from './errors';
 import type { MethodInfo } from './methods';
 import type { SanityCheck, SanityEvent, SanityResult, SanitySettings } from './sanity';
 import type { LayerChoice, NeuronMethod, NeuronsResult, Region } from './neurons';
+import type { EvaluatedInput, MetricName, Shard } from './evaluate';
 
 export type { MethodInfo, ParameterSpec } from './methods';
 
@@ -99,7 +100,32 @@ export type WorkerRequest =
   /** Split the model at one layer: which units carry the prediction (or explain a region of the input). */
   | { kind: 'neurons'; jobId: number; job: NeuronsJob; cancelFlag?: SharedArrayBuffer }
   /** Write a finished result as a file (the HTML report encodes a PNG per map: worker work). */
-  | { kind: 'export'; jobId: number; job: ExportJob; cancelFlag?: SharedArrayBuffer };
+  | { kind: 'export'; jobId: number; job: ExportJob; cancelFlag?: SharedArrayBuffer }
+  /** Faithfulness curves (EVALUATION.md): explain each input, perturb by each map, score the curves. */
+  | { kind: 'evaluate'; jobId: number; job: EvaluateJob; cancelFlag?: SharedArrayBuffer };
+
+/** `pathlens evaluate` / the panel's Evaluate view: the explain job plus the metric settings. */
+export interface EvaluateJob extends ExplainJob {
+  metrics: MetricName[];
+  evalSteps: number;
+  patch: number | null;
+  /** Seed of the random reference ranking (and of the methods, as `options.seed`). */
+  seed: number;
+  shard: Shard | null;
+  /** Input positions already done (cached by the caller): skipped. */
+  done: number[];
+}
+
+/** What an evaluate job reports at its start and end (the per-input entries stream as events). */
+export interface EvaluatePlan {
+  model: ModelSummary;
+  backend: BackendName;
+  preprocessing: Preprocessing | null;
+  /** Inputs of the unsharded run, of this shard, and still to evaluate in this run. */
+  inputs: number;
+  inShard: number;
+  todo: number;
+}
 
 /** A finished explanation written to `file`: `html` (the self-contained report) or `json` (result.json). */
 export interface ExportJob {
@@ -242,6 +268,9 @@ export type WorkerEvent =
   | { kind: 'patterns-fitted'; jobId: number; result: PatternsFitted }
   | { kind: 'neurons-done'; jobId: number; result: NeuronsResult }
   | { kind: 'exported'; jobId: number; result: ReportExported }
+  | { kind: 'evaluate-plan'; jobId: number; plan: EvaluatePlan }
+  | { kind: 'evaluate-input'; jobId: number; input: EvaluatedInput }
+  | { kind: 'evaluate-done'; jobId: number; result: EvaluatePlan }
   | { kind: 'error'; jobId: number; error: WireError };
 
 export interface WireError {

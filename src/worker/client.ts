@@ -12,6 +12,8 @@ import type {
   ExplainJob,
   ExportJob,
   NeuronsJob,
+  EvaluateJob,
+  EvaluatePlan,
   PatternsFitJob,
   PatternsFitted,
   ReportExported,
@@ -136,6 +138,11 @@ export class WorkerClient {
     return this.run<ReportExported>((id, cancelFlag) => ({ kind: 'export', jobId: id, job, cancelFlag }), listener);
   }
 
+  /** Faithfulness curves; `evaluate-plan` and one `evaluate-input` per input go to `listener`. */
+  evaluate(job: EvaluateJob, listener: Listener = () => {}): RunningJob<EvaluatePlan> {
+    return this.run<EvaluatePlan>((id, cancelFlag) => ({ kind: 'evaluate', jobId: id, job, cancelFlag }), listener);
+  }
+
   /** The worker's live tensor count and bytes (for leak checks). */
   memory(): Promise<{ numTensors: number; numBytes: number }> {
     return this.run<{ numTensors: number; numBytes: number }>(
@@ -192,7 +199,12 @@ export class WorkerClient {
     } else if (event.kind === 'info') {
       this.pending.delete(event.jobId);
       job.resolve({ summary: event.summary, preprocessing: event.preprocessing } as never);
-    } else if (event.kind === 'patterns-fitted' || event.kind === 'neurons-done' || event.kind === 'exported') {
+    } else if (
+      event.kind === 'patterns-fitted' ||
+      event.kind === 'neurons-done' ||
+      event.kind === 'exported' ||
+      event.kind === 'evaluate-done'
+    ) {
       this.pending.delete(event.jobId);
       job.resolve(event.result as never);
     } else if (event.kind === 'memory') {

@@ -114,14 +114,22 @@ function withLayerShapes(model: LoadedModel): ModelSummary {
   return { ...model.summary, layers };
 }
 
-export async function runExplainJob(
-  jobId: number,
-  job: ExplainJob,
-  cache: ModelCache,
-  signal: CancellationSignal,
-  emit: Emit,
-  remotesFor?: ExplainHooks['remotesFor'],
-): Promise<ExplainResult> {
+/** A job's model, inputs and the hooks every method needs (baselines, reference sets, patterns). */
+export interface PreparedExplain {
+  model: LoadedModel;
+  preprocessing: Preprocessing | null;
+  inputs: PreparedInput[];
+  request: ExplainRequest;
+  hooks: Pick<ExplainHooks, 'makeBaseline' | 'referenceSet' | 'patterns'>;
+  /** Releases the patterns; call when the job ends. */
+  dispose(): void;
+}
+
+/**
+ * Validates the request, loads the (cached) model and the inputs, and loads what the methods need once
+ * per job (reference sets, patterns) before any computation, so a missing file fails the job at once.
+ */
+export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promise<PreparedExplain> {
   const request: ExplainRequest = {
     methods: job.methods,
     target: job.target,
@@ -136,12 +144,29 @@ export async function runExplainJob(
   const inputs = await loadInputs(job.inputs, { inputShape: model.inputShape }, preprocessing, { maxRows: job.maxRows, crop });
   if (inputs.length === 0)
     throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
-  const backend = currentBackend();
-  emit({ kind: 'started', jobId, model: model.summary, backend, preprocessing, inputCount: inputs.length });
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
-  // Reference sets (Expected Gradients) load like inputs, once per job; checked before any computation.
+  const referenceSet = referenceSetLoader(model, preprocessing, crop);
+  if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients')) await referenceSet(job.options.reference);
+  // Patterns (PatternNet, PatternAttribution, PGIG): a missing or stale pattern file fails the job here.
+  const needsPatterns = job.methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
+  const patterns = needsPatterns
+    ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined)
+    : null;
+  const hooks: PreparedExplain['hooks'] = {
+    makeBaseline: (spec, input) => ({
+      data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
+      name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
+    }),
+    referenceSet,
+    ...(patterns ? { patterns: async () => patterns } : {}),
+  };
+  return { model, preprocessing, inputs, request, hooks, dispose: () => patterns?.dispose() };
+}
+
+/** Reference sets (Expected Gradients) load like inputs, once per job, checked against the input shape. */
+function referenceSetLoader(model: LoadedModel, preprocessing: Preprocessing | null, crop: ReturnType<typeof defaultCropFor>) {
   const referenceSets = new Map<string, Promise<Float32Array[]>>();
-  const referenceSet = (file: string) => {
+  return (file: string) => {
     const key = path.resolve(file);
     let cached = referenceSets.get(key);
     if (!cached) {
@@ -159,36 +184,33 @@ export async function runExplainJob(
     }
     return cached;
   };
-  if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients')) await referenceSet(job.options.reference);
-  // Patterns (PatternNet, PatternAttribution, PGIG): loaded once per job, before any computation, so a
-  // missing or stale pattern file fails the job with one clear message; disposed when the job ends.
-  const needsPatterns = job.methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
-  const patterns = needsPatterns
-    ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined)
-    : null;
-  let results;
-  try {
-    results = await explainOne();
-  } finally {
-    patterns?.dispose();
-  }
-  return { model: model.summary, backend, preprocessing, inputs: results };
+}
 
-  function explainOne() {
-    return explainInputs(model, inputs, request, {
+export async function runExplainJob(
+  jobId: number,
+  job: ExplainJob,
+  cache: ModelCache,
+  signal: CancellationSignal,
+  emit: Emit,
+  remotesFor?: ExplainHooks['remotesFor'],
+): Promise<ExplainResult> {
+  const prepared = await prepareExplain(job, cache);
+  const { model, preprocessing, inputs, request } = prepared;
+  const backend = currentBackend();
+  emit({ kind: 'started', jobId, model: model.summary, backend, preprocessing, inputCount: inputs.length });
+  try {
+    const results = await explainInputs(model, inputs, request, {
+      ...prepared.hooks,
       signal,
       remotesFor,
       onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
       onInput: (inputIndex, started) =>
         emit({ kind: 'input', jobId, inputIndex, input: { ...started, ...describeInput(inputs[inputIndex]!) } }),
       onResult: (inputIndex, result) => emit({ kind: 'result', jobId, inputIndex, result }),
-      makeBaseline: (spec, input) => ({
-        data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
-        name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
-      }),
-      referenceSet,
-      ...(patterns ? { patterns: async () => patterns } : {}),
     });
+    return { model: model.summary, backend, preprocessing, inputs: results };
+  } finally {
+    prepared.dispose();
   }
 }
 

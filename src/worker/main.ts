@@ -8,11 +8,13 @@ import { initBackend } from '../core/engine/backend';
 import { CancelledError, describeError } from '../shared/errors';
 import type { CancellationSignal } from '../shared/types';
 import { reducePointChunk } from '../core/engine/pointBatch';
-import type { EvaluatorEvent, EvaluatorRequest, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
+import type { EvaluatorEvent, EvaluatorRequest, ExplainJob, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
+import type { ExplainHooks } from '../core/explain';
 import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs';
 import { defaultWorkerCount, EvaluationPool } from './pool';
 import { runSanityJob } from './sanityJob';
 import { runNeuronsJob } from './neuronsJob';
+import { runEvaluateJob } from './evaluateJob';
 import { runExportJob } from './exportJob';
 
 const port = parentPort;
@@ -37,6 +39,13 @@ function signalFor(jobId: number, flag: SharedArrayBuffer | undefined): Cancella
   };
 }
 
+/** Pool threads that share one job's gradient chunks (none when the job asks for one worker). */
+function remotesFor(job: ExplainJob): ExplainHooks['remotesFor'] {
+  const jobWorkers = job.workers ?? pool.size;
+  const limit = jobWorkers > 1 ? jobWorkers : 0;
+  return (target, output) => pool.remotesFor(job.modelPath, target, output, limit);
+}
+
 async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Promise<void> {
   const signal = signalFor(request.jobId, 'cancelFlag' in request ? request.cancelFlag : undefined);
   try {
@@ -53,6 +62,9 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     } else if (request.kind === 'neurons') {
       const result = await runNeuronsJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'neurons-done', jobId: request.jobId, result });
+    } else if (request.kind === 'evaluate') {
+      const result = await runEvaluateJob(request.jobId, request.job, cache, signal, emit, remotesFor(request.job));
+      emit({ kind: 'evaluate-done', jobId: request.jobId, result });
     } else if (request.kind === 'export') {
       const result = await runExportJob(request.jobId, request.job, signal, emit);
       emit({ kind: 'exported', jobId: request.jobId, result });
@@ -60,11 +72,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
       const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'patterns-fitted', jobId: request.jobId, result });
     } else {
-      const jobWorkers = request.job.workers ?? pool.size;
-      const limit = jobWorkers > 1 ? jobWorkers : 0;
-      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, (target, output) =>
-        pool.remotesFor(request.job.modelPath, target, output, limit),
-      );
+      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, remotesFor(request.job));
       emit({ kind: 'explained', jobId: request.jobId, result });
     }
   } catch (err) {

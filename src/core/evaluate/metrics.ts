@@ -4,28 +4,10 @@
  * here: the evaluator feeds the copies through the model and hands back the values.
  */
 import type { Rng } from '../random';
+import { METRIC_SCORE, type MetricCurve, type MetricName } from '../../shared/evaluate';
 
-export type MetricName = 'deletion' | 'insertion' | 'morf' | 'lerf';
-export const METRIC_NAMES: readonly MetricName[] = ['deletion', 'insertion', 'morf', 'lerf'];
-
-export interface CurvePoint {
-  fraction: number;
-  value: number;
-}
-
-export interface MetricCurve {
-  curve: CurvePoint[];
-  auc: number;
-  aopc?: number;
-}
-
-/** Which score a metric's leaderboard uses and which direction wins (§6). */
-export const METRIC_SCORE: Record<MetricName, { score: 'auc' | 'aopc'; better: 'lower' | 'higher' }> = {
-  deletion: { score: 'auc', better: 'lower' },
-  insertion: { score: 'auc', better: 'higher' },
-  morf: { score: 'aopc', better: 'higher' },
-  lerf: { score: 'aopc', better: 'lower' },
-};
+export { METRIC_NAMES, METRIC_SCORE } from '../../shared/evaluate';
+export type { CurvePoint, MetricCurve, MetricName } from '../../shared/evaluate';
 
 /** Features of one input: `members[j]` lists the flat element offsets of feature j (all channels). */
 export interface FeatureLayout {

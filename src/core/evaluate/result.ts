@@ -3,39 +3,19 @@
  * summary recomputed from them; shard selection and merging (§8) with their refusals.
  */
 import { PathLensError } from '../errors';
-import { metricScore, type MetricName } from './metrics';
-import { RANDOM_METHOD, type EvaluatedInput } from './run';
-import { summarize, type SummaryRow } from './summary';
+import {
+  RANDOM_METHOD,
+  type EvaluateReport,
+  type EvaluatedInput,
+  type EvaluateSettingsRecord,
+  type MetricName,
+  type Shard,
+  type SummaryRow,
+} from '../../shared/evaluate';
+import { metricScore } from './metrics';
+import { summarize } from './summary';
 
-export interface Shard {
-  index: number;
-  count: number;
-}
-
-/** Everything that must agree between shards for a merge to mean anything. */
-export interface EvaluateSettingsRecord {
-  model: { path: string; [k: string]: unknown };
-  backend: string;
-  preprocessing: unknown;
-  methods: string[];
-  metrics: MetricName[];
-  evalSteps: number;
-  patch: number | null;
-  target: 'top' | number;
-  baseline: string;
-  output: string;
-  seed: number;
-  bootstrap: number;
-  /** Method flags as given (steps, rule, …): part of the settings too. */
-  options: Record<string, unknown>;
-}
-
-export interface EvaluateReport extends EvaluateSettingsRecord {
-  shard: Shard | null;
-  reference: { method: typeof RANDOM_METHOD; seed: number };
-  inputs: EvaluatedInput[];
-  summary: SummaryRow[];
-}
+export type { EvaluateReport, EvaluateSettingsRecord, Shard };
 
 /** `--shard i/n` → {index, count}; null when absent. Usage errors name the rule broken. */
 export function parseShard(text: string): Shard {

@@ -8,43 +8,16 @@ import { Evaluator } from '../engine/evaluator';
 import type { LoadedModel } from '../model/load';
 import { createRng } from '../random';
 import type { CancellationSignal, InputResult, OutputKind, PreparedInput, ProgressCallback } from '../types';
-import {
-  featureLayout,
-  featureScores,
-  metricCurve,
-  perturbedCopies,
-  randomRanking,
-  rankFeatures,
-  type FeatureLayout,
-  type MetricCurve,
-  type MetricName,
-} from './metrics';
+import { featureLayout, featureScores, metricCurve, perturbedCopies, randomRanking, rankFeatures, type FeatureLayout } from './metrics';
+import { RANDOM_METHOD, type EvaluatedInput, type EvaluatedMethod, type MetricCurve, type MetricName } from '../../shared/evaluate';
 
-/** The reference row every leaderboard carries. */
-export const RANDOM_METHOD = 'random';
+export type { EvaluatedInput };
 
 export interface EvaluateSettings {
   metrics: MetricName[];
   evalSteps: number;
   patch: number | null;
   seed: number;
-}
-
-export interface EvaluatedMethod {
-  method: string;
-  params: Record<string, unknown>;
-  metrics: Partial<Record<MetricName, MetricCurve>>;
-}
-
-export interface EvaluatedInput {
-  index: number;
-  path: string;
-  prediction: InputResult['prediction'];
-  target: InputResult['target'];
-  features: number;
-  results: EvaluatedMethod[];
-  timing: { ms: number; evaluations: number };
-  error?: string;
 }
 
 export interface CurveHooks {

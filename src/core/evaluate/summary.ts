@@ -3,18 +3,9 @@
  * percentile-bootstrap 95 % interval of the mean, and competition ranks in the metric's direction.
  */
 import { createRng } from '../random';
-import { METRIC_SCORE, type MetricName } from './metrics';
+import { METRIC_SCORE, type MetricName, type SummaryRow } from '../../shared/evaluate';
 
-export interface SummaryRow {
-  metric: MetricName;
-  method: string;
-  score: 'auc' | 'aopc';
-  better: 'lower' | 'higher';
-  n: number;
-  mean: number;
-  ci95: [number, number];
-  rank: number;
-}
+export type { SummaryRow };
 
 function mean(values: ArrayLike<number>): number {
   let s = 0;
