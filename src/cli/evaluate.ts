@@ -13,7 +13,7 @@ import { PathLensError } from '../shared/errors';
 import { METRIC_NAMES, type EvaluatedInput, type EvaluateReport, type MetricName, type SummaryRow } from '../shared/evaluate';
 import type { EvaluateJob, EvaluatePlan, WorkerEvent } from '../shared/protocol';
 import type { BackendChoice } from '../shared/types';
-import type { WorkerClient } from '../worker/client';
+import { WorkerError, type WorkerClient } from '../worker/client';
 import { BACKENDS, METHOD_FLAGS, methodOptionsFrom, methodsFrom, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
 
 export const EVALUATE_HELP = `evaluate options (faithfulness curves; ../shared/EVALUATION.md):
@@ -42,7 +42,12 @@ export type EvaluateCommand =
     }
   | { kind: 'evaluate-merge'; sources: string[]; out: string | null; json: boolean; verbose: boolean; backend: BackendChoice };
 
-function parse(argv: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>, positionals: boolean, usage: Usage) {
+function parse(
+  argv: string[],
+  options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>,
+  positionals: boolean,
+  usage: Usage,
+) {
   try {
     return parseArgs({ args: argv, strict: true, allowPositionals: positionals, options });
   } catch (err) {
@@ -229,7 +234,6 @@ export async function runEvaluateCommand(
   const { job, out } = command;
   const cache = out ? cacheFolder(prepareOutputFolder(out), job) : null;
   const cached = cache ? readCache(cache) : new Map<number, EvaluatedInput>();
-  if (cache) fs.mkdirSync(cache, { recursive: true });
   const fresh: EvaluatedInput[] = [];
   let bar: ((done: number) => void) | null = null;
   let plan: EvaluatePlan | null = null;
@@ -244,12 +248,25 @@ export async function runEvaluateCommand(
       bar(0);
     } else if (event.kind === 'evaluate-input') {
       fresh.push(event.input);
-      if (cache && !event.input.error) writeFileAtomic(cache, `input-${event.input.index}.json`, JSON.stringify(event.input));
+      if (cache && !event.input.error) {
+        fs.mkdirSync(cache, { recursive: true });
+        writeFileAtomic(cache, `input-${event.input.index}.json`, JSON.stringify(event.input));
+      }
       bar?.(fresh.length);
     }
   });
   setRunning(running);
-  const final = await running.result;
+  let final: EvaluatePlan;
+  try {
+    final = await running.result;
+  } catch (err) {
+    // A usage error found once the model is known (--patch on a table) exits 2 like the others.
+    if (err instanceof WorkerError && err.code === 'usage') {
+      stderr(`pathlens: ${err.message}\nRun 'pathlens help' for usage.`);
+      return 2;
+    }
+    throw err;
+  }
   plan = plan ?? final;
   const kept = [...cached.values()].filter(
     (entry) => entry.index < final.inputs && (job.shard === null || entry.index % job.shard.count === job.shard.index - 1),
