@@ -82,11 +82,14 @@ describe('CLI: the path-method family on mnist-cnn', () => {
     expect(blur.path.alpha[11]).toBeCloseTo((11 * 5) / 12, 6);
     expect(eg.params).toMatchObject({ referenceSize: 2, samples: 4, seed: 3 });
     expect(eg.completeness).not.toBeNull();
-    expect(eg.timing.evaluations).toBe(4 + 2);
+    // 4 samples + 2 reference values, then the map-error estimate: 2 samples + 2 reference values.
+    expect(eg.timing.evaluations).toBe(4 + 2 + 2 + 2);
+    expect((eg as unknown as { accuracy: { basis: string } }).accuracy.basis).toMatch(/Monte-Carlo/);
     for (const r of [sg, sq, vg]) {
       expect(r.params).toMatchObject({ wrap: 'grad-x-input', samples: 4, noise: 0.1, seed: 3 });
       expect(r.params.sigma).toBeCloseTo(25.5, 6);
       expect(r.completeness).toBeNull();
+      expect((r as unknown as { accuracy: { mapError: number } }).accuracy.mapError).toBeGreaterThan(0);
     }
     expect(Math.min(...vg.attribution.data)).toBeGreaterThanOrEqual(0);
   });

@@ -6,6 +6,7 @@ import { Evaluator } from './engine/evaluator';
 import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
 import { getMethod } from './methods';
+import { withMapError } from './attribution/mapErrorByHalving';
 import type { LoadedModel } from './model/load';
 import type { Patterns } from './patterns/patterns';
 import type {
@@ -148,7 +149,9 @@ async function explainOne(
   const results: MethodResult[] = [];
   for (const name of request.methods) {
     evaluator.checkCancelled();
-    const result = await getMethod(name).run(context, optionsFor(request.options, name));
+    const method = getMethod(name);
+    const options = optionsFor(request.options, name);
+    const result = await withMapError(method, context, options, await method.run(context, options));
     results.push(result);
     hooks.onResult?.(inputIndex, result);
   }

@@ -91,6 +91,12 @@ export interface AttributionMethod {
   /** Rejects invalid options before any computation. */
   validate?(options: MethodOptions): void;
   run(context: MethodContext, options: MethodOptions): Promise<MethodResult>;
+  /**
+   * How the map's error against the exact integral is estimated when `run` does not report it: the
+   * same method at half of `parameter` (its steps or samples), the difference scaled by `factor`
+   * (src/core/path/mapError.ts; run by `withMapError`).
+   */
+  readonly mapError?: { parameter: 'steps' | 'samples'; factor: number | ((params: Record<string, unknown>) => number); basis: string };
 }
 
 export function requirePositiveInteger(value: unknown, name: string): number {

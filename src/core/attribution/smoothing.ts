@@ -162,6 +162,8 @@ async function noisySums(
 export function smoothingMethod(meta: { name: string; title: string; description: string; aggregate: Aggregate }): AttributionMethod {
   return {
     name: meta.name,
+    // The noise stream is sequential: the first half of the samples is shared with the halved run.
+    mapError: { parameter: 'samples', factor: 1, basis: 'Monte-Carlo, nested half of the noisy copies' },
     title: meta.title,
     description: meta.description,
     complete: false,

@@ -69,6 +69,7 @@ export function blurBatch(image: tf.Tensor3D, sigmas: number[]): tf.Tensor4D {
  */
 export const blurIg: AttributionMethod = {
   name: 'blur-ig',
+  mapError: { parameter: 'steps', factor: 1, basis: 'Blur IG σ steps' },
   title: 'Blur IG',
   description: 'IG along a path of ever stronger Gaussian blur (no baseline choice); Σ attribution ≈ F(x) − F(blurred x).',
   complete: true,

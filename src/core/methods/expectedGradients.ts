@@ -132,6 +132,8 @@ async function sampleGradients(context: MethodContext, references: Float32Array[
  */
 export const expectedGradients: AttributionMethod = {
   name: 'expected-gradients',
+  // Halves are independent draws: ‖A_m − A_m/2‖ ≈ √3 × the standard error of A_m.
+  mapError: { parameter: 'samples', factor: 1 / Math.sqrt(3), basis: 'Monte-Carlo, independent half' },
   title: 'Expected Gradients',
   description: 'IG averaged over baselines drawn from a reference set, one random path point per sample; Σ ≈ F(x) − mean F(reference).',
   // Complete only in expectation: its completeness is reported, but a gap is sampling noise, not a flaw.

@@ -292,6 +292,7 @@ interface GuidedTrace {
  */
 export const guidedIg: AttributionMethod = {
   name: 'guided-ig',
+  mapError: { parameter: 'steps', factor: 1, basis: 'Guided IG steps' },
   title: 'Guided Integrated Gradients',
   description: 'IG along an adaptive path that first moves the features with the smallest gradients; fewer off-object artefacts.',
   complete: true,

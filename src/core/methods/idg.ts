@@ -27,6 +27,7 @@ function parse(options: MethodOptions): { steps: number } {
 
 export const integratedDecisionGradients: AttributionMethod = {
   name: 'idg',
+  mapError: { parameter: 'steps', factor: 1, basis: 'IDG points (left Riemann on the decision grid)' },
   title: 'Integrated Decision Gradients',
   description: "Gradients weighted by the output's slope along the path, sampled where the decision is made; not complete.",
   complete: false,

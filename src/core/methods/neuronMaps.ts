@@ -13,6 +13,7 @@ import {
 } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { NEURON_DEFAULTS, unitMap, type UnitMapMethod } from '../neurons/analyze';
+import { HALVING_FACTOR } from '../path/mapError';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
 import type { QuadratureRuleName } from '../types';
 
@@ -50,6 +51,7 @@ function parse(options: MethodOptions): { neuron: string; steps: number; rule: Q
 function neuronMethod(kind: UnitMapMethod): AttributionMethod {
   return {
     name: `neuron-${kind}`,
+    mapError: { parameter: 'steps', factor: (params) => HALVING_FACTOR[String(params.rule)] ?? 1, basis: 'neuron map quadrature' },
     title: kind === 'ig' ? 'Neuron IG' : 'Neuron conductance',
     description:
       kind === 'ig'

@@ -99,6 +99,7 @@ function addChunk(sums: PathSums, r: Float32Array, v: ArrayLike<number>, weights
  */
 export const pgig: AttributionMethod = {
   name: 'pgig',
+  mapError: { parameter: 'steps', factor: 1, basis: 'PGIG path points' },
   title: 'Pattern-Guided IG',
   description: 'IG with the PatternAttribution backward pass (W⊙A) in place of the gradient; not complete (needs `pathlens patterns fit`).',
   complete: false,

@@ -7,6 +7,7 @@
 import { completeness } from '../attribution/completeness';
 import { baselineParameter, elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
+import { HALVING_FACTOR } from '../path/mapError';
 import { pathWeight, PATH_WEIGHTS, type PathWeightSpec } from '../path/pathWeights';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
 import { cumulativeAttribution, integrateStraightPath } from '../path/straightPath';
@@ -29,6 +30,7 @@ function parse(options: MethodOptions): { steps: number; rule: QuadratureRuleNam
 
 export const pathWeightedIg: AttributionMethod = {
   name: 'pwig',
+  mapError: { parameter: 'steps', factor: (params) => HALVING_FACTOR[String(params.rule)] ?? 1, basis: 'PWIG quadrature' },
   title: 'Path-Weighted IG',
   description: 'IG with a weight w(α) along the path (uniform = IG); complete only for the uniform weight.',
   complete: false,

@@ -15,6 +15,8 @@ export interface JsonMethodResult {
   params: Record<string, unknown>;
   attribution: { shape: number[]; data: JsonNumber[] };
   completeness: { sum: JsonNumber; expected: JsonNumber; delta: JsonNumber; relative: JsonNumber } | null;
+  /** The map's estimated error against the exact integral (path methods). */
+  accuracy?: { mapError: JsonNumber; converged: boolean; basis: string; history?: { evaluations: number; mapError: JsonNumber }[] };
   path?: {
     alpha: JsonNumber[];
     value: JsonNumber[];
@@ -103,6 +105,7 @@ export function toJson(result: ExplainResult): JsonReport {
                   relative: num(r.completeness.relative),
                 }
               : null,
+            ...(r.accuracy ? { accuracy: sanitizeForJson(r.accuracy) as JsonMethodResult['accuracy'] } : {}),
             ...(r.path ? { path: jsonPath(r.path) } : {}),
             timing: { ms: num(r.timing.ms), evaluations: num(r.timing.evaluations) },
           };
