@@ -32,6 +32,7 @@ describe('readSettings', () => {
       igSteps: 128,
       igRule: 'trapezoid',
       igTolerance: 0.01,
+      igMapTolerance: 0.02,
       workers: 0,
       baseline: 'blur',
       output: 'probability',
@@ -98,7 +99,11 @@ describe('buildJob', () => {
       output: 'logit',
       preprocess: 'signed',
       // ig.* settings apply to Integrated Gradients only; other methods keep their own defaults.
-      options: { baseline: 'black', seed: 0, methodOverrides: { ig: { steps: 32, rule: 'trapezoid', tolerance: 0.01 } } },
+      options: {
+        baseline: 'black',
+        seed: 0,
+        methodOverrides: { ig: { steps: 32, rule: 'trapezoid', tolerance: 0.01, mapTolerance: 0.02 } },
+      },
       memoryBudgetMB: 1024,
     });
   });
@@ -111,7 +116,7 @@ describe('buildJob', () => {
       steps: 200,
       baseline: 'blur',
       seed: 0,
-      methodOverrides: { ig: { steps: 200, rule: 'adaptive', tolerance: 0.01, baseline: 'blur' } },
+      methodOverrides: { ig: { steps: 200, rule: 'adaptive', tolerance: 0.01, mapTolerance: 0.02, baseline: 'blur' } },
     });
   });
 

@@ -28,6 +28,7 @@ export interface PathLensSettings {
   igRule: QuadratureRuleName | 'adaptive';
   /** Relative completeness target of the adaptive rule. */
   igTolerance: number;
+  igMapTolerance: number;
   /** Threads computing gradients (0 = one per core). */
   workers: number;
   /** A named baseline or a file path. */
@@ -49,6 +50,7 @@ export const DEFAULT_SETTINGS: PathLensSettings = {
   // Adaptive meets |δ| ≤ 1 % on every zoo model with a median of half GL-50's evaluations (bench).
   igRule: 'adaptive',
   igTolerance: 0.01,
+  igMapTolerance: 0.02,
   workers: 0,
   baseline: 'zero',
   output: 'logit',
@@ -96,6 +98,7 @@ export function readSettings(get: SettingsGetter, knownMethods: readonly string[
     igSteps: intIn(get('ig.steps'), 1, 4096, d.igSteps),
     igRule: oneOf(get('ig.rule'), RULES, d.igRule),
     igTolerance: numberIn(get('ig.tolerance'), 1e-6, 1, d.igTolerance),
+    igMapTolerance: numberIn(get('ig.mapTolerance'), 1e-4, 1, d.igMapTolerance),
     workers: intIn(get('workers'), 0, 64, d.workers),
     baseline,
     output: oneOf<OutputKind>(get('output'), ['logit', 'probability'], d.output),
@@ -129,7 +132,13 @@ export function buildJob(
     if (key === 'rule' && !(PATH_RULES as readonly string[]).includes(String(value))) continue;
     accepted[key] = value;
   }
-  const ig = { steps: settings.igSteps, rule: settings.igRule, tolerance: settings.igTolerance, ...accepted };
+  const ig = {
+    steps: settings.igSteps,
+    rule: settings.igRule,
+    tolerance: settings.igTolerance,
+    mapTolerance: settings.igMapTolerance,
+    ...accepted,
+  };
   const options: JobMethodOptions = { baseline: settings.baseline, seed: 0, ...accepted, methodOverrides: { ig } };
   return {
     modelPath,
