@@ -191,3 +191,32 @@ describe('shards and merge (§8)', () => {
     expect(() => mergeShards([{ file: 'w', report: buildReport(settings, null, inputs) }])).toThrow(/not a shard/);
   });
 });
+
+describe('evaluate report (HTML)', () => {
+  it('ranks every method with its CI, draws mean curves, colours random grey, escapes text', async () => {
+    const { renderEvaluateHtml, meanCurve } = await import('../src/core/report/evaluateHtml');
+    const settings: EvaluateSettingsRecord = {
+      model: { path: '/m/<model>.json' },
+      backend: 'cpu',
+      preprocessing: null,
+      methods: ['ig'],
+      metrics: ['deletion'],
+      evalSteps: 1,
+      patch: null,
+      target: 'top',
+      baseline: 'zero',
+      output: 'logit',
+      seed: 0,
+      bootstrap: 100,
+      options: {},
+    };
+    const report = buildReport(settings, null, [fakeInput(0, 1), fakeInput(1, 3)]);
+    expect(meanCurve(report, 'deletion', 'ig')).toEqual({ x: [0, 1], y: [2, 0] });
+    const html = renderEvaluateHtml(report);
+    expect(html).toContain('&lt;model&gt;');
+    expect(html).not.toContain('<model>');
+    expect(html).toMatch(/<td>1<\/td><td><span class="swatch" style="background:#[0-9a-f]{6}"><\/span>ig<\/td>/);
+    expect(html).toMatch(/<span class="swatch" style="background:#8c8c8c"><\/span>random/);
+    expect(html).toContain('<svg');
+  });
+});

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildReport, mergeShards, parseShard, reportFileName } from '../core/evaluate/result';
 import { prepareOutputFolder, writeFileAtomic } from '../core/safety';
+import { renderEvaluateHtml } from '../core/report/evaluateHtml';
 import { PathLensError } from '../shared/errors';
 import { METRIC_NAMES, type EvaluatedInput, type EvaluateReport, type MetricName, type SummaryRow } from '../shared/evaluate';
 import type { EvaluateJob, EvaluatePlan, WorkerEvent } from '../shared/protocol';
@@ -219,8 +220,11 @@ function leaderboard(rows: SummaryRow[]): string {
 function emitReport(report: EvaluateReport, out: string | null, json: boolean, stderr: (line: string) => void): void {
   const text = JSON.stringify(report, null, 2) + '\n';
   if (out) {
-    const file = writeFileAtomic(prepareOutputFolder(out), reportFileName(report.shard), text);
-    stderr(`wrote ${file}`);
+    const folder = prepareOutputFolder(out);
+    const file = writeFileAtomic(folder, reportFileName(report.shard), text);
+    // Shards share a folder and are merged later: only a whole run gets the HTML report.
+    if (!report.shard) writeFileAtomic(folder, 'evaluate.html', renderEvaluateHtml(report));
+    stderr(`wrote ${file}${report.shard ? '' : ` and ${path.join(folder, 'evaluate.html')}`}`);
   }
   process.stdout.write(json ? text : leaderboard(report.summary) + '\n');
 }

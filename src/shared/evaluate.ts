@@ -2,6 +2,7 @@
  * The data of `pathlens evaluate` (../shared/EVALUATION.md §9) that the worker, the CLI, the host and
  * the panel share: per-input curves and scores, summary rows, shards.
  */
+import { schemeTableau10 } from 'd3-scale-chromatic';
 import type { Prediction, Target } from './types';
 
 export type MetricName = 'deletion' | 'insertion' | 'morf' | 'lerf';
@@ -17,6 +18,16 @@ export const METRIC_SCORE: Record<MetricName, { score: 'auc' | 'aopc'; better: '
 
 /** The reference row every leaderboard carries. */
 export const RANDOM_METHOD = 'random';
+
+/**
+ * One colour per method (Tableau 10, by position in the run's method list), grey for the random
+ * reference: the Evaluate view, the report and the comparison use the same assignment.
+ */
+export function methodColor(method: string, methods: readonly string[]): string {
+  if (method === RANDOM_METHOD) return '#8c8c8c';
+  const i = methods.indexOf(method);
+  return schemeTableau10[(i < 0 ? 0 : i) % schemeTableau10.length]!;
+}
 
 export interface CurvePoint {
   fraction: number;
