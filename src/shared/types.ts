@@ -48,7 +48,7 @@ export interface LayerInfo {
 
 export interface ModelSummary {
   path: string;
-  format: 'layers-model' | 'graph-model';
+  format: 'layers-model' | 'graph-model' | 'onnx';
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   layers: LayerInfo[];

@@ -15,6 +15,7 @@ import { checkGraphTopology, checkLayersTopology } from './topologyChecks';
 import { checkDeclaredBytes, DEFAULT_MEMORY_BUDGET_MB, elementCount, MB, validate, z } from '../safety';
 import { finalActivationOf, findFinalLayer, withoutFinalActivation } from './logitTopology';
 import { graphModelInternals, layersModelInternals, type InternalLayers } from './internalLayers';
+import { buildOnnxModel, isOnnxModelPath, readOnnx, type OnnxModelAccess } from './onnx/load';
 
 /**
  * A loaded model reduced to what attribution needs: one input, one [batch, classes] output, and the
@@ -33,6 +34,8 @@ export interface LoadedModel {
   scores(x: tf.Tensor, output: OutputKind): tf.Tensor2D;
   /** Read/replace an internal layer's output during forward passes (neuron attributions). */
   readonly internals?: InternalLayers;
+  /** Set for ONNX models: the imported graph's nodes, opsets and initializers (info, sanity). */
+  readonly onnx?: OnnxModelAccess;
   dispose(): void;
 }
 
@@ -42,11 +45,12 @@ export interface LoadModelOptions {
 }
 
 export async function loadModel(modelJsonPath: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const read = readModelArtifacts(modelJsonPath);
-  const labels = readLabels(modelJsonPath);
   // Declared sizes are checked before the load probe allocates one example; a smaller path-point
   // budget is the evaluator's to enforce (per input, with its measured activations).
   const budget = Math.max(options.memoryBudgetMB ?? 0, DEFAULT_MEMORY_BUDGET_MB) * MB;
+  if (isOnnxModelPath(modelJsonPath)) return loadOnnxModel(modelJsonPath, budget);
+  const read = readModelArtifacts(modelJsonPath);
+  const labels = readLabels(modelJsonPath);
   const model =
     read.format === 'graph-model' ? await loadGraph(read, modelJsonPath, budget) : await loadLayers(read, modelJsonPath, budget);
   const summary: ModelSummary = {
@@ -58,6 +62,43 @@ export async function loadModel(modelJsonPath: string, options: LoadModelOptions
     ...(read.keras ? { source: describeKerasSource(read.keras) } : {}),
   };
   const loaded = { ...model, summary };
+  checkLayerOutputs(summary, budget);
+  checkRuns(loaded);
+  if (summary.labels && summary.labels.length !== loaded.numClasses) {
+    summary.labels = null;
+    summary.labelsSource = `ignored ${labels?.source}: it has ${labels?.labels.length} labels but the model has ${loaded.numClasses} outputs`;
+  }
+  return loaded;
+}
+
+/** An ONNX graph imported into TF.js ops (src/core/model/onnx/). */
+function loadOnnxModel(file: string, budget: number): LoadedModel {
+  const source = readOnnx(file, budget);
+  const labels = readLabels(file);
+  checkDeclaredBytes(
+    elementCount(source.input.shape) * 4,
+    budget,
+    `${file}: input '${source.input.name}' [${source.input.shape}]`,
+    'raise --memory-budget-mb',
+  );
+  const { layers, totalParams, finalActivation, ...model } = buildOnnxModel(source, { budget });
+  const d = model.onnx.details;
+  const summary: ModelSummary = {
+    path: path.resolve(file),
+    format: 'onnx',
+    inputs: [{ name: d.input.name, shape: [null, ...d.input.shape], dtype: 'float32' }],
+    outputs: [{ name: d.outputName, shape: [null, model.numClasses], dtype: 'float32' }],
+    layers,
+    totalParams,
+    finalActivation,
+    labels: labels?.labels ?? null,
+    labelsSource: labels?.source ?? null,
+    weightBytes: totalParams * 4,
+    source: `ONNX (IR ${d.irVersion}, ${Object.entries(d.opsets)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}${d.producer ? `, from ${d.producer}` : ''})`,
+  };
+  const loaded: LoadedModel = { ...model, summary };
   checkLayerOutputs(summary, budget);
   checkRuns(loaded);
   if (summary.labels && summary.labels.length !== loaded.numClasses) {

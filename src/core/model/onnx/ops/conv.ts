@@ -1,0 +1,180 @@
+/**
+ * Conv and pooling. ONNX is NCHW; TF.js convolutions run NHWC on the cpu and wasm backends, so each
+ * op transposes its input to NHWC and its output back (two transposes per conv/pool: correctness
+ * first; the cost is in the bench). 1-D ops run as 2-D with a height of one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { required, type OpContext, type OpInputs, type OpTable } from './registry';
+
+type Pads2 = [[number, number], [number, number]];
+
+interface Window2 {
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  pads: Pads2;
+}
+
+const toNhwc = (x: tf.Tensor4D) => tf.transpose(x, [0, 2, 3, 1]);
+const toNchw = (x: tf.Tensor4D) => tf.transpose(x, [0, 3, 1, 2]);
+
+/** Rank-3 (N, C, L) inputs run as (N, C, 1, L); `restore` undoes it. */
+function as2d(x: tf.Tensor, ctx: OpContext): { x4: tf.Tensor4D; restore: (y: tf.Tensor4D) => tf.Tensor } {
+  if (x.rank === 4) return { x4: x as tf.Tensor4D, restore: (y) => y };
+  if (x.rank === 3) return { x4: tf.expandDims(x, 2) as tf.Tensor4D, restore: (y) => tf.squeeze(y, [2]) };
+  return ctx.attrs.unsupported(`a rank-${x.rank} input (only 1-D and 2-D ${ctx.attrs.node.opType})`);
+}
+
+function pair(values: number[] | null, fallback: number, spatial: number): [number, number] {
+  const v = values ?? new Array(spatial).fill(fallback);
+  return spatial === 1 ? [1, v[0]!] : [v[0]!, v[1]!];
+}
+
+/** Explicit pads from `pads` or `auto_pad` (SAME_UPPER puts the odd pixel at the end, SAME_LOWER at the start). */
+function windowOf(ctx: OpContext, inSize: [number, number], kernel: [number, number], spatial: number): Window2 {
+  const strides = pair(ctx.attrs.ints('strides'), 1, spatial);
+  const dilations = pair(ctx.attrs.ints('dilations'), 1, spatial);
+  const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
+  let pads: Pads2;
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    pads = [0, 1].map((d) => {
+      const out = Math.ceil(inSize[d]! / strides[d]!);
+      const total = Math.max(0, (out - 1) * strides[d]! + (kernel[d]! - 1) * dilations[d]! + 1 - inSize[d]!);
+      const small = Math.floor(total / 2);
+      return autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
+    }) as Pads2;
+  } else {
+    const p = ctx.attrs.ints('pads') ?? new Array(2 * spatial).fill(0);
+    pads =
+      spatial === 1
+        ? [
+            [0, 0],
+            [p[0]!, p[1]!],
+          ]
+        : [
+            [p[0]!, p[2]!],
+            [p[1]!, p[3]!],
+          ];
+  }
+  return { kernel, strides, dilations, pads };
+}
+
+/** Filter [O, I/g, kh, kw] → TF.js [kh, kw, I/g, O] (or depthwise [kh, kw, C, multiplier]). */
+function tfFilter(w: tf.Tensor, depthwise: boolean, channels: number): tf.Tensor4D {
+  const w4 = (w.rank === 3 ? tf.expandDims(w, 2) : w) as tf.Tensor4D;
+  if (!depthwise) return tf.transpose(w4, [2, 3, 1, 0]);
+  const [o, , kh, kw] = w4.shape;
+  return tf.transpose(tf.reshape(w4, [channels, o / channels, kh, kw]), [2, 3, 0, 1]);
+}
+
+function conv(inputs: OpInputs, ctx: OpContext): tf.Tensor {
+  const { x4, restore } = as2d(required(inputs, 0, ctx), ctx);
+  const w = required(inputs, 1, ctx);
+  const spatial = w.rank - 2;
+  const group = ctx.attrs.int('group', 1);
+  const channels = x4.shape[1];
+  const depthwise = group > 1 && group === channels && w.shape[1] === 1;
+  const filter = ctx.cached('filter', () => tfFilter(w, depthwise, channels)) as tf.Tensor4D;
+  const win = windowOf(ctx, [x4.shape[2], x4.shape[3]], [filter.shape[0], filter.shape[1]], spatial);
+  const pad = [[0, 0], ...win.pads, [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+  const x = toNhwc(x4);
+  let y: tf.Tensor4D;
+  if (depthwise) y = tf.depthwiseConv2d(x, filter as tf.Tensor4D, win.strides, pad, 'NHWC', win.dilations);
+  else if (group === 1) y = tf.conv2d(x, filter, win.strides, pad, 'NHWC', win.dilations);
+  else {
+    const xs = tf.split(x, group, 3);
+    const fs = tf.split(filter, group, 3);
+    y = tf.concat(
+      xs.map((xg, g) => tf.conv2d(xg as tf.Tensor4D, fs[g] as tf.Tensor4D, win.strides, pad, 'NHWC', win.dilations)),
+      3,
+    );
+  }
+  if (inputs[2]) y = tf.add(y, inputs[2]);
+  return restore(toNchw(y));
+}
+
+/** Extra end padding so the last window of ceil_mode fits (windows starting in the padded input). */
+function ceilExtra(size: number, win: Window2, d: 0 | 1): number {
+  const padded = size + win.pads[d][0] + win.pads[d][1];
+  const span = (win.kernel[d] - 1) * win.dilations[d] + 1;
+  const floorOut = Math.floor((padded - span) / win.strides[d]) + 1;
+  let out = Math.ceil((padded - span) / win.strides[d]) + 1;
+  if ((out - 1) * win.strides[d] >= size + win.pads[d][0]) out--; // the last window must start inside
+  return Math.max(0, (out - floorOut) * win.strides[d]);
+}
+
+interface PoolSetup {
+  x: tf.Tensor4D;
+  win: Window2;
+  padding: [[number, number], [number, number], [number, number], [number, number]];
+  restore: (y: tf.Tensor4D) => tf.Tensor;
+}
+
+function poolSetup(inputs: OpInputs, ctx: OpContext): PoolSetup {
+  const { x4, restore } = as2d(required(inputs, 0, ctx), ctx);
+  const spatial = x4.rank === 4 && required(inputs, 0, ctx).rank === 3 ? 1 : 2;
+  const kernel = pair(ctx.attrs.ints('kernel_shape'), 1, spatial);
+  const win = windowOf(ctx, [x4.shape[2], x4.shape[3]], kernel, spatial);
+  if (win.dilations.some((d) => d !== 1)) ctx.attrs.unsupported('pooling with dilations');
+  const ceil = ctx.attrs.int('ceil_mode', 0) === 1;
+  const extra = ceil ? [ceilExtra(x4.shape[2], win, 0), ceilExtra(x4.shape[3], win, 1)] : [0, 0];
+  const padding = [
+    [0, 0],
+    [win.pads[0][0], win.pads[0][1] + extra[0]!],
+    [win.pads[1][0], win.pads[1][1] + extra[1]!],
+    [0, 0],
+  ] as PoolSetup['padding'];
+  return { x: toNhwc(x4), win, padding, restore: (y) => restore(toNchw(y)) };
+}
+
+/** Max over windows; pads never win (padded with the lowest float). */
+function maxPool(inputs: OpInputs, ctx: OpContext): tf.Tensor {
+  if (ctx.attrs.int('storage_order', 0) !== 0) ctx.attrs.unsupported('storage_order=1');
+  const { x, win, padding, restore } = poolSetup(inputs, ctx);
+  const padded = tf.pad(x, padding, -3.4e38);
+  return restore(tf.maxPool(padded, win.kernel, win.strides, 'valid'));
+}
+
+/**
+ * Average over windows, dividing by the count of real (count_include_pad=0) or real-and-padded
+ * (count_include_pad=1) elements; ceil_mode's extra cells never count. Zero padding and a `valid`
+ * pool keep every backend's own padding rule out of it.
+ */
+function averagePool(inputs: OpInputs, ctx: OpContext): tf.Tensor {
+  const { x, win, padding, restore } = poolSetup(inputs, ctx);
+  const includePad = ctx.attrs.int('count_include_pad', 0) === 1;
+  const sums = tf.avgPool(tf.pad(x, padding), win.kernel, win.strides, 'valid');
+  const [, h, w] = x.shape;
+  const counted = includePad
+    ? tf.pad(tf.ones([1, h + win.pads[0][0] + win.pads[0][1], w + win.pads[1][0] + win.pads[1][1], 1]), [
+        [0, 0],
+        [0, padding[1][1] - win.pads[0][1]],
+        [0, padding[2][1] - win.pads[1][1]],
+        [0, 0],
+      ])
+    : tf.pad(tf.ones([1, h, w, 1]), padding);
+  const share = tf.avgPool(counted as tf.Tensor4D, win.kernel, win.strides, 'valid');
+  return restore(tf.div(sums, share));
+}
+
+export const CONV_OPS: OpTable = {
+  Conv: conv,
+  MaxPool: (inputs, ctx) => maxPool(inputs, ctx),
+  AveragePool: averagePool,
+  GlobalAveragePool: (inputs, ctx) => {
+    const x = required(inputs, 0, ctx);
+    return tf.mean(
+      x,
+      [...Array(x.rank - 2).keys()].map((i) => i + 2),
+      true,
+    );
+  },
+  GlobalMaxPool: (inputs, ctx) => {
+    const x = required(inputs, 0, ctx);
+    return tf.max(
+      x,
+      [...Array(x.rank - 2).keys()].map((i) => i + 2),
+      true,
+    );
+  },
+};
