@@ -19,7 +19,7 @@ import type { ErrorCode } from './errors';
 import type { MethodInfo } from './methods';
 import type { SanityCheck, SanityEvent, SanityResult, SanitySettings } from './sanity';
 import type { LayerChoice, NeuronMethod, NeuronsResult, Region } from './neurons';
-import type { EvaluatedInput, MetricName, Shard } from './evaluate';
+import type { EvaluatedInput, MetricName, Shard, SummaryRow } from './evaluate';
 
 export type { MethodInfo, ParameterSpec } from './methods';
 
@@ -114,6 +114,8 @@ export interface EvaluateJob extends ExplainJob {
   shard: Shard | null;
   /** Input positions already done (cached by the caller): skipped. */
   done: number[];
+  /** Bootstrap resamples of the summary the job returns over the inputs it evaluated (default 1000). */
+  bootstrap?: number;
 }
 
 /** What an evaluate job reports at its start and end (the per-input entries stream as events). */
@@ -125,6 +127,8 @@ export interface EvaluatePlan {
   inputs: number;
   inShard: number;
   todo: number;
+  /** At the end: the leaderboard over the inputs this job evaluated (the panel shows it as is). */
+  summary?: SummaryRow[];
 }
 
 /** A finished explanation written to `file`: `html` (the self-contained report) or `json` (result.json). */

@@ -6,7 +6,7 @@
 import { currentBackend } from '../core/engine/backend';
 import { explainInputs } from '../core/explain';
 import { featureLayout } from '../core/evaluate/metrics';
-import { inShard } from '../core/evaluate/result';
+import { inShard, summaryOf } from '../core/evaluate/result';
 import { evaluateExplained } from '../core/evaluate/run';
 import { PathLensError } from '../shared/errors';
 import { CancelledError, describeError } from '../shared/errors';
@@ -42,12 +42,17 @@ export async function runEvaluateJob(
     };
     emit({ kind: 'evaluate-plan', jobId, plan });
     const onProgress = throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress }));
-    for (const index of todo) {
+    const evaluated: EvaluatedInput[] = [];
+    for (const [done, index] of todo.entries()) {
       if (signal.cancelled) throw new CancelledError();
+      emit({ kind: 'progress', jobId, progress: { stage: 'inputs', done, total: todo.length } });
       const input = await evaluateOne(prepared, job, index, inputs[index]!, { signal, onProgress, remotesFor });
+      evaluated.push(input);
       emit({ kind: 'evaluate-input', jobId, input });
     }
-    return plan;
+    emit({ kind: 'progress', jobId, progress: { stage: 'inputs', done: todo.length, total: todo.length } });
+    const summary = summaryOf({ methods: job.methods, metrics: job.metrics, bootstrap: job.bootstrap ?? 1000, seed: job.seed }, evaluated);
+    return { ...plan, summary };
   } finally {
     prepared.dispose();
   }
