@@ -139,6 +139,39 @@ def write_h5(path, config, weights, order, mutate=None):
         mw.create_group("top_level_model_weights")
 
 
+def write_h5_from_keras3(path, config, weights):
+    """`model.save("x.h5")` in Keras 3 (legacy_h5_format): a Sequential's model_config is
+    {class_name, config} per layer with Keras 3 values (DTypePolicy objects, batch_shape, initializer
+    objects); weight names are variable paths `<model>/<layer>/<var>` without ':0'; strings vlen."""
+    store = WeightStore()
+    k3 = keras3_config(config, weights, store)
+    store.close()
+    for layer in k3["config"]["layers"]:
+        layer.pop("module", None)
+        layer.pop("registered_name", None)
+        layer.pop("build_config", None)
+    k3 = {"class_name": k3["class_name"], "config": k3["config"]}
+    model_name = k3["config"]["name"]
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = KERAS3_VERSION
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(k3)
+        mw = f.create_group("model_weights")
+        layers = [l for l in k3["config"]["layers"] if l["class_name"] != "InputLayer"]
+        mw.attrs["layer_names"] = [l["config"]["name"] for l in layers]
+        mw.attrs["backend"] = "tensorflow"
+        mw.attrs["keras_version"] = KERAS3_VERSION
+        for layer in sorted(layers, key=lambda l: l["config"]["name"]):
+            name = layer["config"]["name"]
+            g = mw.create_group(name)
+            keras2_layer = next(l for l in layers_of(config) if layer_name(l) == name)
+            names = [f"{model_name}/{name}/{v}" for v in variable_names(keras2_layer)]
+            g.attrs["weight_names"] = names if names else np.asarray([])
+            for full, var in zip(names, variable_names(keras2_layer)):
+                g.create_dataset(full, data=weights[f"{name}/{var}"])
+        mw.create_group("top_level_model_weights")
+
+
 # ---- Keras 3 -------------------------------------------------------------------------------
 
 def snake(name):
@@ -346,7 +379,8 @@ def write_keras(path, config, weights, mutate=None, dtype="float32", edit=None, 
     files = members or {"metadata.json": json.dumps(metadata), "config.json": json.dumps(k3), "model.weights.h5": h5_bytes}
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in files.items():
-            zf.writestr(name, data if isinstance(data, bytes) else data.encode())
+            # A fixed timestamp keeps regenerated fixtures byte-identical (Keras stamps the save time).
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2026, 12, 4, 0, 0, 0)), data if isinstance(data, bytes) else data.encode())
     return k3, h5_bytes
 
 
@@ -377,6 +411,7 @@ def write_bad(out, config, weights, order):
         members={"metadata.json": meta, "config.json": '{"class_name": "Sequential", "config": {', "model.weights.h5": h5_bytes},
     )
     write_keras(f"{out}/mixed-float16.keras", config, weights, dtype="mixed_float16")
+    write_h5_from_keras3(f"{out}/keras3-saved.h5", config, weights)
     with h5py.File(f"{out}/not-keras.h5", "w") as f:
         f.create_dataset("measurements", data=np.arange(12, dtype="f4").reshape(3, 4))
     with h5py.File(f"{out}/weights-only.h5", "w") as f:

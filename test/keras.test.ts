@@ -95,9 +95,26 @@ describe('Keras files explain like the model.json they came from', () => {
     }, 600_000);
   }
 
+  it('an .h5 written by Keras 3 (Keras 3 config values, variable-path weight names) computes what model.json computes', async () => {
+    const reference = await loadModel(path.join(ZOO, 'iris-mlp/model.json'));
+    const model = await loadModel(path.join(FIXTURES, 'iris-mlp/keras3-saved.h5'));
+    expect(model.summary.source).toMatch(/Keras 3\.9\.2 \.h5/);
+    const x = tf.tensor([
+      [5.1, 3.5, 1.4, 0.2],
+      [6.7, 3.0, 5.2, 2.3],
+    ]);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(model.scores(x, 'logit'), reference.scores(x, 'logit')))).dataSync()[0]!);
+    expect(diff).toBe(0);
+    x.dispose();
+    model.dispose();
+    reference.dispose();
+  });
+
   it('tm-objects from .keras keeps its labels and Teachable Machine preprocessing from metadata.json beside it', async () => {
     const model = await loadModel(path.join(tmFolder, 'model.keras'));
     expect(model.summary.labels).toEqual(['Ball', 'Gun', 'banana', 'apple', 'mobile']);
+    const chosen = resolvePreprocessing({ modelDir: path.join(tmFolder, 'model.keras'), inModel: model.summary.inputPreprocessingLayer });
+    expect([chosen.name, chosen.source]).toEqual(['signed', 'detected']);
     model.dispose();
   }, 300_000);
 });
