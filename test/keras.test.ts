@@ -174,6 +174,18 @@ describe('bad Keras files give one clear line', () => {
     );
   });
 
+  it('model.weights.h5 of another model is named as such', async () => {
+    const dir = tempDir('keras-swap');
+    const mnistWeights = unzipSync(fs.readFileSync(path.join(FIXTURES, 'mnist-cnn/model.keras')))['model.weights.h5']!;
+    fs.writeFileSync(
+      path.join(dir, 'model.keras'),
+      rezip(fs.readFileSync(iris('model.keras')), (m) => ({ ...m, 'model.weights.h5': mnistWeights })),
+    );
+    expect((await loadError(path.join(dir, 'model.keras'))).message).toMatch(
+      /layers\/dense\/vars belongs to layer 'dense' but the config puts layer 'dense_3' there; the weights are not this model's/,
+    );
+  });
+
   it('custom and unknown layer classes are named with what to do', async () => {
     const custom = await loadError(iris('custom-layer.keras'));
     expect(custom.code).toBe('model-unsupported');

@@ -59,14 +59,23 @@ export function openHdf5(bytes: Uint8Array, file: string): hdf5.File {
   return h5Try(file, 'the root group', () => new hdf5.File(buffer, file));
 }
 
-/** The child at `path`, or null when absent. */
+/** The child at `path` (walked one name at a time), or null when any part is absent. */
 export function h5Get(group: hdf5.Group, path: string, file: string): hdf5.Group | hdf5.Dataset | null {
   return h5Try(file, `'${path}'`, () => {
-    const keys = group.keys;
-    const first = path.split('/')[0]!;
-    if (!keys.includes(first)) return null;
-    return group.get(path);
+    let node: hdf5.Group | hdf5.Dataset = group;
+    for (const name of path.split('/')) {
+      if (!(node instanceof hdf5.Group) || !node.keys.includes(name)) return null;
+      const child: hdf5.Group | hdf5.Dataset | null = node.get(name);
+      if (!child) return null;
+      node = child;
+    }
+    return node;
   });
+}
+
+/** True when the node carries the attribute (attribute tables of damaged files can throw). */
+export function hasAttr(node: hdf5.Group, name: string, file: string): boolean {
+  return h5Try(file, `attribute '${name}'`, () => name in node.attrs);
 }
 
 export function isGroup(node: unknown): node is hdf5.Group {
@@ -109,10 +118,7 @@ export function stringListAttr(node: hdf5.Group, name: string, file: string): st
     const items = Array.isArray(part) ? part : ArrayBuffer.isView(part) ? Array.from(part as unknown as ArrayLike<unknown>) : [part];
     for (const item of items) {
       const text = asText(item);
-      if (text === null) {
-        if (typeof item === 'number' && items.length === 0) continue;
-        throw new PathLensError('model-load', `${file}: attribute '${name}' is not a list of names`);
-      }
+      if (text === null) throw new PathLensError('model-load', `${file}: attribute '${name}' is not a list of names`);
       out.push(text);
     }
   }

@@ -11,7 +11,7 @@ import { MAX_WEIGHT_BYTES, MAX_TEXT_FILE_BYTES, parseJsonBytes, parseJsonText, r
 import type { ModelJson, ReadArtifacts } from '../artifacts';
 import { readKerasArchive } from './archive';
 import { normaliseModelConfig, type NormaliseContext } from './config';
-import { h5Get, isGroup, openHdf5, stringAttr } from './hdf5';
+import { h5Get, hasAttr, isGroup, openHdf5, stringAttr } from './hdf5';
 import { readKeras3Weights, readLegacyWeights, type KerasWeights } from './weights';
 
 /** True for a path PathLens reads as a Keras model file (by extension). */
@@ -75,7 +75,7 @@ function readLegacyH5(bytes: Uint8Array, file: string): ReadArtifacts {
   const h5 = openHdf5(bytes, file);
   const configText = stringAttr(h5, 'model_config', file);
   if (configText === null) {
-    const weightsOnly = stringAttr(h5, 'keras_version', file) !== null || 'layer_names' in h5.attrs;
+    const weightsOnly = stringAttr(h5, 'keras_version', file) !== null || hasAttr(h5, 'layer_names', file);
     throw new PathLensError(
       'model-load',
       weightsOnly

@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { PathLensError } from '../../errors';
 import { checkDeclaredBytes, MAX_WEIGHT_BYTES } from '../../safety';
 import { CONTAINER_CLASSES } from './config';
-import { datasetShape, h5Get, isDataset, isGroup, readFloatDataset, stringListAttr, type H5Group } from './hdf5';
+import { datasetShape, h5Get, isDataset, isGroup, readFloatDataset, stringAttr, stringListAttr, type H5Group } from './hdf5';
 
 type Json = Record<string, unknown>;
 
@@ -209,8 +209,20 @@ function collectKeras3(root: H5Group, original: Json, layer: Json, prefix: strin
     if (names.length && !isGroup(vars)) {
       throw new PathLensError('model-load', `${out.file}: model.weights.h5 has no ${path}/vars for layer '${layerName(target)}'`);
     }
+    if (names.length) checkVarsOwner(vars as H5Group, target, path, out.file);
     names.forEach((variable, k) => out.add(target, variable, h5Get(vars as H5Group, String(k), out.file), `${path}/vars/${k}`));
   });
+}
+
+/** Keras ≥ 3.6 name the owner on each vars group: a different name means weights of another model. */
+function checkVarsOwner(vars: H5Group, layer: Json, path: string, file: string): void {
+  const owner = stringAttr(vars, 'name', file);
+  if (owner !== null && owner !== layerName(layer)) {
+    throw new PathLensError(
+      'model-load',
+      `${file}: ${path}/vars belongs to layer '${owner}' but the config puts layer '${layerName(layer)}' there; the weights are not this model's`,
+    );
+  }
 }
 
 export function readKeras3Weights(root: H5Group, original: Json, normalised: Json, file: string): KerasWeights {
