@@ -27,14 +27,14 @@ export const AGGREGATIONS: { value: Aggregation; label: string }[] = [
   { value: 'l2', label: 'L2 norm' },
 ];
 
-export const SEQUENTIAL_COLORMAPS: ColormapName[] = COLORMAPS.filter((c) => !DIVERGING_COLORMAPS.includes(c));
+const SEQUENTIAL_COLORMAPS: ColormapName[] = COLORMAPS.filter((c) => !DIVERGING_COLORMAPS.includes(c));
 
 export interface ColormapDefaults {
   colormap: ColormapName;
   divergingColormap: ColormapName;
 }
 
-export const DEFAULT_COLORMAPS: ColormapDefaults = { colormap: 'inferno', divergingColormap: 'rdbu' };
+const DEFAULT_COLORMAPS: ColormapDefaults = { colormap: 'inferno', divergingColormap: 'rdbu' };
 
 export function defaultDisplay(defaults: ColormapDefaults = DEFAULT_COLORMAPS): DisplayOptions {
   return { sign: 'absolute', colormap: defaults.colormap, clipPercentile: 99.5, opacity: 0.6, aggregation: 'sum' };

@@ -68,7 +68,7 @@ interface PlotSpec {
 }
 
 /** The plots for one path, as specs (pure apart from the theme). */
-export function pathPlotSpecs(path: PathTrace, theme: PlotTheme, xLabel: string): { x: number[]; specs: PlotSpec[] } {
+function pathPlotSpecs(path: PathTrace, theme: PlotTheme, xLabel: string): { x: number[]; specs: PlotSpec[] } {
   const order = ordered(path);
   const pick = (values: number[]) => order.map((i) => values[i] ?? NaN);
   const x = pick(path.alpha);

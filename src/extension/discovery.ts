@@ -6,13 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Files offered as inputs in the picker (Browse… accepts .json tensors too). */
-export const PICKABLE_INPUT_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.csv'];
+const PICKABLE_INPUT_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.csv'];
 export const BROWSE_INPUT_EXTENSIONS = ['png', 'jpg', 'jpeg', 'json', 'csv'];
-export const IMAGE_FILE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+const IMAGE_FILE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 /** Folder names never walked. */
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out']);
 
-export function isPickableInput(file: string): boolean {
+function isPickableInput(file: string): boolean {
   return PICKABLE_INPUT_EXTENSIONS.includes(path.extname(file).toLowerCase());
 }
 

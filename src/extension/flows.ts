@@ -29,7 +29,7 @@ function sectioned<T>(entries: readonly T[], sectionOf: (entry: T) => string, to
 export const MODEL_FILE_FILTERS = { 'TF.js or Keras model': ['json', 'keras', 'h5', 'hdf5'] };
 
 /** `mnist/model.json`, or `mnist.keras` for a Keras file. */
-export function modelLabel(modelPath: string): string {
+function modelLabel(modelPath: string): string {
   return isModelFileName(modelPath) && !modelPath.endsWith('model.json')
     ? path.basename(modelPath)
     : `${path.basename(path.dirname(modelPath))}/model.json`;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseMethodCatalog, type MethodCatalog } from '../shared/methods';
 
-export const METHOD_CATALOG_FILE = 'methods.json';
+const METHOD_CATALOG_FILE = 'methods.json';
 
 export function loadMethodCatalog(distDir: string): MethodCatalog {
   const file = path.join(distDir, METHOD_CATALOG_FILE);

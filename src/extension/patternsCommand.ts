@@ -43,7 +43,7 @@ async function pickModel(uri: vscode.Uri | undefined): Promise<vscode.Uri | unde
 }
 
 /** Runs the fit flow for a model (asks for data and estimator); resolves with the result or undefined. */
-export async function fitPatternsFlow(deps: FitPatternsDeps, modelUri?: vscode.Uri): Promise<PatternsFitted | undefined> {
+async function fitPatternsFlow(deps: FitPatternsDeps, modelUri?: vscode.Uri): Promise<PatternsFitted | undefined> {
   const model = await pickModel(modelUri);
   if (!model) return undefined;
   const data = await vscode.window.showOpenDialog({

@@ -28,7 +28,7 @@ export function inputFile(inputPath: string): string {
 }
 
 /** Job options that are not settings and carry over from the full job to setTarget / recompute jobs. */
-export const CARRIED_OPTIONS = ['reference', 'patterns'] as const;
+const CARRIED_OPTIONS = ['reference', 'patterns'] as const;
 
 const mapParamsKey = (inputIndex: number, method: string) => `${inputIndex}:${method}`;
 

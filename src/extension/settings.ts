@@ -6,8 +6,8 @@ import type { BackendChoice, OutputKind, QuadratureRuleName } from '../shared/ty
 import { NAMED_BASELINES } from '../shared/types';
 import type { ExplainJob, JobMethodOptions } from '../shared/protocol';
 
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
-export const RULES: readonly (QuadratureRuleName | 'adaptive')[] = [
+const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const RULES: readonly (QuadratureRuleName | 'adaptive')[] = [
   'adaptive',
   'gauss-legendre',
   'riemann-left',
@@ -18,8 +18,8 @@ export const RULES: readonly (QuadratureRuleName | 'adaptive')[] = [
 /** Every rule a path method accepts (PGIG adds the reference's interior points). */
 const PATH_RULES = [...RULES, 'interior'] as const;
 export const PREPROCESS_PRESETS = ['auto', 'unit', 'signed', 'raw255', 'imagenet'] as const;
-export const MAGNITUDE_COLORMAPS = ['inferno', 'viridis', 'magma', 'plasma', 'cividis'] as const;
-export const SIGNED_COLORMAPS = ['rdbu', 'piyg'] as const;
+const MAGNITUDE_COLORMAPS = ['inferno', 'viridis', 'magma', 'plasma', 'cividis'] as const;
+const SIGNED_COLORMAPS = ['rdbu', 'piyg'] as const;
 
 export interface PathLensSettings {
   backend: BackendChoice;

@@ -26,7 +26,7 @@ export interface RgbaImageData {
   rgba: Uint8Array;
 }
 
-export function overlayDefaults(options: Partial<OverlayOptions> = {}): OverlayOptions {
+function overlayDefaults(options: Partial<OverlayOptions> = {}): OverlayOptions {
   const sign = options.sign ?? 'absolute';
   return {
     sign,
