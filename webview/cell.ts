@@ -11,7 +11,7 @@ import { aggregateChannels, formatNumber, isSpatial, renderBarChart, renderOverl
 import { button, DisplayControls, parameterControls } from './controls';
 import { baselinePixel, exportFileName, formatPercent, pathImage, resultLevel, type DisplayOptions } from './display';
 import { h, imageData } from './dom';
-import { renderPathPlots } from './plots';
+import { renderConvergencePlot, renderPathPlots } from './plots';
 import { enableRegionSelection } from './regionSelect';
 import type { Region } from '../src/shared/neurons';
 import type { ParamValue } from './state';
@@ -317,6 +317,8 @@ export class MapCell {
       return;
     }
     this.plots = renderPathPlots(this.plotBox, path, 280);
+    const convergence = renderConvergencePlot(this.plotBox, result.accuracy?.history, 280);
+    if (convergence) this.plots.push(convergence);
     this.pathBox.dataset.rendered = 'true';
     this.drawStrip(result, input, data);
   }

@@ -3,7 +3,7 @@
  * ‖∇F‖, and method-specific percentile bands (Guided IG) against the straight line.
  */
 import uPlot from 'uplot';
-import type { PathTrace } from '../src/shared/types';
+import type { MapAccuracy, PathTrace } from '../src/shared/types';
 import { formatNumber } from '../src/shared/render';
 
 export interface PlotTheme {
@@ -120,37 +120,60 @@ export function renderPathPlots(container: HTMLElement, path: PathTrace, width: 
   container.replaceChildren();
   const theme = plotTheme();
   const { x, specs } = pathPlotSpecs(path, theme, xLabel);
-  return specs.map((spec) => {
-    const figure = document.createElement('figure');
-    figure.className = 'plot';
-    const caption = document.createElement('figcaption');
-    caption.textContent = spec.title;
-    figure.append(caption);
-    container.append(figure);
-    const opts: uPlot.Options = {
-      width,
-      height: 130,
-      pxAlign: 0,
-      cursor: { drag: { x: false, y: false } },
-      legend: { show: true, live: true },
-      scales: { x: { time: false } },
-      axes: axes(theme, xLabel, spec.yLabel),
-      series: [
-        { label: xLabel, value: (_u, v) => (v == null ? '–' : formatNumber(v)) },
-        ...spec.series.map((s) => ({
-          label: s.label,
-          stroke: s.color,
-          width: 1.5,
-          dash: s.dash,
-          points: { show: x.length <= 24 },
-          value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)),
-        })),
-      ],
-      bands: spec.bands,
-    };
-    const plot = new uPlot(opts, [x, ...spec.series.map((s) => s.values)] as uPlot.AlignedData, figure);
-    plot.root.setAttribute('role', 'img');
-    plot.root.setAttribute('aria-label', `${spec.title} against ${xLabel}`);
-    return plot;
-  });
+  return specs.map((spec) => plotInto(container, x, spec, xLabel, theme, width));
+}
+
+/** The adaptive rule's convergence: estimated map error (%) against the evaluations so far. */
+export function renderConvergencePlot(container: HTMLElement, history: MapAccuracy['history'], width: number): uPlot | null {
+  if (!history || history.length < 2) return null;
+  const theme = plotTheme();
+  const spec: PlotSpec = {
+    title: 'Estimated map error vs evaluations',
+    yLabel: 'map error %',
+    series: [{ label: 'map error %', values: history.map((h) => h.mapError * 100), color: theme.series[3 % theme.series.length]! }],
+  };
+  const plot = plotInto(
+    container,
+    history.map((h) => h.evaluations),
+    spec,
+    'evaluations',
+    theme,
+    width,
+  );
+  plot.root.dataset.testid = 'convergence-plot';
+  return plot;
+}
+
+function plotInto(container: HTMLElement, x: number[], spec: PlotSpec, xLabel: string, theme: PlotTheme, width: number): uPlot {
+  const figure = document.createElement('figure');
+  figure.className = 'plot';
+  const caption = document.createElement('figcaption');
+  caption.textContent = spec.title;
+  figure.append(caption);
+  container.append(figure);
+  const opts: uPlot.Options = {
+    width,
+    height: 130,
+    pxAlign: 0,
+    cursor: { drag: { x: false, y: false } },
+    legend: { show: true, live: true },
+    scales: { x: { time: false } },
+    axes: axes(theme, xLabel, spec.yLabel),
+    series: [
+      { label: xLabel, value: (_u, v) => (v == null ? '–' : formatNumber(v)) },
+      ...spec.series.map((s) => ({
+        label: s.label,
+        stroke: s.color,
+        width: 1.5,
+        dash: s.dash,
+        points: { show: x.length <= 24 },
+        value: (_u: uPlot, v: number | null) => (v == null ? '–' : formatNumber(v)),
+      })),
+    ],
+    bands: spec.bands,
+  };
+  const plot = new uPlot(opts, [x, ...spec.series.map((s) => s.values)] as uPlot.AlignedData, figure);
+  plot.root.setAttribute('role', 'img');
+  plot.root.setAttribute('aria-label', `${spec.title} against ${xLabel}`);
+  return plot;
 }

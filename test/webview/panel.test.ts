@@ -381,6 +381,18 @@ describe('PathLens panel in Chromium', () => {
       expect(await page.getByTestId('badge-0-ig').textContent()).toBe(`map ±${formatPercent(mapError)} · δ ${formatPercent(0.001)}`);
     }
     expect(await page.getByTestId('badge-0-ig').getAttribute('title')).toMatch(/Estimated map error/);
+    // An adaptive run's history adds the convergence plot (map error vs evaluations) to the path plots.
+    const history = [
+      { evaluations: 9, mapError: 0.09 },
+      { evaluations: 13, mapError: 0.04 },
+      { evaluations: 21, mapError: 0.015 },
+    ];
+    const accuracy = { mapError: 0.015, converged: true, basis: 'adaptive Simpson panels', history };
+    await p.send([{ type: 'result', runId: 1, inputIndex: 0, result: { ...ig, completeness: tiny, accuracy } }]);
+    await expect.poll(() => page.getByTestId('path-plot-0-ig').locator('.uplot').count()).toBe(4);
+    expect(await page.locator('[data-testid="convergence-plot"]').getAttribute('aria-label')).toMatch(
+      /map error vs evaluations against evaluations/,
+    );
   });
 
   it('shows run-level and per-input errors instead of a blank panel', async () => {
