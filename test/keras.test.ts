@@ -450,3 +450,13 @@ describe('a real Keras-written file (Keras 3.9.2, FlowNet-ANN, MIT)', () => {
     model.dispose();
   });
 });
+
+describe('which files are Keras models', () => {
+  it('by extension, case-insensitive; model.json and other formats are not', async () => {
+    const { isKerasModelFileName, isModelFileName } = await import('../src/shared/fileNames');
+    for (const name of ['m.keras', 'dir/M.H5', 'C:\\models\\net.hdf5']) expect(isKerasModelFileName(name), name).toBe(true);
+    for (const name of ['model.json', 'net.onnx', 'weights.bin', '.h5', 'h5']) expect(isKerasModelFileName(name), name).toBe(false);
+    expect(isModelFileName('x/model.json')).toBe(true);
+    expect(isModelFileName('x/other.json')).toBe(false);
+  });
+});

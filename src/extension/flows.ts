@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { BROWSE_INPUT_EXTENSIONS, inputsNearModel, orderInputCandidates, orderModels, type RecentModels } from './discovery';
 import type { MethodInfo } from '../shared/methods';
 import type { SanityCheck } from '../shared/sanity';
-import { isModelFileName } from '../shared/fileNames';
+import { isKerasModelFileName } from '../shared/fileNames';
 
 const BROWSE = '$(folder-opened) Browse…';
 
@@ -30,9 +30,7 @@ export const MODEL_FILE_FILTERS = { 'TF.js or Keras model': ['json', 'keras', 'h
 
 /** `mnist/model.json`, or `mnist.keras` for a Keras file. */
 function modelLabel(modelPath: string): string {
-  return isModelFileName(modelPath) && !modelPath.endsWith('model.json')
-    ? path.basename(modelPath)
-    : `${path.basename(path.dirname(modelPath))}/model.json`;
+  return isKerasModelFileName(modelPath) ? path.basename(modelPath) : `${path.basename(path.dirname(modelPath))}/model.json`;
 }
 
 export async function pickModel(recent: RecentModels): Promise<vscode.Uri | undefined> {

@@ -26,11 +26,12 @@ export const KERAS_MODEL_EXTENSIONS = ['.keras', '.h5', '.hdf5'] as const;
 export function isModelFileName(file: string): boolean {
   const base = file.replace(/\\/g, '/').split('/').pop() ?? '';
   if (base === 'model.json') return true;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 && (KERAS_MODEL_EXTENSIONS as readonly string[]).includes(base.slice(dot).toLowerCase());
+  return isKerasModelFileName(base);
 }
 
-/** True for a Keras model file name (by extension). */
+/** True for a Keras model file name (by extension only: other formats may join isModelFileName). */
 export function isKerasModelFileName(file: string): boolean {
-  return isModelFileName(file) && !file.endsWith('model.json');
+  const base = file.replace(/\\/g, '/').split('/').pop() ?? '';
+  const dot = base.lastIndexOf('.');
+  return dot > 0 && (KERAS_MODEL_EXTENSIONS as readonly string[]).includes(base.slice(dot).toLowerCase());
 }
