@@ -67,6 +67,23 @@ function tfFilter(w: tf.Tensor, depthwise: boolean, channels: number): tf.Tensor
   return tf.transpose(tf.reshape(w4, [channels, o / channels, kh, kw]), [2, 3, 0, 1]);
 }
 
+/**
+ * A dilated filter as an ordinary one with zeros between the taps: TF.js's conv2d has no gradient for
+ * dilations > 1.
+ */
+function dilateFilter(filter: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {
+  if (dh === 1 && dw === 1) return filter;
+  const [kh, kw, i, o] = filter.shape;
+  const [h, w] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
+  const source = filter.dataSync();
+  const out = new Float32Array(h * w * i * o);
+  const plane = i * o;
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) out.set(source.subarray((y * kw + x) * plane, (y * kw + x + 1) * plane), (y * dh * w + x * dw) * plane);
+  }
+  return tf.tensor4d(out, [h, w, i, o]);
+}
+
 function conv(inputs: OpInputs, ctx: OpContext): tf.Tensor {
   const { x4, restore } = as2d(required(inputs, 0, ctx), ctx);
   const w = required(inputs, 1, ctx);
@@ -74,8 +91,11 @@ function conv(inputs: OpInputs, ctx: OpContext): tf.Tensor {
   const group = ctx.attrs.int('group', 1);
   const channels = x4.shape[1];
   const depthwise = group > 1 && group === channels && w.shape[1] === 1;
-  const filter = ctx.cached('filter', () => tfFilter(w, depthwise, channels)) as tf.Tensor4D;
-  const win = windowOf(ctx, [x4.shape[2], x4.shape[3]], [filter.shape[0], filter.shape[1]], spatial);
+  const filter = ctx.cached('filter', () =>
+    dilateFilter(tfFilter(w, depthwise, channels), pair(ctx.attrs.ints('dilations'), 1, spatial)),
+  ) as tf.Tensor4D;
+  const kernel = pair(w.shape.slice(2), 1, spatial);
+  const win = { ...windowOf(ctx, [x4.shape[2], x4.shape[3]], kernel, spatial), dilations: [1, 1] as [number, number] };
   const pad = [[0, 0], ...win.pads, [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
   const x = toNhwc(x4);
   let y: tf.Tensor4D;

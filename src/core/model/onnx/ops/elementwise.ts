@@ -15,6 +15,11 @@ const binary =
 const variadic = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (inputs: OpInputs) =>
   (inputs.filter(Boolean) as tf.Tensor[]).reduce((acc, t) => f(acc, t));
 
+/** relu(x) + α(e^min(x,0) − 1): a `where` would send gradients into its comparison, which has none. */
+function elu(x: tf.Tensor, alpha: number): tf.Tensor {
+  return tf.add(tf.relu(x), tf.mul(tf.sub(tf.exp(tf.minimum(x, 0)), 1), alpha));
+}
+
 function hardSigmoid(x: tf.Tensor, alpha: number, beta: number): tf.Tensor {
   return tf.clipByValue(tf.add(tf.mul(x, alpha), beta), 0, 1);
 }
@@ -80,16 +85,12 @@ export const ELEMENTWISE_OPS: OpTable = {
   HardSigmoid: (inputs, ctx) => hardSigmoid(required(inputs, 0, ctx), ctx.attrs.float('alpha', 0.2), ctx.attrs.float('beta', 0.5)),
   HardSwish: unary((x) => tf.mul(x, hardSigmoid(x, 1 / 6, 0.5))),
   LeakyRelu: (inputs, ctx) => tf.leakyRelu(required(inputs, 0, ctx), ctx.attrs.float('alpha', 0.01)),
-  Elu: (inputs, ctx) => {
-    const x = required(inputs, 0, ctx);
-    const alpha = ctx.attrs.float('alpha', 1);
-    return tf.where(tf.greater(x, 0), x, tf.mul(tf.sub(tf.exp(x), 1), alpha));
-  },
+  Elu: (inputs, ctx) => elu(required(inputs, 0, ctx), ctx.attrs.float('alpha', 1)),
   Selu: (inputs, ctx) => {
     const x = required(inputs, 0, ctx);
     const alpha = ctx.attrs.float('alpha', 1.6732632423543772);
     const gamma = ctx.attrs.float('gamma', 1.0507009873554805);
-    return tf.mul(tf.where(tf.greater(x, 0), x, tf.mul(tf.sub(tf.exp(x), 1), alpha)), gamma);
+    return tf.mul(elu(x, alpha), gamma);
   },
   PRelu: binary((x, slope) => tf.add(tf.relu(x), tf.mul(slope, tf.neg(tf.relu(tf.neg(x)))))),
   // Dropout at inference is the identity (its optional mask output is all true).

@@ -95,9 +95,18 @@ function slice(inputs: OpInputs, ctx: OpContext): tf.Tensor {
       end.map((e, i) => Math.max(0, e - begin[i])),
     );
   }
-  // stridedSlice treats a negative end as "from the back"; -1 here means "before index 0".
-  const endMask = end.reduce((m: number, e, i) => (e < 0 ? m | (1 << i) : m), 0);
-  return tf.stridedSlice(x, begin, end, stride, 0, endMask);
+  // Strided slices as gathers: TF.js's StridedSlice has no gradient.
+  return axes.reduce((t, a) => {
+    const axis = normAxis(a, x.rank);
+    const picks: number[] = [];
+    for (let i = begin[axis]; stride[axis] > 0 ? i < end[axis] : i > end[axis]; i += stride[axis]) picks.push(i);
+    return gatherAxis(t, picks, axis);
+  }, x);
+}
+
+/** x's entries at `indices` along `axis` (differentiable: Gather's gradient). */
+function gatherAxis(x: tf.Tensor, indices: number[], axis: number): tf.Tensor {
+  return tf.gather(x, tf.tensor1d(indices, 'int32'), axis);
 }
 
 function split(inputs: OpInputs, ctx: OpContext): tf.Tensor[] {
@@ -142,29 +151,26 @@ function pad(inputs: OpInputs, ctx: OpContext): tf.Tensor {
   if (paddings.some(([b, e]) => b < 0 || e < 0)) ctx.attrs.unsupported('negative pads');
   const mode = ctx.attrs.string('mode', 'constant');
   if (mode === 'constant') return tf.pad(x, paddings, value);
-  if (mode === 'reflect') return tf.mirrorPad(x, paddings, 'reflect');
-  if (mode === 'edge') return edgePad(x, paddings);
+  if (mode === 'reflect' || mode === 'edge') return indexPad(x, paddings, mode);
   return ctx.attrs.unsupported(`Pad mode '${mode}'`);
 }
 
-/** Edge padding as repeated border slices (differentiable; TF.js has no edge mode). */
-function edgePad(x: tf.Tensor, paddings: [number, number][]): tf.Tensor {
+/**
+ * Reflect / edge padding as one gather per padded axis (differentiable; TF.js's MirrorPad gradient
+ * disagrees with finite differences and it has no edge mode).
+ */
+function indexPad(x: tf.Tensor, paddings: [number, number][], mode: 'reflect' | 'edge'): tf.Tensor {
   return paddings.reduce((t, [before, after], axis) => {
     if (before === 0 && after === 0) return t;
     const size = t.shape[axis]!;
-    const first = tf.slice(
-      t,
-      t.shape.map((_, i) => (i === axis ? 0 : 0)),
-      t.shape.map((d, i) => (i === axis ? 1 : d)),
-    );
-    const last = tf.slice(
-      t,
-      t.shape.map((_, i) => (i === axis ? size - 1 : 0)),
-      t.shape.map((d, i) => (i === axis ? 1 : d)),
-    );
-    const reps = (n: number) => t.shape.map((_, i) => (i === axis ? n : 1));
-    const parts = [...(before ? [tf.tile(first, reps(before))] : []), t, ...(after ? [tf.tile(last, reps(after))] : [])];
-    return tf.concat(parts, axis);
+    const source = (i: number): number => {
+      if (mode === 'edge') return Math.min(Math.max(i, 0), size - 1);
+      const period = 2 * (size - 1);
+      const m = (((i % period) + period) % period) | 0;
+      return m < size ? m : period - m;
+    };
+    const indices = Array.from({ length: before + size + after }, (_, k) => source(k - before));
+    return gatherAxis(t, indices, axis);
   }, x);
 }
 
