@@ -65,30 +65,8 @@ export function panelWeights(panels: readonly Panel[]): Map<number, number> {
  * saturation bends. Returns at most `maxPanels`, largest first; the widest when all are flat.
  */
 export function panelsToSplit(panels: readonly Panel[], directional: ReadonlyMap<number, number>, maxPanels: number): Panel[] {
-  const scored = panels
-    .map((p) => ({
-      panel: p,
-      h: p.b - p.a,
-      score: (p.b - p.a) * Math.abs(directional.get(p.a)! - 2 * directional.get(p.m)! + directional.get(p.b)!),
-    }))
-    .filter((s) => s.h > 1e-6);
-  const total = scored.reduce((sum, s) => sum + s.score, 0);
-  if (total === 0)
-    return scored
-      .sort((x, y) => y.h - x.h)
-      .slice(0, 1)
-      .map((s) => s.panel);
-  // Greedy: the fewest panels that carry half of the estimated error, so a batch does not spend
-  // evaluations on panels that are already accurate.
-  scored.sort((x, y) => y.score - x.score);
-  const chosen: Panel[] = [];
-  let covered = 0;
-  for (const s of scored) {
-    if (chosen.length >= Math.max(1, maxPanels) || covered >= total / 2) break;
-    chosen.push(s.panel);
-    covered += s.score;
-  }
-  return chosen;
+  const scores = panels.map((p) => (p.b - p.a) * Math.abs(directional.get(p.a)! - 2 * directional.get(p.m)! + directional.get(p.b)!));
+  return panelsCarryingError(panels, scores, maxPanels);
 }
 
 /** Composite Simpson map d ⊙ Σ_P S_P, the panels' Simpson − trapezoid vectors summed, and each panel's L1 share. */
@@ -115,11 +93,18 @@ export function panelMaps(
   return { map, difference, scores };
 }
 
-/** The panels carrying half of the estimated map error (largest first), at most `maxPanels`. */
+/**
+ * The fewest panels that carry half of the estimated error (largest first, at most `maxPanels`), so a
+ * batch spends no evaluations on panels that are already accurate; the widest when all are flat.
+ */
 export function panelsCarryingError(panels: readonly Panel[], scores: readonly number[], maxPanels: number): Panel[] {
   const scored = panels.map((panel, k) => ({ panel, score: scores[k]!, h: panel.b - panel.a })).filter((s) => s.h > 1e-6);
   const total = scored.reduce((sum, s) => sum + s.score, 0);
-  if (total === 0) return panelsToSplit(panels, new Map(), 1);
+  if (total === 0)
+    return scored
+      .sort((x, y) => y.h - x.h)
+      .slice(0, 1)
+      .map((s) => s.panel);
   scored.sort((x, y) => y.score - x.score);
   const chosen: Panel[] = [];
   let covered = 0;
