@@ -40,6 +40,8 @@ export class HostWorker {
   private key = '';
   private backend: BackendName | null = null;
   private readonly active = new Set<RunningJob<unknown>>();
+  /** Counts terminations, so a job whose worker was terminated while starting fails as cancelled. */
+  private terminations = 0;
 
   constructor(
     private readonly distDir: string,
@@ -143,6 +145,7 @@ export class HostWorker {
 
   /** Stops the worker at once (a hung job): pending jobs fail as cancelled; the next job restarts it. */
   async terminate(reason: string): Promise<void> {
+    this.terminations++;
     const client = this.client;
     this.client = null;
     this.backend = null;
@@ -162,11 +165,19 @@ export class HostWorker {
   private withStart<T>(submit: (client: WorkerClient) => RunningJob<T>): RunningJob<T> {
     let inner: RunningJob<T> | null = null;
     let cancelled = false;
-    const result = this.start().then(() => {
-      if (cancelled) throw new WorkerError('cancelled', 'Cancelled by the user.');
-      inner = submit(this.ensure());
-      return inner.result;
-    });
+    const terminations = this.terminations;
+    const result = this.start().then(
+      () => {
+        if (cancelled) throw new WorkerError('cancelled', 'Cancelled by the user.');
+        inner = submit(this.ensure());
+        return inner.result;
+      },
+      (err: unknown) => {
+        // Terminated (a hung job, Cancel) while the worker was still starting: this job was cancelled too.
+        if (this.terminations !== terminations) throw new WorkerError('cancelled', 'Cancelled by the user.');
+        throw err;
+      },
+    );
     return {
       id: -1,
       result,
