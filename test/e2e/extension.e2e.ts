@@ -135,6 +135,17 @@ async function checkOnlyMethod(title: string): Promise<void> {
   }
 }
 
+/** Explain Prediction… on a model row, with the example's image and the default methods. */
+async function explainWithExampleImage(row: Locator, model: string): Promise<void> {
+  await contextMenu(row, 'PathLens: Explain Prediction…');
+  await waitQuickTitle(`PathLens: inputs for ${model}`);
+  await page.keyboard.type(path.basename(exampleImage()));
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+  await waitQuickTitle('PathLens: attribution methods');
+  await page.keyboard.press('Enter');
+}
+
 async function openExplorerItem(label: string): Promise<void> {
   const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
   await row.waitFor({ timeout: 30_000 });
@@ -385,13 +396,7 @@ describe('PathLens in VS Code (code-server)', () => {
     // broken/ sorts before the example: once expanded, its model.json is the first of two rows.
     const modelRows = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]');
     await expect.poll(() => modelRows.count(), { timeout: 30_000 }).toBe(2);
-    await contextMenu(modelRows.first(), 'PathLens: Explain Prediction…');
-    await waitQuickTitle('PathLens: inputs for broken/model.json');
-    await page.keyboard.type(path.basename(exampleImage()));
-    await page.waitForTimeout(300);
-    await page.keyboard.press('Enter');
-    await waitQuickTitle('PathLens: attribution methods');
-    await page.keyboard.press('Enter');
+    await explainWithExampleImage(modelRows.first(), 'broken/model.json');
     const frame = await panelFrame('[data-testid="error"]', 60_000);
     const message = (await frame.textContent('[data-testid="error"]')) ?? '';
     log(`panel error: ${message}`);
@@ -415,13 +420,7 @@ describe('PathLens in VS Code (code-server)', () => {
     // broken/, hostile/ and the example are expanded: hostile's model.json is the second of three rows.
     const modelRows = page.locator('.explorer-folders-view .monaco-list-row[aria-label="model.json"]');
     await expect.poll(() => modelRows.count(), { timeout: 30_000 }).toBe(3);
-    await contextMenu(modelRows.nth(1), 'PathLens: Explain Prediction…');
-    await waitQuickTitle('PathLens: inputs for hostile/model.json');
-    await page.keyboard.type(path.basename(exampleImage()));
-    await page.waitForTimeout(300);
-    await page.keyboard.press('Enter');
-    await waitQuickTitle('PathLens: attribution methods');
-    await page.keyboard.press('Enter');
+    await explainWithExampleImage(modelRows.nth(1), 'hostile/model.json');
     const selector = '[data-testid="error"]:has-text("outside the model folder")';
     const frame = await panelFrame(selector, 60_000);
     const message = (await frame.textContent(selector)) ?? '';

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
+import { createRng } from '../../src/core/random';
 
 export type ModelKind = 'dense' | 'functional' | 'cnn' | 'graph';
 
@@ -15,16 +16,10 @@ interface Weight {
   dtype?: 'float32' | 'int32';
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so the corpus is the same on every run. */
+/** Deterministic pseudo-random numbers in [0, 1) (PathLens' own seeded generator), so the corpus is the same on every run. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = createRng(seed);
+  return () => generator.uniform();
 }
 
 function weightBytes(weights: Weight[], seed: number): Buffer {

@@ -49,12 +49,15 @@ export interface ReadArtifacts {
 }
 
 /** Bytes a manifest entry occupies in its shard (quantized entries are stored in their storage dtype). */
-export function weightEntryBytes(entry: tf.io.WeightsManifestEntry): number {
+export function weightEntryBytes(entry: tf.io.WeightsManifestEntry, file?: string): number {
   const count = entry.shape.reduce((a, b) => a * b, 1);
   const storedDtype = entry.quantization?.dtype ?? entry.dtype;
   const bytes = DTYPE_BYTES[storedDtype];
   if (bytes === undefined || bytes === 0) {
-    throw new PathLensError('model-unsupported', `weight '${entry.name}' has dtype '${storedDtype}', which PathLens cannot load`);
+    throw new PathLensError(
+      'model-unsupported',
+      `${file ? `${file}: ` : ''}weight '${entry.name}' has dtype ${JSON.stringify(storedDtype)}, which PathLens cannot load`,
+    );
   }
   return count * bytes;
 }
@@ -113,14 +116,17 @@ export function readModelArtifacts(modelJsonPath: string): ReadArtifacts {
   const text = new TextDecoder('utf-8').decode(readRegularFile(file, 'model', MAX_TEXT_FILE_BYTES, 'model-json'));
   const json = parseModelJson(text, file);
   const dir = path.dirname(file);
-  const declared = json.weightsManifest.reduce((sum, group) => sum + group.weights.reduce((s, entry) => s + weightEntryBytes(entry), 0), 0);
+  const declared = json.weightsManifest.reduce(
+    (sum, group) => sum + group.weights.reduce((s, entry) => s + weightEntryBytes(entry, file), 0),
+    0,
+  );
   checkDeclaredBytes(declared, MAX_WEIGHT_BYTES, `the weightsManifest of ${file}`);
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
   let weightBytes = 0;
 
   json.weightsManifest.forEach((group, groupIndex) => {
-    const needed = group.weights.reduce((sum, entry) => sum + weightEntryBytes(entry), 0);
+    const needed = group.weights.reduce((sum, entry) => sum + weightEntryBytes(entry, file), 0);
     const shards = group.paths.map((shardPath, i) => {
       const what = `weight shard weightsManifest[${groupIndex}].paths[${i}] of ${file}`;
       const shardFile = resolveShard(dir, shardPath, what, groupIndex, file);
