@@ -430,6 +430,9 @@ describe('PathLens in VS Code (code-server)', () => {
     await screenshot(page, '09b-hostile-model');
     // The extension host still answers commands after the refusal.
     await runCommand('PathLens: Show Log');
+    // Leave the Explorer as the later tests expect it (two model.json rows).
+    fs.rmSync(hostile, { recursive: true, force: true });
+    await expect.poll(() => modelRows.count(), { timeout: 30_000 }).toBe(2);
     phase('hostile model');
   });
 
