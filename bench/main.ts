@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { METHODS } from '../src/core/methods';
+import { relativeL1 } from '../src/core/path/mapError';
 import { WorkerClient } from '../src/worker/client';
 import { defaultWorkerCount } from '../src/worker/pool';
 import { flopsPerEvaluation, measureMatmulFlopRate, physicalLimitMs } from './limits';
@@ -313,6 +314,11 @@ interface RuleSummary {
   adaptiveMaxEvaluations: number;
   adaptiveMaxDelta: number;
   adaptiveWithinTolerance: number;
+  /** IG to 2 % map error (the default): estimated map error, true error against a 1025-point trapezoid reference computed here. */
+  adaptiveMedianMs: number;
+  adaptiveMaxEstimate: number;
+  adaptiveMaxTrueError: number;
+  worstTrueOverEstimate: number;
 }
 
 /** Every sample a zoo/example model ships (up to 20 rows of a CSV). */
@@ -347,7 +353,10 @@ async function ruleSummaries(all: Case[], workers: number): Promise<RuleSummary[
       const runRule = async (options: ExplainJob['options']) =>
         (await client.explain({ ...job, options }).result).inputs.filter((i) => !i.error).map((i) => i.results[0]!);
       const gl = await runRule({ steps: 50, rule: 'gauss-legendre' });
-      const adaptive = await runRule({ rule: 'adaptive' as never, tolerance: 0.01 });
+      const adaptive = await runRule({});
+      const reference = await runRule({ steps: 1025, rule: 'trapezoid' });
+      const trueErrors = adaptive.map((r, k) => relativeL1(reference[k]!.attribution.data, r.attribution.data));
+      const estimates = adaptive.map((r) => r.accuracy?.mapError ?? Infinity);
       const deltas = (rs: typeof gl) => rs.map((r) => r.completeness?.relative ?? Infinity);
       const evaluations = adaptive.map((r) => r.timing.evaluations);
       out.push({
@@ -362,6 +371,10 @@ async function ruleSummaries(all: Case[], workers: number): Promise<RuleSummary[
         adaptiveMaxEvaluations: Math.max(...evaluations),
         adaptiveMaxDelta: Math.max(...deltas(adaptive)),
         adaptiveWithinTolerance: deltas(adaptive).filter((d) => d <= 0.01).length,
+        adaptiveMedianMs: median(adaptive.map((r) => r.timing.ms)),
+        adaptiveMaxEstimate: Math.max(...estimates),
+        adaptiveMaxTrueError: Math.max(...trueErrors),
+        worstTrueOverEstimate: Math.max(...trueErrors.map((t, k) => t / estimates[k]!)),
       });
     } catch (err) {
       console.log(`${c.name}: rule comparison failed: ${(err as Error).message}`);
@@ -384,6 +397,10 @@ function ruleTable(rows: RuleSummary[]): string {
     'adaptive evals mean/median/max',
     'adaptive max δ',
     'adaptive ≤1%',
+    'default median time',
+    'max est. map error',
+    'max true map error',
+    'worst true/est.',
   ];
   const lines = rows.map((r) => [
     r.model,
@@ -395,6 +412,10 @@ function ruleTable(rows: RuleSummary[]): string {
     `${r.adaptiveMeanEvaluations.toFixed(1)} / ${r.adaptiveMedianEvaluations} / ${r.adaptiveMaxEvaluations}`,
     pct(r.adaptiveMaxDelta),
     `${r.adaptiveWithinTolerance}/${r.inputs}`,
+    `${(r.adaptiveMedianMs / 1000).toFixed(1)} s`,
+    pct(r.adaptiveMaxEstimate),
+    pct(r.adaptiveMaxTrueError),
+    r.worstTrueOverEstimate.toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
@@ -436,7 +457,9 @@ async function main(): Promise<void> {
     cases().filter((c) => !only || only.some((o) => c.name.includes(o))),
     defaultWorkerCount(),
   );
-  console.log('\nIG rules over every shipped sample (wasm): Gauss–Legendre 50 against adaptive @1 %');
+  console.log(
+    '\nIG rules over every shipped sample (wasm): Gauss–Legendre 50 against the default (adaptive to 2 % map error and 1 % δ), true map error against 1025-point trapezoid',
+  );
   console.log(ruleTable(rules));
   const limits = await limitRows(rows, cases());
   console.log('\nPhysical limit: FLOPs per evaluation (forward + input gradient) / single-thread matmul rate, per worker');
