@@ -128,7 +128,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
+// Bundled into dist/bench.js `require.main === module` holds there too: run only as this script.
+if (require.main === module && path.basename(process.argv[1] ?? '').startsWith('limits')) {
   main().catch((err) => {
     console.error(err);
     process.exit(1);

@@ -12,6 +12,8 @@ import { METHODS } from '../src/core/methods';
 import { relativeL1 } from '../src/core/path/mapError';
 import { WorkerClient } from '../src/worker/client';
 import { defaultWorkerCount } from '../src/worker/pool';
+import { mapErrorRows, mapErrorTable, type MapErrorCase } from './mapError';
+import { textTable } from './table';
 import { flopsPerEvaluation, measureMatmulFlopRate, physicalLimitMs } from './limits';
 import type { BackendName, ExplainResult } from '../src/core/types';
 import type { ExplainJob } from '../src/shared/protocol';
@@ -242,9 +244,7 @@ function table(rows: Row[]): string {
     r.hostLagP99Ms === null ? '—' : r.hostLagP99Ms.toFixed(1),
     r.note,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+  return textTable(header, lines);
 }
 
 interface LimitRow {
@@ -297,9 +297,7 @@ function limitTable(rows: LimitRow[]): string {
     r.measuredMsPerEvaluation.toFixed(2),
     `${(r.achieved * 100).toFixed(0)}%`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+  return textTable(header, lines);
 }
 
 interface RuleSummary {
@@ -417,13 +415,33 @@ function ruleTable(rows: RuleSummary[]): string {
     pct(r.adaptiveMaxTrueError),
     r.worstTrueOverEstimate.toFixed(2),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+  return textTable(header, lines);
+}
+
+/** The zoo's image models with every shipped sample, for the "IG to 2 % map error" rows. */
+/** Samples per model for those rows (all by default; fewer for a quick look). */
+const MAP_ERROR_SAMPLES = Number(process.env.PATHLENS_BENCH_MAP_SAMPLES ?? Infinity);
+
+function mapErrorCases(all: Case[]): MapErrorCase[] {
+  return all
+    .filter((c) => c.modelPath.startsWith(ZOO) && /\.(png|jpe?g)$/i.test(c.input))
+    .map((c) => ({ name: c.name, modelPath: c.modelPath, inputs: allSamples(c).slice(0, MAP_ERROR_SAMPLES), preprocess: c.preprocess }));
+}
+
+async function mapErrorSection(selected: Case[]): Promise<Awaited<ReturnType<typeof mapErrorRows>>> {
+  const rows = await mapErrorRows(mapErrorCases(selected), defaultWorkerCount(), (line) => console.log(line));
+  console.log('\nIG to 2 % map error (wasm, every shipped sample): true error against a 1024-point midpoint reference');
+  console.log(mapErrorTable(rows));
+  return rows;
 }
 
 async function main(): Promise<void> {
   const only = process.env.PATHLENS_BENCH_ONLY?.split(',');
+  if (process.env.PATHLENS_BENCH_MAP_ERROR_ONLY) {
+    const mapError = await mapErrorSection(cases().filter((c) => !only || only.some((o) => c.name.includes(o))));
+    fs.writeFileSync(path.join(ROOT, 'bench-map-error.json'), JSON.stringify({ date: new Date().toISOString(), mapError }, null, 2));
+    return;
+  }
   const backends = await availableBackends();
   console.log(`backends: ${backends.join(', ')}; ${os.cpus().length} cores; node ${process.version}`);
   const rows: Row[] = [];
@@ -464,10 +482,15 @@ async function main(): Promise<void> {
   const limits = await limitRows(rows, cases());
   console.log('\nPhysical limit: FLOPs per evaluation (forward + input gradient) / single-thread matmul rate, per worker');
   console.log(limitTable(limits));
+  const mapError = await mapErrorSection(cases().filter((c) => !only || only.some((o) => c.name.includes(o))));
   const out = path.join(ROOT, 'bench-results.json');
   fs.writeFileSync(
     out,
-    JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits }, null, 2),
+    JSON.stringify(
+      { date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits, mapError },
+      null,
+      2,
+    ),
   );
   console.log(`\nwrote ${out}`);
 }
