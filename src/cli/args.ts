@@ -4,6 +4,9 @@
 import { PathLensError } from '../shared/errors';
 import { checkOptionLimits, checkWorkers } from '../core/safety';
 import { getMethod } from '../core/methods';
+import { describeMethods } from '../core/methods/catalog';
+import { methodHelp, methodParametersHelp } from '../shared/methods';
+import { validateOptions } from '../core/attribution/method';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
 import { NEURONS_HELP, parseNeuronsCommand, type NeuronsCommand } from './neurons';
@@ -11,7 +14,7 @@ import { EVALUATE_HELP, parseEvaluateCommand, type EvaluateCommand } from './eva
 import type { BackendChoice } from '../shared/types';
 import {
   BACKENDS,
-  METHOD_FLAGS,
+  methodFlags,
   methodOptionsFrom,
   methodsFrom,
   oneOf as oneOfFlag,
@@ -84,37 +87,13 @@ explain options:
                          points to estimate its map error (+50 % evaluations).
                          Every path result reports accuracy.mapError ≈ ‖A − A*‖₁/‖A*‖₁ (A* = the
                          exact integral); a run that stops at the cap is converged: false.
-  --tolerance <t>        relative completeness target of --rule adaptive (default: 0.01)
-  --map-tolerance <t>    estimated relative map error target of --rule adaptive (default: 0.02)
-  --max-evaluations <n>  cap on path points of --rule adaptive (default: 512)
-  --idgi                 post-process path methods with IDGI (ig with riemann-*/trapezoid rules,
-                         guided-ig, blur-ig): exactly complete; result params.idgi = true
-  --fraction <f>         guided-ig: share of features moved per round, in (0, 1] (default: 0.25)
-  --max-dist <d>         guided-ig: max deviation from the straight path in α, [0, 1]
-                         (default: 0.02; 0 = IG left Riemann, 1 = unbounded)
-  --max-sigma <s>        blur-ig: blur σ in pixels at the far end of the path (default: 50)
-  --grad-step <h>        blur-ig: σ step of the ∂blur/∂σ difference (default: 0.01)
   --patterns <file>      pattern-net, pattern-attribution, pgig: pattern file (default: the one in
                          <model dir>/.pathlens/ fitted for the model's current weights)
-  --reference <path>     expected-gradients: reference set (folder of images, .csv or .json array)
-                         loaded like inputs
-  --samples <n>          expected-gradients samples (default: 64); smoothgrad family noisy copies
-                         (default: 25)
-  --noise <r>            smoothgrad family: noise σ RELATIVE to the input range, σ = r·(max − min)
-                         (default: 0.15)
-  --wrap <m>             smoothgrad family: gradient | grad-x-input | ig (default: gradient)
-  --scales <m>           ggig: scaled inputs x' + (k/m)(x − x'), k = 1..m, batched (default: 16)
   --neuron <layer>:<index>
                          explain one internal unit instead of the output: --method conductance (its
                          share of IG over the input, Σ = its total conductance) or ig (IG of its
                          activation). index = row,col,channel (conv layer) or k (dense layer)
-  --weight <w>           pwig: path weight w(α), normalised to ∫w = 1: uniform (= IG) | ramp-up (2α,
-                         default) | ramp-down (2(1 − α)) | beta (Beta(a, b) density)
-  --beta-a <a>, --beta-b <b>
-                         pwig --weight beta: a, b in [1, 100] (default 2, 2)
-  --ascent-steps <K>     ggig: projected gradient-ascent steps from each scaled input (default: 5)
-  --ascent-rate <η>      ggig: step of the largest-|gradient| feature as a fraction of max|x − x'|
-                         (gradient normalised by its max-norm; clipped to the box x'..x; default 0.01)
+  Every other method parameter is a flag too: see 'method parameters' below.
   --preprocess <p>       unit [0,1] | signed [-1,1] | raw255 | imagenet | mean-std:<m,m,m>/<s,s,s>
                          (mean/std in 0..255 pixel units). Default: pathlens.json beside the model,
                          else detected (Teachable Machine → signed), else unit. Reports state which.
@@ -155,8 +134,19 @@ Examples:
   pathlens explain --model examples/stress-test/model.json --input examples/stress-test/inputs --method ig,pattern-attribution,pgig
 `;
 
+/** The full help: the hand-written text with the per-method parameter section derived from the catalog. */
+export function helpText(): string {
+  const at = HELP.indexOf('\nInputs: PNG');
+  return `${HELP.slice(0, at)}\n${methodParametersHelp(describeMethods())}${HELP.slice(at)}`;
+}
+
+/** `pathlens help --json`: every method with its parameters, from the same catalog. */
+export function helpJson(): string {
+  return `${JSON.stringify(methodHelp(describeMethods()), null, 2)}\n`;
+}
+
 export type Command =
-  | { kind: 'help' }
+  | { kind: 'help'; json?: boolean }
   | SanityCommand
   | NeuronsCommand
   | EvaluateCommand
@@ -235,6 +225,11 @@ function cappedWorkers(workers: number | undefined): number | undefined {
 const positiveInteger = (value: string | undefined, flag: string) => wholeNumber(value, flag, usage);
 const oneOf = <T extends string>(value: string | undefined, allowed: readonly T[], flag: string) => oneOfFlag(value, allowed, flag, usage);
 
+/** --neuron: a parameter of the neuron methods, so a derived flag. */
+function neuronFlag(v: Record<string, unknown>): string | undefined {
+  return typeof v.neuron === 'string' ? v.neuron : undefined;
+}
+
 /** With --neuron, `--method conductance|ig` names the unit's maps (neuron-conductance, neuron-ig). */
 function neuronMethods(neuron: string | undefined, methods: string[]): string[] {
   if (neuron === undefined) return methods;
@@ -247,6 +242,10 @@ function neuronMethods(neuron: string | undefined, methods: string[]): string[] 
 
 export function parseCommand(argv: string[]): Command {
   const [command, ...rest] = argv;
+  if (command === 'help' && rest.length > 0) {
+    if (rest.length === 1 && rest[0] === '--json') return { kind: 'help', json: true };
+    throw new UsageError(`help takes only --json (got '${rest.join(' ')}')`);
+  }
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { kind: 'help' };
   if (command === 'sanity') return parseSanityCommand(rest, (message) => new UsageError(message));
   if (command === 'neurons') return parseNeuronsCommand(rest, (message) => new UsageError(message));
@@ -255,7 +254,7 @@ export function parseCommand(argv: string[]): Command {
   const v = parseFlags(
     rest,
     {
-      ...METHOD_FLAGS,
+      ...methodFlags(),
       input: { type: 'string', multiple: true },
       workers: { type: 'string' },
       'max-rows': { type: 'string' },
@@ -275,7 +274,7 @@ export function parseCommand(argv: string[]): Command {
   const job: ExplainJob = {
     modelPath: v.model,
     inputs: v.input,
-    methods: neuronMethods(v.neuron, methodsFrom(v.method, 'ig')),
+    methods: neuronMethods(neuronFlag(v), methodsFrom(v.method, 'ig')),
     target: targetFrom(v.target, usage),
     output: outputFrom(v.output, usage),
     preprocess: v.preprocess,
@@ -287,7 +286,7 @@ export function parseCommand(argv: string[]): Command {
   for (const name of job.methods) {
     try {
       checkOptionLimits(job.options);
-      getMethod(name).validate?.({ ...job.options, baseline: undefined });
+      validateOptions(getMethod(name), { ...job.options, baseline: undefined });
     } catch (err) {
       if (err instanceof PathLensError && err.code === 'usage') throw new UsageError(err.message);
       throw err;

@@ -15,7 +15,7 @@ import { METRIC_NAMES, type EvaluatedInput, type EvaluateReport, type MetricName
 import type { EvaluateJob, EvaluatePlan, WorkerEvent } from '../shared/protocol';
 import type { BackendChoice } from '../shared/types';
 import { WorkerError, type WorkerClient } from '../worker/client';
-import { BACKENDS, METHOD_FLAGS, methodOptionsFrom, methodsFrom, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
+import { BACKENDS, methodFlags, methodOptionsFrom, methodsFrom, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
 
 export const EVALUATE_HELP = `evaluate options (faithfulness curves; ../shared/EVALUATION.md):
   pathlens evaluate --model M --input <file|folder> [--input ...] --method <list> [options]
@@ -80,7 +80,7 @@ export function parseEvaluateCommand(argv: string[], usage: Usage): EvaluateComm
     };
   }
   const options = {
-    ...METHOD_FLAGS,
+    ...methodFlags(),
     input: { type: 'string', multiple: true },
     workers: { type: 'string' },
     'max-rows': { type: 'string' },

@@ -3,8 +3,10 @@
  * so both commands accept and check method options the same way.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { IG_RULES } from '../core/methods/ig';
-import type { BackendChoice, OutputKind, QuadratureRuleName } from '../shared/types';
+import type { AttributionMethod } from '../core/attribution/method';
+import { METHODS } from '../core/methods';
+import { flagOf, type ParameterSpec } from '../shared/methods';
+import type { BackendChoice, OutputKind } from '../shared/types';
 import type { JobMethodOptions } from '../shared/protocol';
 
 export type Usage = (message: string) => Error;
@@ -20,44 +22,49 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(ar
 
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
-/** parseArgs specs of every method option and of the flags common to explain and sanity. */
-export const METHOD_FLAGS = {
+/** parseArgs specs of the flags common to explain, sanity and evaluate that are no method's parameter. */
+const RUN_FLAGS = {
   model: { type: 'string' },
   method: { type: 'string' },
   target: { type: 'string' },
   output: { type: 'string' },
-  baseline: { type: 'string' },
-  steps: { type: 'string' },
-  rule: { type: 'string' },
-  tolerance: { type: 'string' },
-  'map-tolerance': { type: 'string' },
-  'max-evaluations': { type: 'string' },
-  fraction: { type: 'string' },
-  'max-dist': { type: 'string' },
-  'max-sigma': { type: 'string' },
-  'grad-step': { type: 'string' },
-  reference: { type: 'string' },
   patterns: { type: 'string' },
-  samples: { type: 'string' },
-  noise: { type: 'string' },
-  wrap: { type: 'string' },
-  scales: { type: 'string' },
-  'ascent-steps': { type: 'string' },
-  'ascent-rate': { type: 'string' },
-  idgi: { type: 'boolean' },
-  weight: { type: 'string' },
-  neuron: { type: 'string' },
-  'beta-a': { type: 'string' },
-  'beta-b': { type: 'string' },
   preprocess: { type: 'string' },
   backend: { type: 'string' },
   'memory-budget-mb': { type: 'string' },
-  seed: { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
 } as const;
 
-type FlagValues = { [K in keyof typeof METHOD_FLAGS]?: (typeof METHOD_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+/**
+ * Every method parameter by its CLI flag, with the specs that declare it (several methods share
+ * `--steps`, `--samples`, …). Derived from the method definitions each time, so a registered method's
+ * parameters are flags at once.
+ */
+export function methodParameterFlags(methods: Iterable<AttributionMethod> = METHODS.values()): Map<string, ParameterSpec[]> {
+  const byFlag = new Map<string, ParameterSpec[]>();
+  for (const method of methods)
+    for (const spec of method.parameters) {
+      const flag = flagOf(spec);
+      const specs = byFlag.get(flag) ?? [];
+      const first = specs[0];
+      if (first && (first.name !== spec.name || (first.type === 'boolean') !== (spec.type === 'boolean')))
+        throw new Error(`--${flag}: ${method.name}'s parameter '${spec.name}' disagrees with '${first.name}' of another method`);
+      byFlag.set(flag, [...specs, spec]);
+    }
+  return byFlag;
+}
+
+type FlagSpec = { type: 'string' } | { type: 'boolean' };
+
+/** parseArgs specs of every method parameter and of the flags common to explain, sanity and evaluate. */
+export function methodFlags(): typeof RUN_FLAGS & Record<string, FlagSpec> {
+  const derived: Record<string, FlagSpec> = {};
+  for (const [flag, specs] of methodParameterFlags()) derived[flag] = { type: specs[0]!.type === 'boolean' ? 'boolean' : 'string' };
+  return { ...derived, ...RUN_FLAGS };
+}
+
+type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export function finiteNumber(value: string | undefined, flag: string, usage: Usage): number | undefined {
   if (value === undefined) return undefined;
@@ -113,32 +120,27 @@ export function methodsFrom(value: string | undefined, fallback: string): string
     .filter((m) => m.length > 0);
 }
 
-/** Method options from the parsed flags; each method validates its own ranges later. */
+/**
+ * One flag's text as the parameter's type: integers and numbers parsed (the shared flags' widest range
+ * is checked here, each method checks its own spec later), choices within the union of the methods'.
+ */
+function flagValue(text: string, specs: ParameterSpec[], usage: Usage): unknown {
+  const first = specs[0]!;
+  const flag = `--${flagOf(first)}`;
+  if (first.type === 'integer') return wholeNumber(text, flag, usage, Math.min(...specs.map((p) => p.min ?? Number.MIN_SAFE_INTEGER)));
+  if (first.type === 'number') return finiteNumber(text, flag, usage);
+  if (first.type === 'choice' && !specs.some((p) => p.orFile === true))
+    return oneOf(text, [...new Set(specs.flatMap((p) => p.choices ?? []))], flag, usage);
+  return text;
+}
+
+/** Method options from the parsed flags, typed by the methods' parameter specs; each method checks its ranges later. */
 export function methodOptionsFrom(v: FlagValues, usage: Usage): JobMethodOptions {
-  return {
-    steps: wholeNumber(v.steps, '--steps', usage),
-    rule: oneOf(v.rule, [...IG_RULES, 'interior'], '--rule', usage) as QuadratureRuleName | undefined,
-    tolerance: positiveNumber(v.tolerance, '--tolerance', usage),
-    mapTolerance: positiveNumber(v['map-tolerance'], '--map-tolerance', usage),
-    maxEvaluations: wholeNumber(v['max-evaluations'], '--max-evaluations', usage),
-    baseline: v.baseline,
-    seed: wholeNumber(v.seed, '--seed', usage, Number.MIN_SAFE_INTEGER) ?? 0,
-    fraction: finiteNumber(v.fraction, '--fraction', usage),
-    maxDist: finiteNumber(v['max-dist'], '--max-dist', usage),
-    maxSigma: finiteNumber(v['max-sigma'], '--max-sigma', usage),
-    gradStep: finiteNumber(v['grad-step'], '--grad-step', usage),
-    reference: v.reference,
-    patterns: v.patterns,
-    samples: wholeNumber(v.samples, '--samples', usage),
-    noise: finiteNumber(v.noise, '--noise', usage),
-    wrap: v.wrap,
-    scales: wholeNumber(v.scales, '--scales', usage),
-    ascentSteps: wholeNumber(v['ascent-steps'], '--ascent-steps', usage, 0),
-    ascentRate: finiteNumber(v['ascent-rate'], '--ascent-rate', usage),
-    idgi: v.idgi,
-    weight: v.weight,
-    neuron: v.neuron,
-    betaA: finiteNumber(v['beta-a'], '--beta-a', usage),
-    betaB: finiteNumber(v['beta-b'], '--beta-b', usage),
-  };
+  const options: JobMethodOptions = {};
+  for (const [flag, specs] of methodParameterFlags()) {
+    const value = v[flag];
+    if (value === undefined) continue;
+    options[specs[0]!.name] = typeof value === 'string' ? flagValue(value, specs, usage) : value;
+  }
+  return { ...options, seed: options.seed ?? 0 };
 }

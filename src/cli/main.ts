@@ -8,7 +8,7 @@ import { writeReport } from '../core/report/write';
 import type { ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
 import { WorkerClient, WorkerError } from '../worker/client';
 import { errorLine } from './crashLog';
-import { HELP, parseCommand, UsageError, type Command } from './args';
+import { helpJson, helpText, parseCommand, UsageError, type Command } from './args';
 import { runSanityCommand } from './sanity';
 import { runNeuronsCommand } from './neurons';
 import { runEvaluateCommand, runEvaluateMerge } from './evaluate';
@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   if (command.kind === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(command.json === true ? helpJson() : helpText());
     return 0;
   }
   return run(command);

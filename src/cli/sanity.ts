@@ -24,7 +24,7 @@ import type { RunningJob, WorkerClient } from '../worker/client';
 import {
   BACKENDS,
   finiteNumber,
-  METHOD_FLAGS,
+  methodFlags,
   methodOptionsFrom,
   methodsFrom,
   numberList,
@@ -80,7 +80,7 @@ export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand 
   const v = parseFlags(
     argv,
     {
-      ...METHOD_FLAGS,
+      ...methodFlags(),
       input: { type: 'string', multiple: true },
       check: { type: 'string' },
       levels: { type: 'string' },

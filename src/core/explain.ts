@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkOptionLimits } from './safety';
 import { baselineResolver } from './attribution/baselines';
-import { optionsFor, type MethodContext, type MethodOptions } from './attribution/method';
+import { optionsFor, validateOptions, type MethodContext, type MethodOptions } from './attribution/method';
 import { Evaluator } from './engine/evaluator';
 import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
@@ -51,7 +51,7 @@ export interface ExplainHooks {
 export function validateRequest(request: ExplainRequest): void {
   if (request.methods.length === 0) throw new PathLensError('usage', 'no method given');
   checkOptionLimits(request.options as Record<string, unknown>);
-  for (const name of request.methods) getMethod(name).validate?.(optionsFor(request.options, name));
+  for (const name of request.methods) validateOptions(getMethod(name), optionsFor(request.options, name));
 }
 
 export function predictionOf(model: LoadedModel, input: PreparedInput, topK = 5): Prediction {

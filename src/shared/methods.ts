@@ -14,7 +14,116 @@ export interface ParameterSpec {
   default: number | boolean | string;
   min?: number;
   max?: number;
+  /** `min` itself is not allowed (e.g. a fraction in (0, 1]). */
+  minExclusive?: boolean;
   choices?: string[];
+  /** A `choice` that also accepts a file path (the baseline: a named one or a file). */
+  orFile?: boolean;
+  /** Unit shown beside the value, e.g. 'px'. */
+  unit?: string;
+  /** CLI flag without dashes; default: the name in kebab case (maxSigma → max-sigma). */
+  flag?: string;
+}
+
+/** The CLI flag (without dashes) of a parameter. */
+export function flagOf(spec: Pick<ParameterSpec, 'name' | 'flag'>): string {
+  return spec.flag ?? spec.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Why `value` breaks the spec (a one-line message naming the flag), or undefined when it fits. */
+export function parameterProblem(spec: ParameterSpec, value: unknown): string | undefined {
+  const flag = `--${flagOf(spec)}`;
+  const got = `(got ${typeof value === 'string' ? `'${value}'` : String(value)})`;
+  if (spec.type === 'boolean') return typeof value === 'boolean' ? undefined : `${flag} is a switch ${got}`;
+  if (spec.type === 'string') return typeof value === 'string' ? undefined : `${flag} must be text ${got}`;
+  if (spec.type === 'choice') {
+    // A file baseline arrives as a path (CLI) or as `{ file }` (resolved options).
+    if (spec.orFile === true && (typeof value === 'string' || (typeof value === 'object' && value !== null))) return undefined;
+    if (typeof value === 'string' && (spec.choices ?? []).includes(value)) return undefined;
+    return `${flag} must be one of ${(spec.choices ?? []).join(', ')}${spec.orFile === true ? ' or a file' : ''} ${got}`;
+  }
+  const lo = spec.min ?? -Infinity;
+  const hi = spec.max ?? Infinity;
+  const n = typeof value === 'number' ? value : NaN;
+  const whole = spec.type === 'integer';
+  const inRange = Number.isFinite(n) && (spec.minExclusive === true ? n > lo : n >= lo) && n <= hi;
+  if (inRange && (!whole || Number.isInteger(n))) return undefined;
+  if (whole && hi === Infinity) return `${flag} must be a whole number ≥ ${lo === -Infinity ? '-∞' : lo} ${got}`;
+  const range = `${spec.minExclusive === true ? '(' : '['}${lo}, ${hi}]`;
+  return `${flag} must be ${whole ? 'a whole number' : 'a number'} in ${range} ${got}`;
+}
+
+/** One method in `pathlens help --json`: the catalog with CLI flags, in the issue's field names. */
+export interface MethodHelp {
+  name: string;
+  label: string;
+  summary: string;
+  complete: boolean;
+  needs: MethodNeeds;
+  parameters: {
+    name: string;
+    flag: string;
+    type: ParameterSpec['type'];
+    default: ParameterSpec['default'];
+    min?: number;
+    max?: number;
+    minExclusive?: boolean;
+    choices?: string[];
+    unit?: string;
+    description: string;
+  }[];
+}
+
+/** The help JSON of the catalog's methods (plain JSON: host, CLI and tests read it alike). */
+export function methodHelp(methods: readonly MethodInfo[]): { methods: MethodHelp[] } {
+  return {
+    methods: methods.map((m) => ({
+      name: m.name,
+      label: m.title,
+      summary: m.description,
+      complete: m.complete,
+      needs: { ...m.needs },
+      parameters: m.parameters.map((p) => ({
+        name: p.name,
+        flag: `--${flagOf(p)}`,
+        type: p.type,
+        default: p.default,
+        min: p.min,
+        max: p.max,
+        minExclusive: p.minExclusive,
+        choices: p.choices ? [...p.choices] : undefined,
+        unit: p.unit,
+        description: p.description,
+      })),
+    })),
+  };
+}
+
+/** One parameter's range or choices as help text: '[1, 4096]', '(0, 1]', 'a | b', '≥ 9'. */
+function rangeText(p: ParameterSpec): string {
+  if (p.type === 'choice') return (p.choices ?? []).join(' | ') + (p.orFile === true ? ' | <file>' : '');
+  if (p.type !== 'integer' && p.type !== 'number') return '';
+  if (p.min !== undefined && p.max !== undefined) return `${p.minExclusive === true ? '(' : '['}${p.min}, ${p.max}]`;
+  if (p.min !== undefined) return `${p.minExclusive === true ? '>' : '≥'} ${p.min}`;
+  return p.max !== undefined ? `≤ ${p.max}` : '';
+}
+
+/** The per-method parameter section of `pathlens help`, derived from the catalog. */
+export function methodParametersHelp(methods: readonly MethodInfo[]): string {
+  const lines = ["method parameters (each method's definition; 'pathlens help --json' gives them as JSON):"];
+  for (const m of methods) {
+    if (m.parameters.length === 0) continue;
+    lines.push(`  ${m.name}`);
+    for (const p of m.parameters) {
+      const value = p.type === 'boolean' ? '' : ` <${p.type === 'choice' ? 'choice' : p.type}>`;
+      const unit = p.unit ? ` ${p.unit}` : '';
+      const range = rangeText(p);
+      const def = p.type === 'boolean' || p.default === '' ? '' : `default ${String(p.default)}${unit}`;
+      const facts = [def, range].filter((t) => t.length > 0).join('; ');
+      lines.push(`    --${flagOf(p)}${value}`.padEnd(30) + ` ${p.description}${facts ? ` (${facts})` : ''}`);
+    }
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** What the panel knows about a method, for pickers, labels and the completeness badge. */

@@ -9,7 +9,7 @@ import {
   type QuadratureRuleName,
 } from '../types';
 import type { Patterns } from '../patterns/patterns';
-import type { MethodNeeds, ParameterSpec } from '../../shared/methods';
+import { parameterProblem, type MethodNeeds, type ParameterSpec } from '../../shared/methods';
 
 export type { ParameterSpec } from '../../shared/methods';
 
@@ -61,6 +61,7 @@ export function baselineParameter(defaultName: NamedBaseline = 'zero'): Paramete
     type: 'choice',
     default: defaultName,
     choices: [...NAMED_BASELINES],
+    orFile: true,
   };
 }
 
@@ -115,4 +116,18 @@ export function elapsed(start: number): number {
 export function optionsFor(options: MethodOptions, method: string): MethodOptions {
   const { methodOverrides, ...shared } = options;
   return { ...shared, ...(methodOverrides?.[method] ?? {}) };
+}
+
+/**
+ * Rejects options that break the method's parameter specs (the specs are the truth for types, ranges
+ * and choices), then runs the method's own cross-parameter checks. Every caller validates this way.
+ */
+export function validateOptions(method: AttributionMethod, options: MethodOptions): void {
+  for (const spec of method.parameters) {
+    const value = options[spec.name];
+    if (value === undefined) continue;
+    const problem = parameterProblem(spec, value);
+    if (problem !== undefined) throw new PathLensError('usage', `${method.name}: ${problem}`);
+  }
+  method.validate?.(options);
 }

@@ -1,3 +1,4 @@
+import { parameterProblem } from '../../shared/methods';
 import * as tf from '@tensorflow/tfjs-core';
 import { completeness } from '../attribution/completeness';
 import { idgiParameter, elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
@@ -13,10 +14,20 @@ function positive(value: unknown, name: string): number {
   return value;
 }
 
+/** A value checked against this method's own parameter spec (the spec is the truth for its range). */
+function inSpec(name: string, value: unknown): number {
+  const problem = parameterProblem(
+    blurIg.parameters.find((p) => p.name === name)!,
+    value,
+  );
+  if (problem !== undefined) throw new PathLensError('usage', problem);
+  return value as number;
+}
+
 function parse(options: MethodOptions) {
   return {
     steps: requirePositiveInteger(options.steps ?? BLUR_IG_DEFAULTS.steps, 'steps'),
-    maxSigma: positive(options.maxSigma ?? BLUR_IG_DEFAULTS.maxSigma, 'max-sigma'),
+    maxSigma: inSpec('maxSigma', options.maxSigma ?? BLUR_IG_DEFAULTS.maxSigma),
     gradStep: positive(options.gradStep ?? BLUR_IG_DEFAULTS.gradStep, 'grad-step'),
     idgi: options.idgi === true,
   };

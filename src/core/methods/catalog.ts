@@ -2,7 +2,7 @@
  * The methods as data (`MethodInfo`, no code): written by the build to `dist/methods.json`, which the
  * extension host reads instead of loading the method implementations (and TF.js).
  */
-import type { MethodInfo } from '../../shared/methods';
+import { flagOf, type MethodInfo } from '../../shared/methods';
 import { METHODS } from './index';
 
 export function describeMethods(): MethodInfo[] {
@@ -11,7 +11,7 @@ export function describeMethods(): MethodInfo[] {
     title: m.title,
     description: m.description,
     complete: m.complete,
-    parameters: m.parameters.map((p) => ({ ...p, choices: p.choices ? [...p.choices] : undefined })),
+    parameters: m.parameters.map((p) => ({ ...p, flag: flagOf(p), choices: p.choices ? [...p.choices] : undefined })),
     needs: { ...m.needs },
   }));
 }

@@ -313,6 +313,7 @@ export const guidedIg: AttributionMethod = {
       type: 'number',
       default: GUIDED_IG_DEFAULTS.fraction,
       min: 0,
+      minExclusive: true,
       max: 1,
     },
     {

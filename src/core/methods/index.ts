@@ -17,8 +17,8 @@ import { smoothGrad } from './smoothgrad';
 import { smoothGradSquared } from './smoothgradSq';
 import { varGrad } from './vargrad';
 
-/** Every method by its CLI name, in the order pickers list them. */
-export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
+/** The registry: one line per method. */
+const registry = new Map<string, AttributionMethod>(
   [
     integratedGradients,
     gradient,
@@ -39,6 +39,19 @@ export const METHODS: ReadonlyMap<string, AttributionMethod> = new Map(
     neuronIg,
   ].map((m) => [m.name, m]),
 );
+
+/** Every method by its CLI name, in the order pickers list them. */
+export const METHODS: ReadonlyMap<string, AttributionMethod> = registry;
+
+/**
+ * Adds a method at run time (tests register throwaway definitions to see them reach the CLI, help and
+ * panel); returns the function that removes it again.
+ */
+export function registerMethod(method: AttributionMethod): () => void {
+  if (registry.has(method.name)) throw new Error(`method '${method.name}' is already registered`);
+  registry.set(method.name, method);
+  return () => registry.delete(method.name);
+}
 
 export function getMethod(name: string): AttributionMethod {
   const method = METHODS.get(name);

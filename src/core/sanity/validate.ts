@@ -3,7 +3,7 @@
  * model-loading imports so the CLI can validate arguments cheaply.
  */
 import { checkOptionLimits } from '../safety';
-import { optionsFor, type AttributionMethod, type MethodOptions } from '../attribution/method';
+import { optionsFor, validateOptions, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { getMethod } from '../methods';
 import { METRICS } from './metrics';
@@ -32,7 +32,7 @@ export function validateSanityRequest(request: SanityRequest): ResolvedSanityReq
   if (request.methods.length === 0) throw usage('no method given');
   checkOptionLimits(request.options as Record<string, unknown>);
   const methods = request.methods.map((m) => (typeof m === 'string' ? getMethod(m) : m));
-  for (const m of methods) m.validate?.(optionsFor(request.options, m.name));
+  for (const m of methods) validateOptions(m, optionsFor(request.options, m.name));
   const seed = request.seed ?? 0;
   if (!Number.isInteger(seed)) throw usage(`seed must be an integer (got ${seed})`);
   const levels = request.levels ?? DEFAULT_LEVELS;
