@@ -20,6 +20,7 @@ import { initBackend } from '../src/core/engine/backend';
 import { layersModelFlops, profiledFlops, type FlopCount } from '../src/core/engine/flops';
 import { readModelArtifacts } from '../src/core/model/artifacts';
 import { loadModel } from '../src/core/model/load';
+import { isOnnxModelPath } from '../src/core/model/onnx/load';
 
 export interface FlopRate {
   backend: 'wasm' | 'cpu';
@@ -72,9 +73,10 @@ export async function measureMatmulFlopRate(backend: 'wasm' | 'cpu', options: { 
  * tf.profile on the current backend (cpu if none is active).
  */
 export async function flopsPerEvaluation(modelPath: string): Promise<FlopCount> {
-  const read = readModelArtifacts(modelPath);
+  // An ONNX file has no TF.js artifacts: its imported graph is profiled like a graph model.
+  const read = isOnnxModelPath(modelPath) ? null : readModelArtifacts(modelPath);
   if ((tf.engine() as unknown as { backendName: string | null }).backendName == null) await initBackend('cpu');
-  if (read.format === 'layers-model') {
+  if (read?.format === 'layers-model') {
     const model = await tfl.loadLayersModel({ load: async () => read.artifacts });
     try {
       return layersModelFlops(model);

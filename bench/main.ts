@@ -21,6 +21,8 @@ import type { ExplainJob } from '../src/shared/protocol';
 const ROOT = path.resolve(__dirname, '..');
 const ZOO = process.env.PATHLENS_ZOO ?? path.resolve(ROOT, '../shared/zoo');
 /** A (model, backend) pair whose single evaluation predicts a longer IG run is only extrapolated. */
+/** Real-size ONNX exports written by scripts/fixtures/onnx/make_fixtures.py --full. */
+const ONNX_FULL = process.env.PATHLENS_ONNX_FULL ?? path.join(os.homedir(), '.cache', 'pathlens-onnx-full');
 const MAX_RUN_SECONDS = Number(process.env.PATHLENS_BENCH_MAX_SECONDS ?? 60);
 
 interface Case {
@@ -112,7 +114,29 @@ function cases(): Case[] {
   ].map((c) => ({ ...c, modelPath: path.join(ZOO, c.modelPath), input: path.isAbsolute(c.input) ? c.input : path.join(ZOO, c.input) }));
   if (!fs.existsSync(ZOO)) console.warn(`zoo not found at ${ZOO} (set PATHLENS_ZOO); benchmarking the example only`);
   else list.push(...zoo);
+  list.push(...onnxCases());
   return list;
+}
+
+/**
+ * torchvision ResNet-18 and MobileNetV2 exported to ONNX at 224×224 (random weights; speed does not
+ * depend on them), beside the zoo's TF.js MobileNetV2 (tm-objects). Generated, not shipped.
+ */
+function onnxCases(): Case[] {
+  const names = ['resnet18', 'mobilenet_v2'];
+  const list = names.map((name) => ({
+    name: `onnx ${name} 224 (opset 17)`,
+    modelPath: path.join(ONNX_FULL, `${name}.op17.onnx`),
+    input: path.join(ONNX_FULL, `${name}.input.json`),
+  }));
+  const missing = list.filter((c) => !fs.existsSync(c.modelPath) || !fs.existsSync(c.input));
+  if (missing.length > 0) {
+    console.warn(
+      `ONNX models not found in ${ONNX_FULL} (set PATHLENS_ONNX_FULL); make them with\n` +
+        `  /usr/bin/python3 scripts/fixtures/onnx/make_fixtures.py --full --only resnet18,mobilenet_v2`,
+    );
+  }
+  return list.filter((c) => !missing.includes(c));
 }
 
 /** Peak RSS of this process (worker threads included) and this thread's event-loop delay during `work`. */
