@@ -142,5 +142,7 @@ export function methodOptionsFrom(v: FlagValues, usage: Usage): JobMethodOptions
     if (value === undefined) continue;
     options[specs[0]!.name] = typeof value === 'string' ? flagValue(value, specs, usage) : value;
   }
+  // --patterns names a resource the pattern methods need (declared in `needs`), not a parameter.
+  if (typeof v.patterns === 'string') options.patterns = v.patterns;
   return { ...options, seed: options.seed ?? 0 };
 }
