@@ -23,7 +23,7 @@ export async function runMethod(
   baseline: number[] | null,
   options: MethodOptions = {},
   extra: { output?: OutputKind; target?: number; chunkSize?: number; references?: Record<string, number[][]> } = {},
-): Promise<{ result: MethodResult; model: LoadedModel; evaluator: Evaluator }> {
+): Promise<{ result: MethodResult; model: LoadedModel; evaluator: Evaluator; context: MethodContext }> {
   const model = typeof modelOrPath === 'string' ? await loadModel(modelOrPath) : modelOrPath;
   const input = tensorInput(x, model.inputShape);
   const evaluator = new Evaluator({ model, target: extra.target ?? 0, output: extra.output ?? 'logit' }, { chunkSize: extra.chunkSize });
@@ -42,5 +42,5 @@ export async function runMethod(
     },
   };
   const result = await getMethod(method).run(context, options);
-  return { result, model, evaluator };
+  return { result, model, evaluator, context };
 }
