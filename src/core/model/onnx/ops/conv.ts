@@ -151,8 +151,10 @@ function poolSetup(inputs: OpInputs, ctx: OpContext): PoolSetup {
 function maxPool(inputs: OpInputs, ctx: OpContext): tf.Tensor {
   if (ctx.attrs.int('storage_order', 0) !== 0) ctx.attrs.unsupported('storage_order=1');
   const { x, win, padding, restore } = poolSetup(inputs, ctx);
-  const padded = tf.pad(x, padding, -3.4e38);
-  return restore(tf.maxPool(padded, win.kernel, win.strides, 'valid'));
+  // Integer inputs pool as float32 (exact below 2^24): the wasm MaxPool kernel takes float32 only.
+  const padded = tf.pad(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), padding, -3.4e38);
+  const y = restore(tf.maxPool(padded as tf.Tensor4D, win.kernel, win.strides, 'valid'));
+  return y.dtype === x.dtype ? y : tf.cast(y, x.dtype);
 }
 
 /**

@@ -20,10 +20,11 @@ function gather(inputs: OpInputs, ctx: OpContext): tf.Tensor {
   const x = required(inputs, 0, ctx);
   const indices = required(inputs, 1, ctx);
   const axis = normAxis(ctx.attrs.int('axis', 0), x.rank);
-  const size = x.shape[axis]!;
-  const wrapped = tf.where(tf.less(indices, 0), tf.add(indices, size), indices) as tf.Tensor;
-  const flat = tf.reshape(wrapped, [-1]);
-  const picked = tf.gather(x, tf.cast(flat, 'int32'), axis);
+  const index = tf.cast(indices, 'int32');
+  // Negative indices count from the end. Both branches of `where` must be int32: adding a JS number
+  // would promote to float32, and the wasm Select kernel copies raw bytes (an int32 2 read as 3e-45).
+  const wrapped = tf.where(tf.less(index, 0), tf.add(index, tf.scalar(x.shape[axis]!, 'int32')), index);
+  const picked = tf.gather(x, tf.reshape(wrapped, [-1]), axis);
   return tf.reshape(picked, [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)]);
 }
 
