@@ -13,6 +13,7 @@ import { runSanityCommand } from './sanity';
 import { runNeuronsCommand } from './neurons';
 import { runEvaluateCommand, runEvaluateMerge } from './evaluate';
 import { progressPrinter } from './progress';
+import { formatOnnxSummary } from './onnxInfo';
 
 const stderr = (line: string) => process.stderr.write(line + '\n');
 
@@ -21,11 +22,12 @@ function formatSummary(summary: ModelSummary, preprocessing: Preprocessing | nul
     `${summary.path}`,
     `  format: ${summary.format}   parameters: ${summary.totalParams.toLocaleString('en-US')}   weights: ${summary.weightBytes.toLocaleString('en-US')} B`,
     ...(summary.source ? [`  source: ${summary.source}`] : []),
+    ...(summary.onnx ? formatOnnxSummary(summary.onnx) : []),
     ...summary.inputs.map((t) => `  input  ${t.name}: [${t.shape.map((d) => d ?? '?').join(', ')}] ${t.dtype}`),
     ...summary.outputs.map((t) => `  output ${t.name}: [${t.shape.map((d) => d ?? '?').join(', ')}] ${t.dtype}`),
     `  final activation: ${summary.finalActivation ?? 'none (raw outputs)'}`,
     `  labels: ${summary.labels ? summary.labels.join(', ') : 'none'}${summary.labelsSource ? ` (${summary.labelsSource})` : ''}`,
-    `  preprocessing: ${preprocessing ? `${preprocessing.name} (${preprocessing.source}; x = (pixel − [${preprocessing.mean.join(', ')}]) / [${preprocessing.std.join(', ')}])${preprocessing.reason ? `: ${preprocessing.reason}` : ''}` : 'none (inputs are used as given)'}`,
+    `  preprocessing: ${preprocessing ? `${preprocessing.name} (${preprocessing.source}; x = (pixel − [${preprocessing.mean.map((v) => +v.toFixed(4)).join(', ')}]) / [${preprocessing.std.map((v) => +v.toFixed(4)).join(', ')}])${preprocessing.reason ? `: ${preprocessing.reason}` : ''}` : 'none (inputs are used as given)'}`,
     `  layers (${summary.layers.length}):`,
     ...summary.layers.map(
       (l) =>

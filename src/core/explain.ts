@@ -38,7 +38,8 @@ export interface ExplainHooks {
   /** Called once per input when its prediction and target are known (before any method runs). */
   onInput?: (inputIndex: number, input: Omit<InputResult, 'results'>) => void;
   /** Pool workers that share gradient chunks for one explained scalar (none = this thread only). */
-  remotesFor?: (target: number, output: OutputKind) => RemoteEvaluator[];
+  /** `inputShape`: the per-example shape the chunks have (symbolic dims bound from the inputs). */
+  remotesFor?: (target: number, output: OutputKind, inputShape: number[]) => RemoteEvaluator[];
   /** Builds a baseline in model space; file and image baselines need I/O, so the caller supplies this. */
   makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
   /** Loads a reference set (Expected Gradients) in model input space; the caller caches it per job. */
@@ -123,7 +124,7 @@ async function explainOne(
       memoryBudgetMB: request.memoryBudgetMB,
       signal: hooks.signal,
       onProgress: hooks.onProgress,
-      remotes: hooks.remotesFor?.(targetIndex, request.output),
+      remotes: hooks.remotesFor?.(targetIndex, request.output, model.inputShape),
     },
   );
   const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]), 'F(x)');

@@ -230,6 +230,8 @@ export type EvaluatorRequest = {
   modelPath: string;
   target: number;
   output: OutputKind;
+  /** Per-example shape of the chunk's points (the model's symbolic dims bound to it). */
+  inputShape: number[];
   chunk: PointChunk;
 };
 

@@ -62,6 +62,32 @@ export interface ModelSummary {
   inputPreprocessingLayer?: string;
   /** Where the model came from when it was not a model.json (e.g. "Keras 3.9.2 .keras file"), with notes. */
   source?: string;
+  /** A preset the model's input convention suggests when no flag or sidecar chooses (torchvision-like ONNX → imagenet), with why. */
+  suggestedPreprocessing?: { name: 'imagenet'; reason: string };
+  /** ONNX files: what `info`, the model view and reports show beyond the layer list. */
+  onnx?: OnnxSummary;
+}
+
+/** An ONNX file as `info` describes it. */
+export interface OnnxSummary {
+  irVersion: number;
+  producer: string;
+  /** Opset imports, the default domain written as 'ai.onnx'. */
+  opsets: Record<string, number>;
+  /** Declared dims: numbers, symbolic names, or null when unnamed. */
+  input: { name: string; dims: (number | string | null)[]; elementType: string; layout: 'NCHW' | 'NHWC' | 'other' };
+  output: { name: string; dims: (number | string | null)[] };
+  /** How many nodes of each op type the file holds (before load-time folding). */
+  ops: Record<string, number>;
+  nodes: number;
+  initializers: number;
+  foldedBatchNorms: number;
+  /** Nodes computed once at load (shape arithmetic, constants). */
+  foldedNodes: number;
+  /** External data files named by the initializers (relative to the model's folder). */
+  externalData: string[];
+  /** How PathLens feeds the input: layout conversion and symbolic dims. */
+  inputNote: string;
 }
 
 /** One model input, ready to feed: data in the model's input space (after preprocessing). */

@@ -25,6 +25,7 @@ import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
 import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
 import { readModelArtifacts } from '../core/model/artifacts';
 import { defaultCropFor } from '../core/model/sidecars';
+import { bindInputShape } from '../core/model/inputLayout';
 
 type Emit = (event: WorkerEvent) => void;
 
@@ -53,7 +54,7 @@ export class ModelCache {
     if (cached && cached.stamp === stamp) return cached.model;
     cached?.model.dispose();
     this.entries.delete(file);
-    const model = await loadModel(file, { memoryBudgetMB });
+    const model = await loadModel(file, { memoryBudgetMB, channelsLast: true });
     this.entries.set(file, { stamp, model });
     return model;
   }
@@ -93,6 +94,7 @@ export function preprocessingFor(model: LoadedModel, job: Pick<ExplainJob, 'mode
     explicit: job.preprocess,
     modelDir: path.dirname(path.resolve(job.modelPath)),
     inModel: model.summary.inputPreprocessingLayer,
+    suggested: model.summary.suggestedPreprocessing,
   });
 }
 
@@ -138,12 +140,13 @@ export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promis
     memoryBudgetMB: job.memoryBudgetMB,
   };
   validateRequest(request);
-  const model = await cache.get(job.modelPath, job.memoryBudgetMB);
-  const preprocessing = preprocessingFor(model, job);
+  const cached = await cache.get(job.modelPath, job.memoryBudgetMB);
+  const preprocessing = preprocessingFor(cached, job);
   const crop = defaultCropFor(job.modelPath);
-  const inputs = await loadInputs(job.inputs, { inputShape: model.inputShape }, preprocessing, { maxRows: job.maxRows, crop });
+  const inputs = await loadInputs(job.inputs, cached, preprocessing, { maxRows: job.maxRows, crop });
   if (inputs.length === 0)
     throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
+  const model = bindInputShape(cached, inputs);
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
   const referenceSet = referenceSetLoader(model, preprocessing, crop);
   if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients')) await referenceSet(job.options.reference);
@@ -154,7 +157,7 @@ export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promis
     : null;
   const hooks: PreparedExplain['hooks'] = {
     makeBaseline: (spec, input) => ({
-      data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
+      data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop }, tensorLayout: model.tensorLayout }),
       name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
     }),
     referenceSet,
@@ -170,7 +173,7 @@ function referenceSetLoader(model: LoadedModel, preprocessing: Preprocessing | n
     const key = path.resolve(file);
     let cached = referenceSets.get(key);
     if (!cached) {
-      cached = loadInputs([key], { inputShape: model.inputShape }, preprocessing, { crop }).then((refs) => {
+      cached = loadInputs([key], model, preprocessing, { crop }).then((refs) => {
         const data = refs.map((r) => r.data);
         checkReferenceSet(
           data,

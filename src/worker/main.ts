@@ -8,6 +8,7 @@ import { initBackend } from '../core/engine/backend';
 import { CancelledError, describeError } from '../shared/errors';
 import type { CancellationSignal } from '../shared/types';
 import { reducePointChunk } from '../core/engine/pointBatch';
+import { bindInputShape } from '../core/model/inputLayout';
 import type { EvaluatorEvent, EvaluatorRequest, ExplainJob, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
 import type { ExplainHooks } from '../core/explain';
 import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs';
@@ -43,7 +44,7 @@ function signalFor(jobId: number, flag: SharedArrayBuffer | undefined): Cancella
 function remotesFor(job: ExplainJob): ExplainHooks['remotesFor'] {
   const jobWorkers = job.workers ?? pool.size;
   const limit = jobWorkers > 1 ? jobWorkers : 0;
-  return (target, output) => pool.remotesFor(job.modelPath, target, output, limit);
+  return (target, output, inputShape) => pool.remotesFor(job.modelPath, target, output, limit, inputShape);
 }
 
 async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Promise<void> {
@@ -90,7 +91,7 @@ function serveChunks(): void {
   port!.on('message', (request: EvaluatorRequest) => {
     queue = queue.then(async () => {
       try {
-        const model = await cache.get(request.modelPath);
+        const model = bindInputShape(await cache.get(request.modelPath), [{ path: request.modelPath, shape: request.inputShape }]);
         const result = await reducePointChunk({ model, target: request.target, output: request.output }, model.inputShape, request.chunk);
         const buffers = Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer);
         send({ kind: 'chunk-result', id: request.id, result }, buffers);

@@ -16,6 +16,7 @@ import type { ExplainedScalar } from '../core/engine/scalar';
 import type { CancellationSignal } from '../core/types';
 import type { NeuronsResult, UnitView } from '../shared/neurons';
 import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
+import { bindInputShape } from '../core/model/inputLayout';
 import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
 
 export async function runNeuronsJob(
@@ -25,12 +26,13 @@ export async function runNeuronsJob(
   signal: CancellationSignal,
   emit: (event: WorkerEvent) => void,
 ): Promise<NeuronsResult> {
-  const model = await cache.get(job.modelPath);
-  const preprocessing = preprocessingFor(model, job);
+  const cached = await cache.get(job.modelPath);
+  const preprocessing = preprocessingFor(cached, job);
   const crop = defaultCropFor(job.modelPath);
-  const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
+  const inputs = await loadInputs([job.input], cached, preprocessing, { maxRows: 1, crop });
   if (inputs.length !== 1)
     throw new PathLensError('usage', `neurons explains one input; ${job.input} holds ${inputs.length} (name one file)`);
+  const model = bindInputShape(cached, inputs);
   const input = inputs[0]!;
   const prediction = predictionOf(model, input);
   const target = resolveTarget(model, prediction, job.target);
@@ -44,7 +46,7 @@ export async function runNeuronsJob(
   const seed = job.seed ?? 0;
   const spec = parseBaseline(job.baseline) ?? 'zero';
   const baseline = await baselineResolver(evaluator, (s) => ({
-    data: makeBaseline(s, input, { preprocessing, seed, imageOptions: { crop } }),
+    data: makeBaseline(s, input, { preprocessing, seed, imageOptions: { crop }, tensorLayout: model.tensorLayout }),
     name: typeof s === 'string' ? s : path.basename(baselineName(s).replace(/^file:/, '')),
   }))(spec);
   const neuronPath = { input: input.data, baseline, inputValue: inputValue! };

@@ -33,11 +33,12 @@ export class EvaluationPool {
   ) {}
 
   /** Remote evaluators bound to one explained scalar; at most `limit` of them. */
-  remotesFor(modelPath: string, target: number, output: OutputKind, limit = this.size): RemoteEvaluator[] {
+  remotesFor(modelPath: string, target: number, output: OutputKind, limit = this.size, inputShape: number[]): RemoteEvaluator[] {
     return this.ensureThreads()
       .slice(0, Math.max(0, limit))
       .map((thread) => ({
-        evaluate: (chunk: PointChunk) => this.send(thread, { kind: 'chunk', id: this.nextId++, modelPath, target, output, chunk }),
+        evaluate: (chunk: PointChunk) =>
+          this.send(thread, { kind: 'chunk', id: this.nextId++, modelPath, target, output, inputShape, chunk }),
       }));
   }
 

@@ -10,6 +10,7 @@ import type { SanityResult } from '../shared/sanity';
 import type { CancellationSignal } from '../shared/types';
 import type { SanityJob, WorkerEvent } from '../shared/protocol';
 import { defaultCropFor } from '../core/model/sidecars';
+import { bindInputShape } from '../core/model/inputLayout';
 import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
 
 export function sanityRequestOf(job: SanityJob): SanityRequest {
@@ -37,13 +38,14 @@ export async function runSanityJob(
 ): Promise<SanityResult> {
   const request = sanityRequestOf(job);
   validateSanityRequest(request);
-  const model = await cache.get(job.modelPath, job.memoryBudgetMB);
-  const preprocessing = preprocessingFor(model, job);
+  const cached = await cache.get(job.modelPath, job.memoryBudgetMB);
+  const preprocessing = preprocessingFor(cached, job);
   const crop = defaultCropFor(job.modelPath);
-  const inputs = await loadInputs([job.input], { inputShape: model.inputShape }, preprocessing, { maxRows: 1, crop });
+  const inputs = await loadInputs([job.input], cached, preprocessing, { maxRows: 1, crop });
   if (inputs.length === 0) throw new PathLensError('input', `no usable input in ${job.input} (expected a .png, .jpg, .json or .csv file)`);
   if (inputs.length > 1)
     throw new PathLensError('usage', `a sanity check runs on one input; ${job.input} holds ${inputs.length} (name one file)`);
+  const model = bindInputShape(cached, inputs);
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
   const references = new Map<string, Promise<Float32Array[]>>();
   return runSanity(
@@ -56,14 +58,14 @@ export async function runSanityJob(
       onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
       onEvent: (event) => emit({ kind: 'sanity', jobId, event }),
       makeBaseline: (spec, input) => ({
-        data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop } }),
+        data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop }, tensorLayout: model.tensorLayout }),
         name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
       }),
       referenceSet: (file) => {
         const key = path.resolve(file);
         let cached = references.get(key);
         if (!cached) {
-          cached = loadInputs([key], { inputShape: model.inputShape }, preprocessing, { crop }).then((refs) => refs.map((r) => r.data));
+          cached = loadInputs([key], model, preprocessing, { crop }).then((refs) => refs.map((r) => r.data));
           references.set(key, cached);
         }
         return cached;

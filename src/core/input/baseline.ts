@@ -9,6 +9,7 @@ import { gaussianBlur } from './blur';
 import { sniffImageFormat, decodeImage } from './image';
 import { parseJsonInputs, prepareImage, readInputFile, type LoadOptions } from './load';
 import { normalizePixel, type InputPreprocessing } from './preprocess';
+import type { TensorLayout } from '../model/inputLayout';
 
 export interface BaselineContext {
   /** The preprocessing the input was prepared with (null for tensor/tabular inputs). */
@@ -19,6 +20,8 @@ export interface BaselineContext {
   loadFile?: (path: string) => Uint8Array;
   /** Image preparation options for `{file}` image baselines (crop / grayFrom), normally the ones used for inputs. */
   imageOptions?: Pick<LoadOptions, 'grayFrom' | 'crop'>;
+  /** The model's tensor layout (NCHW ONNX models): `.json` baselines are written in it, as inputs are. */
+  tensorLayout?: TensorLayout;
 }
 
 /** Relative standard deviation of the `gaussian` baseline: σ = GAUSSIAN_BASELINE_REL_STD · (max − min). */
@@ -134,11 +137,11 @@ function fileBaseline(file: string, input: PreparedInput, ctx: BaselineContext):
   const ext = extname(file).toLowerCase();
   try {
     if (ext === '.json') {
-      const items = parseJsonInputs(new TextDecoder().decode(bytes), file, input.shape);
-      if (items.length !== 1) {
+      const items = parseJsonInputs(new TextDecoder().decode(bytes), file, input.shape, undefined, ctx.tensorLayout);
+      if (items.length !== 1 || items[0]!.shape.join() !== input.shape.join()) {
         throw new PathLensError(
           'baseline',
-          `Baseline file ${file} holds ${items.length} tensors; a baseline must be a single tensor of shape [${input.shape.join(', ')}].`,
+          `Baseline file ${file} holds ${items.length === 1 ? 'a tensor of another size' : `${items.length} tensors`}; a baseline must be a single tensor of the input's shape [${(ctx.tensorLayout?.channelsFirst ? [input.shape[2], input.shape[0], input.shape[1]] : input.shape).join(', ')}].`,
         );
       }
       return items[0].data;

@@ -16,10 +16,13 @@ import {
 import type { PreparedInput, Preprocessing } from '../types';
 import { centerCropSquare, decodeImage, resizeBilinear, sniffImageFormat, type RgbaImage } from './image';
 import { normalizePixel, preprocessRange, type GrayFrom, type InputPreprocessing } from './preprocess';
+import { chwToHwc, presentedShape, type TensorLayout } from '../model/inputLayout';
 
 export interface ModelInputInfo {
   /** Per-example input shape (no batch dimension), e.g. [224, 224, 3] or [54]. */
   inputShape: number[];
+  /** Set when `.json` tensors are written in another layout than `inputShape` (NCHW ONNX models) or may bind symbolic dims. */
+  tensorLayout?: TensorLayout;
 }
 
 export interface LoadOptions {
@@ -38,7 +41,7 @@ export const INPUT_EXTENSIONS = [...IMAGE_EXTENSIONS, '.json', '.csv'];
 
 const LABEL_COLUMNS = new Set(['class', 'label', 'target']);
 
-function shapeText(shape: readonly number[]): string {
+function shapeText(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;
 }
 
@@ -218,29 +221,44 @@ function flatten(value: unknown, out: Float32Array, offset = { i: 0 }): Float32A
 
 /**
  * Parse a JSON tensor file: a nested array in the model's input shape, `[1, ...shape]`, or a batch
- * `[N, ...shape]` (→ N inputs named `file.json#<k>`, 1-based). No preprocessing is applied.
+ * `[N, ...shape]` (→ N inputs named `file.json#<k>`, 1-based). No preprocessing is applied. With a
+ * `layout` the tensor is written in the model's own layout (e.g. NCHW, transposed to [H, W, C]) and
+ * its symbolic dims take the tensor's sizes.
  */
-export function parseJsonInputs(text: string, path: string, inputShape: readonly number[], maxRows?: number): PreparedInput[] {
+export function parseJsonInputs(
+  text: string,
+  path: string,
+  inputShape: readonly number[],
+  maxRows?: number,
+  layout?: TensorLayout,
+): PreparedInput[] {
   const json = parseJsonText(text, path, 'input');
   const got = nestedShape(json, path);
   const flat = flatten(json, new Float32Array(product(got)));
-  const size = product(inputShape);
-  const matches = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-  if (matches(got, inputShape)) return [{ path, kind: 'tensor', shape: [...inputShape], data: flat }];
-  if (got.length === inputShape.length + 1 && matches(got.slice(1), inputShape)) {
-    const n = Math.min(got[0], maxRows ?? Infinity);
-    if (got[0] === 1) return [{ path, kind: 'tensor', shape: [...inputShape], data: flat }];
-    return Array.from({ length: n }, (_, k) => ({
-      path: `${path}#${k + 1}`,
-      kind: 'tensor' as const,
-      shape: [...inputShape],
-      data: flat.slice(k * size, (k + 1) * size),
-    }));
+  const expected = layout?.fileShape ?? inputShape;
+  const fits = (shape: readonly number[]) =>
+    shape.length === expected.length && shape.every((v, i) => v === expected[i] || (layout?.free[i] === true && v > 0));
+  const batched = !fits(got) && got.length === expected.length + 1 && fits(got.slice(1));
+  if (!fits(got) && !batched) {
+    const want = shapeText(expected.map((d, i) => (layout?.free[i] ? `${d}?` : d)));
+    const rest = want.slice(1, -1);
+    throw new PathLensError(
+      'input',
+      `${path}: tensor shape ${shapeText(got)} does not match the model input: expected ${want} (or [1, ${rest}] / [N, ${rest}] for a batch)${layout?.channelsFirst ? " in the model's channels-first layout" : ''}${layout?.free.some((f) => f) ? '; ? marks a symbolic size the tensor may choose' : ''}.`,
+    );
   }
-  throw new PathLensError(
-    'input',
-    `${path}: tensor shape ${shapeText(got)} does not match the model input: expected ${shapeText(inputShape)} (or [1, ${inputShape.join(', ')}] / [N, ${inputShape.join(', ')}] for a batch).`,
-  );
+  const fileShape = batched ? got.slice(1) : got;
+  const n = batched ? Math.min(got[0], maxRows ?? Infinity) : 1;
+  const size = product(fileShape);
+  const shape = presentedShape(fileShape, layout?.channelsFirst === true);
+  const item = (data: Float32Array, name: string): PreparedInput => ({
+    path: name,
+    kind: 'tensor',
+    shape,
+    data: layout?.channelsFirst ? chwToHwc(data, fileShape) : data,
+  });
+  if (!batched || got[0] === 1) return [item(flat, path)];
+  return Array.from({ length: n }, (_, k) => item(flat.slice(k * size, (k + 1) * size), `${path}#${k + 1}`));
 }
 
 function splitCsvLine(line: string, sep: string): string[] {
@@ -352,7 +370,7 @@ export function prepareFile(
     return [prepareImage(img, path, model.inputShape, preprocessing, options)];
   }
   const text = () => new TextDecoder('utf-8').decode(bytes);
-  if (ext === '.json') return parseJsonInputs(text(), path, model.inputShape, options.maxRows);
+  if (ext === '.json') return parseJsonInputs(text(), path, model.inputShape, options.maxRows, model.tensorLayout);
   if (ext === '.csv') return parseCsvInputs(text(), path, model.inputShape, options.maxRows);
   throw new PathLensError(
     'input',

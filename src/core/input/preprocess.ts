@@ -163,11 +163,17 @@ export function parseSidecar(json: unknown, path: string): InputPreprocessing | 
  *    optional `"grayFrom": "luminance"|"red"`), source `sidecar`;
  * 3. a preprocessing layer the model starts with (`inModel`, e.g. Keras Rescaling) → `raw255`, source `detected`;
  * 4. Teachable Machine export (a `metadata.json` beside the model with a `tmVersion` key) → `signed`, source `detected`;
- * 5. `unit`, source `default`.
+ * 5. the preset the model's input convention suggests (`suggested`, e.g. torchvision-like ONNX → `imagenet`), source `detected`;
+ * 6. `unit`, source `default`.
  * A sidecar `grayFrom` is kept even when an explicit spec or the default picks the mean/std.
  * `modelDir` may be the model directory or the model.json path.
  */
-export function resolvePreprocessing(opts: { explicit?: string; modelDir: string; inModel?: string }): InputPreprocessing {
+export function resolvePreprocessing(opts: {
+  explicit?: string;
+  modelDir: string;
+  inModel?: string;
+  suggested?: { name: PreprocessName; reason: string };
+}): InputPreprocessing {
   const dir = modelFolderOf(opts.modelDir);
   let sidecar: InputPreprocessing | null = null;
   let sidecarGray: GrayFrom | undefined;
@@ -185,6 +191,7 @@ export function resolvePreprocessing(opts: { explicit?: string; modelDir: string
   if (sidecar) return sidecar;
   if (opts.inModel) return withGray({ ...parsePreprocess('raw255', 'detected'), reason: opts.inModel });
   if (isTeachableMachineExport(dir)) return withGray(parsePreprocess('signed', 'detected'));
+  if (opts.suggested) return withGray({ ...parsePreprocess(opts.suggested.name, 'detected'), reason: opts.suggested.reason });
   return withGray(parsePreprocess('unit', 'default'));
 }
 

@@ -16,6 +16,8 @@ import { checkDeclaredBytes, DEFAULT_MEMORY_BUDGET_MB, elementCount, MB, validat
 import { finalActivationOf, findFinalLayer, withoutFinalActivation } from './logitTopology';
 import { graphModelInternals, layersModelInternals, type InternalLayers } from './internalLayers';
 import { buildOnnxModel, isOnnxModelPath, readOnnx, type OnnxModelAccess } from './onnx/load';
+import { channelsLastView, type TensorLayout } from './inputLayout';
+import { onnxSummaryOf, suggestedPreprocessingOf, tensorLayoutOf } from './onnxSummary';
 
 /**
  * A loaded model reduced to what attribution needs: one input, one [batch, classes] output, and the
@@ -36,19 +38,29 @@ export interface LoadedModel {
   readonly internals?: InternalLayers;
   /** Set for ONNX models: the imported graph's nodes, opsets and initializers (info, sanity). */
   readonly onnx?: OnnxModelAccess;
+  /** Set when `.json` inputs are written in the model's own layout (NCHW) or may bind symbolic dims. */
+  readonly tensorLayout?: TensorLayout;
+  /** A view of the same graph for another per-example shape (symbolic dims); disposing it is a no-op. */
+  withInputShape?(shape: number[]): LoadedModel;
   dispose(): void;
 }
 
 export interface LoadModelOptions {
   /** Budget for one path point's tensors (MB); declared input and layer sizes are checked against it. */
   memoryBudgetMB?: number;
+  /**
+   * Present a channels-first (NCHW) ONNX image model as [H, W, C], transposing inside predict and
+   * scores, as the worker jobs do (images, overlays, blur and patches all work on H×W×C). Default:
+   * the model's own layout.
+   */
+  channelsLast?: boolean;
 }
 
 export async function loadModel(modelJsonPath: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   // Declared sizes are checked before the load probe allocates one example; a smaller path-point
   // budget is the evaluator's to enforce (per input, with its measured activations).
   const budget = Math.max(options.memoryBudgetMB ?? 0, DEFAULT_MEMORY_BUDGET_MB) * MB;
-  if (isOnnxModelPath(modelJsonPath)) return loadOnnxModel(modelJsonPath, budget);
+  if (isOnnxModelPath(modelJsonPath)) return loadOnnxModel(modelJsonPath, budget, options.channelsLast === true);
   const read = readModelArtifacts(modelJsonPath);
   const labels = readLabels(modelJsonPath);
   const model =
@@ -72,7 +84,7 @@ export async function loadModel(modelJsonPath: string, options: LoadModelOptions
 }
 
 /** An ONNX graph imported into TF.js ops (src/core/model/onnx/). */
-function loadOnnxModel(file: string, budget: number): LoadedModel {
+function loadOnnxModel(file: string, budget: number, channelsLast: boolean): LoadedModel {
   const source = readOnnx(file, budget);
   const labels = readLabels(file);
   checkDeclaredBytes(
@@ -83,10 +95,13 @@ function loadOnnxModel(file: string, budget: number): LoadedModel {
   );
   const { layers, totalParams, finalActivation, ...model } = buildOnnxModel(source, { budget });
   const d = model.onnx.details;
+  const tensorLayout = tensorLayoutOf(d, channelsLast);
+  const onnx = onnxSummaryOf(source, d, tensorLayout);
+  const suggested = suggestedPreprocessingOf(onnx);
   const summary: ModelSummary = {
     path: path.resolve(file),
     format: 'onnx',
-    inputs: [{ name: d.input.name, shape: [null, ...d.input.shape], dtype: 'float32' }],
+    inputs: [{ name: d.input.name, shape: d.input.declaredDims.map((v) => (typeof v === 'number' ? v : null)), dtype: 'float32' }],
     outputs: [{ name: d.outputName, shape: [null, model.numClasses], dtype: 'float32' }],
     layers,
     totalParams,
@@ -97,15 +112,27 @@ function loadOnnxModel(file: string, budget: number): LoadedModel {
     source: `ONNX (IR ${d.irVersion}, ${Object.entries(d.opsets)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}${d.producer ? `, from ${d.producer}` : ''})`,
+    onnx,
+    ...(suggested ? { suggestedPreprocessing: suggested } : {}),
   };
-  const loaded: LoadedModel = { ...model, summary };
+  const base: LoadedModel = { ...model, summary, ...(tensorLayout ? { tensorLayout } : {}) };
+  const free = d.input.declaredDims.slice(1).some((v) => typeof v !== 'number');
+  const loaded: LoadedModel = free ? { ...base, withInputShape: (shape) => boundTo(base, shape, budget) } : base;
   checkLayerOutputs(summary, budget);
   checkRuns(loaded);
   if (summary.labels && summary.labels.length !== loaded.numClasses) {
     summary.labels = null;
     summary.labelsSource = `ignored ${labels?.source}: it has ${labels?.labels.length} labels but the model has ${loaded.numClasses} outputs`;
   }
-  return loaded;
+  return tensorLayout?.channelsFirst ? channelsLastView(loaded, tensorLayout) : loaded;
+}
+
+/** The model's graph with its symbolic dims bound to `shape` (checked against the budget, run once). */
+function boundTo(model: LoadedModel, shape: number[], budget: number): LoadedModel {
+  checkDeclaredBytes(elementCount(shape) * 4, budget, `${model.summary.path}: input bound to [${shape}]`, 'raise --memory-budget-mb');
+  const view: LoadedModel = { ...model, inputShape: [...shape], dispose: () => {} };
+  checkRuns(view);
+  return view;
 }
 
 type PartialModel = Omit<LoadedModel, 'summary'> & {

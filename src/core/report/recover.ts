@@ -18,7 +18,8 @@ export function recoverInputs(
   crop: 'none' | 'center' = defaultCropFor(result.model.path),
 ): PreparedInput[] {
   const known = new Set(have.map((i) => i.path));
-  const shape = result.model.inputs[0]?.shape.slice(1);
+  // The maps have the shape inputs were explained in (H×W×C also for channels-first ONNX models).
+  const shape = result.inputs.flatMap((i) => i.results)[0]?.attribution.shape ?? result.model.inputs[0]?.shape.slice(1);
   if (!shape || shape.length === 0 || shape.some((d) => d === null || !(d > 0))) return [];
   const inputShape = shape as number[];
   const out: PreparedInput[] = [];
