@@ -207,11 +207,20 @@ export interface PointChunk {
   /** Row-major [count, ...inputShape] points. */
   points: Float32Array;
   count: number;
-  /** Per-point weights: the reply carries Σ_j w_j ∇F(p_j). */
+  /**
+   * Per-point multipliers m_j (row-major, count × size): the reductions below then use
+   * g_j = ∇F(p_j) ⊙ m_j in place of ∇F(p_j) (gradient × input, path velocities, x − x′_j).
+   */
+  multipliers?: Float32Array;
+  /** Per-point weights: the reply carries Σ_j w_j g_j. */
   weights?: Float32Array;
-  /** The reply carries ∇F(p_j) · direction per point. */
+  /** The reply carries g_j · direction per point. */
   direction?: Float32Array;
-  /** The reply carries every gradient (count × size). */
+  /** The reply carries Σ_j g_j ⊙ g_j. */
+  sumOfSquares?: boolean;
+  /** The reply carries Σ_i g_j,i per point. */
+  totals?: boolean;
+  /** The reply carries every gradient ∇F(p_j) (count × size). */
   keepGradients?: boolean;
 }
 
@@ -221,6 +230,8 @@ export interface PointChunkResult {
   gradNorm: Float32Array;
   weightedSum?: Float32Array;
   directional?: Float32Array;
+  sumOfSquares?: Float32Array;
+  totals?: Float32Array;
   gradients?: Float32Array;
 }
 

@@ -9,7 +9,6 @@
  *
  * E is the gradient, gradient × (noisy) input, or IG of the noisy input from the chosen baseline.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { inputRange } from '../input/baseline';
 import { PathLensError } from '../errors';
 import { integrateStraightPath } from '../path/straightPath';
@@ -109,7 +108,6 @@ async function noisySums(
 ): Promise<{ sum: Float64Array; sumSq: Float64Array }> {
   const x = context.input.data;
   const size = x.length;
-  const shape = context.evaluator.inputShape;
   const rng = createRng(o.seed);
   const noisy = () => {
     const out = new Float32Array(size);
@@ -136,21 +134,22 @@ async function noisySums(
     return { sum, sumSq };
   }
   // Gradient / gradient × input: the noisy copies are independent, so they batch in evaluator chunks.
-  await context.evaluator.gradients(
-    o.samples,
-    (_start, count) => {
-      const batch = new Float32Array(count * size);
-      for (let j = 0; j < count; j++) batch.set(noisy(), j * size);
-      return tf.tensor(batch, [count, ...shape]);
+  await context.evaluator.evaluatePoints(
+    {
+      count: o.samples,
+      build: (_start, count) => {
+        const batch = new Float32Array(count * size);
+        for (let j = 0; j < count; j++) batch.set(noisy(), j * size);
+        return batch;
+      },
+      multipliers: o.wrap === 'grad-x-input' ? (_start, _count, points) => points : undefined,
+      weights: new Array<number>(o.samples).fill(1),
+      sumOfSquares: true,
     },
-    ({ count, points, grad }) => {
-      const e = tf.reshape(o.wrap === 'grad-x-input' ? tf.mul(points, grad) : grad, [count, size]);
-      return [tf.sum(e, 0), tf.sum(tf.square(e), 0)];
-    },
-    ({ outputs: [s, sq] }) => {
+    (_start, chunk) => {
       for (let i = 0; i < size; i++) {
-        sum[i]! += s![i]!;
-        sumSq[i]! += sq![i]!;
+        sum[i]! += chunk.weightedSum![i]!;
+        sumSq[i]! += chunk.sumOfSquares![i]!;
       }
     },
     'SmoothGrad',

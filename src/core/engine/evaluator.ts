@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CancelledError, PathLensError } from '../errors';
 import type { CancellationSignal, ProgressCallback } from '../types';
-import { reducePointChunk, type PointChunk, type PointChunkResult, type RemoteEvaluator } from './pointBatch';
+import { reducePointChunk, type Backward, type PointChunk, type PointChunkResult, type RemoteEvaluator } from './pointBatch';
 import { scalarValues, valueAndGradient, type ExplainedScalar } from './scalar';
 
 import { DEFAULT_MEMORY_BUDGET_MB } from '../safety/limits';
@@ -25,21 +25,28 @@ export interface EvaluatorOptions {
   remotes?: RemoteEvaluator[];
 }
 
-/** Points known up front, with the reductions wanted from their gradients. */
+/** Points known up front, with the reductions wanted from their gradients (see `PointChunk`). */
 export interface PointSpec {
   count: number;
   /** Row-major points [start, start + count) of the whole set. */
   build(start: number, count: number): Float32Array;
-  /** Per-point weights over the whole set: chunks report Σ w_j ∇F(p_j). */
+  /** Per-point multipliers m_j of the built points (row-major): reductions use ∇F(p_j) ⊙ m_j. */
+  multipliers?(start: number, count: number, points: Float32Array): Float32Array;
+  /** Per-point weights over the whole set: chunks report Σ w_j g_j. */
   weights?: ArrayLike<number>;
-  /** Chunks report ∇F(p_j) · direction. */
+  /** Chunks report g_j · direction. */
   direction?: Float32Array;
+  /** Chunks report Σ_j g_j ⊙ g_j. */
+  sumOfSquares?: boolean;
+  /** Chunks report Σ_i g_j,i per point. */
+  totals?: boolean;
   keepGradients?: boolean;
+  /**
+   * Another backward pass in place of ∇F (PatternAttribution), named in errors. It runs in this
+   * thread: pool threads hold the model, not what the method propagates back.
+   */
+  backward?: { name: string; run: Backward };
 }
-
-/** What a chunk reducer hands back: small tensors to download (kept out of the chunk's tidy). */
-export type ChunkReducer = (args: { start: number; count: number; points: tf.Tensor; value: tf.Tensor1D; grad: tf.Tensor }) => tf.Tensor[];
-export type ChunkConsumer = (args: { start: number; count: number; value: Float32Array; outputs: Float32Array[] }) => void;
 
 /**
  * Evaluates F and ∇F at many points in chunks sized from a memory budget, inside `tf.tidy`, checking
@@ -114,19 +121,20 @@ export class Evaluator {
 
   /**
    * F, ∇F and the reductions of `spec` at every point, chunked by the memory budget and shared between
-   * this thread and the pool workers (each takes the next chunk when free). `consume` sees chunks in
-   * completion order, keyed by their start index.
+   * this thread and the pool workers (each takes the next chunk when free). `consume` sees the chunks
+   * in order of their start index, so sums accumulate in the same order whoever computed them.
    */
   async evaluatePoints(spec: PointSpec, consume: (start: number, result: PointChunkResult) => void, stage: string): Promise<void> {
-    const local = (c: PointChunk) => reducePointChunk(this.fn, this.inputShape, c);
+    const local = (c: PointChunk) => reducePointChunk(this.fn, this.inputShape, c, spec.backward?.run);
     // With pool workers this thread only dispatches: computing here too would stall them, because a
     // worker's finished chunk cannot be answered while this thread is inside a synchronous kernel.
-    const executors: ((c: PointChunk) => Promise<PointChunkResult>)[] = this.options.remotes?.length
-      ? this.options.remotes.map((r) => (c: PointChunk) => r.evaluate(c))
-      : [local];
+    const remotes = spec.backward ? [] : (this.options.remotes ?? []);
+    const executors = remotes.length ? remotes.map((r) => (c: PointChunk) => r.evaluate(c)) : [local];
     // The budget is shared by all executors, down to one point each.
     const perExecutor = Math.max(1, Math.floor((await this.chunkSize()) / executors.length));
     const chunk = Math.max(1, Math.min(perExecutor, Math.ceil(spec.count / executors.length)));
+    const deliver = inOrder(consume);
+    const gradientName = spec.backward?.name ?? 'gradient';
     let next = 0;
     let done = 0;
     let failed = false;
@@ -137,18 +145,11 @@ export class Evaluator {
         const start = next;
         const count = Math.min(chunk, spec.count - start);
         next += count;
-        const weights = spec.weights ? Float32Array.from({ length: count }, (_, j) => spec.weights![start + j]!) : undefined;
-        const result = await run({
-          points: spec.build(start, count),
-          count,
-          weights,
-          direction: spec.direction,
-          keepGradients: spec.keepGradients,
-        });
+        const result = await run(pointChunk(spec, start, count));
         this.evaluations += count;
         assertFinite(result.value, 'model output', stage);
-        assertFinite(result.gradNorm, 'gradient', stage);
-        consume(start, result);
+        assertFinite(result.gradNorm, gradientName, stage);
+        deliver(start, count, result);
         done += count;
         this.progress(stage, done, spec.count);
         // Let cancel requests through between chunks computed in this thread.
@@ -163,58 +164,75 @@ export class Evaluator {
     }
   }
 
+  /** F and ∇F at one point (row-major, the model's input shape). */
+  async gradientAt(point: Float32Array, stage: string): Promise<{ value: number; grad: Float32Array }> {
+    let out: { value: number; grad: Float32Array } | undefined;
+    await this.evaluatePoints({ count: 1, build: () => Float32Array.from(point), keepGradients: true }, (_start, r) => {
+      out = { value: r.value[0]!, grad: r.gradients! };
+    }, stage);
+    return out!;
+  }
+
+  /**
+   * The chunk loop of work done in this thread: checks cancellation before each chunk, counts its
+   * evaluations and reports progress after it, and lets pending messages (cancel requests, progress
+   * flushes) through between chunks.
+   */
+  async forChunks(count: number, chunk: number, stage: string, body: (start: number, count: number) => Promise<void>): Promise<void> {
+    this.progress(stage, 0, count);
+    for (let start = 0; start < count; start += chunk) {
+      this.checkCancelled();
+      const n = Math.min(chunk, count - start);
+      await body(start, n);
+      this.evaluations += n;
+      this.progress(stage, start + n, count);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** F at `count` points built by `build` (forward passes only, chunked). */
   async values(count: number, build: (start: number, count: number) => tf.Tensor, stage = 'forward'): Promise<Float64Array> {
     const out = new Float64Array(count);
     // Forward passes keep no activations for a backward pass, so they fit several times more points.
     const chunk = Math.max(1, (await this.chunkSize()) * 2);
-    for (let start = 0; start < count; start += chunk) {
-      this.checkCancelled();
-      const n = Math.min(chunk, count - start);
+    await this.forChunks(count, chunk, stage, async (start, n) => {
       const values = tf.tidy(() => scalarValues(this.fn, build(start, n)));
       const data = await values.data();
       values.dispose();
-      this.evaluations += n;
       for (let i = 0; i < n; i++) out[start + i] = data[i]!;
       assertFinite(out.subarray(start, start + n), 'model output', stage);
-    }
+    });
     return out;
   }
+}
 
-  /**
-   * Gradient chunks over `count` points: `build` makes the points of a chunk, `reduce` turns the
-   * chunk's values and gradients into the few small tensors the caller needs, `consume` receives them
-   * as typed arrays (accumulate there in float64).
-   */
-  async gradients(
-    count: number,
-    build: (start: number, count: number) => tf.Tensor,
-    reduce: ChunkReducer,
-    consume: ChunkConsumer,
-    stage: string,
-  ): Promise<void> {
-    const chunk = await this.chunkSize();
-    this.progress(stage, 0, count);
-    for (let start = 0; start < count; start += chunk) {
-      this.checkCancelled();
-      const n = Math.min(chunk, count - start);
-      const downloads = tf.tidy(() => {
-        const points = build(start, n);
-        const { value, grad } = valueAndGradient(this.fn, points);
-        return [value, ...reduce({ start, count: n, points, value, grad })];
-      });
-      const arrays = (await Promise.all(downloads.map((t) => t.data()))) as Float32Array[];
-      downloads.forEach((t) => t.dispose());
-      this.evaluations += n;
-      const [value, ...outputs] = arrays;
-      assertFinite(value!, 'model output', stage);
-      outputs.forEach((o) => assertFinite(o, 'gradient', stage));
-      consume({ start, count: n, value: value!, outputs });
-      this.progress(stage, start + n, count);
-      // Let pending messages (cancel requests, progress flushes) through between chunks.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+/** The chunk of `spec` at [start, start + count), with its reductions. */
+function pointChunk(spec: PointSpec, start: number, count: number): PointChunk {
+  const points = spec.build(start, count);
+  return {
+    points,
+    count,
+    multipliers: spec.multipliers?.(start, count, points),
+    weights: spec.weights ? Float32Array.from({ length: count }, (_, j) => spec.weights![start + j]!) : undefined,
+    direction: spec.direction,
+    sumOfSquares: spec.sumOfSquares,
+    totals: spec.totals,
+    keepGradients: spec.keepGradients,
+  };
+}
+
+/** Hands chunks finishing in any order to `consume` in order of their start index. */
+function inOrder(consume: (start: number, result: PointChunkResult) => void) {
+  const waiting = new Map<number, { count: number; result: PointChunkResult }>();
+  let next = 0;
+  return (start: number, count: number, result: PointChunkResult) => {
+    waiting.set(start, { count, result });
+    for (let ready = waiting.get(next); ready; ready = waiting.get(next)) {
+      waiting.delete(next);
+      consume(next, ready.result);
+      next += ready.count;
     }
-  }
+  };
 }
 
 function assertFinite(values: ArrayLike<number>, what: string, stage: string): void {

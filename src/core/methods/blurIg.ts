@@ -141,34 +141,31 @@ export const blurIg: AttributionMethod = {
     try {
       // F at the far end of the path: the implicit baseline.
       blurredValue = (await context.evaluator.values(1, () => blurBatch(image, [maxSigma]), 'F(blurred input)'))[0]!;
-      await context.evaluator.gradients(
-        steps,
-        (start, count) => blurBatch(image, sigmas.slice(start, start + count)),
-        ({ start, count, points, grad }) => {
-          const ahead = blurBatch(
-            image,
-            sigmas.slice(start, start + count).map((s) => s + gradStep),
-          );
-          const dx = tf.div(tf.sub(ahead, points), gradStep);
-          const dSigma = sigmas.slice(start + 1, start + count + 1).map((s, j) => s - sigmas[start + j]!);
-          // The path runs from x to the blurred image; attribution integrates it backwards (−).
-          const scaled = tf.mul(
-            tf.reshape(tf.mul(dx, grad), [count, size]),
-            tf.tensor2d(
-              dSigma.map((d) => -d),
-              [count, 1],
-            ),
-          );
-          const flat = tf.reshape(grad, [count, size]);
-          const reductions = [tf.sum(scaled, 0), tf.sum(scaled, 1), tf.sqrt(tf.sum(tf.square(flat), 1))];
-          return accumulator ? [...reductions, flat] : reductions;
+      const dSigma = sigmas.slice(1).map((s, j) => s - sigmas[j]!);
+      await context.evaluator.evaluatePoints(
+        {
+          count: steps,
+          build: (start, count) => tf.tidy(() => blurBatch(image, sigmas.slice(start, start + count)).dataSync() as Float32Array),
+          // ∂γ/∂σ by a forward difference; the path runs from x to the blurred image, so attribution
+          // integrates it backwards (weights −dσ).
+          multipliers: (start, count, points) =>
+            tf.tidy(() => {
+              const ahead = blurBatch(
+                image,
+                sigmas.slice(start, start + count).map((s) => s + gradStep),
+              );
+              return tf.div(tf.sub(ahead, tf.tensor(points, ahead.shape)), gradStep).dataSync() as Float32Array;
+            }),
+          weights: dSigma.map((d) => -d),
+          totals: true,
+          keepGradients: accumulator !== null,
         },
-        ({ start, count, value, outputs: [sum, perPoint, norms, gradients] }) => {
-          for (let i = 0; i < size; i++) attr[i]! += sum![i]!;
-          for (let j = 0; j < count; j++) {
-            directional[start + j] = perPoint![j]!;
+        (start, { value, gradNorm: norms, weightedSum, totals, gradients }) => {
+          for (let i = 0; i < size; i++) attr[i]! += weightedSum![i]!;
+          for (let j = 0; j < value.length; j++) {
+            directional[start + j] = -dSigma[start + j]! * totals![j]!;
             values[start + j] = value[j]!;
-            gradNorm[start + j] = norms![j]!;
+            gradNorm[start + j] = norms[j]!;
             // IDGI walks the path backwards from the blurred end to x: F changes by f_i − f_{i+1}.
             accumulator?.pushLeft(gradients!.subarray(j * size, (j + 1) * size), -value[j]!);
           }

@@ -81,7 +81,6 @@ async function meanValue(context: MethodContext, references: Float32Array[]): Pr
 async function sampleGradients(context: MethodContext, references: Float32Array[], draws: { reference: number[]; alpha: number[] }) {
   const x = context.input.data;
   const size = x.length;
-  const shape = context.evaluator.inputShape;
   const samples = draws.alpha.length;
   const differences = (start: number, count: number) => {
     const out = new Float32Array(count * size);
@@ -95,29 +94,30 @@ async function sampleGradients(context: MethodContext, references: Float32Array[
   const value = new Array<number>(samples);
   const gradNorm = new Array<number>(samples);
   const perSample = new Array<number>(samples);
-  await context.evaluator.gradients(
-    samples,
-    (start, count) => {
-      const diff = differences(start, count);
-      const points = new Float32Array(count * size);
-      for (let j = 0; j < count; j++) {
-        const ref = references[draws.reference[start + j]!]!;
-        const a = draws.alpha[start + j]!;
-        for (let i = 0; i < size; i++) points[j * size + i] = ref[i]! + a * diff[j * size + i]!;
-      }
-      return tf.tensor(points, [count, ...shape]);
+  await context.evaluator.evaluatePoints(
+    {
+      count: samples,
+      build: (start, count) => {
+        const diff = differences(start, count);
+        const points = new Float32Array(count * size);
+        for (let j = 0; j < count; j++) {
+          const ref = references[draws.reference[start + j]!]!;
+          const a = draws.alpha[start + j]!;
+          for (let i = 0; i < size; i++) points[j * size + i] = ref[i]! + a * diff[j * size + i]!;
+        }
+        return points;
+      },
+      // The terms ∇F ⊙ (x − x′_k), summed over the samples and per sample.
+      multipliers: (start, count) => differences(start, count),
+      weights: new Array<number>(samples).fill(1),
+      totals: true,
     },
-    ({ start, count, grad }) => {
-      const flat = tf.reshape(grad, [count, size]);
-      const terms = tf.mul(flat, tf.tensor2d(differences(start, count), [count, size]));
-      return [tf.sum(terms, 0), tf.sum(terms, 1), tf.sqrt(tf.sum(tf.square(flat), 1))];
-    },
-    ({ start, count, value: values, outputs: [termSum, termPerSample, norms] }) => {
-      for (let i = 0; i < size; i++) sum[i]! += termSum![i]!;
-      for (let j = 0; j < count; j++) {
-        value[start + j] = values[j]!;
-        perSample[start + j] = termPerSample![j]!;
-        gradNorm[start + j] = norms![j]!;
+    (start, chunk) => {
+      for (let i = 0; i < size; i++) sum[i]! += chunk.weightedSum![i]!;
+      for (let j = 0; j < chunk.value.length; j++) {
+        value[start + j] = chunk.value[j]!;
+        perSample[start + j] = chunk.totals![j]!;
+        gradNorm[start + j] = chunk.gradNorm[j]!;
       }
     },
     'Expected Gradients',

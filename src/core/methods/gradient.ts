@@ -1,21 +1,9 @@
 import { elapsed, type AttributionMethod, type MethodContext } from '../attribution/method';
-import * as tf from '@tensorflow/tfjs-core';
 import type { MethodResult } from '../types';
 
 /** ∇F at the input, one evaluation. Shared by Gradient and Gradient×Input. */
 export async function gradientAtInput(context: MethodContext): Promise<Float32Array> {
-  const size = context.input.data.length;
-  let gradient = new Float32Array(size);
-  await context.evaluator.gradients(
-    1,
-    () => tf.tensor(context.input.data, [1, ...context.evaluator.inputShape]),
-    ({ grad }) => [tf.reshape(grad, [size])],
-    ({ outputs: [g] }) => {
-      gradient = Float32Array.from(g!);
-    },
-    'gradient',
-  );
-  return gradient;
+  return (await context.evaluator.gradientAt(context.input.data, 'gradient')).grad;
 }
 
 export function singleEvaluationResult(

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { completeness } from '../attribution/completeness';
 import {
   idgiParameter,
@@ -101,19 +100,8 @@ function percentiles(values: Float64Array, ps: number[]): number[] {
 }
 
 /** One gradient of F at a single point, through the evaluator (counted, cancellable, NaN-checked). */
-async function gradientAt(context: MethodContext, point: Float64Array, stage: string): Promise<{ grad: Float32Array; value: number }> {
-  const size = point.length;
-  let out: { grad: Float32Array; value: number } | null = null;
-  await context.evaluator.gradients(
-    1,
-    () => tf.tensor(Float32Array.from(point), [1, ...context.evaluator.inputShape]),
-    ({ grad }) => [tf.reshape(grad, [size])],
-    ({ value, outputs: [g] }) => {
-      out = { grad: g!, value: value[0]! };
-    },
-    stage,
-  );
-  return out!;
+function gradientAt(context: MethodContext, point: Float64Array, stage: string): Promise<{ grad: Float32Array; value: number }> {
+  return context.evaluator.gradientAt(Float32Array.from(point), stage);
 }
 
 /**

@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { elapsed, type AttributionMethod, type MethodContext } from '../attribution/method';
-import { checkTwinValue, patternBackward, requirePatterns } from '../patterns/backward';
+import { checkTwinValue, patternBackwardAt, requirePatterns } from '../patterns/backward';
 import type { BackwardKind } from '../patterns/patterns';
 import type { MethodResult } from '../types';
 
@@ -16,17 +15,8 @@ export async function runPatternBackward(
   const started = performance.now();
   const patterns = await requirePatterns(context, method);
   const fn = context.evaluator.fn;
-  context.evaluator.checkCancelled();
-  const [relevance, value] = tf.tidy(() => {
-    const x = tf.tensor(context.input.data, [1, ...context.evaluator.inputShape]);
-    const out = patternBackward(patterns, kind, x, fn.target, fn.output, true);
-    return [out.relevance, out.value];
-  });
-  const data = (await relevance!.data()) as Float32Array;
-  const [twin] = await value!.data();
-  tf.dispose([relevance!, value!]);
-  context.evaluator.evaluations += 1;
-  checkTwinValue(twin!, context.inputValue, method);
+  const { relevance: data, value: twin } = await patternBackwardAt(context.evaluator, patterns, kind, context.input.data, method, true);
+  checkTwinValue(twin, context.inputValue, method);
   return {
     method,
     params: {

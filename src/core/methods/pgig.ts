@@ -1,9 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { baselineParameter, elapsed, requirePositiveInteger, type AttributionMethod, type MethodOptions } from '../attribution/method';
 import { PathLensError } from '../errors';
 import { quadrature, QUADRATURE_RULES, type Quadrature } from '../path/quadrature';
 import type { Evaluator } from '../engine/evaluator';
-import { checkTwinValue, patternBackward, requirePatterns } from '../patterns/backward';
+import { checkTwinValue, patternBackwardAt, patternBackwardPass, requirePatterns } from '../patterns/backward';
+import { pathDirection, straightPathPoints } from '../path/straightPath';
 import type { Patterns } from '../patterns/patterns';
 import type { QuadratureRuleName } from '../types';
 
@@ -42,54 +42,35 @@ interface PathSums {
   contributions: number[];
 }
 
-/** PatternAttribution relevance r and F at the path points x′ + α (x − x′), one chunk. */
-async function relevanceAt(
-  patterns: Patterns,
-  evaluator: Evaluator,
-  x0: ArrayLike<number>,
-  diff: Float32Array,
-  alphas: number[],
-): Promise<{ relevance: Float32Array; value: ArrayLike<number> }> {
-  const size = diff.length;
-  const n = alphas.length;
-  const points = new Float32Array(n * size);
-  for (let j = 0; j < n; j++) {
-    const a = alphas[j]!;
-    for (let i = 0; i < size; i++) points[j * size + i] = x0[i]! + a * diff[i]!;
-  }
-  const { target, output } = evaluator.fn;
-  const [relevance, value] = tf.tidy(() => {
-    const out = patternBackward(patterns, 'pattern-attribution', tf.tensor(points, [n, ...evaluator.inputShape]), target, output, false);
-    return [out.relevance, out.value];
-  });
-  const r = (await relevance!.data()) as Float32Array;
-  const v = await value!.data();
-  tf.dispose([relevance!, value!]);
-  return { relevance: r, value: v };
-}
-
-/** Adds one chunk (points start.. of the path) to the sums; a non-finite relevance is an error. */
-function addChunk(sums: PathSums, r: Float32Array, v: ArrayLike<number>, weights: number[], start: number, diff: Float32Array): void {
-  const size = diff.length;
-  for (let j = 0; j < v.length; j++) {
-    const w = weights[start + j]!;
-    let norm = 0;
-    let contribution = 0;
-    for (let i = 0; i < size; i++) {
-      const g = r[j * size + i]!;
-      if (!Number.isFinite(g))
-        throw new PathLensError(
-          'non-finite',
-          `the PatternAttribution backward pass became ${g} during ${STAGE}; check the patterns and the preprocessing`,
-        );
-      sums.weighted[i] += w * g;
-      norm += g * g;
-      contribution += w * g * diff[i]!;
-    }
-    sums.values[start + j] = v[j]!;
-    sums.norms[start + j] = Math.sqrt(norm);
-    sums.contributions[start + j] = contribution;
-  }
+/** The PatternAttribution relevance r in place of ∇F along the path x′ + α (x − x′), reduced by the evaluator. */
+async function pathSums(evaluator: Evaluator, patterns: Patterns, x: Float32Array, x0: Float32Array, q: Quadrature): Promise<PathSums> {
+  const size = x.length;
+  const count = q.alphas.length;
+  const sums: PathSums = {
+    weighted: new Float64Array(size),
+    values: new Array<number>(count),
+    norms: new Array<number>(count),
+    contributions: new Array<number>(count),
+  };
+  await evaluator.evaluatePoints(
+    {
+      count,
+      build: straightPathPoints(x, x0, q.alphas),
+      weights: q.weights,
+      direction: pathDirection(x, x0),
+      backward: patternBackwardPass(evaluator, patterns, 'pattern-attribution'),
+    },
+    (start, chunk) => {
+      for (let i = 0; i < size; i++) sums.weighted[i]! += chunk.weightedSum![i]!;
+      for (let j = 0; j < chunk.value.length; j++) {
+        sums.values[start + j] = chunk.value[j]!;
+        sums.norms[start + j] = chunk.gradNorm[j]!;
+        sums.contributions[start + j] = q.weights[start + j]! * chunk.directional![j]!;
+      }
+    },
+    STAGE,
+  );
+  return sums;
 }
 
 /**
@@ -132,47 +113,19 @@ export const pgig: AttributionMethod = {
     const q = pgigQuadrature(options);
     const patterns = await requirePatterns(context, 'pgig');
     const baseline = await context.baseline(options.baseline ?? PGIG_DEFAULTS.baseline);
-    const evaluator = context.evaluator;
     const x = context.input.data;
     const x0 = baseline.data;
     const size = x.length;
-    const diff = new Float32Array(size);
-    for (let i = 0; i < size; i++) diff[i] = x[i]! - x0[i]!;
     const count = q.alphas.length;
-    const chunk = Math.max(1, await evaluator.chunkSize());
-    const sums: PathSums = {
-      weighted: new Float64Array(size),
-      values: new Array<number>(count),
-      norms: new Array<number>(count),
-      contributions: new Array<number>(count),
-    };
-    evaluator.progress(STAGE, 0, count);
-    for (let start = 0; start < count; start += chunk) {
-      evaluator.checkCancelled();
-      const n = Math.min(chunk, count - start);
-      const { relevance, value } = await relevanceAt(patterns, evaluator, x0, diff, q.alphas.slice(start, start + n));
-      addChunk(sums, relevance, value, q.weights, start, diff);
-      evaluator.evaluations += n;
-      evaluator.progress(STAGE, start + n, count);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    const sums = await pathSums(context.evaluator, patterns, x, x0, q);
     // The twin must reproduce F; check it at the path's end point when that is on the path, else at x.
     const twinAtInput =
       q.alphas[count - 1] === 1
         ? sums.values[count - 1]!
-        : tf.tidy(
-            () =>
-              patternBackward(
-                patterns,
-                'gradient',
-                tf.tensor(x, [1, ...evaluator.inputShape]),
-                evaluator.fn.target,
-                evaluator.fn.output,
-                false,
-              ).value.dataSync()[0]!,
-          );
+        : (await patternBackwardAt(context.evaluator, patterns, 'gradient', x, 'PGIG twin check')).value;
     checkTwinValue(twinAtInput, context.inputValue, 'pgig');
     const attribution = new Float32Array(size);
+    const diff = pathDirection(x, x0);
     for (let i = 0; i < size; i++) attribution[i] = diff[i]! * sums.weighted[i]!;
     let running = 0;
     const cumulativeSum = sums.contributions.map((c) => (running += c));

@@ -4,6 +4,7 @@
  * the input), layer IG, and the input maps of one unit (its conductance C_{k,·}, or IG of h_k).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Evaluator } from '../engine/evaluator';
 import type { Quadrature } from '../path/quadrature';
 import {
   activationDerivative,
@@ -15,14 +16,8 @@ import {
   type SplitModel,
 } from './pathTensors';
 
-/** Chunking, cancellation and progress: what the integrals need from the job's evaluator. */
-export interface ChunkRunner {
-  chunkSize(): Promise<number>;
-  checkCancelled(): void;
-  progress(stage: string, done: number, total: number): void;
-  /** Counts gradient evaluations (one per point and backward pass). */
-  evaluations: number;
-}
+/** Chunking, cancellation, progress and counting: the job's evaluator runs the chunk loop. */
+export type ChunkRunner = Pick<Evaluator, 'chunkSize' | 'forChunks' | 'evaluations'>;
 
 export interface PathSpec {
   input: Float32Array;
@@ -40,15 +35,7 @@ async function forChunks(
 ): Promise<void> {
   // Each point costs a backward pass plus two forward passes to the layer: half the measured chunk.
   const chunk = pointsPerChunk ?? Math.max(1, Math.floor((await runner.chunkSize()) / 2));
-  runner.progress(stage, 0, count);
-  for (let start = 0; start < count; start += chunk) {
-    runner.checkCancelled();
-    const n = Math.min(chunk, count - start);
-    await body(start, n);
-    runner.evaluations += n;
-    runner.progress(stage, start + n, count);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+  await runner.forChunks(count, chunk, stage, body);
 }
 
 /** Path points x' + α_j (x − x') for nodes [start, start + n), shaped [n, ...inputShape]. */

@@ -37,17 +37,6 @@ export async function integrateStraightPath(
     gradNorm: new Array<number>(n),
     directional: new Array<number>(n),
   };
-  // Chunks may finish out of order when pool workers share them; onPoints wants path order.
-  const waiting = new Map<number, { gradients: Float32Array; values: Float32Array }>();
-  let nextInOrder = 0;
-  const deliverInOrder = (start: number, gradients: Float32Array, values: Float32Array) => {
-    waiting.set(start, { gradients, values });
-    for (let ready = waiting.get(nextInOrder); ready; ready = waiting.get(nextInOrder)) {
-      waiting.delete(nextInOrder);
-      onPoints!(nextInOrder, ready.values.length, ready.gradients, ready.values);
-      nextInOrder += ready.values.length;
-    }
-  };
   await evaluator.evaluatePoints(
     {
       count: n,
@@ -57,7 +46,7 @@ export async function integrateStraightPath(
       keepGradients: onPoints !== undefined,
     },
     (start, chunk) => {
-      if (onPoints) deliverInOrder(start, chunk.gradients!, chunk.value);
+      onPoints?.(start, chunk.value.length, chunk.gradients!, chunk.value);
       for (let i = 0; i < size; i++) result.weightedGradSum[i]! += chunk.weightedSum![i]!;
       for (let j = 0; j < chunk.value.length; j++) {
         result.value[start + j] = chunk.value[j]!;

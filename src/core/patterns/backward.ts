@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MethodContext } from '../attribution/method';
+import type { Evaluator, PointSpec } from '../engine/evaluator';
 import { PathLensError } from '../errors';
 import type { OutputKind } from '../types';
 import type { PatternNetwork } from './network';
@@ -76,4 +77,42 @@ export function checkTwinValue(twin: number, model: number, method: string): voi
       `${method}: the pattern network computes F = ${twin} where the model gives ${model}; this model uses layer semantics the pattern methods cannot mirror`,
     );
   }
+}
+
+const BACKWARD_NAMES: Record<BackwardKind, string> = {
+  'pattern-net': 'PatternNet backward pass',
+  'pattern-attribution': 'PatternAttribution backward pass',
+  gradient: 'pattern network gradient',
+};
+
+/** The pattern backward pass as the evaluator's backward (in place of ∇F) for the explained scalar. */
+export function patternBackwardPass(evaluator: Evaluator, patterns: Patterns, kind: BackwardKind, byValue = false): PointSpec['backward'] {
+  const { target, output } = evaluator.fn;
+  return {
+    name: BACKWARD_NAMES[kind],
+    run: (points) => {
+      const { relevance, value } = patternBackward(patterns, kind, points, target, output, byValue);
+      return { value, grad: relevance };
+    },
+  };
+}
+
+/** The pattern backward pass and F at one point, through the evaluator. */
+export async function patternBackwardAt(
+  evaluator: Evaluator,
+  patterns: Patterns,
+  kind: BackwardKind,
+  point: Float32Array,
+  stage: string,
+  byValue = false,
+): Promise<{ value: number; relevance: Float32Array }> {
+  let out: { value: number; relevance: Float32Array } | undefined;
+  await evaluator.evaluatePoints(
+    { count: 1, build: () => Float32Array.from(point), keepGradients: true, backward: patternBackwardPass(evaluator, patterns, kind, byValue) },
+    (_start, r) => {
+      out = { value: r.value[0]!, relevance: r.gradients! };
+    },
+    stage,
+  );
+  return out!;
 }
