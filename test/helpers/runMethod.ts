@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { MethodContext, MethodOptions } from '../../src/core/attribution/method';
 import { Evaluator } from '../../src/core/engine/evaluator';
+import type { RemoteEvaluator } from '../../src/core/engine/pointBatch';
 import { getMethod } from '../../src/core/methods';
 import { loadModel, type LoadedModel } from '../../src/core/model/load';
 import type { MethodResult, OutputKind, PreparedInput } from '../../src/core/types';
@@ -22,11 +23,23 @@ export async function runMethod(
   x: number[],
   baseline: number[] | null,
   options: MethodOptions = {},
-  extra: { output?: OutputKind; target?: number; chunkSize?: number; references?: Record<string, number[][]> } = {},
+  extra: {
+    output?: OutputKind;
+    target?: number;
+    chunkSize?: number;
+    references?: Record<string, number[][]>;
+    remotes?: RemoteEvaluator[];
+  } = {},
 ): Promise<{ result: MethodResult; model: LoadedModel; evaluator: Evaluator; context: MethodContext }> {
   const model = typeof modelOrPath === 'string' ? await loadModel(modelOrPath) : modelOrPath;
   const input = tensorInput(x, model.inputShape);
-  const evaluator = new Evaluator({ model, target: extra.target ?? 0, output: extra.output ?? 'logit' }, { chunkSize: extra.chunkSize });
+  const evaluator = new Evaluator(
+    { model, target: extra.target ?? 0, output: extra.output ?? 'logit' },
+    {
+      chunkSize: extra.chunkSize,
+      remotes: extra.remotes,
+    },
+  );
   const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]));
   const base = Float32Array.from(baseline ?? x.map(() => 0));
   const [baselineValue] = await evaluator.values(1, () => tf.tensor(base, [1, ...model.inputShape]));

@@ -167,9 +167,13 @@ export class Evaluator {
   /** F and ∇F at one point (row-major, the model's input shape). */
   async gradientAt(point: Float32Array, stage: string): Promise<{ value: number; grad: Float32Array }> {
     let out: { value: number; grad: Float32Array } | undefined;
-    await this.evaluatePoints({ count: 1, build: () => Float32Array.from(point), keepGradients: true }, (_start, r) => {
-      out = { value: r.value[0]!, grad: r.gradients! };
-    }, stage);
+    await this.evaluatePoints(
+      { count: 1, build: () => Float32Array.from(point), keepGradients: true },
+      (_start, r) => {
+        out = { value: r.value[0]!, grad: r.gradients! };
+      },
+      stage,
+    );
     return out!;
   }
 

@@ -108,7 +108,12 @@ export async function patternBackwardAt(
 ): Promise<{ value: number; relevance: Float32Array }> {
   let out: { value: number; relevance: Float32Array } | undefined;
   await evaluator.evaluatePoints(
-    { count: 1, build: () => Float32Array.from(point), keepGradients: true, backward: patternBackwardPass(evaluator, patterns, kind, byValue) },
+    {
+      count: 1,
+      build: () => Float32Array.from(point),
+      keepGradients: true,
+      backward: patternBackwardPass(evaluator, patterns, kind, byValue),
+    },
     (_start, r) => {
       out = { value: r.value[0]!, relevance: r.gradients! };
     },
