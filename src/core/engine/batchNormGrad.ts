@@ -3,7 +3,8 @@
  * `dy · scale` (full activation-sized passes) before knowing which derivatives are wanted, and the
  * input derivative tiles 1/√(var+ε) to the activation's shape before multiplying. For an inference
  * BatchNormalization (tm-objects has 52) only ∂/∂x is needed: dx = (dy · r) · scale with r
- * broadcast per channel — the same products in the same order, so bit-identical.
+ * broadcast per channel — the same products in the same order, so bit-identical (on wasm in one
+ * SIMD pass, `channelScale2`).
  *
  * The fast form is used only when the tape tracking of `inputGradients.ts` shows that mean,
  * variance and scale do not lead from the xs being differentiated; otherwise (training, or unknown)
@@ -12,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getGradient, registerGradient, type GradConfig } from '@tensorflow/tfjs-core';
 import { installTapeHooks, leadsFromX } from './inputGradients';
+import { channelScale2 } from './wasmSimd';
 
 let ours: GradConfig['gradFunc'] | null = null;
 
@@ -28,6 +30,9 @@ export function registerBatchNormGradient(): void {
     return {
       x: () => {
         const r = tf.rsqrt(tf.add(variance!, tf.scalar(varianceEpsilon)));
+        // On wasm one SIMD pass computes both products (same order, same result).
+        const fused = channelScale2(dy, r, scale ?? tf.ones([c]));
+        if (fused != null) return fused;
         const scaled = tf.mul(dy, tf.reshape(r, [1, 1, 1, c]));
         return tf.reshape(tf.mul(scaled, scale == null ? tf.scalar(1) : scale), x!.shape);
       },

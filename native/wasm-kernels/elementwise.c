@@ -1,0 +1,56 @@
+/*
+ * Element-wise gradient masks and per-channel scalings (memory-bound single passes).
+ *
+ * mask_select:   out = lo <= x <= hi ? dy : +0          ClipByValue's gradient, exactly
+ *                                                      where(logicalAnd(x >= lo, x <= hi), dy, 0)
+ * mask_multiply: out = dy * m, m = lo < x <= hi ? 1 : (x is NaN ? NaN : 0)
+ *                                                      Relu6 / Relu gradients as the wasm backend
+ *                                                      composes them (its step(NaN) is NaN)
+ * channel_scale2: out[p, c] = (dy[p, c] * a[c]) * b[c] BatchNorm's input gradient, same products
+ *                                                      in the same order as TF.js (bit-identical)
+ */
+#include "common.h"
+
+EXPORT(mask_select)
+void mask_select(const float *x, const float *dy, float *out, int n, float lo, float hi) {
+  const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t xv = wasm_v128_load(x + i);
+    const v128_t keep = wasm_v128_and(wasm_f32x4_ge(xv, vlo), wasm_f32x4_le(xv, vhi));
+    wasm_v128_store(out + i, wasm_v128_and(keep, wasm_v128_load(dy + i)));
+  }
+  for (; i < n; i++) out[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
+}
+
+EXPORT(mask_multiply)
+void mask_multiply(const float *x, const float *dy, float *out, int n, float lo, float hi) {
+  const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi), one = wasm_f32x4_splat(1.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t xv = wasm_v128_load(x + i);
+    const v128_t inside = wasm_v128_and(wasm_f32x4_gt(xv, vlo), wasm_f32x4_le(xv, vhi));
+    const v128_t nan = wasm_v128_and(wasm_f32x4_ne(xv, xv), xv);
+    const v128_t m = wasm_v128_or(wasm_v128_and(inside, one), nan);
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), m));
+  }
+  for (; i < n; i++) {
+    const float xi = x[i];
+    const float m = (xi > lo && xi <= hi) ? 1.0f : (xi != xi ? xi : 0.0f);
+    out[i] = dy[i] * m;
+  }
+}
+
+EXPORT(channel_scale2)
+void channel_scale2(const float *dy, const float *a, const float *b, float *out, int pixels, int channels) {
+  for (int p = 0; p < pixels; p++) {
+    const float *d = dy + p * channels;
+    float *o = out + p * channels;
+    int c = 0;
+    for (; c + 4 <= channels; c += 4) {
+      const v128_t v = wasm_f32x4_mul(wasm_v128_load(d + c), wasm_v128_load(a + c));
+      wasm_v128_store(o + c, wasm_f32x4_mul(v, wasm_v128_load(b + c)));
+    }
+    for (; c < channels; c++) o[c] = (d[c] * a[c]) * b[c];
+  }
+}

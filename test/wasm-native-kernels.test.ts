@@ -1,0 +1,335 @@
+/**
+ * PathLens's C SIMD kernels (native/wasm-kernels/) on random shapes: the convolution input gradients
+ * against a plain scatter from the forward definition (any stride, dilation, padding, channel count
+ * not a multiple of 4, depth multiplier) and against the cpu backend's kernels where it has them;
+ * FusedBatchNorm against the cpu backend and the wasm backend's own kernel; the
+ * fallbacks used without SIMD on the same shapes; the embedded binary against the built file.
+ */
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../src/core/engine/backend';
+import { createRng } from '../src/core/random';
+import { nativeKernels, setNativeKernelsEnabled } from '../src/core/engine/wasm/native';
+import { NATIVE_KERNELS_WASM_BASE64 } from '../src/core/engine/wasm/nativeBinary';
+import { channelScale2 } from '../src/core/engine/wasmSimd';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number;
+
+function randArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = createRng(seed);
+  return Float32Array.from({ length: n }, () => r.range(lo, hi));
+}
+
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel = 2e-5): void {
+  expect(got.length).toBe(want.length);
+  let scale = 1;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+  }
+  expect(worst, `max |diff| ${worst}`).toBeLessThanOrEqual(rel * scale);
+}
+
+/** Run one kernel on `backend` with float32 inputs; returns shape and data (no tensor leaked). */
+async function runKernel(
+  backend: 'cpu' | 'wasm',
+  name: string,
+  inputs: Record<string, { values: Float32Array; shape: number[] } | undefined>,
+  attrs: Record<string, unknown>,
+): Promise<{ shape: number[]; data: Float32Array }> {
+  await initBackend(backend);
+  const before = tf.memory().numTensors;
+  const ts: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(inputs)) if (v) ts[k] = tf.tensor(v.values, v.shape);
+  const out = tf.engine().runKernel(name, ts as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const data = (await out.data()) as Float32Array;
+  const shape = out.shape;
+  tf.dispose([out, ...Object.values(ts)]);
+  expect(tf.memory().numTensors).toBe(before);
+  return { shape, data };
+}
+
+interface ConvCase {
+  xShape: Shape4;
+  fShape: Shape4;
+  strides: [number, number];
+  dil: [number, number];
+  pad: Pad;
+}
+
+/**
+ * dx of a conv / depthwise conv by scattering dy through the forward definition:
+ * out[n, oy, ox, o] += x[n, oy·s + ky·d − top, ox·s + kx·d − left, i] · w[ky, kx, i, q].
+ */
+function scatterReference(cc: ConvCase, depthwise: boolean, dy: Float32Array, w: Float32Array): Float32Array {
+  const info = tf.backend_util.computeConv2DInfo(cc.xShape, cc.fShape, cc.strides, cc.dil, cc.pad, undefined, depthwise);
+  const [n, h, wd, c] = cc.xShape;
+  const [fh, fw, , fo] = cc.fShape;
+  const outC = depthwise ? c * fo : fo;
+  const dx = new Float64Array(n * h * wd * c);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < info.outHeight; oy++)
+      for (let ox = 0; ox < info.outWidth; ox++)
+        for (let ky = 0; ky < fh; ky++)
+          for (let kx = 0; kx < fw; kx++) {
+            const y = oy * info.strideHeight + ky * info.dilationHeight - info.padInfo.top;
+            const x = ox * info.strideWidth + kx * info.dilationWidth - info.padInfo.left;
+            if (y < 0 || y >= h || x < 0 || x >= wd) continue;
+            const dyRow = ((b * info.outHeight + oy) * info.outWidth + ox) * outC;
+            for (let i = 0; i < c; i++)
+              for (let q = 0; q < fo; q++) {
+                const o = depthwise ? i * fo + q : q;
+                dx[((b * h + y) * wd + x) * c + i] += dy[dyRow + o]! * w[((ky * fw + kx) * c + i) * fo + q]!;
+              }
+          }
+  return Float32Array.from(dx);
+}
+
+/** Random geometry: strides 1–3, dilation 1–3 (depthwise) , same / valid / explicit padding. */
+function randomCase(seed: number, depthwise: boolean): ConvCase {
+  const r = createRng(seed);
+  const int = (lo: number, hi: number) => lo + r.int(hi - lo + 1);
+  const pads: Pad[] = ['same', 'valid', int(0, 2)];
+  const pad = pads[int(0, 2)]!;
+  const fh = int(1, 5);
+  // (tfjs sizes a numeric padding's output from the filter height alone: square filters only)
+  const fw = typeof pad === 'number' ? fh : int(1, 4);
+  const dh = depthwise ? int(1, 3) : 1;
+  const dil: [number, number] = [dh, typeof pad === 'number' ? dh : depthwise ? int(1, 2) : 1];
+  const strides: [number, number] = dil[0] > 1 || dil[1] > 1 ? [1, 1] : [int(1, 3), int(1, 3)];
+  const minH = (fh - 1) * dil[0] + 1;
+  const minW = (fw - 1) * dil[1] + 1;
+  const c = depthwise ? int(1, 11) : int(1, 7);
+  const xShape: Shape4 = [int(1, 2), minH + int(0, 7), minW + int(0, 7), c];
+  const fShape: Shape4 = [fh, fw, c, depthwise ? int(1, 3) : int(1, 13)];
+  return { xShape, fShape, strides, dil, pad };
+}
+
+function label(cc: ConvCase): string {
+  return `x${cc.xShape.join('x')} f${cc.fShape.join('x')} s${cc.strides} d${cc.dil} ${cc.pad}`;
+}
+
+async function convInputGradient(cc: ConvCase, depthwise: boolean, seed: number, backend: 'cpu' | 'wasm' = 'wasm') {
+  const info = tf.backend_util.computeConv2DInfo(cc.xShape, cc.fShape, cc.strides, cc.dil, cc.pad, undefined, depthwise);
+  const dyShape = [cc.xShape[0], info.outHeight, info.outWidth, depthwise ? cc.xShape[3] * cc.fShape[3] : cc.fShape[3]];
+  const dy = randArray(
+    dyShape.reduce((a, b) => a * b, 1),
+    seed,
+  );
+  const w = randArray(
+    cc.fShape.reduce((a, b) => a * b, 1),
+    seed + 1,
+  );
+  const name = depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
+  const attrs = {
+    strides: cc.strides,
+    pad: cc.pad,
+    dilations: cc.dil,
+    dimRoundingMode: undefined,
+    dataFormat: 'NHWC',
+    inputShape: cc.xShape,
+  };
+  const got = await runKernel(backend, name, { dy: { values: dy, shape: dyShape }, filter: { values: w, shape: cc.fShape } }, attrs);
+  expect(got.shape).toEqual(cc.xShape);
+  return { got: got.data, want: scatterReference(cc, depthwise, dy, w) };
+}
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  await initBackend('wasm');
+});
+
+afterEach(() => setNativeKernelsEnabled(true));
+
+describe('native kernel module', () => {
+  test('loads on the wasm backend with WebAssembly SIMD', async () => {
+    await initBackend('wasm');
+    expect(nativeKernels(tf.backend())).not.toBeNull();
+  });
+
+  test('the embedded binary is native/wasm-kernels/kernels.wasm', () => {
+    const file = fs.readFileSync(path.join(__dirname, '..', 'native', 'wasm-kernels', 'kernels.wasm'));
+    expect(Buffer.from(NATIVE_KERNELS_WASM_BASE64, 'base64').equals(file)).toBe(true);
+  });
+});
+
+describe('Conv2DBackpropInput, direct kernel (< 8 input channels)', () => {
+  const cases = Array.from({ length: 24 }, (_, k) => randomCase(100 + k, false));
+  // The MobileNet stem (3x3 stride 2, 'same' with asymmetric padding) and a stride larger than the filter.
+  cases.push({ xShape: [2, 16, 15, 3], fShape: [3, 3, 3, 16], strides: [2, 2], dil: [1, 1], pad: 'same' });
+  cases.push({ xShape: [1, 11, 9, 2], fShape: [2, 2, 2, 5], strides: [3, 3], dil: [1, 1], pad: 'valid' });
+  cases.forEach((cc, k) => {
+    test(label(cc), async () => {
+      const { got, want } = await convInputGradient(cc, false, 300 + k);
+      expectClose(got, want);
+      const cpu = await convInputGradient(cc, false, 300 + k, 'cpu');
+      expectClose(got, cpu.got);
+    });
+  });
+});
+
+describe('DepthwiseConv2dNativeBackpropInput, direct kernel', () => {
+  const cases = Array.from({ length: 30 }, (_, k) => randomCase(500 + k, true));
+  cases.push({ xShape: [2, 14, 14, 48], fShape: [3, 3, 48, 1], strides: [2, 2], dil: [1, 1], pad: 'same' });
+  cases.push({ xShape: [1, 9, 10, 6], fShape: [3, 3, 6, 2], strides: [1, 1], dil: [2, 3], pad: 'same' });
+  cases.forEach((cc, k) => {
+    test(label(cc), async () => {
+      const { got, want } = await convInputGradient(cc, true, 700 + k);
+      expectClose(got, want);
+    });
+  });
+
+  test('the composed fallback (no SIMD) agrees on the same shapes', async () => {
+    setNativeKernelsEnabled(false);
+    for (const [k, cc] of cases.slice(0, 12).entries()) {
+      const { got, want } = await convInputGradient(cc, true, 700 + k);
+      expectClose(got, want);
+    }
+  });
+
+  test('Conv2DBackpropInput without SIMD (wasm loop / XNNPACK) agrees as well', async () => {
+    setNativeKernelsEnabled(false);
+    for (let k = 0; k < 8; k++) {
+      const cc = randomCase(100 + k, false);
+      const { got, want } = await convInputGradient(cc, false, 300 + k);
+      expectClose(got, want);
+    }
+  });
+});
+
+describe('FusedBatchNorm', () => {
+  const shapes: number[][] = [
+    [2, 5, 7, 3],
+    [1, 4, 4, 16],
+    [3, 2, 3, 17],
+    [1, 1, 1, 1],
+    [6, 5],
+    [2, 3, 4, 2, 9],
+  ];
+  for (const [k, shape] of shapes.entries()) {
+    for (const variant of ['full', 'no offset/scale', 'scalar parameters'] as const) {
+      test(`${JSON.stringify(shape)} ${variant}`, async () => {
+        const c = shape[shape.length - 1]!;
+        const pc = variant === 'scalar parameters' ? 1 : c;
+        const param = (seed: number, lo: number, hi: number) => ({ values: randArray(pc, seed, lo, hi), shape: [pc] });
+        const inputs = {
+          x: {
+            values: randArray(
+              shape.reduce((a, b) => a * b, 1),
+              40 + k,
+              -3,
+              3,
+            ),
+            shape,
+          },
+          mean: param(50 + k, -1, 1),
+          variance: param(60 + k, 0.1, 2),
+          offset: variant === 'no offset/scale' ? undefined : param(70 + k, -1, 1),
+          scale: variant === 'no offset/scale' ? undefined : param(80 + k, -2, 2),
+        };
+        const attrs = { varianceEpsilon: 1e-3 };
+        const got = await runKernel('wasm', 'FusedBatchNorm', inputs, attrs);
+        expect(got.shape).toEqual(shape);
+        expectClose(got.data, (await runKernel('cpu', 'FusedBatchNorm', inputs, attrs)).data, 1e-6);
+        setNativeKernelsEnabled(false);
+        // The wasm backend's own kernel rounds differently in the last bit (its build's float math).
+        expectClose(got.data, (await runKernel('wasm', 'FusedBatchNorm', inputs, attrs)).data, 1e-6);
+      });
+    }
+  }
+});
+
+describe('channel scale (BatchNorm input gradient)', () => {
+  test('(x · a) · b in one pass equals the two multiplications bit for bit', async () => {
+    await initBackend('wasm');
+    for (const shape of [
+      [2, 3, 5, 7],
+      [1, 2, 2, 16],
+      [4, 1],
+    ]) {
+      const c = shape[shape.length - 1]!;
+      const x = tf.tensor(
+        randArray(
+          shape.reduce((p, d) => p * d, 1),
+          5,
+          -4,
+          4,
+        ),
+        shape,
+      );
+      const a = tf.tensor(randArray(c, 6, 0.1, 3), [c]);
+      const b = tf.tensor(randArray(c, 7, -2, 2), [c]);
+      const fused = channelScale2(x, a, b);
+      expect(fused).not.toBeNull();
+      const twice = tf.mul(tf.mul(x, a), b);
+      expect(Buffer.from((await fused!.data()).buffer).equals(Buffer.from((await twice.data()).buffer))).toBe(true);
+      tf.dispose([x, a, b, fused!, twice]);
+    }
+  });
+
+  test('is not offered on the cpu backend', async () => {
+    await initBackend('cpu');
+    const x = tf.ones([2, 3]);
+    expect(channelScale2(x, tf.ones([3]), tf.ones([3]))).toBeNull();
+    await initBackend('wasm');
+  });
+});
+
+describe('Slice and PadV2 on the wasm heap', () => {
+  const x = { values: randArray(2 * 5 * 4 * 3, 9), shape: [2, 5, 4, 3] };
+  for (const [begin, size] of [
+    [
+      [0, 0, 0, 0],
+      [2, 5, 4, 3],
+    ],
+    [
+      [1, 0, 0, 0],
+      [1, 5, 4, 3],
+    ],
+    [
+      [0, 2, 0, 0],
+      [2, 3, 4, 3],
+    ],
+    [
+      [1, 1, 1, 1],
+      [1, 3, 2, 2],
+    ],
+    [
+      [0, 0, 0, 0],
+      [2, 4, 4, 3],
+    ],
+  ]) {
+    test(`Slice begin ${begin} size ${size}`, async () => {
+      const want = await runKernel('cpu', 'Slice', { x }, { begin, size });
+      const got = await runKernel('wasm', 'Slice', { x }, { begin, size });
+      expect(got.shape).toEqual(want.shape);
+      expect(Array.from(got.data)).toEqual(Array.from(want.data));
+    });
+  }
+
+  test('PadV2 by zero shares the data; real padding still pads', async () => {
+    const none = [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ];
+    const some = [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+      [0, 0],
+    ];
+    for (const paddings of [none, some]) {
+      const want = await runKernel('cpu', 'PadV2', { x }, { paddings, constantValue: 0 });
+      const got = await runKernel('wasm', 'PadV2', { x }, { paddings, constantValue: 0 });
+      expect(got.shape).toEqual(want.shape);
+      expect(Array.from(got.data)).toEqual(Array.from(want.data));
+    }
+  });
+});
