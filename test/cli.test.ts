@@ -20,7 +20,7 @@ describe('pathlens CLI', () => {
     expect(pathlens('help').stdout).toContain('pathlens explain --model');
     const missing = pathlens('explain', '--input', 'x.png');
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('--model <model.json|.keras|.h5> is required');
+    expect(missing.stderr).toContain('--model <model.json|.keras|.h5|.onnx> is required');
     expect(pathlens('explain', '--model', 'm.json', '--input', 'x', '--rule', 'simpson').code).toBe(2);
     expect(pathlens('explain', '--model', 'm.json', '--input', 'x', '--steps', '0').stderr).toContain('--steps must be a whole number');
   });

@@ -56,6 +56,7 @@ describe('extension manifest', () => {
           { filenamePattern: '*.keras' },
           { filenamePattern: '*.h5' },
           { filenamePattern: '*.hdf5' },
+          { filenamePattern: '*.onnx' },
         ],
         priority: 'option',
       },

@@ -144,3 +144,14 @@ describe('preprocessing of torchvision-like ONNX inputs', () => {
     expect(preprocessingFor(model, { modelPath: path.join(FIXTURES, 'mlp.op13.onnx') })).toBeNull();
   }, 60_000);
 });
+
+describe('which files are ONNX models', () => {
+  it('*.onnx in any case is a model file for menus, pickers and the model view', async () => {
+    const { isModelFileName, isOnnxModelFileName } = await import('../src/shared/fileNames');
+    for (const name of ['net.onnx', 'dir/ResNet18.ONNX', 'C:\\models\\vit.onnx']) {
+      expect(isModelFileName(name), name).toBe(true);
+      expect(isOnnxModelFileName(name), name).toBe(true);
+    }
+    for (const name of ['.onnx', 'onnx', 'net.onnx.json', 'net.onnx_data']) expect(isModelFileName(name), name).toBe(false);
+  });
+});

@@ -31,14 +31,14 @@ export class UsageError extends Error {}
 export const HELP = `pathlens — explain TF.js model predictions with path-attribution methods
 
 Usage:
-  pathlens explain --model <model.json|.keras|.h5> --input <file|folder> [--input ...] [options]
-  pathlens info --model <model.json|.keras|.h5> [--json]
-  pathlens neurons --model <model.json|.keras|.h5> --input <file> --layer <name> [--method conductance|layer-ig]
+  pathlens explain --model <model.json|.keras|.h5|.onnx> --input <file|folder> [--input ...] [options]
+  pathlens info --model <model.json|.keras|.h5|.onnx> [--json]
+  pathlens neurons --model <model.json|.keras|.h5|.onnx> --input <file> --layer <name> [--method conductance|layer-ig]
                   [--region x0,y0,x1,y1] [--top k] [--json] [--out DIR]
-  pathlens sanity --model <model.json|.keras|.h5> --input <file> --method <list> --check cascading|independent|perturbation
+  pathlens sanity --model <model.json|.keras|.h5|.onnx> --input <file> --method <list> --check cascading|independent|perturbation
                  [--levels 0.005,0.01,...] [--seed N] [--out DIR] [--json]
-  pathlens patterns fit --model <model.json|.keras|.h5> --data <folder|file.csv|file.json> [options]
-  pathlens evaluate --model <model.json|.keras|.h5> --input <file|folder> --method <list> [--metric …] [--shard i/n]
+  pathlens patterns fit --model <model.json|.keras|.h5|.onnx> --data <folder|file.csv|file.json> [options]
+  pathlens evaluate --model <model.json|.keras|.h5|.onnx> --input <file|folder> --method <list> [--metric …] [--shard i/n]
   pathlens evaluate merge <result.json|folder> [...]
   pathlens help
 
@@ -167,7 +167,7 @@ function parsePatternsCommand(argv: string[]): Command {
   const [sub, ...rest] = argv;
   if (sub !== 'fit')
     throw new UsageError(
-      `unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json|.keras|.h5> --data <path>)`,
+      `unknown patterns command '${sub ?? ''}' (use: pathlens patterns fit --model <model.json|.keras|.h5|.onnx> --data <path>)`,
     );
   const v = parseFlags(
     rest,
@@ -187,7 +187,7 @@ function parsePatternsCommand(argv: string[]): Command {
     (message) => new UsageError(message),
   );
   if (v.help) return { kind: 'help' };
-  if (!v.model) throw new UsageError('--model <model.json|.keras|.h5> is required');
+  if (!v.model) throw new UsageError('--model <model.json|.keras|.h5|.onnx> is required');
   if (!v.data || v.data.length === 0) throw new UsageError('--data <folder|file.csv|file.json> is required (repeat it for several)');
   return {
     kind: 'patterns-fit',
@@ -265,7 +265,7 @@ export function parseCommand(argv: string[]): Command {
   );
   if (v.help) return { kind: 'help' };
   const backend = oneOf(v.backend, BACKENDS, '--backend') ?? 'auto';
-  if (!v.model) throw new UsageError('--model <model.json|.keras|.h5> is required');
+  if (!v.model) throw new UsageError('--model <model.json|.keras|.h5|.onnx> is required');
   const verbose = v.verbose ?? false;
   if (command === 'info') return { kind: 'info', modelPath: v.model, json: v.json ?? false, backend, verbose };
   if (command !== 'explain') throw new UsageError(`unknown command '${command}' (use explain, info, patterns fit or help)`);

@@ -93,7 +93,7 @@ export function parseEvaluateCommand(argv: string[], usage: Usage): EvaluateComm
   } as const;
   const v = parse(argv, options, false, usage).values as Record<string, string | boolean | string[] | undefined>;
   const str = (name: string) => v[name] as string | undefined;
-  if (!v.model) throw usage('--model <model.json|.keras|.h5> is required');
+  if (!v.model) throw usage('--model <model.json|.keras|.h5|.onnx> is required');
   const inputs = v.input as string[] | undefined;
   if (!inputs || inputs.length === 0) throw usage('--input <file|folder> is required (repeat it for several inputs)');
   const evalSteps = wholeNumber(str('eval-steps'), '--eval-steps', usage) ?? 20;

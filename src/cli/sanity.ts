@@ -94,7 +94,7 @@ export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand 
     },
     usage,
   );
-  if (!v.model) throw usage('--model <model.json|.keras|.h5> is required');
+  if (!v.model) throw usage('--model <model.json|.keras|.h5|.onnx> is required');
   if (!v.input || v.input.length !== 1) throw usage('--input <file> is required, exactly once (a sanity check runs on one input)');
   const backend = oneOf(v.backend, BACKENDS, '--backend', usage) ?? 'auto';
   const check = oneOf(v.check, SANITY_CHECKS, '--check', usage) ?? 'cascading';

@@ -4,7 +4,6 @@ import * as vscode from 'vscode';
 import { BROWSE_INPUT_EXTENSIONS, inputsNearModel, orderInputCandidates, orderModels, type RecentModels } from './discovery';
 import type { MethodInfo } from '../shared/methods';
 import type { SanityCheck } from '../shared/sanity';
-import { isKerasModelFileName } from '../shared/fileNames';
 
 const BROWSE = '$(folder-opened) Browse…';
 
@@ -26,15 +25,15 @@ function sectioned<T>(entries: readonly T[], sectionOf: (entry: T) => string, to
 }
 
 /** The file filter of model open dialogs: TF.js model.json and Keras files. */
-export const MODEL_FILE_FILTERS = { 'TF.js or Keras model': ['json', 'keras', 'h5', 'hdf5'] };
+export const MODEL_FILE_FILTERS = { 'TF.js, Keras or ONNX model': ['json', 'keras', 'h5', 'hdf5', 'onnx'] };
 
-/** `mnist/model.json`, or `mnist.keras` for a Keras file. */
+/** `mnist/model.json`, or `mnist.keras` / `resnet18.onnx` for a Keras or ONNX file. */
 function modelLabel(modelPath: string): string {
-  return isKerasModelFileName(modelPath) ? path.basename(modelPath) : `${path.basename(path.dirname(modelPath))}/model.json`;
+  return path.basename(modelPath) === 'model.json' ? `${path.basename(path.dirname(modelPath))}/model.json` : path.basename(modelPath);
 }
 
 export async function pickModel(recent: RecentModels): Promise<vscode.Uri | undefined> {
-  const found = await vscode.workspace.findFiles('**/{model.json,*.keras,*.h5,*.hdf5}', '**/node_modules/**', 500);
+  const found = await vscode.workspace.findFiles('**/{model.json,*.keras,*.h5,*.hdf5,*.onnx}', '**/node_modules/**', 500);
   const ordered = orderModels(
     recent.list(),
     found.map((u) => u.fsPath),
@@ -51,7 +50,7 @@ export async function pickModel(recent: RecentModels): Promise<vscode.Uri | unde
   items.push({ label: BROWSE, alwaysShow: true });
   const picked = await vscode.window.showQuickPick(items, {
     title: 'PathLens: pick a model',
-    placeHolder: 'A TF.js model.json (layers or graph model) or a Keras .keras / .h5 file',
+    placeHolder: 'A TF.js model.json (layers or graph model), a Keras .keras / .h5 file or an ONNX .onnx file',
     matchOnDescription: true,
     ignoreFocusOut: true,
   });

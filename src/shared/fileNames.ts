@@ -22,11 +22,16 @@ export function sanitizeFileName(name: string): string {
 /** Extensions of Keras model files PathLens opens directly (Keras 3 archive, legacy HDF5). */
 export const KERAS_MODEL_EXTENSIONS = ['.keras', '.h5', '.hdf5'] as const;
 
-/** True for a file PathLens opens as a model: a `model.json`, or a Keras `.keras` / `.h5` file. */
+/** True for a file PathLens opens as a model: a `model.json`, a Keras `.keras` / `.h5` file or an ONNX `.onnx` file. */
 export function isModelFileName(file: string): boolean {
   const base = file.replace(/\\/g, '/').split('/').pop() ?? '';
   if (base === 'model.json') return true;
-  return isKerasModelFileName(base);
+  return isKerasModelFileName(base) || isOnnxModelFileName(base);
+}
+
+/** True for an ONNX model file name (`*.onnx`, any case). */
+export function isOnnxModelFileName(file: string): boolean {
+  return /[^/\\]\.onnx$/i.test(file);
 }
 
 /** True for a Keras model file name (by extension only: other formats may join isModelFileName). */

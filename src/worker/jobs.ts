@@ -20,6 +20,7 @@ import type {
   Progress,
 } from '../shared/types';
 import { NAMED_BASELINES } from '../shared/types';
+import { isOnnxModelFileName } from '../shared/fileNames';
 import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
 import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
 import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
@@ -98,6 +99,19 @@ export function preprocessingFor(model: LoadedModel, job: Pick<ExplainJob, 'mode
   });
 }
 
+/**
+ * Pattern methods fit and replay signal/distractor patterns per layer of a TF.js layers model; an
+ * imported ONNX graph has no such layers, so they are refused before anything loads.
+ */
+export function refusePatternMethodsOnOnnx(methods: readonly string[], modelPath: string, what?: string): void {
+  const method = methods.find((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
+  if (!method || !isOnnxModelFileName(modelPath)) return;
+  throw new PathLensError(
+    'model-unsupported',
+    `${what ?? method} cannot run on the ONNX model ${path.basename(modelPath)}: the pattern methods (pattern-net, pattern-attribution, pgig) need patterns fitted per layer of a TF.js layers model, which an imported ONNX graph does not have; use ig, guided-ig, blur-ig or another path method`,
+  );
+}
+
 export async function runInfoJob(
   modelPath: string,
   cache: ModelCache,
@@ -151,6 +165,7 @@ export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promis
   const referenceSet = referenceSetLoader(model, preprocessing, crop);
   if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients')) await referenceSet(job.options.reference);
   // Patterns (PatternNet, PatternAttribution, PGIG): a missing or stale pattern file fails the job here.
+  refusePatternMethodsOnOnnx(job.methods, job.modelPath);
   const needsPatterns = job.methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
   const patterns = needsPatterns
     ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined)
@@ -225,6 +240,7 @@ export async function runPatternsFitJob(
   signal: CancellationSignal,
   emit: Emit,
 ): Promise<PatternsFitted> {
+  refusePatternMethodsOnOnnx(['pattern-net'], job.modelPath, 'fitting patterns');
   if (readModelArtifacts(job.modelPath).format !== 'layers-model') {
     throw new PathLensError(
       'model-unsupported',

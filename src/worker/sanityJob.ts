@@ -11,7 +11,7 @@ import type { CancellationSignal } from '../shared/types';
 import type { SanityJob, WorkerEvent } from '../shared/protocol';
 import { defaultCropFor } from '../core/model/sidecars';
 import { bindInputShape } from '../core/model/inputLayout';
-import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
+import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, refusePatternMethodsOnOnnx, throttle } from './jobs';
 
 export function sanityRequestOf(job: SanityJob): SanityRequest {
   return {
@@ -38,6 +38,7 @@ export async function runSanityJob(
 ): Promise<SanityResult> {
   const request = sanityRequestOf(job);
   validateSanityRequest(request);
+  refusePatternMethodsOnOnnx(job.methods, job.modelPath);
   const cached = await cache.get(job.modelPath, job.memoryBudgetMB);
   const preprocessing = preprocessingFor(cached, job);
   const crop = defaultCropFor(job.modelPath);

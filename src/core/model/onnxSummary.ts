@@ -34,7 +34,7 @@ function inputNote(details: OnnxModelDetails, layout: TensorLayout | undefined):
   const notes: string[] = [];
   if (layout?.channelsFirst) {
     notes.push(
-      `NCHW [${dims}]: images are preprocessed as H×W×C and transposed to N×C×H×W; .json inputs are read in NCHW (with or without the batch of 1); maps are shown H×W`,
+      `NCHW [${dims}]: images are preprocessed as H×W×C and transposed to N×C×H×W; .json inputs are read in NCHW (with or without the batch of 1); attributions are H×W×C (channels last), overlays H×W`,
     );
   } else notes.push(`${details.input.layout === 'other' ? '' : `${details.input.layout} `}[${dims}]: inputs are used in this layout`);
   const symbolic = details.input.declaredDims.slice(1).some((d) => typeof d !== 'number');

@@ -31,6 +31,7 @@ import {
 } from './types';
 import { validateSanityRequest, type SanityRequest } from './validate';
 import { verdictFor } from './verdict';
+import { readOnnxModelWeights } from './onnxWeights';
 import { buildModel, perturbedWeights, readModelWeights, reinitialise, type ModelWeights, type WeightedLayer } from './weights';
 
 export interface SanityHooks {
@@ -131,7 +132,7 @@ class SanityRun {
     private readonly hooks: SanityHooks,
   ) {
     this.resolved = validateSanityRequest(request);
-    this.weights = readModelWeights(modelPath);
+    this.weights = model.onnx ? readOnnxModelWeights(model) : readModelWeights(modelPath);
   }
 
   private emit(event: SanityEvent): void {

@@ -60,7 +60,7 @@ export interface WeightedLayer {
 }
 
 export interface ModelWeights {
-  format: 'layers-model' | 'graph-model';
+  format: 'layers-model' | 'graph-model' | 'onnx';
   /** model.json without the manifest. */
   json: Record<string, unknown>;
   tensors: Map<string, WeightTensor>;
@@ -68,6 +68,8 @@ export interface ModelWeights {
   order: string[];
   /** Weighted layers from input to output. */
   layers: WeightedLayer[];
+  /** Builds the modified model without artifacts (ONNX: the decoded graph with replaced initializers). */
+  rebuild?: (overrides: ReadonlyMap<string, Float32Array>) => Promise<LoadedModel>;
 }
 
 const KERNEL_PARAMS: Record<string, string> = {
@@ -422,6 +424,7 @@ export function perturbedWeights(weights: ModelWeights, level: number, seed: num
  * artifacts go through a private temp directory that is removed right after loading.
  */
 export async function buildModel(weights: ModelWeights, overrides: ReadonlyMap<string, Float32Array>): Promise<LoadedModel> {
+  if (weights.rebuild) return weights.rebuild(overrides);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-sanity-'));
   try {
     const specs = weights.order.map((name) => {
