@@ -6,6 +6,7 @@
  * on a busy machine. Each kernel is labelled with where its work runs.
  *
  *   npx tsx bench/kernelTimes.ts [--model tm-objects] [--batch 8] [--repeats 5] [--shapes]
+ *   npx tsx bench/kernelTimes.ts --ab [--model tm-objects] [--batch 2,8]   # C kernels off vs on
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,6 +15,7 @@ import { initBackend } from '../src/core/engine/backend';
 import { valueAndGradient, type ExplainedScalar } from '../src/core/engine/scalar';
 import { loadModel } from '../src/core/model/load';
 import { PATHLENS_KERNEL_SOURCES } from '../src/core/engine/wasmKernels';
+import { setNativeKernelsEnabled } from '../src/core/engine/wasm/native';
 import { textTable } from './table';
 
 /** Where a wasm kernel's work runs (tfjs-backend-wasm 4.22's C++ sources; ours from wasmKernels.ts). */
@@ -134,7 +136,8 @@ function collect(runs: Map<string, Tally>[]): KernelTime[] {
   return rows.sort((a, b) => b.cpuMs - a.cpuMs);
 }
 
-export async function kernelTimes(modelPath: string, batch: number, repeats: number, withShapes = false): Promise<KernelTimesResult> {
+/** A loaded model and a random batch, evaluated (forward + input gradient) on demand. */
+async function evaluation(modelPath: string, batch: number): Promise<{ once: () => void; dispose: () => void }> {
   await initBackend('wasm');
   const model = await loadModel(modelPath);
   const fn: ExplainedScalar = { model, target: 1 % model.numClasses, output: 'logit' };
@@ -144,34 +147,129 @@ export async function kernelTimes(modelPath: string, batch: number, repeats: num
     grad.dataSync();
     tf.dispose([value, grad]);
   };
-  once();
-  const cpu: number[] = [];
-  const wall: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const [c0, w0] = [process.cpuUsage(), performance.now()];
+  return { once, dispose: () => (x.dispose(), model.dispose()) };
+}
+
+/** CPU and wall ms of one uninstrumented call of `f`. */
+function timed(f: () => void): { cpu: number; wall: number } {
+  const [c0, w0] = [process.cpuUsage(), performance.now()];
+  f();
+  const d = process.cpuUsage(c0);
+  return { cpu: (d.user + d.system) / 1000, wall: performance.now() - w0 };
+}
+
+function instrumented(once: () => void, shapes: boolean): Map<string, Tally> {
+  const { tallies, restore } = instrument(shapes);
+  try {
     once();
-    const d = process.cpuUsage(c0);
-    cpu.push((d.user + d.system) / 1000);
-    wall.push(performance.now() - w0);
+  } finally {
+    restore();
   }
-  const runs = async (shapes: boolean) => {
-    const out: Map<string, Tally>[] = [];
+  return tallies;
+}
+
+export async function kernelTimes(modelPath: string, batch: number, repeats: number, withShapes = false): Promise<KernelTimesResult> {
+  const { once, dispose } = await evaluation(modelPath, batch);
+  once();
+  const times = Array.from({ length: repeats }, () => timed(once));
+  const runs = (shapes: boolean) => collect(Array.from({ length: repeats }, () => instrumented(once, shapes)));
+  const kernels = runs(false);
+  const byShape = withShapes ? runs(true) : undefined;
+  dispose();
+  const evalCpuMs = median(times.map((t) => t.cpu));
+  const evalWallMs = median(times.map((t) => t.wall));
+  return { model: path.basename(path.dirname(modelPath)), batch, evalCpuMs, evalWallMs, kernels, byShape };
+}
+
+export interface KernelBeforeAfter {
+  name: string;
+  /** Where it runs with PathLens's C kernels on. */
+  source: string;
+  callsBefore: number;
+  callsAfter: number;
+  /** Median CPU ms per evaluation (batch total / batch size). */
+  beforeMs: number;
+  afterMs: number;
+}
+
+export interface KernelProfile {
+  model: string;
+  batch: number;
+  repeats: number;
+  /** Median CPU and wall ms per evaluation of whole (uninstrumented) passes. */
+  before: { cpuMs: number; wallMs: number };
+  after: { cpuMs: number; wallMs: number };
+  kernels: KernelBeforeAfter[];
+}
+
+/**
+ * Per-kernel CPU time with PathLens's C SIMD kernels off ("before": the wasm backend's own or the
+ * composed fallbacks, TF.js' own mask gradients) and on ("after"), interleaved run by run in one
+ * process so that load from other processes hits both alike.
+ */
+export async function kernelProfile(modelPath: string, batch: number, repeats: number): Promise<KernelProfile> {
+  const { once, dispose } = await evaluation(modelPath, batch);
+  const arms = { before: [] as Map<string, Tally>[], after: [] as Map<string, Tally>[] };
+  const whole = { before: [] as { cpu: number; wall: number }[], after: [] as { cpu: number; wall: number }[] };
+  try {
+    for (const on of [false, true]) (setNativeKernelsEnabled(on), once()); // warm-up both paths
     for (let i = 0; i < repeats; i++) {
-      const { tallies, restore } = instrument(shapes);
-      try {
-        once();
-      } finally {
-        restore();
+      for (const arm of ['before', 'after'] as const) {
+        setNativeKernelsEnabled(arm === 'after');
+        whole[arm].push(timed(once));
+        arms[arm].push(instrumented(once, false));
       }
-      out.push(tallies);
     }
-    return collect(out);
+  } finally {
+    setNativeKernelsEnabled(true);
+    dispose();
+  }
+  const [before, after] = [collect(arms.before), collect(arms.after)];
+  const names = [...new Set([...after.map((k) => k.name), ...before.map((k) => k.name)])];
+  const kernels = names.map((name) => {
+    const [b, a] = [before.find((k) => k.name === name), after.find((k) => k.name === name)];
+    const [callsBefore, callsAfter] = [b?.calls ?? 0, a?.calls ?? 0];
+    return {
+      name,
+      source: kernelSource(name),
+      callsBefore,
+      callsAfter,
+      beforeMs: (b?.cpuMs ?? 0) / batch,
+      afterMs: (a?.cpuMs ?? 0) / batch,
+    };
+  });
+  kernels.sort((x, y) => Math.max(y.beforeMs, y.afterMs) - Math.max(x.beforeMs, x.afterMs));
+  const perEval = (ts: { cpu: number; wall: number }[]) => ({
+    cpuMs: median(ts.map((t) => t.cpu)) / batch,
+    wallMs: median(ts.map((t) => t.wall)) / batch,
+  });
+  return {
+    model: path.basename(path.dirname(modelPath)),
+    batch,
+    repeats,
+    before: perEval(whole.before),
+    after: perEval(whole.after),
+    kernels,
   };
-  const kernels = await runs(false);
-  const byShape = withShapes ? await runs(true) : undefined;
-  x.dispose();
-  model.dispose();
-  return { model: path.basename(path.dirname(modelPath)), batch, evalCpuMs: median(cpu), evalWallMs: median(wall), kernels, byShape };
+}
+
+export function kernelProfileTable(p: KernelProfile, top = 16): string {
+  const line = (k: KernelBeforeAfter) => [
+    k.name,
+    k.source,
+    k.callsBefore === k.callsAfter ? String(k.callsAfter) : `${k.callsBefore} → ${k.callsAfter}`,
+    k.beforeMs.toFixed(2),
+    k.afterMs.toFixed(2),
+  ];
+  const rest = p.kernels.slice(top);
+  const sum = (f: (k: KernelBeforeAfter) => number, ks = p.kernels) => ks.reduce((a, k) => a + f(k), 0);
+  const lines = p.kernels.slice(0, top).map(line);
+  if (rest.length > 0)
+    lines.push([`(${rest.length} more)`, '', '', sum((k) => k.beforeMs, rest).toFixed(2), sum((k) => k.afterMs, rest).toFixed(2)]);
+  lines.push(['all kernels', '', '', sum((k) => k.beforeMs).toFixed(2), sum((k) => k.afterMs).toFixed(2)]);
+  lines.push(['whole evaluation (process CPU)', '', '', p.before.cpuMs.toFixed(2), p.after.cpuMs.toFixed(2)]);
+  lines.push(['whole evaluation (wall, shared CPU)', '', '', p.before.wallMs.toFixed(2), p.after.wallMs.toFixed(2)]);
+  return textTable(['kernel', 'runs in (after)', 'calls', 'before CPU ms/eval', 'after CPU ms/eval'], lines);
 }
 
 export function kernelTimesTable(rows: KernelTime[], batch: number, top = 25): string {
@@ -194,6 +292,26 @@ export function kernelTimesTable(rows: KernelTime[], batch: number, top = 25): s
   return textTable(['kernel', 'runs in', 'calls', 'CPU ms/batch', 'CPU ms/eval', 'share'], lines);
 }
 
+/**
+ * The bench's section: the per-kernel profile of tm-objects (or PATHLENS_BENCH_KERNEL_MODEL) at the
+ * pool's batch size and at 8 (PATHLENS_BENCH_KERNEL_BATCHES), C kernels off and on.
+ */
+export async function kernelProfileSection(zoo: string, log: (line: string) => void): Promise<KernelProfile[]> {
+  const model = process.env.PATHLENS_BENCH_KERNEL_MODEL ?? 'tm-objects';
+  const modelPath = path.join(zoo, model, 'model.json');
+  const batches = (process.env.PATHLENS_BENCH_KERNEL_BATCHES ?? '2,8').split(',').map(Number);
+  const repeats = Number(process.env.PATHLENS_BENCH_KERNEL_REPEATS ?? 5);
+  const out: KernelProfile[] = [];
+  for (const batch of batches) {
+    const p = await kernelProfile(modelPath, batch, repeats);
+    log(`\nPer-kernel CPU time of one forward + input-gradient evaluation: ${p.model}, wasm, batch ${batch}, medians of ${repeats}`);
+    log("(before: PathLens C SIMD kernels off, i.e. the wasm backend's own kernels and TF.js' own mask gradients; after: on)");
+    log(kernelProfileTable(p));
+    out.push(p);
+  }
+  return out;
+}
+
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
@@ -203,6 +321,14 @@ async function main(): Promise<void> {
   const zoo = process.env.PATHLENS_ZOO ?? path.resolve(__dirname, '..', '../shared/zoo');
   const name = arg('model', 'tm-objects');
   const modelPath = name.endsWith('.json') ? path.resolve(name) : path.join(zoo, name, 'model.json');
+  if (process.argv.includes('--ab')) {
+    for (const batch of arg('batch', '8').split(',').map(Number)) {
+      const p = await kernelProfile(modelPath, batch, Number(arg('repeats', '5')));
+      console.log(`${p.model} · wasm · batch ${batch} · PathLens C kernels off (before) / on (after), medians of ${p.repeats}`);
+      console.log(kernelProfileTable(p, Number(arg('top', '16'))));
+    }
+    return;
+  }
   for (const batch of arg('batch', '8').split(',').map(Number)) {
     const r = await kernelTimes(modelPath, batch, Number(arg('repeats', '5')), process.argv.includes('--shapes'));
     console.log(
@@ -213,7 +339,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
+// Bundled into dist/bench.js `require.main === module` holds there too: run only as this script.
+if (require.main === module && path.basename(process.argv[1] ?? '').startsWith('kernelTimes')) {
   main().catch((err) => {
     console.error(err);
     process.exit(1);

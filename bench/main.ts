@@ -13,6 +13,7 @@ import { relativeL1 } from '../src/core/path/mapError';
 import { WorkerClient } from '../src/worker/client';
 import { defaultWorkerCount } from '../src/worker/pool';
 import { mapErrorRows, mapErrorTable, type MapErrorCase } from './mapError';
+import { kernelProfileSection } from './kernelTimes';
 import { textTable } from './table';
 import { flopsPerEvaluation, measureMatmulFlopRate, physicalLimitMs } from './limits';
 import type { BackendName, ExplainResult } from '../src/core/types';
@@ -470,6 +471,11 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(ROOT, 'bench-map-error.json'), JSON.stringify({ date: new Date().toISOString(), mapError }, null, 2));
     return;
   }
+  if (process.env.PATHLENS_BENCH_KERNELS_ONLY) {
+    const kernelProfile = await kernelProfileSection(ZOO, (line) => console.log(line));
+    fs.writeFileSync(path.join(ROOT, 'bench-kernels.json'), JSON.stringify({ date: new Date().toISOString(), kernelProfile }, null, 2));
+    return;
+  }
   const backends = await availableBackends();
   console.log(`backends: ${backends.join(', ')}; ${os.cpus().length} cores; node ${process.version}`);
   const rows: Row[] = [];
@@ -510,10 +516,15 @@ async function main(): Promise<void> {
   const limits = await limitRows(rows, cases());
   console.log('\nPhysical limit: FLOPs per evaluation (forward + input gradient) / single-thread matmul rate, per worker');
   console.log(limitTable(limits));
+  const kernelProfile = await kernelProfileSection(ZOO, (line) => console.log(line));
   const out = path.join(ROOT, 'bench-results.json');
   fs.writeFileSync(
     out,
-    JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits }, null, 2),
+    JSON.stringify(
+      { date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits, kernelProfile },
+      null,
+      2,
+    ),
   );
   console.log(`\nwrote ${out}`);
 }
