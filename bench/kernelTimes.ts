@@ -212,7 +212,10 @@ export async function kernelProfile(modelPath: string, batch: number, repeats: n
   const arms = { before: [] as Map<string, Tally>[], after: [] as Map<string, Tally>[] };
   const whole = { before: [] as { cpu: number; wall: number }[], after: [] as { cpu: number; wall: number }[] };
   try {
-    for (const on of [false, true]) (setNativeKernelsEnabled(on), once()); // warm-up both paths
+    for (const on of [false, true]) {
+      setNativeKernelsEnabled(on);
+      once(); // warm-up of both paths
+    }
     for (let i = 0; i < repeats; i++) {
       for (const arm of ['before', 'after'] as const) {
         setNativeKernelsEnabled(arm === 'after');
