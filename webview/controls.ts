@@ -48,7 +48,7 @@ export function select(
  * A numeric field. Integers use a native number input (step 1); other numbers a decimal text input,
  * since a native step would flag ordinary values (0.0123) as invalid. Range checks are ours.
  */
-function numberField(
+export function numberField(
   label: string,
   value: number,
   spec: { min?: number; max?: number; step?: 1 },

@@ -35,6 +35,9 @@ import { NeuronsView } from './neurons';
 import { applyNeuronsMessage, initialNeuronsState, isNeuronsMessage, rankingRequest, type NeuronsViewState } from './neuronsState';
 import type { Region } from '../src/shared/neurons';
 import { applySanityMessage, isSanityMessage, type SanityViewState } from './sanityState';
+import { EvaluateView } from './evaluate';
+import { applyEvaluateMessage, initialEvaluateState, isEvaluateMessage, requestStep, type EvaluateViewState } from './evaluateState';
+import { methodColor } from '../src/shared/evaluate';
 
 const api = vscodeApi();
 const post = (message: WebviewToHost) => api.postMessage(message);
@@ -204,6 +207,21 @@ class App implements CellHost {
     },
   });
 
+  private evaluateState: EvaluateViewState = initialEvaluateState();
+  private readonly evaluateView = new EvaluateView({
+    evaluate: (settings) => post({ type: 'evaluate', ...settings }),
+    cancel: () => post({ type: 'cancel' }),
+    change: (change) => {
+      this.evaluateState = { ...this.evaluateState, ...change };
+      this.queueRender();
+    },
+    inspect: (request) => {
+      this.evaluateState = requestStep(this.evaluateState, request);
+      post({ type: 'evaluate-step', ...request });
+      this.queueRender();
+    },
+  });
+
   constructor(root: HTMLElement) {
     this.root = root;
     this.state = decodeState(api.getState()) ?? initialState();
@@ -217,6 +235,7 @@ class App implements CellHost {
       this.controlsBox,
       this.grid,
       this.table,
+      this.evaluateView.root,
       this.neuronsView.root,
     );
     window.addEventListener('message', (e) => this.onMessage(e.data));
@@ -239,6 +258,11 @@ class App implements CellHost {
       this.queueRender();
       return;
     }
+    if (isEvaluateMessage(data)) {
+      this.evaluateState = applyEvaluateMessage(this.evaluateState, data);
+      this.queueRender();
+      return;
+    }
     if (isSanityMessage(data)) {
       try {
         const fresh = data.type === 'sanity-start';
@@ -251,6 +275,9 @@ class App implements CellHost {
       return;
     }
     if (!isHostMessage(data)) return;
+    // A new run brings new maps: the evaluation of the old ones is cleared (its settings stay).
+    if (data.type === 'run' && data.runId !== this.state.runId)
+      this.evaluateState = { ...initialEvaluateState(), settings: this.evaluateState.settings };
     try {
       this.setState(applyHostMessage(this.state, data));
     } catch (err) {
@@ -370,6 +397,12 @@ class App implements CellHost {
     this.renderControls(s);
     this.renderGrid(s);
     this.renderTable(s);
+    this.evaluateView.update(this.evaluateState, {
+      ready: started && !s.running && Object.keys(s.results).length > 0,
+      images: s.inputs.some((i) => i?.shape.length === 3),
+      display: (i) => s.inputs[i]?.display ?? null,
+      themeKey: this.themeKey,
+    });
   }
 
   private headerFor: unknown = null;
@@ -461,14 +494,21 @@ class App implements CellHost {
         this.grid.style.setProperty('--methods', String(Math.max(1, s.methods.length)));
         this.grid.append(
           h('div', { class: 'grid-corner' }, 'Input'),
-          ...s.methods.map((m) =>
-            h(
+          ...s.methods.map((m) => {
+            // The method's colour in the Evaluate view's curves and leaderboard.
+            const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true', 'data-testid': `method-swatch-${m.name}` });
+            swatch.style.background = methodColor(
+              m.name,
+              s.methods.map((x) => x.name),
+            );
+            return h(
               'div',
               { class: 'grid-col-head', title: m.description },
+              swatch,
               h('strong', {}, m.title),
               h('span', { class: 'muted' }, ` ${m.name}`),
-            ),
-          ),
+            );
+          }),
         );
         for (let i = 0; i < s.inputCount; i++) {
           const row = new InputRow(i, this);

@@ -11,7 +11,14 @@ import { buildReport, mergeShards, parseShard, reportFileName } from '../core/ev
 import { prepareOutputFolder, writeFileAtomic } from '../core/safety';
 import { renderEvaluateHtml } from '../core/report/evaluateHtml';
 import { PathLensError } from '../shared/errors';
-import { METRIC_NAMES, type EvaluatedInput, type EvaluateReport, type MetricName, type SummaryRow } from '../shared/evaluate';
+import {
+  evaluateSettingsRecord,
+  METRIC_NAMES,
+  type EvaluatedInput,
+  type EvaluateReport,
+  type MetricName,
+  type SummaryRow,
+} from '../shared/evaluate';
 import type { EvaluateJob, EvaluatePlan, WorkerEvent } from '../shared/protocol';
 import type { BackendChoice } from '../shared/types';
 import { WorkerError, type WorkerClient } from '../worker/client';
@@ -275,25 +282,7 @@ export async function runEvaluateCommand(
   const kept = [...cached.values()].filter(
     (entry) => entry.index < final.inputs && (job.shard === null || entry.index % job.shard.count === job.shard.index - 1),
   );
-  const report = buildReport(
-    {
-      model: final.model,
-      backend: final.backend,
-      preprocessing: final.preprocessing,
-      methods: job.methods,
-      metrics: job.metrics,
-      evalSteps: job.evalSteps,
-      patch: job.patch,
-      target: job.target,
-      baseline: job.options.baseline ?? 'zero',
-      output: job.output,
-      seed: job.seed,
-      bootstrap: command.bootstrap,
-      options: job.options as Record<string, unknown>,
-    },
-    job.shard,
-    [...kept, ...fresh],
-  );
+  const report = buildReport(evaluateSettingsRecord(job, final, command.bootstrap), job.shard, [...kept, ...fresh]);
   emitReport(report, out, command.json, stderr);
   const failed = report.inputs.filter((i) => i.error);
   for (const f of failed) stderr(`pathlens: ${f.path}: ${f.error}`);

@@ -24,6 +24,7 @@ import type { SanityResult } from '../shared/sanity';
 import { METRIC_LABELS } from '../shared/sanity';
 import type { MethodCatalog } from '../shared/methods';
 import { NeuronsRunner } from './neuronsRunner';
+import { EvaluateRunner } from './evaluateRunner';
 import { buildJob, type PathLensSettings } from './settings';
 import { createNonce, renderPanelHtml } from './webviewHtml';
 import { toWireError, type HostWorker } from './worker';
@@ -89,6 +90,7 @@ export class ExplainPanel implements vscode.Disposable {
   readonly state: RunState;
   readonly sanity: SanityRunState;
   private readonly neurons: NeuronsRunner;
+  private readonly evaluation: EvaluateRunner;
   private sanityCurrent: { job: RunningJob<SanityResult>; cancelTimer?: NodeJS.Timeout } | null = null;
   private ready = false;
   /** Cancel was pressed during this run (stops the remaining jobs of a multi-job scope). */
@@ -111,6 +113,7 @@ export class ExplainPanel implements vscode.Disposable {
     panel.title = ExplainPanel.title(modelPath);
     webview.html = this.html();
     this.neurons = new NeuronsRunner(modelPath, ctx.worker, ctx.log, (messages) => this.post(messages));
+    this.evaluation = new EvaluateRunner(ctx.worker, ctx.log, (messages) => this.post(messages));
     this.disposables.push(
       webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
       panel.onDidChangeViewState(() => {
@@ -149,7 +152,7 @@ export class ExplainPanel implements vscode.Disposable {
   }
 
   get running(): boolean {
-    return this.current !== null || this.sanityCurrent !== null;
+    return this.current !== null || this.sanityCurrent !== null || this.evaluation.running;
   }
 
   private post(messages: HostToWebview[]): void {
@@ -178,6 +181,9 @@ export class ExplainPanel implements vscode.Disposable {
   /** Runs a full job (cancelling a previous run of this panel). Resolves when it ended, with its error if it failed. */
   async runFull(job: ExplainJob): Promise<RunEnd> {
     if (this.current) await this.cancelAndWait();
+    // New maps: an evaluation of the old ones no longer describes the comparison.
+    if (this.evaluation.running) this.evaluation.cancel('new run');
+    this.evaluation.state.clear();
     this.state.beginFull(job);
     void this.rememberJob(job);
     const end = await this.execute({ kind: 'full' }, [job]);
@@ -281,6 +287,7 @@ export class ExplainPanel implements vscode.Disposable {
   cancel(source: string): void {
     this.cancelSanity(source);
     this.neurons.cancel();
+    this.evaluation.cancel(source);
     const current = this.current;
     if (!current || current.cancelTimer) return;
     this.cancelRequested = true;
@@ -398,6 +405,7 @@ export class ExplainPanel implements vscode.Disposable {
         this.post(this.state.replay());
         this.post(this.sanity.replay());
         this.post(this.neurons.replay());
+        this.post(this.evaluation.state.replay());
         return;
       case 'cancel':
         this.cancel('panel');
@@ -418,9 +426,14 @@ export class ExplainPanel implements vscode.Disposable {
           log: this.ctx.log,
           defaultUri: (fileName) => this.defaultExportUri(fileName),
           result: () => this.state.toResult(),
+          evaluation: () => this.evaluation.state.report() ?? undefined,
         });
       case 'neurons':
         return this.runNeurons(message);
+      case 'evaluate':
+        return this.runEvaluate(message);
+      case 'evaluate-step':
+        return this.evaluation.showStep(message);
       case 'log': {
         const line = `[panel] ${message.message}`;
         if (message.level === 'error') this.ctx.log.error(line);
@@ -443,6 +456,22 @@ export class ExplainPanel implements vscode.Disposable {
     await this.neurons.run(neuronsRequest, { job, inputPath: input.path, target: input.target.index });
   }
 
+  /** The Evaluate view's request: score every map of the comparison (the run must have ended). */
+  private async runEvaluate(message: Extract<WebviewToHost, { type: 'evaluate' }>): Promise<void> {
+    const job = this.state.job;
+    const maps = this.state.evaluationMaps();
+    const refuse = (why: string) => {
+      void vscode.window.showInformationMessage(`PathLens: ${why}`);
+      this.post([
+        { type: 'evaluate-done', evaluateId: this.evaluation.state.evaluateId, cancelled: false, error: { code: 'usage', message: why } },
+      ]);
+    };
+    if (this.current || !job) return refuse('the comparison is still being computed; evaluate it when its maps are there.');
+    if (maps.length === 0) return refuse('no input has a map of every method yet, so there is nothing to evaluate.');
+    const { type: _type, ...settings } = message;
+    await this.evaluation.run({ job, maps }, settings);
+  }
+
   private defaultExportUri(fileName: string): vscode.Uri {
     const folder =
       vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.modelPath))?.uri ?? vscode.Uri.file(path.dirname(this.modelPath));
@@ -452,7 +481,7 @@ export class ExplainPanel implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.current || this.sanityCurrent) this.cancel('panel closed');
+    if (this.current || this.sanityCurrent || this.evaluation.running) this.cancel('panel closed');
     this.onDispose.fire();
     this.onDispose.dispose();
     for (const d of this.disposables) d.dispose();

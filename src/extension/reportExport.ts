@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { inputStem } from '../shared/fileNames';
 import type { WebviewToHost } from '../shared/protocol';
 import type { ExplainResult } from '../shared/types';
+import type { EvaluateReport } from '../shared/evaluate';
 import type { Log } from './log';
 import { notificationProgress } from './progress';
 import { toWireError, type HostWorker } from './worker';
@@ -21,6 +22,8 @@ export interface ExportContext {
   defaultUri(fileName: string): vscode.Uri;
   /** The panel's finished result, if any. */
   result(): ExplainResult | null;
+  /** The Evaluate view's finished evaluation of these maps, if any (the HTML report gets its section). */
+  evaluation?(): EvaluateReport | undefined;
 }
 
 export async function exportFromPanel(message: ExportMessage, ctx: ExportContext): Promise<void> {
@@ -67,7 +70,8 @@ async function writeInWorker(result: ExplainResult, format: 'html' | 'json', tar
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     async (progress, token) => {
       const bar = notificationProgress(progress);
-      const job = ctx.worker.exportReport({ result, format, file: target.fsPath }, (event) => {
+      const evaluation = format === 'html' ? ctx.evaluation?.() : undefined;
+      const job = ctx.worker.exportReport({ result, format, file: target.fsPath, ...(evaluation ? { evaluation } : {}) }, (event) => {
         if (event.kind === 'progress') bar.report(event.progress);
       });
       const onCancel = token.onCancellationRequested(() => job.cancel());

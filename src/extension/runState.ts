@@ -5,7 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import type { ExplainResult, InputResult, MethodResult, ModelSummary, BackendName, Preprocessing } from '../shared/types';
-import type { ExplainJob, HostToWebview, InputStarted, MethodInfo, WireError, WorkerEvent } from '../shared/protocol';
+import type { EvaluateMaps, ExplainJob, HostToWebview, InputStarted, MethodInfo, WireError, WorkerEvent } from '../shared/protocol';
 
 /** What a run recomputes: everything, one input for another class, or one (input, method) map. */
 export type RunScope =
@@ -239,6 +239,29 @@ export class RunState {
     if (this.runError) out.push({ type: 'error', runId: this.runId, error: this.runError });
     if (this.finished) out.push({ type: 'done', runId: this.runId, cancelled: this.finished.cancelled });
     return out;
+  }
+
+  /**
+   * The maps of the comparison for an evaluation, by input position: every input that has a map of
+   * each method of the run (inputs that failed or were cancelled half-way are left out).
+   */
+  evaluationMaps(): EvaluateMaps[] {
+    const methods = this.job?.methods ?? [];
+    const maps: EvaluateMaps[] = [];
+    this.inputs.forEach((state, index) => {
+      if (!state || state.error) return;
+      const results = methods.map((m) => state.results.find((r) => r.method === m));
+      if (results.some((r) => r === undefined)) return;
+      const { path, prediction, target } = state.started;
+      maps.push({
+        index,
+        path,
+        prediction,
+        target,
+        results: results.map((r) => ({ method: r!.method, params: r!.params, attribution: r!.attribution })),
+      });
+    });
+    return maps;
   }
 
   /** The current results as one ExplainResult (for JSON / HTML export), or null before any input. */

@@ -6,6 +6,10 @@ import * as path from 'node:path';
 import { describeError } from '../shared/errors';
 import type { BackendName } from '../shared/types';
 import type {
+  EvaluateJob,
+  EvaluatePlan,
+  EvaluateStepJob,
+  PerturbedStep,
   ExplainJob,
   NeuronsJob,
   ExportJob,
@@ -137,6 +141,16 @@ export class HostWorker {
   /** Attributes to a layer's units (or one unit's view); progress events go to `listener`. */
   neurons(job: NeuronsJob, listener: (event: WorkerEvent) => void): RunningJob<NeuronsResult> {
     return this.track(this.withStart((client) => client.neurons(job, listener)));
+  }
+
+  /** Faithfulness curves of the panel's maps; plan, per-input and progress events go to `listener`. */
+  evaluate(job: EvaluateJob, listener: (event: WorkerEvent) => void): RunningJob<EvaluatePlan> {
+    return this.track(this.withStart((client) => client.evaluate(job, listener)));
+  }
+
+  /** The perturbed copy behind one curve point. */
+  evaluateStep(job: EvaluateStepJob): RunningJob<PerturbedStep> {
+    return this.track(this.withStart((client) => client.evaluateStep(job)));
   }
 
   info(modelPath: string): RunningJob<{ summary: ModelSummary; preprocessing: Preprocessing | null }> {

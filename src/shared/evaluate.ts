@@ -92,6 +92,32 @@ export interface EvaluateSettingsRecord {
   options: Record<string, unknown>;
 }
 
+/** The settings record of an evaluate job, from the job and what the worker reported (model, backend, preprocessing). */
+export function evaluateSettingsRecord(
+  job: Pick<EvaluateSettingsRecord, 'methods' | 'metrics' | 'evalSteps' | 'patch' | 'target' | 'output' | 'seed'> & {
+    options: { baseline?: string };
+  },
+  plan: Pick<EvaluateSettingsRecord, 'model' | 'backend' | 'preprocessing'>,
+  bootstrap: number,
+): EvaluateSettingsRecord {
+  const { methods, metrics, evalSteps, patch, target, output, seed, options } = job;
+  return {
+    model: plan.model,
+    backend: plan.backend,
+    preprocessing: plan.preprocessing,
+    methods,
+    metrics,
+    evalSteps,
+    patch,
+    target,
+    baseline: options.baseline ?? 'zero',
+    output,
+    seed,
+    bootstrap,
+    options: options as Record<string, unknown>,
+  };
+}
+
 export interface EvaluateReport extends EvaluateSettingsRecord {
   shard: Shard | null;
   reference: { method: typeof RANDOM_METHOD; seed: number };

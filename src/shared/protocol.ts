@@ -10,16 +10,19 @@ import type {
   MethodResult,
   ModelSummary,
   OutputKind,
+  Prediction,
   PreparedInput,
   Preprocessing,
   Progress,
   QuadratureRuleName,
+  Target,
 } from './types';
 import type { ErrorCode } from './errors';
 import type { MethodInfo } from './methods';
 import type { SanityCheck, SanityEvent, SanityResult, SanitySettings } from './sanity';
 import type { LayerChoice, NeuronMethod, NeuronsResult, Region } from './neurons';
-import type { EvaluatedInput, MetricName, Shard, SummaryRow } from './evaluate';
+import type { EvaluatedInput, EvaluateReport, MetricName, Shard, SummaryRow } from './evaluate';
+import { METRIC_NAMES } from './evaluate';
 
 export type { MethodInfo, ParameterSpec } from './methods';
 
@@ -102,7 +105,9 @@ export type WorkerRequest =
   /** Write a finished result as a file (the HTML report encodes a PNG per map: worker work). */
   | { kind: 'export'; jobId: number; job: ExportJob; cancelFlag?: SharedArrayBuffer }
   /** Faithfulness curves (EVALUATION.md): explain each input, perturb by each map, score the curves. */
-  | { kind: 'evaluate'; jobId: number; job: EvaluateJob; cancelFlag?: SharedArrayBuffer };
+  | { kind: 'evaluate'; jobId: number; job: EvaluateJob; cancelFlag?: SharedArrayBuffer }
+  /** One perturbed copy of an evaluated input (the panel shows it when a curve point is clicked). */
+  | { kind: 'evaluate-step'; jobId: number; job: EvaluateStepJob; cancelFlag?: SharedArrayBuffer };
 
 /** `pathlens evaluate` / the panel's Evaluate view: the explain job plus the metric settings. */
 export interface EvaluateJob extends ExplainJob {
@@ -116,6 +121,57 @@ export interface EvaluateJob extends ExplainJob {
   done: number[];
   /** Bootstrap resamples of the summary the job returns over the inputs it evaluated (default 1000). */
   bootstrap?: number;
+  /**
+   * Maps computed already (the panel's comparison), by input position: those inputs are scored with
+   * exactly these maps, prediction and target instead of being explained again; the others are skipped.
+   */
+  maps?: EvaluateMaps[];
+}
+
+/** One input's maps as the panel has them (its target may differ from the job's after a class change). */
+export interface EvaluateMaps {
+  /** Position among the job's inputs. */
+  index: number;
+  path: string;
+  prediction: Prediction;
+  target: Target;
+  results: Pick<MethodResult, 'method' | 'params' | 'attribution'>[];
+}
+
+/**
+ * The perturbed copy x^(k) of one evaluated input at step k of one metric (EVALUATION.md §5), for the
+ * map `attribution` (null: the seeded random reference ranking of that input).
+ */
+export interface EvaluateStepJob {
+  modelPath: string;
+  /** The evaluate job's inputs and loading options: `index` is a position among them. */
+  inputs: string[];
+  maxRows?: number;
+  preprocess?: string;
+  baseline?: string;
+  memoryBudgetMB?: number;
+  index: number;
+  attribution: Float32Array | null;
+  metric: MetricName;
+  evalSteps: number;
+  patch: number | null;
+  seed: number;
+  step: number;
+}
+
+/** The perturbed copy: as an image (model input size, pixels) when the input is one, else its values. */
+export interface PerturbedStep {
+  index: number;
+  metric: MetricName;
+  step: number;
+  fraction: number;
+  /** Features replaced (deletion, MoRF, LeRF) or taken from x (insertion) so far: m_k of D. */
+  changed: number;
+  features: number;
+  display?: { width: number; height: number; rgba: Uint8Array };
+  /** Non-image inputs: the copy's values in model space, and per element whether it changed. */
+  values?: Float32Array;
+  changedMask?: Uint8Array;
 }
 
 /** What an evaluate job reports at its start and end (the per-input entries stream as events). */
@@ -136,6 +192,8 @@ export interface ExportJob {
   result: ExplainResult;
   format: 'html' | 'json';
   file: string;
+  /** The panel's evaluation of these maps, when it ran: the HTML report gets its faithfulness section. */
+  evaluation?: EvaluateReport;
 }
 
 export interface ReportExported {
@@ -288,6 +346,7 @@ export type WorkerEvent =
   | { kind: 'evaluate-plan'; jobId: number; plan: EvaluatePlan }
   | { kind: 'evaluate-input'; jobId: number; input: EvaluatedInput }
   | { kind: 'evaluate-done'; jobId: number; result: EvaluatePlan }
+  | { kind: 'evaluate-step-done'; jobId: number; result: PerturbedStep }
   | { kind: 'error'; jobId: number; error: WireError };
 
 export interface WireError {
@@ -336,7 +395,39 @@ export type HostToWebview =
   | { type: 'neurons-start'; neuronsId: number; request: NeuronsRequest }
   | { type: 'neurons-progress'; neuronsId: number; progress: Progress }
   | { type: 'neurons-result'; neuronsId: number; result: NeuronsResult }
-  | { type: 'neurons-done'; neuronsId: number; cancelled: boolean; error?: WireError };
+  | { type: 'neurons-done'; neuronsId: number; cancelled: boolean; error?: WireError }
+  /**
+   * The "Evaluate" view: 'evaluate-start' clears it for a new evaluation of the comparison's maps, then
+   * progress, one 'evaluate-input' per input (its curves), 'evaluate-done' with the leaderboard (or
+   * cancelled / failed); 'evaluate-step' answers a clicked curve point with the perturbed input.
+   */
+  | {
+      type: 'evaluate-start';
+      evaluateId: number;
+      settings: EvaluateViewSettings;
+      methods: string[];
+      inputs: { index: number; path: string }[];
+    }
+  | { type: 'evaluate-progress'; evaluateId: number; progress: Progress }
+  | { type: 'evaluate-input'; evaluateId: number; input: EvaluatedInput }
+  | { type: 'evaluate-done'; evaluateId: number; cancelled: boolean; summary?: SummaryRow[]; error?: WireError }
+  | { type: 'evaluate-step'; evaluateId: number; request: EvaluateStepRequest; result?: PerturbedStep; error?: WireError };
+
+/** The Evaluate view's settings (EVALUATION.md's flags). */
+export interface EvaluateViewSettings {
+  metrics: MetricName[];
+  evalSteps: number;
+  patch: number | null;
+  bootstrap: number;
+}
+
+/** A clicked curve point: input, method (or 'random'), metric and step k. */
+export interface EvaluateStepRequest {
+  inputIndex: number;
+  method: string;
+  metric: MetricName;
+  step: number;
+}
 
 /** What the Neurons view asks for: a layer's units (optionally for a region), or one unit's view. */
 export interface NeuronsRequest {
@@ -359,7 +450,10 @@ export type WebviewToHost =
   | { type: 'export'; format: 'png'; fileName: string; dataUrl: string }
   | { type: 'export'; format: 'json' | 'html' }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  | ({ type: 'neurons' } & NeuronsRequest);
+  | ({ type: 'neurons' } & NeuronsRequest)
+  /** Evaluate the comparison's maps (every input and method the panel shows). */
+  | ({ type: 'evaluate' } & EvaluateViewSettings)
+  | ({ type: 'evaluate-step' } & EvaluateStepRequest);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1_000_000;
@@ -403,6 +497,12 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | null {
         : null;
     case 'neurons':
       return parseNeuronsRequest(raw);
+    case 'evaluate':
+      return parseEvaluateRequest(raw);
+    case 'evaluate-step':
+      return isIndex(raw.inputIndex) && isShortString(raw.method, 64) && isMetric(raw.metric) && isIndex(raw.step)
+        ? { type: 'evaluate-step', inputIndex: raw.inputIndex, method: raw.method, metric: raw.metric, step: raw.step }
+        : null;
     default:
       return null;
   }
@@ -426,4 +526,16 @@ function parseNeuronsRequest(raw: Record<string, unknown>): WebviewToHost | null
     request.region = region;
   }
   return request;
+}
+
+const isMetric = (v: unknown): v is MetricName => typeof v === 'string' && (METRIC_NAMES as readonly string[]).includes(v);
+const isWhole = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/** Limits as the CLI's: steps within the safety limit's spirit, bootstrap bounded so a click cannot stall the worker. */
+function parseEvaluateRequest(raw: Record<string, unknown>): WebviewToHost | null {
+  if (!Array.isArray(raw.metrics) || raw.metrics.length === 0 || !raw.metrics.every(isMetric)) return null;
+  if (!isWhole(raw.evalSteps, 1, 1000) || !isWhole(raw.bootstrap, 1, 100_000)) return null;
+  if (raw.patch !== null && !isWhole(raw.patch, 1, 4096)) return null;
+  const metrics = METRIC_NAMES.filter((m) => (raw.metrics as string[]).includes(m));
+  return { type: 'evaluate', metrics, evalSteps: raw.evalSteps, patch: raw.patch as number | null, bootstrap: raw.bootstrap };
 }

@@ -14,6 +14,8 @@ import type {
   NeuronsJob,
   EvaluateJob,
   EvaluatePlan,
+  EvaluateStepJob,
+  PerturbedStep,
   PatternsFitJob,
   PatternsFitted,
   ReportExported,
@@ -143,6 +145,14 @@ export class WorkerClient {
     return this.run<EvaluatePlan>((id, cancelFlag) => ({ kind: 'evaluate', jobId: id, job, cancelFlag }), listener);
   }
 
+  /** One perturbed copy of an evaluated input (a clicked curve point). */
+  evaluateStep(job: EvaluateStepJob): RunningJob<PerturbedStep> {
+    return this.run<PerturbedStep>(
+      (id, cancelFlag) => ({ kind: 'evaluate-step', jobId: id, job, cancelFlag }),
+      () => {},
+    );
+  }
+
   /** The worker's live tensor count and bytes (for leak checks). */
   memory(): Promise<{ numTensors: number; numBytes: number }> {
     return this.run<{ numTensors: number; numBytes: number }>(
@@ -203,7 +213,8 @@ export class WorkerClient {
       event.kind === 'patterns-fitted' ||
       event.kind === 'neurons-done' ||
       event.kind === 'exported' ||
-      event.kind === 'evaluate-done'
+      event.kind === 'evaluate-done' ||
+      event.kind === 'evaluate-step-done'
     ) {
       this.pending.delete(event.jobId);
       job.resolve(event.result as never);

@@ -15,7 +15,7 @@ import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs
 import { defaultWorkerCount, EvaluationPool } from './pool';
 import { runSanityJob } from './sanityJob';
 import { runNeuronsJob } from './neuronsJob';
-import { runEvaluateJob } from './evaluateJob';
+import { runEvaluateJob, runEvaluateStepJob } from './evaluateJob';
 import { runExportJob } from './exportJob';
 
 const port = parentPort;
@@ -66,6 +66,9 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     } else if (request.kind === 'evaluate') {
       const result = await runEvaluateJob(request.jobId, request.job, cache, signal, emit, remotesFor(request.job));
       emit({ kind: 'evaluate-done', jobId: request.jobId, result });
+    } else if (request.kind === 'evaluate-step') {
+      const result = await runEvaluateStepJob(request.job, cache, signal);
+      emit({ kind: 'evaluate-step-done', jobId: request.jobId, result });
     } else if (request.kind === 'export') {
       const result = await runExportJob(request.jobId, request.job, signal, emit);
       emit({ kind: 'exported', jobId: request.jobId, result });

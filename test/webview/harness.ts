@@ -13,7 +13,18 @@ import { initBackend } from '../../src/core/engine/backend';
 import { describeMethods } from '../../src/core/methods/catalog';
 import { MethodCatalog } from '../../src/shared/methods';
 import { renderPanelHtml } from '../../src/extension/webviewHtml';
-import type { ExplainJob, HostToWebview, MethodInfo, SanityJob, WorkerEvent } from '../../src/shared/protocol';
+import type {
+  EvaluateMaps,
+  EvaluateStepRequest,
+  EvaluateViewSettings,
+  ExplainJob,
+  HostToWebview,
+  MethodInfo,
+  SanityJob,
+  WorkerEvent,
+} from '../../src/shared/protocol';
+import { EvaluateRunState } from '../../src/extension/evaluateState';
+import { runEvaluateJob, runEvaluateStepJob } from '../../src/worker/evaluateJob';
 import { ModelCache, runExplainJob } from '../../src/worker/jobs';
 import { runSanityJob } from '../../src/worker/sanityJob';
 import { SanityRunState } from '../../src/extension/sanityState';
@@ -88,6 +99,13 @@ export function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** Pick an option of a vscode-single-select the way a user does: open it, click the option. */
+export async function choose(page: Page, testid: string, option: string): Promise<void> {
+  const select = page.getByTestId(testid);
+  await select.getByRole('combobox').click();
+  await select.getByRole('option', { name: option, exact: true }).click();
 }
 
 /** VS Code-like theme variables (a subset of what VS Code injects into webviews). */
@@ -430,4 +448,50 @@ export async function coreSanity(job: SanityJob): Promise<{ messages: HostToWebv
     cache.clear();
   }
   return { messages, events };
+}
+
+/** The maps of a core run's events by input position, as the host's RunState hands them to an evaluation. */
+export function mapsFromEvents(events: WorkerEvent[]): EvaluateMaps[] {
+  const maps: EvaluateMaps[] = [];
+  for (const e of events) {
+    if (e.kind === 'input') {
+      const { path, prediction, target } = e.input;
+      maps[e.inputIndex] = { index: e.inputIndex, path, prediction, target, results: [] };
+    } else if (e.kind === 'result') maps[e.inputIndex]!.results.push(e.result);
+  }
+  return maps.filter(Boolean);
+}
+
+/**
+ * Runs a real evaluation of a core run's maps (the worker's evaluate job, in this process) and turns
+ * its events into the host → webview messages through the host's EvaluateRunState; `step` answers a
+ * clicked curve point the same way the host does.
+ */
+export async function coreEvaluate(
+  job: ExplainJob,
+  events: WorkerEvent[],
+  settings: EvaluateViewSettings,
+): Promise<{ messages: HostToWebview[]; step(request: EvaluateStepRequest): Promise<HostToWebview[]> }> {
+  await initBackend('cpu');
+  const cache = new ModelCache();
+  const state = new EvaluateRunState();
+  const begun = state.begin({ job, maps: mapsFromEvents(events) }, settings);
+  const messages = [...begun.messages];
+  try {
+    const plan = await runEvaluateJob(1, begun.job, cache, { cancelled: false }, (e) => messages.push(...state.onEvent(e)));
+    messages.push(...state.finish({ plan }));
+  } finally {
+    cache.clear();
+  }
+  const step = async (request: EvaluateStepRequest) => {
+    const stepJob = state.stepJob(request);
+    if (!stepJob) throw new Error(`the curve point ${JSON.stringify(request)} names nothing evaluated`);
+    const stepCache = new ModelCache();
+    try {
+      return state.stepAnswered(request, { result: await runEvaluateStepJob(stepJob, stepCache, { cancelled: false }) });
+    } finally {
+      stepCache.clear();
+    }
+  };
+  return { messages, step };
 }

@@ -14,6 +14,7 @@ import { formatPercent } from '../../webview/display';
 import { parseWebviewMessage, type HostToWebview, type InputStarted } from '../../src/shared/protocol';
 import {
   ARTIFACTS,
+  choose,
   coreRun,
   launchChromium,
   methodInfos,
@@ -63,13 +64,6 @@ async function pixels(page: Page, testid: string): Promise<{ width: number; heig
 }
 
 const rgbAt = (img: { width: number; data: number[] }, index: number) => img.data.slice(index * 4, index * 4 + 3);
-
-/** Pick an option of a vscode-single-select the way a user does: open it, click the option. */
-async function choose(page: Page, testid: string, option: string): Promise<void> {
-  const select = page.getByTestId(testid);
-  await select.getByRole('combobox').click();
-  await select.getByRole('option', { name: option, exact: true }).click();
-}
 
 async function waitAttr(page: Page, testid: string, attr: string, value: string): Promise<void> {
   await page.waitForSelector(`[data-testid="${testid}"][${attr}="${value}"]`, { timeout: 10_000 });

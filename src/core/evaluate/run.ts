@@ -7,9 +7,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Evaluator } from '../engine/evaluator';
 import type { LoadedModel } from '../model/load';
 import { createRng } from '../random';
-import type { CancellationSignal, InputResult, OutputKind, PreparedInput, ProgressCallback } from '../types';
-import { featureLayout, featureScores, metricCurve, perturbedCopies, randomRanking, rankFeatures, type FeatureLayout } from './metrics';
+import type { CancellationSignal, InputResult, MethodResult, OutputKind, PreparedInput, Preprocessing, ProgressCallback } from '../types';
+import { displayOfImage } from '../input/preprocess';
+import {
+  featureLayout,
+  featureScores,
+  metricCurve,
+  metricOrder,
+  perturbedCopies,
+  perturbedCopyAt,
+  randomRanking,
+  rankFeatures,
+  stepCounts,
+  type FeatureLayout,
+} from './metrics';
 import { RANDOM_METHOD, type EvaluatedInput, type EvaluatedMethod, type MetricCurve, type MetricName } from '../../shared/evaluate';
+import type { PerturbedStep } from '../../shared/protocol';
 
 export type { EvaluatedInput };
 
@@ -31,11 +44,16 @@ export function referenceRanking(count: number, seed: number, index: number): In
   return randomRanking(count, createRng(`${seed}:random:${index}`));
 }
 
+/** What the curves need of an explained input: its prediction, fixed target and every method's map. */
+export type ExplainedMaps = Pick<InputResult, 'path' | 'prediction' | 'target'> & {
+  results: Pick<MethodResult, 'method' | 'params' | 'attribution'>[];
+};
+
 /** Curves of every method (and the random reference) for one input whose maps `explained` holds. */
 export async function evaluateExplained(
   model: LoadedModel,
   input: PreparedInput,
-  explained: InputResult,
+  explained: ExplainedMaps,
   baseline: Float32Array,
   settings: EvaluateSettings & { index: number; output: OutputKind },
   hooks: CurveHooks = {},
@@ -93,4 +111,33 @@ async function methodCurves(
     out[metric] = metricCurve(metric, values);
   }
   return out;
+}
+
+/**
+ * The perturbed copy x^(k) that curve point k of `metric` fed to the model, for one map (null: the
+ * input's random reference ranking), shown as an image when the input is one.
+ */
+export function perturbedStep(
+  input: PreparedInput,
+  baseline: Float32Array,
+  attribution: ArrayLike<number> | null,
+  settings: EvaluateSettings & { index: number; metric: MetricName; step: number },
+  preprocessing: Preprocessing | null,
+): PerturbedStep {
+  const { metric, evalSteps, step } = settings;
+  if (!Number.isInteger(step) || step < 0 || step > evalSteps) throw new RangeError(`step ${step} is outside 0…${evalSteps}`);
+  const layout = featureLayout(input.shape, settings.patch);
+  if (attribution !== null && attribution.length !== input.data.length)
+    throw new RangeError(`the map has ${attribution.length} values but the input has ${input.data.length}`);
+  const ranking =
+    attribution === null ? referenceRanking(layout.count, settings.seed, settings.index) : rankFeatures(featureScores(attribution, layout));
+  const copy = perturbedCopyAt(metric, input.data, baseline, layout, ranking, evalSteps, step);
+  const changed = stepCounts(layout.count, evalSteps)[step]!;
+  const out: PerturbedStep = { index: settings.index, metric, step, fraction: step / evalSteps, changed, features: layout.count };
+  if (input.kind === 'image' && preprocessing && input.shape.length === 3)
+    return { ...out, display: displayOfImage(copy, input.shape, preprocessing) };
+  const mask = new Uint8Array(copy.length);
+  const order = metricOrder(metric, ranking);
+  for (let i = 0; i < changed; i++) for (const o of layout.members[order[i]!]!) mask[o] = 1;
+  return { ...out, values: copy, changedMask: mask };
 }

@@ -48,6 +48,33 @@ export function normalizePixel(p: Preprocessing, pixel: number, c: number): numb
   return (pixel - channelMean(p, c)) / channelStd(p, c);
 }
 
+/** The 0..255 pixel of a model-space value in channel c (the inverse of normalizePixel), unclamped. */
+export function pixelOf(p: Preprocessing, value: number, c: number): number {
+  return value * channelStd(p, c) + channelMean(p, c);
+}
+
+/**
+ * An NHWC image in model space as display RGBA (1 channel → gray): how a perturbed copy looks to a
+ * person. Values outside 0..255 (a noise baseline) are clamped.
+ */
+export function displayOfImage(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  p: Preprocessing,
+): { width: number; height: number; rgba: Uint8Array } {
+  const [height, width, channels] = shape as [number, number, number];
+  const rgba = new Uint8Array(width * height * 4);
+  const byte = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < 3; c++) {
+      const source = channels === 1 ? 0 : Math.min(c, channels - 1);
+      rgba[i * 4 + c] = byte(pixelOf(p, data[i * channels + source], source));
+    }
+    rgba[i * 4 + 3] = 255;
+  }
+  return { width, height, rgba };
+}
+
 /** Model-space [min, max] of pixels 0 and 255 over `channels` channels. */
 export function preprocessRange(p: Preprocessing, channels: number): [number, number] {
   let lo = Infinity,
