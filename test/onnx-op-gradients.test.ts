@@ -81,6 +81,18 @@ const CASES: GradCase[] = [
     consts: [floatTensor('w', [3, 4], r(12, 6)), floatTensor('c', [3], r(3, 7))],
   },
   { name: 'MatMul batched', x: [2, 3, 4, 5], node: { op: 'MatMul', inputs: ['x', 'w'] }, consts: [floatTensor('w', [5, 2], r(10, 8))] },
+  {
+    name: 'MatMul weight with unit batch dims',
+    x: [3, 4, 5],
+    node: { op: 'MatMul', inputs: ['x', 'w'] },
+    consts: [floatTensor('w', [1, 1, 5, 2], r(10, 9))],
+  },
+  {
+    name: 'MatMul per-batch operand (broadcast)',
+    x: [1, 4, 5],
+    node: { op: 'MatMul', inputs: ['x', 'w'] },
+    consts: [floatTensor('w', [3, 5, 2], r(30, 10))],
+  },
   { name: 'Relu', x: [2, 5], node: { op: 'Relu' } },
   { name: 'Sigmoid', x: [2, 5], node: { op: 'Sigmoid' } },
   { name: 'Tanh', x: [2, 5], node: { op: 'Tanh' } },
@@ -223,11 +235,12 @@ function objective(c: GradCase): { f: (x: tf.Tensor) => tf.Scalar; dispose: () =
   return { f, dispose: () => plan.dispose() };
 }
 
-beforeAll(async () => {
-  await initBackend('cpu');
-});
+// Both backends: PathLens replaces several wasm gradient kernels (src/core/engine/wasmKernels.ts).
+describe.each(['cpu', 'wasm'] as const)('ONNX op gradients vs central differences (%s)', (backend) => {
+  beforeAll(async () => {
+    expect(await initBackend(backend)).toBe(backend);
+  });
 
-describe('ONNX op gradients vs central differences (cpu)', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const { f, dispose } = objective(c);
     tf.tidy(() => {

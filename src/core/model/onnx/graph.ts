@@ -102,15 +102,14 @@ export class ExecutionPlan {
     this.constantTensors.add(t);
   }
 
-  private context(node: GraphNode, inputs: (tf.Tensor | undefined)[]): OpContext {
-    // Derived weights (TF.js-layout filters) are cached only when every input is a constant.
-    const cacheable = inputs.every((t) => !t || this.constantTensors.has(t));
+  private context(node: GraphNode): OpContext {
     return {
       attrs: node.attrs,
       opset: node.opset,
       name: node.name,
-      cached: (key, make) => {
-        if (!cacheable) return make();
+      // Derived weights (TF.js-layout filters) are cached when the tensors they derive from are constants.
+      cached: (key, sources, make) => {
+        if (!sources.every((t) => this.constantTensors.has(t))) return make();
         const full = `${node.name}\u0000${key}`;
         let t = this.caches.get(full);
         if (!t) {
@@ -131,7 +130,7 @@ export class ExecutionPlan {
 
   private apply(node: GraphNode, inputs: (tf.Tensor | undefined)[]): tf.Tensor[] {
     try {
-      const out = node.fn(inputs, this.context(node, inputs));
+      const out = node.fn(inputs, this.context(node));
       return Array.isArray(out) ? out : [out];
     } catch (err) {
       if (err instanceof PathLensError) throw err;

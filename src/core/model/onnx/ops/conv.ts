@@ -91,7 +91,7 @@ function conv(inputs: OpInputs, ctx: OpContext): tf.Tensor {
   const group = ctx.attrs.int('group', 1);
   const channels = x4.shape[1];
   const depthwise = group > 1 && group === channels && w.shape[1] === 1;
-  const filter = ctx.cached('filter', () =>
+  const filter = ctx.cached('filter', [w], () =>
     dilateFilter(tfFilter(w, depthwise, channels), pair(ctx.attrs.ints('dilations'), 1, spatial)),
   ) as tf.Tensor4D;
   const kernel = pair(w.shape.slice(2), 1, spatial);

@@ -20,6 +20,14 @@ function batchedMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
   const dims = broadcastShape(batchA, batchB);
+  if (batchB.every((d) => d === 1)) {
+    // A weight shared by every batch entry (x @ W of Linear layers on [N, tokens, K] or [N, H, W, K]):
+    // one 2-D product over all rows, instead of a copy of W per batch entry (ConvNeXt-Tiny: 5.8 GB).
+    const [m, k] = a.shape.slice(-2) as [number, number];
+    const rows = tf.reshape(tf.broadcastTo(a, [...dims, m, k]), [-1, k]) as tf.Tensor2D;
+    const y = tf.matMul(rows, tf.reshape(b, [k, -1]) as tf.Tensor2D);
+    return tf.reshape(y, [...dims, m, y.shape[1]!]);
+  }
   const a3 = tf.reshape(tf.broadcastTo(a, [...dims, ...a.shape.slice(-2)]), [
     -1,
     ...a.shape.slice(-2),

@@ -8,8 +8,11 @@ export interface OpContext {
   /** ai.onnx opset version in force for this node. */
   opset: number;
   name: string;
-  /** A tensor kept for the life of the current execution plan (weights in TF.js layout), made once. */
-  cached(key: string, make: () => tf.Tensor): tf.Tensor;
+  /**
+   * A tensor derived from `sources` (weights in TF.js layout), made once and kept for the life of the
+   * current execution plan when every source is a constant; made afresh on each call otherwise.
+   */
+  cached(key: string, sources: readonly tf.Tensor[], make: () => tf.Tensor): tf.Tensor;
   /** A tensor-valued attribute (Constant's `value`, ConstantOfShape's `value`) as a TF.js tensor. */
   tensorAttr(name: string): tf.Tensor | null;
 }
