@@ -40,6 +40,30 @@ describe('model view page', () => {
     expect(html).toContain('data-msg="explain"');
   });
 
+  it('shows the opsets, input layout and op histogram of an ONNX file', () => {
+    const onnx: NonNullable<ModelSummary['onnx']> = {
+      irVersion: 8,
+      producer: 'pytorch 1.13.0',
+      opsets: { 'ai.onnx': 17 },
+      input: { name: 'input', dims: ['batch', 3, 32, 32], elementType: 'FLOAT', layout: 'NCHW' },
+      output: { name: 'logits', dims: ['batch', 10] },
+      ops: { Conv: 6, '<Odd>': 1 },
+      nodes: 7,
+      initializers: 12,
+      foldedBatchNorms: 0,
+      foldedNodes: 0,
+      externalData: ['weights.data'],
+      inputNote: 'NCHW [batch, 3, 32, 32]: images are preprocessed as H×W×C and transposed to N×C×H×W',
+    };
+    const html = renderModelViewHtml(
+      { kind: 'summary', summary: { ...summary, format: 'onnx', onnx }, preprocessing: null, backend: null, trusted: true },
+      opts,
+    );
+    expect(html).toContain('IR 8, opsets ai.onnx 17; 7 nodes, 12 initializers (external data: weights.data)');
+    expect(html).toContain('Conv ×6, &lt;Odd&gt; ×1');
+    expect(html).toContain('images are preprocessed as H×W×C and transposed to N×C×H×W');
+  });
+
   it('has a strict CSP: no default sources, scripts and styles only by nonce', () => {
     const html = renderModelViewHtml({ kind: 'loading', path: '/w/model.json' }, opts);
     const csp = /content="([^"]+)"/.exec(html)![1]!.replace(/&#39;/g, "'");

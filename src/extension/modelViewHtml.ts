@@ -2,7 +2,7 @@
  * The PathLens Model View page (read-only custom editor on model.json): the model summary and
  * buttons to explain. Pure (no vscode import); a tiny inline script runs only by nonce.
  */
-import type { ModelSummary, Preprocessing } from '../shared/types';
+import type { ModelSummary, OnnxSummary, Preprocessing } from '../shared/types';
 
 export type ModelViewContent =
   | { kind: 'loading'; path: string }
@@ -56,13 +56,23 @@ function body(content: ModelViewContent): string {
 <tr><th>Parameters</th><td>${count(m.totalParams)} (${count(m.weightBytes)} bytes of weights)</td></tr>
 <tr><th>Inputs</th><td><ul>${tensors(m.inputs)}</ul></td></tr>
 <tr><th>Outputs</th><td><ul>${tensors(m.outputs)}</ul></td></tr>
-<tr><th>Final activation</th><td>${esc(m.finalActivation ?? 'none (raw outputs)')}</td></tr>
+${m.onnx ? onnxRows(m.onnx) : ''}<tr><th>Final activation</th><td>${esc(m.finalActivation ?? 'none (raw outputs)')}</td></tr>
 <tr><th>Labels</th><td>${labels}</td></tr>
 <tr><th>Preprocessing</th><td>${prep}</td></tr>
 ${content.backend ? `<tr><th>Backend</th><td>${esc(content.backend)}</td></tr>` : ''}
 </table>
 <h2>Layers (${m.layers.length})</h2>
 <table class="layers"><thead><tr><th>Name</th><th>Class</th><th>Output shape</th><th class="num">Parameters</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Opsets, the input's layout and how it is fed, and the op histogram of an ONNX file. */
+function onnxRows(onnx: OnnxSummary): string {
+  const opsets = Object.entries(onnx.opsets).map(([domain, version]) => `${domain} ${version}`);
+  const ops = Object.entries(onnx.ops).map(([op, n]) => `${op} ×${n}`);
+  return `<tr><th>ONNX</th><td data-testid="model-onnx">IR ${onnx.irVersion}, opsets ${esc(opsets.join(', '))}; ${onnx.nodes} nodes, ${onnx.initializers} initializers${onnx.externalData.length ? ` (external data: ${esc(onnx.externalData.join(', '))})` : ''}</td></tr>
+<tr><th>Input layout</th><td>${esc(onnx.inputNote)}</td></tr>
+<tr><th>Operators</th><td data-testid="model-ops">${esc(ops.join(', '))}</td></tr>
+`;
 }
 
 export function renderModelViewHtml(content: ModelViewContent, options: { cspSource: string; nonce: string }): string {

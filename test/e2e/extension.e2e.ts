@@ -135,15 +135,20 @@ async function checkOnlyMethod(title: string): Promise<void> {
   }
 }
 
-/** Explain Prediction… on a model row, with the example's image and the default methods. */
-async function explainWithExampleImage(row: Locator, model: string): Promise<void> {
+/** Explain Prediction… on a model row: the first input the picker matches for `input`, the default methods. */
+async function explainFromMenu(row: Locator, model: string, input: string): Promise<void> {
   await contextMenu(row, 'PathLens: Explain Prediction…');
   await waitQuickTitle(`PathLens: inputs for ${model}`);
-  await page.keyboard.type(path.basename(exampleImage()));
+  await page.keyboard.type(input);
   await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
   await waitQuickTitle('PathLens: attribution methods');
   await page.keyboard.press('Enter');
+}
+
+/** Explain Prediction… on a model row, with the example's image and the default methods. */
+async function explainWithExampleImage(row: Locator, model: string): Promise<void> {
+  await explainFromMenu(row, model, path.basename(exampleImage()));
 }
 
 async function openExplorerItem(label: string): Promise<void> {
@@ -156,22 +161,14 @@ async function panelFrame(selector: string, timeoutMs = 120_000): Promise<Frame>
   return findWebviewFrame(page, selector, timeoutMs);
 }
 
-function cliPrediction(image: string): { label: string; index: number; score: number } {
+/** The CLI's prediction for `image` (default model: the shipped example in the workspace). */
+function cliPrediction(
+  image: string,
+  model = path.join(workspace, EXAMPLE_NAME, 'model.json'),
+): { label: string; index: number; score: number } {
   const out = execFileSync(
     'node',
-    [
-      path.join(ROOT, 'dist/cli.js'),
-      'explain',
-      '--model',
-      path.join(workspace, EXAMPLE_NAME, 'model.json'),
-      '--input',
-      image,
-      '--method',
-      'gradient',
-      '--backend',
-      'wasm',
-      '--json',
-    ],
+    [path.join(ROOT, 'dist/cli.js'), 'explain', '--model', model, '--input', image, '--method', 'gradient', '--backend', 'wasm', '--json'],
     {
       encoding: 'utf8',
       maxBuffer: 256 * 1024 * 1024,
@@ -204,6 +201,11 @@ describe('PathLens in VS Code (code-server)', () => {
     fs.copyFileSync(path.join(ROOT, 'test/fixtures/keras/iris-mlp/not-keras.h5'), path.join(kerasDir, 'measurements.h5'));
     copyDir('/work/shared/zoo/mnist-cnn/samples', path.join(kerasDir, 'samples'));
     fs.writeFileSync(path.join(kerasDir, 'pathlens.json'), '{"preprocess": "raw255", "grayFrom": "red"}');
+    // An ONNX export (torchvision-style ResNet at 32×32, NCHW) with an image beside it.
+    const onnxDir = path.join(workspace, 'onnx-resnet');
+    fs.mkdirSync(onnxDir);
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/onnx/resnet_basic.op17.onnx'), path.join(onnxDir, 'resnet.onnx'));
+    fs.copyFileSync(path.join(EXAMPLE, exampleImage()), path.join(onnxDir, 'onnx-sample.png'));
     cs = await startCodeServer(env, vsix, workspace, settings);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
@@ -644,40 +646,17 @@ describe('PathLens in VS Code (code-server)', () => {
     await openExplorerItem('keras-mnist');
     const kerasRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="mnist.keras"]').first();
     await kerasRow.waitFor({ timeout: 30_000 });
-    await contextMenu(kerasRow, 'PathLens: Explain Prediction…');
-    await waitQuickTitle('PathLens: inputs for mnist.keras');
     const sample = fs.readdirSync(path.join(workspace, 'keras-mnist/samples')).filter((f) => /\.png$/i.test(f))[0]!;
-    await page.keyboard.type(sample);
-    await page.waitForTimeout(300);
-    await page.keyboard.press('Enter');
-    await waitQuickTitle('PathLens: attribution methods');
-    await page.keyboard.press('Enter');
+    await explainFromMenu(kerasRow, 'mnist.keras', sample);
     const frame = await panelFrame('h1:has-text("mnist.keras")', 120_000);
     await frame.waitForSelector('[data-testid="map-0-ig"][data-rendered="true"]', { timeout: 180_000 });
     expect(await frame.$('[data-testid="error"]')).toBeNull();
     const header = (await frame.textContent('dl.facts')) ?? '';
     expect(header).toMatch(/Keras 3\.9\.2 \.keras \(Keras 3 archive\), read directly/);
-    const cli = JSON.parse(
-      execFileSync(
-        'node',
-        [
-          path.join(ROOT, 'dist/cli.js'),
-          'explain',
-          '--model',
-          path.join(workspace, 'keras-mnist/mnist.keras'),
-          '--input',
-          path.join(workspace, 'keras-mnist/samples', sample),
-          '--method',
-          'gradient',
-          '--json',
-        ],
-        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      ),
-    ) as { inputs: { prediction: { label?: string; index: number } }[] };
-    const predicted = cli.inputs[0]!.prediction;
+    const predicted = cliPrediction(path.join(workspace, 'keras-mnist/samples', sample), path.join(workspace, 'keras-mnist/mnist.keras'));
     const shown = (await frame.textContent('[data-testid="prediction-0"]')) ?? '';
-    log(`keras panel prediction: ${shown.replace(/\s+/g, ' ').trim()} | CLI: ${predicted.label ?? predicted.index}`);
-    expect(shown).toContain(predicted.label ?? String(predicted.index));
+    log(`keras panel prediction: ${shown.replace(/\s+/g, ' ').trim()} | CLI: ${predicted.label}`);
+    expect(shown).toContain(predicted.label);
     await screenshot(page, '20-keras-panel');
 
     await contextMenu(kerasRow, 'PathLens: Show Model Summary');
@@ -686,16 +665,38 @@ describe('PathLens in VS Code (code-server)', () => {
     await screenshot(page, '21-keras-model-view');
 
     const h5Row = page.locator('.explorer-folders-view .monaco-list-row[aria-label="measurements.h5"]').first();
-    await contextMenu(h5Row, 'PathLens: Explain Prediction…');
-    await waitQuickTitle('PathLens: inputs for measurements.h5');
-    await page.keyboard.type(sample);
-    await page.waitForTimeout(300);
-    await page.keyboard.press('Enter');
-    await waitQuickTitle('PathLens: attribution methods');
-    await page.keyboard.press('Enter');
+    await explainFromMenu(h5Row, 'measurements.h5', sample);
     const errorFrame = await panelFrame('[data-testid="error"]:has-text("not a Keras model")', 60_000);
     log(`non-Keras .h5: ${(await errorFrame.textContent('[data-testid="error"]')) ?? ''}`);
     await screenshot(page, '22-not-keras-h5');
     phase('keras');
+  });
+
+  it('explains an ONNX file from its context menu like the CLI, states the detected preprocessing, and shows its summary', async () => {
+    await openExplorerItem('onnx-resnet');
+    const onnxRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="resnet.onnx"]').first();
+    await onnxRow.waitFor({ timeout: 30_000 });
+    await explainFromMenu(onnxRow, 'resnet.onnx', 'onnx-sample');
+    const frame = await panelFrame('h1:has-text("resnet.onnx")', 120_000);
+    await frame.waitForSelector('[data-testid="map-0-ig"][data-rendered="true"]', { timeout: 180_000 });
+    expect(await frame.$('[data-testid="error"]')).toBeNull();
+    // The map is drawn at the model's H×W (32×32), not its channels-first shape.
+    const size = await frame.$eval('[data-testid="map-0-ig"]', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    expect(size).toEqual([32, 32]);
+    const header = (await frame.textContent('dl.facts')) ?? '';
+    expect(header).toMatch(/onnx from ONNX \(IR 8, ai\.onnx 17/);
+    expect(header).toMatch(/imagenet \(detected\).*as torchvision exports take/);
+    const model = path.join(workspace, 'onnx-resnet/resnet.onnx');
+    const predicted = cliPrediction(path.join(workspace, 'onnx-resnet/onnx-sample.png'), model);
+    const shown = (await frame.textContent('[data-testid="prediction-0"]')) ?? '';
+    log(`onnx panel prediction: ${shown.replace(/\s+/g, ' ').trim()} | CLI: ${predicted.label}`);
+    expect(shown).toContain(predicted.label);
+    await screenshot(page, '23-onnx-panel');
+
+    await contextMenu(onnxRow, 'PathLens: Show Model Summary');
+    const view = await panelFrame('[data-testid="model-ops"]', 60_000);
+    expect((await view.textContent('[data-testid="model-ops"]')) ?? '').toContain('Conv ×6');
+    await screenshot(page, '24-onnx-model-view');
+    phase('onnx');
   });
 });

@@ -214,7 +214,7 @@ export function renderHtmlReport(result: ExplainResult, images: ReportImages = {
 <dl class="meta">
 <dt>Model</dt><dd><code>${esc(m.path)}</code> (${esc(m.format)}, ${esc(formatInteger(m.totalParams))} parameters, ${esc(formatInteger(m.weightBytes))} weight bytes)</dd>
 <dt>Input shape</dt><dd>${esc(inputShape)}</dd>
-<dt>Final activation</dt><dd>${esc(m.finalActivation ?? 'none')}</dd>
+${m.onnx ? `<dt>ONNX input</dt><dd>${esc(m.onnx.inputNote)}</dd>\n` : ''}<dt>Final activation</dt><dd>${esc(m.finalActivation ?? 'none')}</dd>
 <dt>Labels</dt><dd>${m.labels ? `${m.labels.length}${m.labelsSource ? ` from ${esc(m.labelsSource)}` : ''}` : 'none'}</dd>
 <dt>Backend</dt><dd>${esc(result.backend)}</dd>
 <dt>Preprocessing</dt><dd>${esc(describePreprocessing(result.preprocessing))}</dd>
