@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkOptionLimits } from './safety';
-import { baselineResolver } from './attribution/baselines';
-import { optionsFor, validateOptions, type MethodContext, type MethodOptions } from './attribution/method';
+import { createMethodContext, type MethodResources } from './attribution/context';
+import { optionsFor, validateOptions, type MethodOptions } from './attribution/method';
 import { Evaluator } from './engine/evaluator';
 import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
 import { getMethod } from './methods';
 import { withMapError } from './attribution/mapErrorByHalving';
 import type { LoadedModel } from './model/load';
-import type { Patterns } from './patterns/patterns';
 import type {
-  BaselineSpec,
   CancellationSignal,
   InputResult,
   MethodResult,
@@ -30,7 +28,7 @@ export interface ExplainRequest {
   memoryBudgetMB?: number;
 }
 
-export interface ExplainHooks {
+export interface ExplainHooks extends MethodResources {
   signal?: CancellationSignal;
   onProgress?: ProgressCallback;
   /** Called as soon as one (input, method) result exists, for streaming UIs. */
@@ -40,12 +38,6 @@ export interface ExplainHooks {
   /** Pool workers that share gradient chunks for one explained scalar (none = this thread only). */
   /** `inputShape`: the per-example shape the chunks have (symbolic dims bound from the inputs). */
   remotesFor?: (target: number, output: OutputKind, inputShape: number[]) => RemoteEvaluator[];
-  /** Builds a baseline in model space; file and image baselines need I/O, so the caller supplies this. */
-  makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
-  /** Loads a reference set (Expected Gradients) in model input space; the caller caches it per job. */
-  referenceSet?: (path: string) => Promise<Float32Array[]>;
-  /** Fitted patterns for the pattern methods; the caller loads them once per job. */
-  patterns?: () => Promise<Patterns>;
 }
 
 /** Rejects unknown methods and invalid options before any computation. */
@@ -127,25 +119,15 @@ async function explainOne(
       remotes: hooks.remotesFor?.(targetIndex, request.output, model.inputShape),
     },
   );
-  const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]), 'F(x)');
+  const context = await createMethodContext(evaluator, input, hooks);
   const labels = model.summary.labels;
   const target: Target = {
     index: targetIndex,
     output: request.output,
-    score: inputValue!,
+    score: context.inputValue,
     ...(labels ? { label: labels[targetIndex] } : {}),
   };
   hooks.onInput?.(inputIndex, { path: input.path, prediction, target });
-
-  const context: MethodContext = {
-    evaluator,
-    input,
-    inputValue: inputValue!,
-    // F(x') is shared by every method using the same baseline.
-    baseline: baselineResolver(evaluator, (spec) => hooks.makeBaseline(spec, input)),
-    ...(hooks.referenceSet ? { referenceSet: hooks.referenceSet } : {}),
-    ...(hooks.patterns ? { patterns: hooks.patterns } : {}),
-  };
 
   const results: MethodResult[] = [];
   for (const name of request.methods) {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
 import { PathLensError } from '../shared/errors';
 import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
+import type { MethodResources } from '../core/attribution/context';
 import { checkReferenceSet } from '../core/methods/expectedGradients';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
 import { loadModel, type LoadedModel } from '../core/model/load';
@@ -162,8 +163,9 @@ export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promis
     throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
   const model = bindInputShape(cached, inputs);
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
-  const referenceSet = referenceSetLoader(model, preprocessing, crop);
-  if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients')) await referenceSet(job.options.reference);
+  const resources = jobResources(job.modelPath, model, preprocessing, seed);
+  if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients'))
+    await resources.referenceSet(job.options.reference);
   // Patterns (PatternNet, PatternAttribution, PGIG): a missing or stale pattern file fails the job here.
   refusePatternMethodsOnOnnx(job.methods, job.modelPath);
   const needsPatterns = job.methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
@@ -171,14 +173,30 @@ export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promis
     ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined)
     : null;
   const hooks: PreparedExplain['hooks'] = {
+    ...resources,
+    ...(patterns ? { patterns: async () => patterns } : {}),
+  };
+  return { model, preprocessing, inputs, request, hooks, dispose: () => patterns?.dispose() };
+}
+
+/**
+ * A job's baselines and reference sets, read like its inputs (preprocessing, crop, tensor layout):
+ * what the method context needs from files (`createMethodContext`).
+ */
+export function jobResources(
+  modelPath: string,
+  model: LoadedModel,
+  preprocessing: Preprocessing | null,
+  seed: number,
+): MethodResources & Required<Pick<MethodResources, 'referenceSet'>> {
+  const crop = defaultCropFor(modelPath);
+  return {
     makeBaseline: (spec, input) => ({
       data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop }, tensorLayout: model.tensorLayout }),
       name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
     }),
-    referenceSet,
-    ...(patterns ? { patterns: async () => patterns } : {}),
+    referenceSet: referenceSetLoader(model, preprocessing, crop),
   };
-  return { model, preprocessing, inputs, request, hooks, dispose: () => patterns?.dispose() };
 }
 
 /** Reference sets (Expected Gradients) load like inputs, once per job, checked against the input shape. */

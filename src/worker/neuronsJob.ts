@@ -4,11 +4,11 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { baselineResolver } from '../core/attribution/baselines';
+import { createMethodContext } from '../core/attribution/context';
 import { Evaluator } from '../core/engine/evaluator';
 import { PathLensError } from '../core/errors';
 import { predictionOf, resolveTarget } from '../core/explain';
-import { baselineName, loadInputs, makeBaseline } from '../core/input';
+import { loadInputs } from '../core/input';
 import { defaultCropFor } from '../core/model/sidecars';
 import { attributeLayer, NEURON_DEFAULTS, ravel, unitMap, type NeuronPath, type PathOptions } from '../core/neurons/analyze';
 import { channelActivation, splitModel } from '../core/neurons/pathTensors';
@@ -17,7 +17,7 @@ import type { CancellationSignal } from '../core/types';
 import type { NeuronsResult, UnitView } from '../shared/neurons';
 import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
 import { bindInputShape } from '../core/model/inputLayout';
-import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
+import { jobResources, ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, throttle } from './jobs';
 
 export async function runNeuronsJob(
   jobId: number,
@@ -42,14 +42,10 @@ export async function runNeuronsJob(
     signal,
     onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
   });
-  const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]), 'F(x)');
-  const seed = job.seed ?? 0;
-  const spec = parseBaseline(job.baseline) ?? 'zero';
-  const baseline = await baselineResolver(evaluator, (s) => ({
-    data: makeBaseline(s, input, { preprocessing, seed, imageOptions: { crop }, tensorLayout: model.tensorLayout }),
-    name: typeof s === 'string' ? s : path.basename(baselineName(s).replace(/^file:/, '')),
-  }))(spec);
-  const neuronPath = { input: input.data, baseline, inputValue: inputValue! };
+  const context = await createMethodContext(evaluator, input, jobResources(job.modelPath, model, preprocessing, job.seed ?? 0));
+  const baseline = await context.baseline(parseBaseline(job.baseline) ?? 'zero');
+  const inputValue = context.inputValue;
+  const neuronPath = { input: input.data, baseline, inputValue };
   const pathOptions = { steps: job.steps ?? NEURON_DEFAULTS.steps, rule: job.rule ?? NEURON_DEFAULTS.rule };
   const outcome = job.unit
     ? { unit: await unitView(fn, evaluator, neuronPath, job, job.unit, pathOptions, tf.tensor(input.data, [1, ...model.inputShape])) }
@@ -67,7 +63,7 @@ export async function runNeuronsJob(
     modelPath: path.resolve(job.modelPath),
     input: input.path,
     prediction,
-    target: { index: target, output: job.output, score: inputValue!, ...(labels ? { label: labels[target] } : {}) },
+    target: { index: target, output: job.output, score: inputValue, ...(labels ? { label: labels[target] } : {}) },
     ...outcome,
   };
 }

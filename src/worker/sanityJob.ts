@@ -2,16 +2,23 @@
  * The sanity-check job (ALGORITHMS.md §9) as the worker runs it: validate, load the (cached) model and
  * the one input, run the check, stream `sanity` events and progress.
  */
-import * as path from 'node:path';
 import { PathLensError } from '../shared/errors';
-import { baselineName, loadInputs, makeBaseline } from '../core/input';
+import { loadInputs } from '../core/input';
 import { runSanity, validateSanityRequest, type SanityRequest } from '../core/sanity';
 import type { SanityResult } from '../shared/sanity';
 import type { CancellationSignal } from '../shared/types';
 import type { SanityJob, WorkerEvent } from '../shared/protocol';
 import { defaultCropFor } from '../core/model/sidecars';
 import { bindInputShape } from '../core/model/inputLayout';
-import { ModelCache, parseBaseline, preprocessingFor, PROGRESS_INTERVAL_MS, refusePatternMethodsOnOnnx, throttle } from './jobs';
+import {
+  jobResources,
+  ModelCache,
+  parseBaseline,
+  preprocessingFor,
+  PROGRESS_INTERVAL_MS,
+  refusePatternMethodsOnOnnx,
+  throttle,
+} from './jobs';
 
 export function sanityRequestOf(job: SanityJob): SanityRequest {
   return {
@@ -48,7 +55,6 @@ export async function runSanityJob(
     throw new PathLensError('usage', `a sanity check runs on one input; ${job.input} holds ${inputs.length} (name one file)`);
   const model = bindInputShape(cached, inputs);
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
-  const references = new Map<string, Promise<Float32Array[]>>();
   return runSanity(
     job.modelPath,
     model,
@@ -58,19 +64,7 @@ export async function runSanityJob(
       signal,
       onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
       onEvent: (event) => emit({ kind: 'sanity', jobId, event }),
-      makeBaseline: (spec, input) => ({
-        data: makeBaseline(spec, input, { preprocessing, seed, imageOptions: { crop }, tensorLayout: model.tensorLayout }),
-        name: typeof spec === 'string' ? spec : path.basename(baselineName(spec).replace(/^file:/, '')),
-      }),
-      referenceSet: (file) => {
-        const key = path.resolve(file);
-        let cached = references.get(key);
-        if (!cached) {
-          cached = loadInputs([key], model, preprocessing, { crop }).then((refs) => refs.map((r) => r.data));
-          references.set(key, cached);
-        }
-        return cached;
-      },
+      ...jobResources(job.modelPath, model, preprocessing, seed),
     },
     preprocessing,
   );

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { MethodContext, MethodOptions } from '../../src/core/attribution/method';
+import { createMethodContext } from '../../src/core/attribution/context';
 import { Evaluator } from '../../src/core/engine/evaluator';
 import type { RemoteEvaluator } from '../../src/core/engine/pointBatch';
 import { getMethod } from '../../src/core/methods';
@@ -40,20 +41,22 @@ export async function runMethod(
       remotes: extra.remotes,
     },
   );
-  const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...model.inputShape]));
   const base = Float32Array.from(baseline ?? x.map(() => 0));
-  const [baselineValue] = await evaluator.values(1, () => tf.tensor(base, [1, ...model.inputShape]));
-  const context: MethodContext = {
-    evaluator,
-    input,
-    inputValue: inputValue!,
-    baseline: async (spec) => ({ spec, name: 'test', data: base, value: baselineValue! }),
+  const context = await createMethodContext(evaluator, input, {
+    makeBaseline: () => ({ data: base, name: 'test' }),
     referenceSet: async (path) => {
       const set = extra.references?.[path];
       if (!set) throw new Error(`test reference set '${path}' not given`);
       return set.map((r) => Float32Array.from(r));
     },
-  };
+  });
+  await primeBaseline(context);
   const result = await getMethod(method).run(context, options);
   return { result, model, evaluator, context };
+}
+
+/** Every baseline spec stands for the test's one baseline, with F at it evaluated before the method runs. */
+export async function primeBaseline(context: MethodContext): Promise<void> {
+  const resolved = await context.baseline('zero');
+  context.baseline = async (spec) => ({ ...resolved, spec });
 }

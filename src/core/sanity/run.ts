@@ -10,15 +10,15 @@
  * The explained class stays the original target in every step (the randomized model's own top class
  * is reported, not explained).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { baselineKey, baselineResolver } from '../attribution/baselines';
-import { optionsFor, type MethodContext } from '../attribution/method';
+import { baselineKey } from '../attribution/baselines';
+import { createMethodContext, type MethodResources } from '../attribution/context';
+import { optionsFor } from '../attribution/method';
 import { currentBackend } from '../engine/backend';
 import { Evaluator } from '../engine/evaluator';
 import { CancelledError } from '../errors';
 import { predictionOf, resolveTarget } from '../explain';
 import type { LoadedModel } from '../model/load';
-import type { BaselineSpec, CancellationSignal, MethodResult, PreparedInput, Preprocessing, ProgressCallback, Target } from '../types';
+import type { CancellationSignal, MethodResult, PreparedInput, Preprocessing, ProgressCallback, Target } from '../types';
 import { METRICS, prepareMap, similarity, type PreparedMap, type Similarity } from './metrics';
 import {
   type SanityCheck,
@@ -34,12 +34,10 @@ import { verdictFor } from './verdict';
 import { readOnnxModelWeights } from './onnxWeights';
 import { buildModel, perturbedWeights, readModelWeights, reinitialise, type ModelWeights, type WeightedLayer } from './weights';
 
-export interface SanityHooks {
+export interface SanityHooks extends MethodResources {
   signal?: CancellationSignal;
   onProgress?: ProgressCallback;
   onEvent?: (event: SanityEvent) => void;
-  makeBaseline: (spec: BaselineSpec, input: PreparedInput) => { data: Float32Array; name: string };
-  referenceSet?: (path: string) => Promise<Float32Array[]>;
 }
 
 const pct = (level: number) => `${+(level * 100).toPrecision(3)}%`;
@@ -192,26 +190,22 @@ class SanityRun {
       },
     );
     this.chunkSize ??= await evaluator.chunkSize();
-    const [inputValue] = await evaluator.values(1, () => tf.tensor(input.data, [1, ...m.inputShape]), 'F(x)');
-    const context: MethodContext = {
-      evaluator,
-      input,
-      inputValue: inputValue!,
+    const context = await createMethodContext(evaluator, input, {
+      ...hooks,
       // Baseline data is built once per run; F at it once per model.
-      baseline: baselineResolver(evaluator, (spec) => {
+      makeBaseline: (spec) => {
         const key = baselineKey(spec);
         let made = this.baselineData.get(key);
         if (!made) this.baselineData.set(key, (made = hooks.makeBaseline(spec, input)));
         return made;
-      }),
-      ...(hooks.referenceSet ? { referenceSet: hooks.referenceSet } : {}),
-    };
+      },
+    });
     const results: MethodResult[] = [];
     for (const method of this.resolved.methods) {
       evaluator.checkCancelled();
       results.push(await method.run(context, optionsFor(this.request.options, method.name)));
     }
-    return { results, inputValue: inputValue! };
+    return { results, inputValue: context.inputValue };
   }
 
   private similaritiesOf(results: MethodResult[]): Record<string, Similarity> {
