@@ -287,4 +287,27 @@ describe('pathlens evaluate resumes', () => {
     expect(strip(resumed.stdout)).toEqual(strip(fresh.stdout));
     expect(JSON.parse(fs.readFileSync(path.join(out, 'evaluate.json'), 'utf8')).inputs).toHaveLength(60);
   });
+
+  it('a changed model (same path, other weights) is not served the cached results', () => {
+    const setup = linearSetup();
+    const out = tempDir('eval-model-changed');
+    const args = ['evaluate', '--model', setup.model, '--input', setup.inputs, '--method', 'gradient', '--eval-steps', '4', '--json'];
+    const first = pathlens(...args, '--out', out);
+    expect(first.code, first.stderr).toBe(0);
+    // Retrain in place: the same files, other weights (F doubles).
+    const retrained = linearModel(
+      W.map((w) => 2 * w),
+      2 * B,
+    );
+    for (const name of fs.readdirSync(path.dirname(retrained)))
+      if (name === 'model.json' || name.endsWith('.bin'))
+        fs.copyFileSync(path.join(path.dirname(retrained), name), path.join(setup.dir, name));
+    const second = pathlens(...args, '--out', out);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/done earlier, from the cache/);
+    const auc = (text: string) => JSON.parse(text).inputs[0].results[0].metrics.deletion.auc as number;
+    expect(auc(second.stdout)).toBeCloseTo(2 * auc(first.stdout), 5);
+    // Unchanged, the rerun is served from the cache.
+    expect(pathlens(...args, '--out', out).stderr).toMatch(/on 0 inputs \(5 done earlier, from the cache\)/);
+  });
 });

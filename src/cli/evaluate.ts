@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildReport, mergeShards, parseShard, reportFileName } from '../core/evaluate/result';
 import { prepareOutputFolder, writeFileAtomic } from '../core/safety';
 import { renderEvaluateHtml } from '../core/report/evaluateHtml';
@@ -22,7 +21,20 @@ import {
 import type { EvaluateJob, EvaluatePlan, WorkerEvent } from '../shared/protocol';
 import type { BackendChoice } from '../shared/types';
 import { WorkerError, type WorkerClient } from '../worker/client';
-import { BACKENDS, methodFlags, methodOptionsFrom, methodsFrom, oneOf, outputFrom, targetFrom, wholeNumber, type Usage } from './flags';
+import { modelFileStamp } from '../worker/jobs';
+import {
+  BACKENDS,
+  methodFlags,
+  methodOptionsFrom,
+  methodsFrom,
+  oneOf,
+  outputFrom,
+  parseFlags,
+  parseFlagsAndOperands,
+  targetFrom,
+  wholeNumber,
+  type Usage,
+} from './flags';
 
 export const EVALUATE_HELP = `evaluate options (faithfulness curves; ../shared/EVALUATION.md):
   pathlens evaluate --model M --input <file|folder> [--input ...] --method <list> [options]
@@ -50,19 +62,6 @@ export type EvaluateCommand =
     }
   | { kind: 'evaluate-merge'; sources: string[]; out: string | null; json: boolean; verbose: boolean; backend: BackendChoice };
 
-function parse(
-  argv: string[],
-  options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>,
-  positionals: boolean,
-  usage: Usage,
-) {
-  try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: positionals, options });
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
-}
-
 function metricsFrom(value: string | undefined, usage: Usage): MetricName[] {
   const names = methodsFrom(value, METRIC_NAMES.join(','));
   for (const name of names) oneOf(name, METRIC_NAMES, '--metric', usage);
@@ -73,7 +72,8 @@ function metricsFrom(value: string | undefined, usage: Usage): MetricName[] {
 
 export function parseEvaluateCommand(argv: string[], usage: Usage): EvaluateCommand {
   if (argv[0] === 'merge') {
-    const parsed = parse(argv.slice(1), { json: { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean' } }, true, usage);
+    const mergeFlags = { json: { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean' } } as const;
+    const parsed = parseFlagsAndOperands(argv.slice(1), mergeFlags, usage);
     if (parsed.positionals.length === 0) throw usage('evaluate merge needs shard results: <result.json|folder> [...]');
     const out = parsed.values.out as string | undefined;
     if (out !== undefined && out.trim() === '') throw usage("--out needs a folder (got '')");
@@ -98,7 +98,7 @@ export function parseEvaluateCommand(argv: string[], usage: Usage): EvaluateComm
     bootstrap: { type: 'string' },
     shard: { type: 'string' },
   } as const;
-  const v = parse(argv, options, false, usage).values as Record<string, string | boolean | string[] | undefined>;
+  const v = parseFlags(argv, options, usage) as Record<string, string | boolean | string[] | undefined>;
   const str = (name: string) => v[name] as string | undefined;
   if (!v.model) throw usage('--model <model.json|.keras|.h5|.onnx> is required');
   const inputs = v.input as string[] | undefined;
@@ -150,6 +150,8 @@ function cacheFolder(out: string, job: EvaluateJob): string {
   const { modelPath, inputs, methods, target, output, preprocess, options, maxRows, metrics, evalSteps, patch, seed } = job;
   const key = JSON.stringify({
     model: path.resolve(modelPath),
+    // A retrained or replaced model (same path, other weights) must not be served the old results.
+    modelFiles: modelFileStamp(modelPath),
     inputs: inputs.map((i) => path.resolve(i)),
     methods,
     target,

@@ -13,8 +13,18 @@ export type Usage = (message: string) => Error;
 
 /** Strict parseArgs (no positionals, unknown flags refused) whose errors are usage errors. */
 export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usage: Usage) {
+  return parseFlagsAndOperands(args, options, usage, false).values;
+}
+
+/** parseFlags that also takes operands (`evaluate merge <files…>`) when `operands` is true. */
+export function parseFlagsAndOperands<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+  usage: Usage,
+  operands = true,
+) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args, options, strict: true, allowPositionals: operands });
   } catch (err) {
     throw usage((err as Error).message);
   }

@@ -51,7 +51,7 @@ export class ModelCache {
   /** `memoryBudgetMB` bounds the model's declared sizes at load (see loadModel). */
   async get(modelPath: string, memoryBudgetMB?: number): Promise<LoadedModel> {
     const file = path.resolve(modelPath);
-    const stamp = fileStamp(file);
+    const stamp = modelFileStamp(file);
     const cached = this.entries.get(file);
     if (cached && cached.stamp === stamp) return cached.model;
     cached?.model.dispose();
@@ -67,8 +67,9 @@ export class ModelCache {
   }
 }
 
-/** Size and mtime of model.json and every file beside it: a changed shard invalidates the cache. */
-function fileStamp(file: string): string {
+/** Size and mtime of the model file and every weight shard beside it: a changed shard invalidates a cache. */
+export function modelFileStamp(modelPath: string): string {
+  const file = path.resolve(modelPath);
   try {
     const dir = path.dirname(file);
     return fs
