@@ -9,11 +9,14 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/core/engine/backend';
 import { createRng } from '../src/core/random';
 import { nativeKernels, setNativeKernelsEnabled } from '../src/core/engine/wasm/native';
 import { NATIVE_KERNELS_WASM_BASE64 } from '../src/core/engine/wasm/nativeBinary';
 import { channelScale2 } from '../src/core/engine/wasmSimd';
+import { setActivationFusionEnabled } from '../src/core/engine/activationGradients';
+import { withInputGradientsOnly } from '../src/core/engine/inputGradients';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number;
@@ -331,5 +334,138 @@ describe('Slice and PadV2 on the wasm heap', () => {
       expect(got.shape).toEqual(want.shape);
       expect(Array.from(got.data)).toEqual(Array.from(want.data));
     }
+  });
+});
+
+describe('fused BatchNorm → ReLU (→ clip) input gradient', () => {
+  type Build = (inp: tfl.SymbolicTensor) => tfl.SymbolicTensor;
+  const conv = (filters: number) => tfl.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false });
+  const bn = () => tfl.layers.batchNormalization();
+  const chain =
+    (layers: tfl.layers.Layer[]): Build =>
+    (inp) =>
+      layers.reduce((y, l) => l.apply(y) as tfl.SymbolicTensor, inp);
+
+  /** Gradient of sum(model(x) · mask) wrt x on `backend`, with the fused chain on or off; counts fused calls. */
+  async function gradient(model: tfl.LayersModel, backend: 'cpu' | 'wasm', fusion: boolean) {
+    await initBackend(backend);
+    setActivationFusionEnabled(fusion);
+    const shape = [2, ...(model.inputs[0]!.shape.slice(1) as number[])];
+    const x = tf.tensor(
+      randArray(
+        shape.reduce((a, b) => a * b, 1),
+        3,
+        -2,
+        2,
+      ),
+      shape,
+    );
+    const before = tf.memory().numTensors;
+    const info = await tf.profile(() =>
+      withInputGradientsOnly(() =>
+        tf.grad((inp: tf.Tensor) => {
+          const y = model.apply(inp, { training: false }) as tf.Tensor;
+          return tf.sum(tf.mul(y, tf.tensor(randArray(y.size, 4), y.shape)));
+        })(x),
+      ),
+    );
+    const g = info.result as tf.Tensor;
+    const data = (await g.data()) as Float32Array;
+    tf.dispose([g, x]);
+    expect(tf.memory().numTensors).toBe(before - 1);
+    setActivationFusionEnabled(true);
+    return { data, fused: info.kernels.filter((k) => k.name === 'PathLensActivationBatchNormGrad').length };
+  }
+
+  function model(build: Build): tfl.LayersModel {
+    const inp = tfl.input({ shape: [7, 6, 5] });
+    const m = tfl.model({ inputs: inp, outputs: build(inp) });
+    // Non-trivial BatchNorm statistics (fresh layers have mean 0, variance 1).
+    const values = m.weights.map((w, i) =>
+      tf.tensor(
+        randArray(
+          w.shape.reduce((a: number, b) => a * b!, 1),
+          50 + i,
+          /variance/.test(w.name) ? 0.3 : -1,
+          1.5,
+        ),
+        w.shape as number[],
+      ),
+    );
+    m.setWeights(values);
+    tf.dispose(values);
+    return m;
+  }
+
+  const relu6 = () => tfl.layers.reLU({ maxValue: 6 });
+  const cases: [string, Build, number][] = [
+    ['conv → BN → ReLU(6) twice', chain([conv(8), bn(), relu6(), conv(4), bn(), relu6()]), 2],
+    ['conv → BN → ReLU', chain([conv(6), bn(), tfl.layers.reLU()]), 1],
+    [
+      'depthwise → BN → ReLU(6), 17 channels',
+      chain([
+        conv(17),
+        bn(),
+        relu6(),
+        tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', useBias: false }),
+        bn(),
+        relu6(),
+      ]),
+      2,
+    ],
+    [
+      'BatchNorm output also used elsewhere: not fused',
+      (inp) => {
+        const b = chain([conv(4), bn()])(inp);
+        return tfl.layers.add().apply([b, relu6().apply(b) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
+      },
+      0,
+    ],
+    [
+      'ReLU output also used elsewhere: clip not fused, ReLU is',
+      (inp) => {
+        const r = chain([conv(4), bn(), tfl.layers.reLU()])(inp);
+        const c = tfl.layers.activation({ activation: 'linear' }).apply(r) as tfl.SymbolicTensor;
+        return tfl.layers.concatenate().apply([r, tfl.layers.reLU({ maxValue: 1 }).apply(c) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
+      },
+      1,
+    ],
+  ];
+  for (const [name, build, expectedFused] of cases) {
+    test(name, async () => {
+      await initBackend('cpu');
+      const m = model(build);
+      const cpu = await gradient(m, 'cpu', true);
+      const fused = await gradient(m, 'wasm', true);
+      const unfused = await gradient(m, 'wasm', false);
+      expect(fused.fused).toBe(expectedFused);
+      expect(unfused.fused).toBe(0);
+      expect(Buffer.from(fused.data.buffer).equals(Buffer.from(unfused.data.buffer))).toBe(true);
+      expectClose(fused.data, cpu.data, 1e-4);
+      await initBackend('cpu');
+      m.dispose();
+    });
+  }
+
+  test('not fused when a BatchNorm parameter is differentiated too', async () => {
+    await initBackend('wasm');
+    const x = tf.tensor(randArray(2 * 4 * 4 * 3, 8, -2, 2), [2, 4, 4, 3]);
+    const [mean, variance, offset] = [tf.tensor(randArray(3, 9)), tf.tensor(randArray(3, 10, 0.5, 2)), tf.tensor(randArray(3, 11))];
+    const f = (inp: tf.Tensor, scale: tf.Tensor) => tf.sum(tf.clipByValue(tf.relu(tf.batchNorm(inp, mean, variance, offset, scale)), 0, 1));
+    const scale = tf.tensor(randArray(3, 12));
+    const run = async (fusion: boolean) => {
+      setActivationFusionEnabled(fusion);
+      const info = await tf.profile(() => withInputGradientsOnly(() => tf.grads(f)([x, scale])));
+      const grads = info.result as tf.Tensor[];
+      const out = await Promise.all(grads.map((g) => g.data()));
+      tf.dispose(grads);
+      return { out, fused: info.kernels.filter((k) => k.name === 'PathLensActivationBatchNormGrad').length };
+    };
+    const on = await run(true);
+    const off = await run(false);
+    setActivationFusionEnabled(true);
+    expect(on.fused).toBe(0);
+    on.out.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(off.out[i]!)));
+    tf.dispose([x, mean, variance, offset, scale]);
   });
 });

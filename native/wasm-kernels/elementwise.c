@@ -54,3 +54,35 @@ void channel_scale2(const float *dy, const float *a, const float *b, float *out,
     for (; c < channels; c++) o[c] = (d[c] * a[c]) * b[c];
   }
 }
+
+/*
+ * The input gradient of BatchNormalization → ReLU (→ clip to [lo, hi] with lo <= 0 <= hi) in one
+ * pass, from the gradient g at the activation's output and the BatchNorm output y:
+ *   t = y <= hi ? g : +0;  t = t * m(y), m = y > 0 ? 1 : (y is NaN ? NaN : 0);  out = (t * a[c]) * b[c]
+ * which is bit for bit mask_select (on relu(y)), then mask_multiply, then channel_scale2 (for a
+ * plain ReLU hi is +inf).
+ */
+EXPORT(activation_batchnorm_grad)
+void activation_batchnorm_grad(const float *g, const float *y, const float *a, const float *b, float *out, int pixels,
+                               int channels, float hi) {
+  const v128_t vhi = wasm_f32x4_splat(hi), zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+  for (int p = 0; p < pixels; p++) {
+    const float *gp = g + p * channels, *yp = y + p * channels;
+    float *o = out + p * channels;
+    int c = 0;
+    for (; c + 4 <= channels; c += 4) {
+      const v128_t yv = wasm_v128_load(yp + c);
+      const v128_t t = wasm_v128_and(wasm_f32x4_le(yv, vhi), wasm_v128_load(gp + c));
+      const v128_t nan = wasm_v128_and(wasm_f32x4_ne(yv, yv), yv);
+      const v128_t m = wasm_v128_or(wasm_v128_and(wasm_f32x4_gt(yv, zero), one), nan);
+      const v128_t s = wasm_f32x4_mul(wasm_f32x4_mul(t, m), wasm_v128_load(a + c));
+      wasm_v128_store(o + c, wasm_f32x4_mul(s, wasm_v128_load(b + c)));
+    }
+    for (; c < channels; c++) {
+      const float yc = yp[c];
+      const float t = yc <= hi ? gp[c] : 0.0f;
+      const float m = yc > 0.0f ? 1.0f : (yc != yc ? yc : 0.0f);
+      o[c] = ((t * m) * a[c]) * b[c];
+    }
+  }
+}

@@ -14,8 +14,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getGradient, registerGradient, type GradConfig } from '@tensorflow/tfjs-core';
 import { installTapeHooks, leadsFromX } from './inputGradients';
 import { channelScale2 } from './wasmSimd';
+import { batchNormPassThrough } from './activationGradients';
 
 let ours: GradConfig['gradFunc'] | null = null;
+
+/** The chain is fused only when no BatchNorm parameter needs a gradient: reaching here is a bug. */
+function notFused(): never {
+  throw new Error('PathLens: a BatchNorm parameter gradient was asked for after its input gradient was fused.');
+}
 
 export function registerBatchNormGradient(): void {
   installTapeHooks();
@@ -27,8 +33,11 @@ export function registerBatchNormGradient(): void {
     if (Array.isArray(dy) || !weightsFree || mean!.rank !== 1 || x!.rank !== 4) return original.gradFunc(dy, saved, attrs);
     const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
     const c = mean!.shape[0]!;
+    // A fused activation gradient above has applied this BatchNorm already (activationGradients.ts).
+    const applied = batchNormPassThrough(dy, x!);
     return {
       x: () => {
+        if (applied) return dy;
         const r = tf.rsqrt(tf.add(variance!, tf.scalar(varianceEpsilon)));
         // On wasm one SIMD pass computes both products (same order, same result).
         const fused = channelScale2(dy, r, scale ?? tf.ones([c]));
@@ -36,10 +45,10 @@ export function registerBatchNormGradient(): void {
         const scaled = tf.mul(dy, tf.reshape(r, [1, 1, 1, c]));
         return tf.reshape(tf.mul(scaled, scale == null ? tf.scalar(1) : scale), x!.shape);
       },
-      offset: () => tf.reshape(tf.sum(dy, [0, 1, 2]), mean!.shape),
-      mean: () => (original.gradFunc(dy, saved, attrs) as Record<string, () => tf.Tensor>).mean!(),
-      variance: () => (original.gradFunc(dy, saved, attrs) as Record<string, () => tf.Tensor>).variance!(),
-      scale: () => (original.gradFunc(dy, saved, attrs) as Record<string, () => tf.Tensor>).scale!(),
+      offset: () => (applied ? notFused() : tf.reshape(tf.sum(dy, [0, 1, 2]), mean!.shape)),
+      mean: () => (applied ? notFused() : (original.gradFunc(dy, saved, attrs) as Record<string, () => tf.Tensor>).mean!()),
+      variance: () => (applied ? notFused() : (original.gradFunc(dy, saved, attrs) as Record<string, () => tf.Tensor>).variance!()),
+      scale: () => (applied ? notFused() : (original.gradFunc(dy, saved, attrs) as Record<string, () => tf.Tensor>).scale!()),
     };
   };
   ours = gradFunc;

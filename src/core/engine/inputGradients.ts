@@ -104,7 +104,7 @@ export function weightGradientSkipped(): boolean {
 // ---------------------------------------------------------------------------------------------
 // tape hooks
 
-type TapeInputs = Record<string, tf.Tensor>;
+export type TapeInputs = Record<string, tf.Tensor>;
 type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: unknown) => unknown;
 interface EngineLike {
   gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): unknown;
@@ -123,6 +123,20 @@ interface EngineLike {
 let fromX: Set<number> | null = null;
 let gradientCalls = 0;
 
+/**
+ * Sees every tape node recorded while `withInputGradientsOnly` is active, and `reset` when the
+ * outermost gradient computation ends (activationGradients.ts fuses gradient chains with it).
+ */
+export interface TapeObserver {
+  node(kernelName: string, inputs: TapeInputs, outputs: tf.Tensor[], saved: tf.Tensor[], attrs: unknown): void;
+  reset(): void;
+}
+const observers: TapeObserver[] = [];
+
+export function observeTape(observer: TapeObserver): void {
+  if (!observers.includes(observer)) observers.push(observer);
+}
+
 /** Install the tape tracking (idempotent). Inert outside gradient computations. */
 export function installTapeHooks(): void {
   const engine = tf.engine() as unknown as EngineLike;
@@ -137,7 +151,10 @@ export function installTapeHooks(): void {
       return gradients.call(this, f, xs, dy, allowNoGradients);
     } finally {
       gradientCalls--;
-      if (gradientCalls === 0) fromX = null;
+      if (gradientCalls === 0) {
+        fromX = null;
+        for (const o of observers) o.reset();
+      }
     }
   };
   engine.addTapeNode = function (this: EngineLike, kernelName, inputs, outputs, gradientsFunc, saved, attrs) {
@@ -147,6 +164,7 @@ export function installTapeHooks(): void {
       if (names.some((k) => inputs[k] != null && lead.has(inputs[k]!.id))) {
         for (const o of outputs) lead.add(o.id);
       }
+      if (flagDepth > 0) for (const o of observers) o.node(kernelName, inputs, outputs, saved, attrs);
       if (flagDepth > 0 && gradientsFunc != null && FUSED_CONV_SCOPES.has(kernelName)) {
         // customGrad inputs are keyed '0' (x), '1' (filter), '2' (bias).
         const weightsNeeded = names.some((k) => k !== '0' && inputs[k] != null && lead.has(inputs[k]!.id));

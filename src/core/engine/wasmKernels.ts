@@ -4,8 +4,9 @@
  * Each family lives in src/core/engine/wasm/: conv.ts (convolution gradients), batchNorm.ts
  * (FusedBatchNorm), pool.ts (max-pool gradients), data.ts (UnsortedSegmentSum, Tile, Identity,
  * Slice, PadV2); the SIMD kernels they call are C (native/wasm-kernels/, loaded by wasm/native.ts).
- * Also registered from here: the SIMD ClipByValue/Relu6/Relu gradients (wasmSimd.ts) and the
- * input-only FusedBatchNorm gradient (batchNormGrad.ts). Weight-gradient skipping for attribution is
+ * Also registered from here: the SIMD ClipByValue/Relu6/Relu gradients (wasmSimd.ts), the one-pass
+ * BatchNorm → ReLU → clip gradient (activationGradients.ts) and the input-only FusedBatchNorm
+ * gradient (batchNormGrad.ts). Weight-gradient skipping for attribution is
  * in inputGradients.ts (`withInputGradientsOnly`).
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelFunc } from '@tensorflow/tfjs-core';
@@ -49,6 +50,7 @@ export const PATHLENS_KERNEL_SOURCES: Record<string, string> = {
   PadV2: 'tfjs C++ (zero padding: shares data)',
   PathLensMaskGrad: 'C SIMD',
   PathLensChannelScale: 'C SIMD',
+  PathLensActivationBatchNormGrad: 'C SIMD (BatchNorm → ReLU → clip gradient in one pass)',
 };
 
 /** Kernels replaced for speed only: the wasm backend's own version handles the cases we do not. */

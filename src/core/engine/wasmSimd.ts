@@ -29,6 +29,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { nativeKernels } from './wasm/native';
 import { heapOffset, type WasmBackendLike } from './wasm/scope';
+import { clipChainGradient, keepPassThrough, registerActivationGradientKernel, reluChainGradient } from './activationGradients';
 
 export const MASK_GRAD_KERNEL = 'PathLensMaskGrad';
 export const CHANNEL_SCALE_KERNEL = 'PathLensChannelScale';
@@ -102,6 +103,26 @@ const FAST_GRADS: Record<string, (dy: tf.Tensor, x: tf.Tensor, attrs: Record<str
   Relu: (dy, x) => maskGradOf(x, dy, 0, Infinity, 'multiply'),
 };
 
+/** Gradients that may compute (or pass through) a whole BatchNorm → ReLU → clip chain at once. */
+const CHAIN_GRADS: Record<string, (dy: tf.Tensor, x: tf.Tensor, attrs: Record<string, unknown>) => tf.Tensor | null> = {
+  ClipByValue: clipChainGradient,
+  Relu: (dy, x) => reluChainGradient(dy, x),
+};
+
+let reshapeGrad: GradConfig['gradFunc'] | null = null;
+
+/** Reshape's gradient, carrying a fused activation gradient's pass-through (activationGradients.ts). */
+function registerReshapeGradient(): void {
+  const original = getGradient('Reshape');
+  if (original == null || original.gradFunc === reshapeGrad) return;
+  reshapeGrad = (dy, saved, attrs) => {
+    const grads = original.gradFunc(dy, saved, attrs) as Record<string, () => tf.Tensor>;
+    if (Array.isArray(dy)) return grads;
+    return { ...grads, x: () => keepPassThrough(dy, grads.x!()) };
+  };
+  registerGradient({ ...original, gradFunc: reshapeGrad });
+}
+
 /**
  * Register the SIMD kernel for wasm and the ClipByValue / Relu6 / Relu gradients that use it there
  * (elsewhere, and for non-float inputs, they call TF.js' own gradient). Idempotent.
@@ -113,12 +134,18 @@ export function registerSimdGradients(): void {
   if (getKernel(CHANNEL_SCALE_KERNEL, 'wasm') == null) {
     registerKernel({ kernelName: CHANNEL_SCALE_KERNEL, backendName: 'wasm', kernelFunc: channelScale });
   }
+  registerActivationGradientKernel();
+  registerReshapeGradient();
   for (const [name, fast] of Object.entries(FAST_GRADS)) {
     const original = getGradient(name);
     if (original == null || ours.has(original.gradFunc)) continue;
+    const chain = CHAIN_GRADS[name];
     const gradFunc: GradConfig['gradFunc'] = (dy, saved, attrs) => {
       const x = saved[0]!;
-      if (!Array.isArray(dy) && fastPath(x, dy)) return { x: () => fast(dy, x, attrs as Record<string, unknown>) };
+      const a = attrs as Record<string, unknown>;
+      const fusedChain = chain != null && !Array.isArray(dy) ? chain(dy, x, a) : null;
+      if (fusedChain != null) return { x: () => fusedChain };
+      if (!Array.isArray(dy) && fastPath(x, dy)) return { x: () => fast(dy, x, a) };
       return original.gradFunc(dy, saved, attrs);
     };
     ours.add(gradFunc);

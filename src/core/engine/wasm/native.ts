@@ -15,6 +15,7 @@ export interface NativeKernels {
   mask_select(x: Ptr, dy: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
   mask_multiply(x: Ptr, dy: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
   channel_scale2(dy: Ptr, a: Ptr, b: Ptr, out: Ptr, pixels: number, channels: number): void;
+  activation_batchnorm_grad(g: Ptr, y: Ptr, a: Ptr, b: Ptr, out: Ptr, pixels: number, channels: number, hi: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, NativeKernels | null>();
