@@ -1,10 +1,15 @@
 /**
- * Development check (not CI): real-size torchvision exports against PyTorch autograd. For every
- * `NAME.opN.onnx` in the cache folder written by `make_fixtures.py --full`, PathLens loads the model,
- * compares its logits with PyTorch's and computes IG with the reference's rule, steps, zero baseline
- * and target, then prints cosine, relative L1 and the largest difference of the maps.
- *   /usr/bin/python3 scripts/fixtures/onnx/make_fixtures.py --full --steps 16
- *   npm run verify:onnx-full [-- <folder>] [--backend wasm|cpu]
+ * Development check (not CI, not `npm test`): real-size torchvision exports against PyTorch autograd.
+ * For every `NAME.opN.onnx` in the cache folder written by `make_fixtures.py --full`, PathLens loads the
+ * model, compares its logits with PyTorch's and computes IG with the reference's rule, steps, zero
+ * baseline and target, then prints cosine, relative L1 and the largest difference of the maps, the
+ * memory TF.js counts for one path point and the wall time per evaluation.
+ *
+ * Make the files first (seeded random weights, no downloads; ~1.5 GB, about an hour of one core):
+ *   /usr/bin/python3 scripts/fixtures/onnx/make_fixtures.py --full --steps 16 [--only resnet18,vit_b_16]
+ * then, one model at a time (the CPU is shared; ConvNeXt-Tiny and ViT-B/16 take minutes per export):
+ *   npm run verify:onnx-full [-- <folder>] [--only resnet18,convnext_tiny] [--backend wasm|cpu]
+ *     [--memory-budget-mb 4096]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,7 +17,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/engine/backend';
 import { Evaluator } from '../../src/core/engine/evaluator';
-import { loadModel } from '../../src/core/model/load';
+import { valueAndGradient } from '../../src/core/engine/scalar';
+import { loadModel, type LoadedModel } from '../../src/core/model/load';
+
 import { relativeL1 } from '../../src/core/path/mapError';
 import { quadrature } from '../../src/core/path/quadrature';
 import { integrateStraightPath } from '../../src/core/path/straightPath';
@@ -43,7 +50,29 @@ function compare(got: ArrayLike<number>, want: ArrayLike<number>): { cosine: num
   return { cosine: dot / Math.sqrt(ng * nw), relL1: relativeL1(want, got), largest };
 }
 
-async function verify(dir: string, file: string): Promise<string> {
+interface Verified {
+  logitDiff: number;
+  cosine: number;
+  relL1: number;
+  largest: number;
+  loadMs: number;
+  msPerEval: number;
+  mbPerPoint: number;
+}
+
+/** The transient bytes TF.js counts for one forward + input-gradient pass (what the budget is checked against). */
+async function measuredMBPerPoint(model: LoadedModel, target: number): Promise<number> {
+  const start = tf.memory().numBytes;
+  const point = tf.zeros([1, ...model.inputShape]);
+  const info = await tf.profile(() => {
+    const { value, grad } = valueAndGradient({ model, target, output: 'logit' }, point);
+    return [value, grad];
+  });
+  tf.dispose([point, ...(info.result as tf.Tensor[])]);
+  return (info.peakBytes - start) / 1024 / 1024;
+}
+
+async function verify(dir: string, file: string, budgetMB: number): Promise<Verified> {
   const stem = file.replace(/\.op\d+\.onnx$/, '');
   const reference = readJson<Reference>(path.join(dir, `${stem}.reference.json`));
   const x = Float32Array.from(flatten(readJson<unknown>(path.join(dir, `${stem}.input.json`))));
@@ -54,7 +83,8 @@ async function verify(dir: string, file: string): Promise<string> {
     const shape = [1, ...model.inputShape];
     const logits = tf.tidy(() => model.predict(tf.tensor(x, shape)).dataSync());
     const logitDiff = compare(logits, reference.logits).largest;
-    const evaluator = new Evaluator({ model, target: reference.target, output: 'logit' }, { memoryBudgetMB: 2048 });
+    const mbPerPoint = await measuredMBPerPoint(model, reference.target);
+    const evaluator = new Evaluator({ model, target: reference.target, output: 'logit' }, { memoryBudgetMB: budgetMB });
     const t0 = Date.now();
     const integral = await integrateStraightPath(
       evaluator,
@@ -63,43 +93,55 @@ async function verify(dir: string, file: string): Promise<string> {
       quadrature(reference.rule, reference.steps),
       'ig',
     );
-    const msPerEval = (Date.now() - t0) / reference.steps;
+    // Per evaluation, counting the one that measures the memory per point.
+    const msPerEval = (Date.now() - t0) / evaluator.evaluations;
     const map = Float64Array.from(x, (v, i) => v * integral.weightedGradSum[i]!);
-    const { cosine, relL1, largest } = compare(map, flatten(reference.attributions));
-    const ok = cosine >= 0.999 && relL1 <= 1e-2 ? 'ok' : 'MISMATCH';
-    return [
-      file.padEnd(28),
-      `logits |Δ| ${logitDiff.toExponential(2)}`,
-      `cosine ${cosine.toFixed(6)}`,
-      `rel L1 ${relL1.toExponential(2)}`,
-      `largest |Δ| ${largest.toExponential(2)}`,
-      `load ${loadMs} ms`,
-      `${msPerEval.toFixed(0)} ms/eval`,
-      ok,
-    ].join('  ');
+    return { logitDiff, ...compare(map, flatten(reference.attributions)), loadMs, msPerEval, mbPerPoint };
   } finally {
     model.dispose();
   }
 }
 
+function row(file: string, v: Verified): string {
+  const ok = v.cosine >= 0.999 && v.relL1 <= 1e-2 ? 'ok' : 'MISMATCH';
+  return [
+    file.padEnd(28),
+    `logits |Δ| ${v.logitDiff.toExponential(2)}`,
+    `cosine ${v.cosine.toFixed(7)}`,
+    `rel L1 ${v.relL1.toExponential(2)}`,
+    `largest |Δ| ${v.largest.toExponential(2)}`,
+    `load ${v.loadMs} ms`,
+    `${v.msPerEval.toFixed(0)} ms/eval`,
+    `${v.mbPerPoint.toFixed(0)} MB/point`,
+    ok,
+  ].join('  ');
+}
+
+function option(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  return at >= 0 ? args.splice(at, 2)[1] : undefined;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const backendAt = args.indexOf('--backend');
-  const backend = backendAt >= 0 ? (args.splice(backendAt, 2)[1] as 'wasm' | 'cpu') : 'wasm';
+  const backend = (option(args, '--backend') ?? 'wasm') as 'wasm' | 'cpu';
+  const only = option(args, '--only')?.split(',');
+  const budgetMB = Number(option(args, '--memory-budget-mb') ?? 4096);
   const dir = args[0] ?? path.join(os.homedir(), '.cache', 'pathlens-onnx-full');
   if (!fs.existsSync(dir)) {
-    console.error(`${dir} not found: run /usr/bin/python3 scripts/fixtures/onnx/make_fixtures.py --full first`);
+    console.error(`${dir} not found: run /usr/bin/python3 scripts/fixtures/onnx/make_fixtures.py --full --steps 16 first`);
     process.exit(1);
   }
-  console.log(`backend ${await initBackend(backend)}; models in ${dir}`);
+  console.log(`backend ${await initBackend(backend)}; memory budget ${budgetMB} MB; models in ${dir}`);
   const files = fs
     .readdirSync(dir)
     .filter((f) => /\.op\d+\.onnx$/.test(f) && fs.existsSync(path.join(dir, f.replace(/\.op\d+\.onnx$/, '.reference.json'))))
+    .filter((f) => !only || only.includes(f.replace(/\.op\d+\.onnx$/, '')))
     .sort();
   let failures = 0;
   for (const file of files) {
     try {
-      const line = await verify(dir, file);
+      const line = row(file, await verify(dir, file, budgetMB));
       if (line.endsWith('MISMATCH')) failures++;
       console.log(line);
     } catch (error) {
