@@ -10,6 +10,9 @@ import { recoverInputs } from '../src/core/report/recover';
 import { defaultCropFor } from '../src/core/model/sidecars';
 import type { ExplainResult } from '../src/core/types';
 import { fixture } from './report-fixtures';
+import { buildReport } from '../src/core/evaluate/result';
+import { methodColor, type EvaluatedInput, type EvaluateSettingsRecord } from '../src/shared/evaluate';
+import { runExportJob } from '../src/worker/exportJob';
 
 function selfContained(html: string): void {
   expect(html).not.toMatch(/http/i);
@@ -134,5 +137,73 @@ describe('recoverInputs / writeReport without prepared inputs', () => {
     expect([withImage.width, withImage.height]).toEqual([28, 28]);
     expect(Buffer.compare(withImage.data, bare.data)).not.toBe(0);
     expect(readFileSync(join(dir, 'index.html'), 'utf8')).toContain('input as the model sees it');
+  });
+});
+
+describe('the explain report with an evaluation (the panel export)', () => {
+  const curve = (v: number) => ({
+    curve: [
+      { fraction: 0, value: v },
+      { fraction: 0.5, value: v / 3 },
+      { fraction: 1, value: 0 },
+    ],
+    auc: v / 3,
+  });
+  const evaluated = (index: number, values: Record<string, number>): EvaluatedInput => ({
+    index,
+    path: `in${index}.png`,
+    prediction: { index: 0, score: 1, top: [] },
+    target: { index: 0, output: 'logit', score: 1 },
+    features: 16,
+    results: Object.entries(values).map(([method, v]) => ({ method, params: {}, metrics: { deletion: curve(v) } })),
+    timing: { ms: 1, evaluations: 9 },
+  });
+  const settings: EvaluateSettingsRecord = {
+    model: { path: '/models/m/model.json' },
+    backend: 'cpu',
+    preprocessing: null,
+    methods: ['ig', 'gradient'],
+    metrics: ['deletion'],
+    evalSteps: 2,
+    patch: 2,
+    target: 'top',
+    baseline: 'zero',
+    output: 'logit',
+    seed: 0,
+    bootstrap: 100,
+    options: {},
+  };
+  // Deletion AUC, lower is better: gradient (1, 2) beats ig (3, 4) beats random (6, 9).
+  const evaluation = buildReport(settings, null, [
+    evaluated(0, { ig: 9, gradient: 3, random: 18 }),
+    evaluated(1, { ig: 12, gradient: 6, random: 27 }),
+  ]);
+
+  it('adds the faithfulness section (leaderboard in rank order, mean curves) only when given one', async () => {
+    const { result, inputs } = fixture();
+    const plain = renderHtmlReport(result, buildReportImages(result, inputs));
+    expect(plain).not.toContain('Faithfulness');
+    const html = renderHtmlReport(result, buildReportImages(result, inputs), { evaluation });
+    selfContained(html);
+    const section = html.slice(html.indexOf('<section class="evaluate">'));
+    expect(section).toContain('Faithfulness');
+    const order = [...section.matchAll(/<td>(\d)<\/td><td><span class="swatch" style="background:(#[0-9a-f]{6})"><\/span>([\w-]+)<\/td>/g)];
+    expect(order.map((m) => [m[1], m[3]])).toEqual([
+      ['1', 'gradient'],
+      ['2', 'ig'],
+      ['3', 'random'],
+    ]);
+    expect(order.find((m) => m[3] === 'ig')![2]).toBe(methodColor('ig', ['ig', 'gradient']));
+    expect(section).toContain('2×2 patches');
+    expect(section).toContain('<svg');
+  });
+
+  it('is written by the export job the panel runs', async () => {
+    const { result } = fixture();
+    const file = join(mkdtempSync(join(tmpdir(), 'pl-rep-eval-')), 'report.html');
+    await runExportJob(1, { result, format: 'html', file, evaluation }, { cancelled: false }, () => {});
+    expect(readFileSync(file, 'utf8')).toContain('<section class="evaluate">');
+    await runExportJob(1, { result, format: 'html', file }, { cancelled: false }, () => {});
+    expect(readFileSync(file, 'utf8')).not.toContain('<section class="evaluate">');
   });
 });

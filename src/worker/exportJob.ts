@@ -23,7 +23,8 @@ export async function runExportJob(
     // The same page `writeReport` writes as index.html: overlays over the inputs re-read from disk.
     const prepared = recoverInputs(result);
     const onProgress = (progress: { stage: string; done: number; total: number }) => emit({ kind: 'progress', jobId, progress });
-    text = renderHtmlReport(result, buildReportImages(result, prepared, {}, { onProgress, signal }));
+    const images = buildReportImages(result, prepared, {}, { onProgress, signal });
+    text = renderHtmlReport(result, images, job.evaluation ? { evaluation: job.evaluation } : {});
   }
   const bytes = Buffer.from(text);
   writeFileAtomic(path.dirname(job.file), path.basename(job.file), bytes, 'the export file');

@@ -45,24 +45,37 @@ function metricSection(report: EvaluateReport, metric: MetricName): string {
 ${chart}</section>`;
 }
 
-export function renderEvaluateHtml(report: EvaluateReport): string {
+/** The rules the evaluate section needs beyond a report's own (cards, tables). */
+export const EVALUATE_CSS = `.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }`;
+
+/**
+ * The faithfulness section: settings, failed inputs, and per metric the leaderboard and mean curves.
+ * The evaluate report is this section alone; the explain report adds it when an evaluation ran.
+ */
+export function renderEvaluateSection(report: EvaluateReport): string {
   const failed = report.inputs.filter((i) => i.error);
   const settings = `${report.inputs.length} inputs · N = ${report.evalSteps} steps · ${report.patch ? `${report.patch}×${report.patch} patches` : 'pixel / element features'} · baseline ${escapeXml(report.baseline)} · ${escapeXml(report.output)} · seed ${report.seed}`;
-  return `<!doctype html><html><head><meta charset="utf-8"><title>PathLens evaluate — ${escapeXml(report.model.path)}</title>
-<style>
-:root { color-scheme: light dark; }
-body { margin: 0; padding: 24px; font: 14px/1.45 system-ui, sans-serif; }
-.card { border: 1px solid #8884; border-radius: 8px; padding: 16px; margin: 0 0 16px; }
-table { border-collapse: collapse; margin: 0 0 12px; } td, th { padding: 2px 10px; text-align: left; border-bottom: 1px solid #8883; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
-.muted { opacity: 0.75; }
-</style></head><body>
+  return `<section class="evaluate">
 <h1>Faithfulness: which map is faithful to the model?</h1>
 <p class="muted">${escapeXml(report.model.path)} · ${settings}. The grey dashed <em>random</em> row is a seeded random ranking: what "no better than chance" looks like.</p>
 ${failed.length ? `<p>${failed.length} inputs failed: ${failed.map((f) => `${escapeXml(f.path)}: ${escapeXml(f.error ?? '')}`).join('; ')}</p>` : ''}
 ${METRIC_NAMES.filter((m) => report.metrics.includes(m))
   .map((m) => metricSection(report, m))
   .join('\n')}
+</section>`;
+}
+
+export function renderEvaluateHtml(report: EvaluateReport): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>PathLens evaluate — ${escapeXml(report.model.path)}</title>
+<style>
+:root { color-scheme: light dark; }
+body { margin: 0; padding: 24px; font: 14px/1.45 system-ui, sans-serif; }
+.card { border: 1px solid #8884; border-radius: 8px; padding: 16px; margin: 0 0 16px; }
+table { border-collapse: collapse; margin: 0 0 12px; } td, th { padding: 2px 10px; text-align: left; border-bottom: 1px solid #8883; }
+${EVALUATE_CSS}
+.muted { opacity: 0.75; }
+</style></head><body>
+${renderEvaluateSection(report)}
 </body></html>
 `;
 }

@@ -7,6 +7,8 @@ import { CancelledError } from '../errors';
 import type { CancellationSignal, ExplainResult, InputResult, MethodResult, PreparedInput, ProgressCallback } from '../types';
 import { encodePng, escapeXml as esc, formatNumber, isSpatial, renderBarChart, renderOverlay, type OverlayOptions } from './overlay';
 import { renderPathPlots } from './plot';
+import { EVALUATE_CSS, renderEvaluateSection } from './evaluateHtml';
+import type { EvaluateReport } from '../../shared/evaluate';
 
 /** Images for the report, indexed like `result.inputs` (and `.results`). */
 export interface ReportImages {
@@ -200,7 +202,12 @@ function renderInput(result: ExplainResult, inp: InputResult, k: number, images:
 }
 
 /** The whole report as one HTML string (see the file comment). */
-export function renderHtmlReport(result: ExplainResult, images: ReportImages = {}, options: { title?: string } = {}): string {
+/** `evaluation`: the faithfulness of these maps (the panel's Evaluate view), shown after the inputs. */
+export function renderHtmlReport(
+  result: ExplainResult,
+  images: ReportImages = {},
+  options: { title?: string; evaluation?: EvaluateReport } = {},
+): string {
   const m = result.model;
   const title = options.title ?? `PathLens report: ${m.path}`;
   const inputShape = m.inputs.map((t) => `[${t.shape.map((d) => (d === null ? '?' : d)).join(', ')}]`).join(', ');
@@ -208,7 +215,7 @@ export function renderHtmlReport(result: ExplainResult, images: ReportImages = {
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title>
-<style>${CSS}</style></head>
+<style>${CSS}${options.evaluation ? EVALUATE_CSS : ''}</style></head>
 <body>
 <h1>PathLens report</h1>
 <dl class="meta">
@@ -221,6 +228,7 @@ ${m.onnx ? `<dt>ONNX input</dt><dd>${esc(m.onnx.inputNote)}</dd>\n` : ''}<dt>Fin
 <dt>Inputs</dt><dd>${result.inputs.length}</dd>
 </dl>
 ${result.inputs.map((inp, k) => renderInput(result, inp, k, images)).join('\n')}
+${options.evaluation ? renderEvaluateSection(options.evaluation) : ''}
 <footer>Completeness badge: green ≤ ${COMPLETENESS_AMBER * 100} %, amber ≤ ${COMPLETENESS_RED * 100} %, red above (relative δ = |Σ attribution − (F(x) − F(x′))| / |F(x) − F(x′)|).</footer>
 </body></html>
 `;
