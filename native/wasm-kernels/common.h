@@ -13,11 +13,4 @@
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
-/* Sum of the four lanes. */
-static inline float hsum(v128_t v) {
-  v128_t s = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  s = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
-  return wasm_f32x4_extract_lane(s, 0);
-}
-
 #endif

@@ -4,49 +4,76 @@
  * padding, so nothing is zero-upsampled or padded first.
  *
  * A dx row y receives from filter row ky the dy row oy = (y + padTop - ky * dilH) / strideH when that
- * division is exact and 0 <= oy < outH (likewise for columns).
+ * division is exact and 0 <= oy < outH (likewise for columns). Either the stride or the dilation is 1.
  */
 #include "common.h"
 
-/* First dy row (or column) of filter tap k for input row y, or -1 when the tap does not reach y. */
-static inline int source_index(int y, int pad, int k, int dil, int stride, int out) {
-  const int t = y + pad - k * dil;
-  if (t < 0 || t % stride != 0) return -1;
-  const int o = t / stride;
-  return o < out ? o : -1;
+/*
+ * The filter taps that reach input row (or column) y and their dy rows: taps k0, k0 + kstep, … with
+ * dy rows o0, o0 − ostep, … (valid while 0 <= o < out). TF.js never combines a stride > 1 with a
+ * dilation > 1 (the caller checks), so only one division per input position is needed.
+ */
+typedef struct {
+  int k0, o0, kstep, ostep;
+} taps_t;
+
+static inline taps_t taps_for(int y, int pad, int dil, int stride) {
+  taps_t t;
+  if (stride == 1) {
+    t.k0 = 0;
+    t.o0 = y + pad;
+    t.kstep = 1;
+    t.ostep = dil;
+  } else {
+    t.k0 = (y + pad) % stride;
+    t.o0 = (y + pad - t.k0) / stride;
+    t.kstep = stride;
+    t.ostep = 1;
+  }
+  return t;
+}
+
+/* Store the first `count` (1..4) lanes of v at o. */
+static inline void store_lanes(float *o, v128_t v, int count) {
+  if (count >= 4) {
+    wasm_v128_store(o, v);
+    return;
+  }
+  o[0] = wasm_f32x4_extract_lane(v, 0);
+  if (count > 1) o[1] = wasm_f32x4_extract_lane(v, 1);
+  if (count > 2) o[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
 /*
- * dx of Conv2D: dx[n, y, x, ci] = sum over taps and co of dy[n, oy, ox, co] * w[ky, kx, ci, co].
- * Vectorised over co, one horizontal sum per dx element: meant for few input channels (an RGB stem),
- * where XNNPACK cannot amortise a zero-upsampled dy.
+ * dx of Conv2D: dx[n, y, x, ci] = sum over taps and co of dy[n, oy, ox, co] * w[ky, kx, ci, co],
+ * for few input channels (an RGB stem), where XNNPACK cannot amortise a zero-upsampled dy.
+ * `wt` is the filter rearranged by the caller to [fH, fW, outC, inC4] (inC4 = inC rounded up to 4,
+ * zero-filled), so that four input channels accumulate in one vector: no horizontal sums.
  */
 EXPORT(conv2d_backprop_input)
-void conv2d_backprop_input(const float *dy, const float *w, float *dx, int batch, int inH, int inW, int inC, int outH,
+void conv2d_backprop_input(const float *dy, const float *wt, float *dx, int batch, int inH, int inW, int inC, int outH,
                            int outW, int outC, int fH, int fW, int strideH, int strideW, int dilH, int dilW,
                            int padTop, int padLeft) {
+  const int inC4 = (inC + 3) & ~3;
   for (int n = 0; n < batch; n++) {
     for (int y = 0; y < inH; y++) {
+      const taps_t ty = taps_for(y, padTop, dilH, strideH);
       for (int x = 0; x < inW; x++) {
+        const taps_t tx = taps_for(x, padLeft, dilW, strideW);
         float *o = dx + ((n * inH + y) * inW + x) * inC;
-        for (int ci = 0; ci < inC; ci++) {
+        for (int b = 0; b < inC4; b += 4) {
           v128_t acc = wasm_f32x4_splat(0.0f);
-          float tail = 0.0f;
-          for (int ky = 0; ky < fH; ky++) {
-            const int oy = source_index(y, padTop, ky, dilH, strideH, outH);
-            if (oy < 0) continue;
-            for (int kx = 0; kx < fW; kx++) {
-              const int ox = source_index(x, padLeft, kx, dilW, strideW, outW);
-              if (ox < 0) continue;
+          for (int ky = ty.k0, oy = ty.o0; ky < fH && oy >= 0; ky += ty.kstep, oy -= ty.ostep) {
+            if (oy >= outH) continue;
+            for (int kx = tx.k0, ox = tx.o0; kx < fW && ox >= 0; kx += tx.kstep, ox -= tx.ostep) {
+              if (ox >= outW) continue;
               const float *d = dy + ((n * outH + oy) * outW + ox) * outC;
-              const float *wk = w + ((ky * fW + kx) * inC + ci) * outC;
-              int co = 0;
-              for (; co + 4 <= outC; co += 4)
-                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(d + co), wasm_v128_load(wk + co)));
-              for (; co < outC; co++) tail += d[co] * wk[co];
+              const float *wk = wt + (ky * fW + kx) * outC * inC4 + b;
+              for (int co = 0; co < outC; co++)
+                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(d[co]), wasm_v128_load(wk + co * inC4)));
             }
           }
-          o[ci] = hsum(acc) + tail;
+          store_lanes(o + b, acc, inC - b);
         }
       }
     }
@@ -82,17 +109,17 @@ void depthwise_backprop_input(const float *dy, const float *f, float *dx, int ba
   const int dyC = channels * mult;
   for (int n = 0; n < batch; n++) {
     for (int y = 0; y < inH; y++) {
+      const taps_t ty = taps_for(y, padTop, dilH, strideH);
       for (int x = 0; x < inW; x++) {
+        const taps_t tx = taps_for(x, padLeft, dilW, strideW);
         float *o = dx + ((n * inH + y) * inW + x) * channels;
         int c = 0;
         for (; c + 4 <= channels; c += 4) wasm_v128_store(o + c, wasm_f32x4_splat(0.0f));
         for (; c < channels; c++) o[c] = 0.0f;
-        for (int ky = 0; ky < fH; ky++) {
-          const int oy = source_index(y, padTop, ky, dilH, strideH, outH);
-          if (oy < 0) continue;
-          for (int kx = 0; kx < fW; kx++) {
-            const int ox = source_index(x, padLeft, kx, dilW, strideW, outW);
-            if (ox < 0) continue;
+        for (int ky = ty.k0, oy = ty.o0; ky < fH && oy >= 0; ky += ty.kstep, oy -= ty.ostep) {
+          if (oy >= outH) continue;
+          for (int kx = tx.k0, ox = tx.o0; kx < fW && ox >= 0; kx += tx.kstep, ox -= tx.ostep) {
+            if (ox >= outW) continue;
             const float *d = dy + ((n * outH + oy) * outW + ox) * dyC;
             const float *fk = f + (ky * fW + kx) * dyC;
             if (mult == 1) multiply_add(o, d, fk, channels);

@@ -48,6 +48,20 @@ function directDims(info: backend_util.Conv2DInfo): number[] {
   ];
 }
 
+/**
+ * A [fh, fw, in, out] filter as [fh, fw, out, in4] (in4 = in rounded up to 4, zero-filled): the
+ * layout in which the direct Conv2DBackpropInput kernel accumulates four input channels per vector.
+ */
+function channelsLastFilter(backend: WasmBackendLike, filter: TensorInfo): Float32Array {
+  const [fh, fw, cin, cout] = filter.shape as Shape4;
+  const in4 = (cin + 3) & ~3;
+  const f = backend.typedArrayFromHeap(filter);
+  const out = new Float32Array(fh * fw * cout * in4);
+  for (let t = 0; t < fh * fw; t++)
+    for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) out[(t * cout + o) * in4 + i] = f[(t * cin + i) * cout + o]!;
+  return out;
+}
+
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
@@ -107,10 +121,16 @@ export const conv2DBackpropInput: KernelFunc = (args) => {
   const native = nativeKernels(backend);
   if (native != null && info.inChannels < DIRECT_CONV_MAX_IN_CHANNELS) {
     const dx = backend.makeOutput([...inputShape], 'float32');
-    const [n, h, w, c] = inputShape;
-    const [offDy, offW, offDx] = [heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx)];
-    const [oh, ow, ...rest] = directDims(info);
-    native.conv2d_backprop_input(offDy, offW, offDx, n, h, w, c, oh!, ow!, info.outChannels, ...rest);
+    const values = channelsLastFilter(backend, filter);
+    const wt = backend.makeOutput([values.length], 'float32', undefined, values);
+    try {
+      const [n, h, w, c] = inputShape;
+      const [oh, ow, ...rest] = directDims(info);
+      const [offDy, offW, offDx] = [heapOffset(backend, dy), heapOffset(backend, wt), heapOffset(backend, dx)];
+      native.conv2d_backprop_input(offDy, offW, offDx, n, h, w, c, oh!, ow!, info.outChannels, ...rest);
+    } finally {
+      backend.disposeData(wt.dataId);
+    }
     return dx;
   }
   // Strided with very few input channels and no SIMD: the upsampled dy makes the conv do stride² the
@@ -135,7 +155,10 @@ export const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) =
   const [n, h, w] = inputShape;
   const b = backend as WasmBackendLike;
   const native = nativeKernels(b);
-  if (native != null && dy.dtype === 'float32' && filter.dtype === 'float32') {
+  // (the kernel assumes what TF.js enforces for depthwise convolutions: stride 1 or dilation 1)
+  const strideOrDilationOne =
+    (info.strideHeight === 1 || info.dilationHeight === 1) && (info.strideWidth === 1 || info.dilationWidth === 1);
+  if (native != null && strideOrDilationOne && dy.dtype === 'float32' && filter.dtype === 'float32') {
     const dx = b.makeOutput([...inputShape], 'float32');
     const [oh, ow, ...rest] = directDims(info);
     native.depthwise_backprop_input(heapOffset(b, dy), heapOffset(b, filter), heapOffset(b, dx), n, h, w, c, m, oh!, ow!, ...rest);
