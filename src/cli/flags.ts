@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AttributionMethod } from '../core/attribution/method';
 import { METHODS } from '../core/methods';
-import { flagOf, type ParameterSpec } from '../shared/methods';
+import { flagOf, NEED_OPTIONS, type ParameterSpec, type ParameterValue } from '../shared/methods';
 import type { BackendChoice, OutputKind } from '../shared/types';
 import type { JobMethodOptions } from '../shared/protocol';
 
@@ -38,7 +38,6 @@ const RUN_FLAGS = {
   method: { type: 'string' },
   target: { type: 'string' },
   output: { type: 'string' },
-  patterns: { type: 'string' },
   preprocess: { type: 'string' },
   backend: { type: 'string' },
   'memory-budget-mb': { type: 'string' },
@@ -71,6 +70,8 @@ type FlagSpec = { type: 'string' } | { type: 'boolean' };
 export function methodFlags(): typeof RUN_FLAGS & Record<string, FlagSpec> {
   const derived: Record<string, FlagSpec> = {};
   for (const [flag, specs] of methodParameterFlags()) derived[flag] = { type: specs[0]!.type === 'boolean' ? 'boolean' : 'string' };
+  // The options naming what methods need (--patterns, --reference), parameters or not.
+  for (const option of Object.values(NEED_OPTIONS)) derived[option] ??= { type: 'string' };
   return { ...derived, ...RUN_FLAGS };
 }
 
@@ -134,7 +135,7 @@ export function methodsFrom(value: string | undefined, fallback: string): string
  * One flag's text as the parameter's type: integers and numbers parsed (the shared flags' widest range
  * is checked here, each method checks its own spec later), choices within the union of the methods'.
  */
-function flagValue(text: string, specs: ParameterSpec[], usage: Usage): unknown {
+function flagValue(text: string, specs: ParameterSpec[], usage: Usage): ParameterValue | undefined {
   const first = specs[0]!;
   const flag = `--${flagOf(first)}`;
   if (first.type === 'integer') return wholeNumber(text, flag, usage, Math.min(...specs.map((p) => p.min ?? Number.MIN_SAFE_INTEGER)));
@@ -144,15 +145,18 @@ function flagValue(text: string, specs: ParameterSpec[], usage: Usage): unknown 
   return text;
 }
 
-/** Method options from the parsed flags, typed by the methods' parameter specs; each method checks its ranges later. */
+/**
+ * Method options from the parsed flags: every method parameter's flag typed by its specs (each method
+ * checks its ranges later) and every option naming what a method needs (`NEED_OPTIONS`, e.g.
+ * `--patterns`), whether or not a method also declares it as a parameter.
+ */
 export function methodOptionsFrom(v: FlagValues, usage: Usage): JobMethodOptions {
   const options: JobMethodOptions = {};
+  for (const option of Object.values(NEED_OPTIONS)) if (typeof v[option] === 'string') options[option] = v[option];
   for (const [flag, specs] of methodParameterFlags()) {
     const value = v[flag];
-    if (value === undefined) continue;
+    if (value === undefined || Array.isArray(value)) continue;
     options[specs[0]!.name] = typeof value === 'string' ? flagValue(value, specs, usage) : value;
   }
-  // --patterns names a resource the pattern methods need (declared in `needs`), not a parameter.
-  if (typeof v.patterns === 'string') options.patterns = v.patterns;
-  return { ...options, seed: options.seed ?? 0 };
+  return { ...options, seed: typeof options.seed === 'number' ? options.seed : 0 };
 }

@@ -25,6 +25,18 @@ export interface ParameterSpec {
   flag?: string;
 }
 
+/** A parameter's value as it travels (JSON, settings, CLI flags): typed by the spec's `type`. */
+export type ParameterValue = ParameterSpec['default'];
+
+/** Parameter values by `ParameterSpec.name`: the keys are whatever the method definitions declare. */
+export type ParameterValues = { [name: string]: ParameterValue | undefined };
+
+/**
+ * The option (and CLI flag) naming the resource behind each `MethodNeeds` entry: methods read it
+ * beside their parameters, so a caller forwards it whatever parameters the methods declare.
+ */
+export const NEED_OPTIONS = { patterns: 'patterns', referenceSet: 'reference' } as const satisfies Record<keyof MethodNeeds, string>;
+
 /** The CLI flag (without dashes) of a parameter. */
 export function flagOf(spec: Pick<ParameterSpec, 'name' | 'flag'>): string {
   return spec.flag ?? spec.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

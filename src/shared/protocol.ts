@@ -18,7 +18,7 @@ import type {
   Target,
 } from './types';
 import type { ErrorCode } from './errors';
-import type { MethodInfo } from './methods';
+import type { MethodInfo, MethodNeeds, NEED_OPTIONS, ParameterValue, ParameterValues } from './methods';
 import type { SanityCheck, SanityEvent, SanityResult, SanitySettings } from './sanity';
 import type { LayerChoice, NeuronMethod, NeuronsResult, Region } from './neurons';
 import type { EvaluatedInput, EvaluateReport, MetricName, Shard, SummaryRow } from './evaluate';
@@ -29,36 +29,24 @@ export type { MethodInfo, ParameterSpec } from './methods';
 // ---------------------------------------------------------------------------------------------
 // Host → worker
 
-/** Method options as they travel: baseline is a name or a file path. */
-export interface JobMethodOptions {
-  /** Options for one method only (by name), on top of the shared ones. */
-  methodOverrides?: Record<string, Record<string, unknown>>;
-  steps?: number;
-  rule?: QuadratureRuleName;
+/**
+ * Method options as they travel, derived from the method definitions: every parameter by its spec
+ * name, typed by its spec (number, switch or text; the CLI and the panel check values against the
+ * specs), the options naming what methods need (`NEED_OPTIONS`), and per-method overrides (the
+ * panel's parameters, the ig.* settings). Only the parameters that code outside the methods reads
+ * are spelled out.
+ */
+export type JobMethodOptions = {
+  [option in (typeof NEED_OPTIONS)[keyof MethodNeeds]]?: string;
+} & {
+  /** The path methods' baseline: a name (`NAMED_BASELINES`) or a file path; neurons and evaluate read it too. */
   baseline?: string;
+  /** Random baselines, noise and samples; the panel's follow-up jobs reuse it. */
   seed?: number;
-  /** Adaptive IG: stop when the estimated map error is ≤ this (and δ within `tolerance`). */
-  mapTolerance?: number;
-  /** Path-family options (see each method's `parameters`): Guided IG, Blur IG, Expected Gradients, SmoothGrad family, IDGI. */
-  fraction?: number;
-  maxDist?: number;
-  maxSigma?: number;
-  gradStep?: number;
-  /** Expected Gradients' reference set: a folder of images, a .csv or a .json array file. */
-  reference?: string;
-  samples?: number;
-  /** SmoothGrad family: noise σ relative to the input range. */
-  noise?: number;
-  wrap?: string;
-  idgi?: boolean;
-  /** Neuron maps: `<layer>:<row,col,channel>` or `<layer>:<k>`. */
-  neuron?: string;
-  /** Path-Weighted IG's weight family and Beta parameters. */
-  weight?: string;
-  betaA?: number;
-  betaB?: number;
-  [extra: string]: unknown;
-}
+  /** Options for one method only (by name), on top of the shared ones. */
+  methodOverrides?: Record<string, ParameterValues>;
+  [parameter: string]: ParameterValue | Record<string, ParameterValues> | undefined;
+};
 
 export interface ExplainJob {
   modelPath: string;
