@@ -124,6 +124,9 @@ describe('pathlens on ONNX files', () => {
     expect(lastLine(pgig.stderr)).toMatch(
       /pgig cannot run on the ONNX model resnet_basic\.op17\.onnx: the pattern methods .* need patterns fitted per layer/,
     );
+    const neurons = pathlens('neurons', '--model', RESNET, '--input', IMAGE, '--layer', '/fc/Gemm');
+    expect(neurons.code).toBe(1);
+    expect(lastLine(neurons.stderr)).toMatch(/neurons needs a model's internal layers; resnet_basic\.op17\.onnx is an imported ONNX graph/);
     const dir = tempDir('cli-onnx-bad');
     const truncated = path.join(dir, 'truncated.onnx');
     const bytes = fs.readFileSync(RESNET);

@@ -155,3 +155,23 @@ describe('which files are ONNX models', () => {
     for (const name of ['.onnx', 'onnx', 'net.onnx.json', 'net.onnx_data']) expect(isModelFileName(name), name).toBe(false);
   });
 });
+
+describe('the worker model cache and ONNX external data', () => {
+  it('reloads the model when its external-data file changes', async () => {
+    const { ModelCache } = await import('../src/worker/jobs');
+    const folder = tempDir('onnx-cache');
+    fs.copyFileSync(path.join(FIXTURES, 'resnet_basic.external.onnx'), path.join(folder, 'model.onnx'));
+    const data = path.join(folder, 'resnet_basic.external.data');
+    fs.copyFileSync(path.join(FIXTURES, 'resnet_basic.external.data'), data);
+    const cache = new ModelCache();
+    try {
+      const first = await cache.get(path.join(folder, 'model.onnx'));
+      expect(first.summary.onnx!.externalData).toEqual(['resnet_basic.external.data']);
+      expect(await cache.get(path.join(folder, 'model.onnx'))).toBe(first);
+      fs.utimesSync(data, new Date(), new Date(Date.now() + 5000));
+      expect(await cache.get(path.join(folder, 'model.onnx'))).not.toBe(first);
+    } finally {
+      cache.clear();
+    }
+  }, 60_000);
+});

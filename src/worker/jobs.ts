@@ -44,20 +44,21 @@ export function throttle(intervalMs: number, send: (p: Progress) => void, now = 
   };
 }
 
-/** Loaded models by path, reloaded when model.json or any shard changes on disk. */
+/** Loaded models by path, reloaded when model.json, any shard or an ONNX external-data file changes on disk. */
 export class ModelCache {
   private readonly entries = new Map<string, { stamp: string; model: LoadedModel }>();
 
   /** `memoryBudgetMB` bounds the model's declared sizes at load (see loadModel). */
   async get(modelPath: string, memoryBudgetMB?: number): Promise<LoadedModel> {
     const file = path.resolve(modelPath);
-    const stamp = modelFileStamp(file);
     const cached = this.entries.get(file);
-    if (cached && cached.stamp === stamp) return cached.model;
+    if (cached && cached.stamp === modelFileStamp(file, cached.model.summary.onnx?.externalData)) return cached.model;
     cached?.model.dispose();
     this.entries.delete(file);
+    const stamp = modelFileStamp(file);
     const model = await loadModel(file, { memoryBudgetMB, channelsLast: true });
-    this.entries.set(file, { stamp, model });
+    const external = model.summary.onnx?.externalData;
+    this.entries.set(file, { stamp: external?.length ? modelFileStamp(file, external) : stamp, model });
     return model;
   }
 
@@ -67,14 +68,13 @@ export class ModelCache {
   }
 }
 
-/** Size and mtime of the model file and every weight shard beside it: a changed shard invalidates a cache. */
-export function modelFileStamp(modelPath: string): string {
+/** Size and mtime of the model file, every weight shard beside it and the named (ONNX external) data files: a change invalidates a cache. */
+export function modelFileStamp(modelPath: string, external: readonly string[] = []): string {
   const file = path.resolve(modelPath);
   try {
     const dir = path.dirname(file);
-    return fs
-      .readdirSync(dir)
-      .filter((name) => name === path.basename(file) || name.endsWith('.bin'))
+    const names = fs.readdirSync(dir).filter((name) => name === path.basename(file) || name.endsWith('.bin'));
+    return [...new Set([...names, ...external])]
       .map((name) => {
         const stat = fs.statSync(path.join(dir, name));
         return `${name}:${stat.size}:${stat.mtimeMs}`;

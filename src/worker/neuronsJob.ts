@@ -27,6 +27,12 @@ export async function runNeuronsJob(
   emit: (event: WorkerEvent) => void,
 ): Promise<NeuronsResult> {
   const cached = await cache.get(job.modelPath);
+  if (cached.onnx) {
+    throw new PathLensError(
+      'model-unsupported',
+      `neurons needs a model's internal layers; ${path.basename(job.modelPath)} is an imported ONNX graph, which does not expose them yet (explain and sanity work on it)`,
+    );
+  }
   const preprocessing = preprocessingFor(cached, job);
   const crop = defaultCropFor(job.modelPath);
   const inputs = await loadInputs([job.input], cached, preprocessing, { maxRows: 1, crop });

@@ -206,6 +206,8 @@ describe('PathLens in VS Code (code-server)', () => {
     fs.mkdirSync(onnxDir);
     fs.copyFileSync(path.join(ROOT, 'test/fixtures/onnx/resnet_basic.op17.onnx'), path.join(onnxDir, 'resnet.onnx'));
     fs.copyFileSync(path.join(EXAMPLE, exampleImage()), path.join(onnxDir, 'onnx-sample.png'));
+    const onnxBytes = fs.readFileSync(path.join(onnxDir, 'resnet.onnx'));
+    fs.writeFileSync(path.join(onnxDir, 'truncated.onnx'), onnxBytes.subarray(0, onnxBytes.length >> 1));
     cs = await startCodeServer(env, vsix, workspace, settings);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
@@ -672,7 +674,7 @@ describe('PathLens in VS Code (code-server)', () => {
     phase('keras');
   });
 
-  it('explains an ONNX file from its context menu like the CLI, states the detected preprocessing, and shows its summary', async () => {
+  it('explains an ONNX file from its context menu like the CLI, states the detected preprocessing, shows its summary and the error of a truncated file', async () => {
     await openExplorerItem('onnx-resnet');
     const onnxRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="resnet.onnx"]').first();
     await onnxRow.waitFor({ timeout: 30_000 });
@@ -697,6 +699,12 @@ describe('PathLens in VS Code (code-server)', () => {
     const view = await panelFrame('[data-testid="model-ops"]', 60_000);
     expect((await view.textContent('[data-testid="model-ops"]')) ?? '').toContain('Conv ×6');
     await screenshot(page, '24-onnx-model-view');
+
+    const truncatedRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="truncated.onnx"]').first();
+    await explainFromMenu(truncatedRow, 'truncated.onnx', 'onnx-sample');
+    const errorFrame = await panelFrame('[data-testid="error"]:has-text("truncated or corrupt")', 60_000);
+    log(`truncated .onnx: ${(await errorFrame.textContent('[data-testid="error"]')) ?? ''}`);
+    await screenshot(page, '25-onnx-truncated');
     phase('onnx');
   });
 });
