@@ -315,7 +315,7 @@ describe('Slice and PadV2 on the wasm heap', () => {
     });
   }
 
-  test('PadV2 by zero shares the data; real padding still pads', async () => {
+  test('PadV2: by zero shares the data; constant padding of any axis', async () => {
     const none = [
       [0, 0],
       [0, 0],
@@ -328,9 +328,21 @@ describe('Slice and PadV2 on the wasm heap', () => {
       [0, 2],
       [0, 0],
     ];
-    for (const paddings of [none, some]) {
-      const want = await runKernel('cpu', 'PadV2', { x }, { paddings, constantValue: 0 });
-      const got = await runKernel('wasm', 'PadV2', { x }, { paddings, constantValue: 0 });
+    const front = [
+      [2, 0],
+      [0, 0],
+      [0, 0],
+      [1, 1],
+    ];
+    const middle = [
+      [0, 0],
+      [0, 3],
+      [0, 0],
+      [0, 0],
+    ];
+    for (const paddings of [none, some, front, middle]) {
+      const want = await runKernel('cpu', 'PadV2', { x }, { paddings, constantValue: paddings === front ? -2.5 : 0 });
+      const got = await runKernel('wasm', 'PadV2', { x }, { paddings, constantValue: paddings === front ? -2.5 : 0 });
       expect(got.shape).toEqual(want.shape);
       expect(Array.from(got.data)).toEqual(Array.from(want.data));
     }

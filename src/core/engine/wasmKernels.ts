@@ -47,7 +47,7 @@ export const PATHLENS_KERNEL_SOURCES: Record<string, string> = {
   Identity: 'shares data',
   Slice: 'JS copyWithin (whole: shares data)',
   FusedBatchNorm: 'C SIMD',
-  PadV2: 'tfjs C++ (zero padding: shares data)',
+  PadV2: 'JS copyWithin (zero padding: shares data)',
   PathLensMaskGrad: 'C SIMD',
   PathLensChannelScale: 'C SIMD',
   PathLensActivationBatchNormGrad: 'C SIMD (BatchNorm → ReLU → clip gradient in one pass)',
