@@ -488,6 +488,12 @@ describe('PathLens in VS Code (code-server)', () => {
 
   it('exports the results JSON, the HTML report and a PNG through save dialogs', async () => {
     const frame = await panelFrame('[data-testid="export-json"]', 30_000);
+    // The Evaluate view scores the panel's maps in the worker; the HTML report then carries its section.
+    await frame.click('[data-testid="evaluate-run"]');
+    await frame.waitForSelector('[data-testid="leaderboard-deletion"] tbody tr[data-method="random"]', { timeout: 120_000 });
+    await frame.waitForSelector('[data-testid="evaluate-plot-deletion"][data-y-max]', { timeout: 30_000 });
+    expect(await frame.textContent('[data-testid="evaluate-status"]')).toContain('Done: 1 of 1 inputs scored');
+    await screenshot(page, '12-evaluate');
     const before = new Set(fs.readdirSync(workspace));
     const exported = async (testid: string, ext: string): Promise<string> => {
       await frame.click(`[data-testid="${testid}"]`);
@@ -519,6 +525,7 @@ describe('PathLens in VS Code (code-server)', () => {
     const html = fs.readFileSync(await exported('export-html', '.html'), 'utf8');
     expect(html).toMatch(/<html/i);
     expect(html).toContain('data:image/png;base64,');
+    expect(html).toContain('<section class="evaluate">');
     const png = fs.readFileSync(await exported('export-png-0-gradient', '.png'));
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     await screenshot(page, '13-exported');
