@@ -1,5 +1,5 @@
 /** Form controls built from @vscode-elements/elements, with labels for screen readers. */
-import type { ParameterSpec } from '../src/shared/methods';
+import { rangeText, type ParameterSpec } from '../src/shared/methods';
 import { formatNumber } from '../src/shared/render';
 import { AGGREGATIONS, colormapsFor, SIGN_MODES, type DisplayOptions } from './display';
 import { h, nextId } from './dom';
@@ -51,7 +51,7 @@ export function select(
 export function numberField(
   label: string,
   value: number,
-  spec: { min?: number; max?: number; step?: 1 },
+  spec: { min?: number; max?: number; minExclusive?: boolean; step?: 1 },
   onChange: (value: number, el: TextEl) => void,
   attrs: Record<string, string> = {},
 ): { root: HTMLElement; el: TextEl } {
@@ -69,7 +69,7 @@ export function numberField(
     const bad =
       el.value.trim() === '' ||
       !Number.isFinite(v) ||
-      (spec.min !== undefined && v < spec.min) ||
+      (spec.min !== undefined && (spec.minExclusive === true ? v <= spec.min : v < spec.min)) ||
       (spec.max !== undefined && v > spec.max) ||
       (spec.step === 1 && !Number.isInteger(v));
     el.invalid = bad;
@@ -200,7 +200,7 @@ export function parameterControls(
       control = numberField(
         spec.label,
         Number(value),
-        { min: spec.min, max: spec.max, step: spec.type === 'integer' ? 1 : undefined },
+        { min: spec.min, max: spec.max, minExclusive: spec.minExclusive, step: spec.type === 'integer' ? 1 : undefined },
         (v) => onChange(spec.name, v),
         { 'data-testid': testid },
       ).root;
@@ -219,8 +219,12 @@ export function parameterControls(
       });
       control = h('div', { class: 'field' }, h('vscode-label', { for: id }, spec.label), el);
     }
+    // Numbers state their unit and range (a select shows its choices itself).
     const def = typeof spec.default === 'number' ? formatNumber(spec.default) : String(spec.default);
-    return h('div', { class: 'param' }, control, h('p', { class: 'help' }, `${spec.description} Default: ${def}.`));
+    const unit = spec.unit ? ` ${spec.unit}` : '';
+    const range = spec.type === 'integer' || spec.type === 'number' ? rangeText(spec) : '';
+    const facts = `Default: ${def}${unit}${range ? `; ${range}` : ''}.`;
+    return h('div', { class: 'param' }, control, h('p', { class: 'help' }, `${spec.description} ${facts}`));
   });
   return h('div', { class: 'params' }, ...rows);
 }

@@ -112,7 +112,7 @@ export function methodHelp(methods: readonly MethodInfo[]): { methods: MethodHel
 }
 
 /** One parameter's range or choices as help text: '[1, 4096]', '(0, 1]', 'a | b', '≥ 9'. */
-function rangeText(p: ParameterSpec): string {
+export function rangeText(p: ParameterSpec): string {
   if (p.type === 'choice') return (p.choices ?? []).join(' | ') + (p.orFile === true ? ' | <file>' : '');
   if (p.type !== 'integer' && p.type !== 'number') return '';
   if (p.min !== undefined && p.max !== undefined) return `${p.minExclusive === true ? '(' : '['}${p.min}, ${p.max}]`;

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { initBackend } from '../../src/core/engine/backend';
 import { describeMethods } from '../../src/core/methods/catalog';
 import { MethodCatalog } from '../../src/shared/methods';
@@ -386,10 +386,9 @@ function encodeForPage(v: unknown): unknown {
   return v;
 }
 
-const catalog = new MethodCatalog(describeMethods());
-
+/** The methods as the host describes them to the panel, read from the registry now (tests register throwaway ones). */
 export function methodInfos(names: string[]): MethodInfo[] {
-  return catalog.infos(names);
+  return new MethodCatalog(describeMethods()).infos(names);
 }
 
 /**
@@ -494,4 +493,35 @@ export async function coreEvaluate(
     }
   };
   return { messages, step };
+}
+
+/**
+ * One server, browser and context for a test file: set up before its tests (failing when Chromium or
+ * the bundle is missing), every panel opened through `open` checked for problems after each test.
+ */
+export function panelSession(viewport = { width: 1400, height: 1600 }): {
+  open(options?: { theme?: ThemeName; initialState?: unknown }): Promise<PanelPage>;
+} {
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  const opened: PanelPage[] = [];
+  beforeAll(async () => {
+    requirePrerequisites();
+    server = await startServer();
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport });
+  });
+  afterEach(() => closePanelsExpectingNoProblems(opened));
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    async open(options = {}) {
+      const panel = await openPanel(context!, server!.origin, options);
+      opened.push(panel);
+      return panel;
+    },
+  };
 }

@@ -288,7 +288,7 @@ describe('PathLens panel in Chromium', () => {
     const steps = page.getByTestId('param-0-ig-steps').locator('input');
     expect(await steps.inputValue()).toBe('16');
     expect(await page.locator('[data-section="params-0-ig"] .help').allTextContents()).toContainEqual(
-      expect.stringMatching(/path points.*Default: 50\./),
+      expect.stringMatching(/path points.*Default: 50; \[1, 4096\]\./),
     );
     await steps.fill('8');
     await steps.press('Tab');
