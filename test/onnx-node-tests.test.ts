@@ -21,8 +21,6 @@ const EXCLUDED: Record<string, string> = {
       ),
     ),
   ),
-  test_averagepool_3d_default: '3-D pooling (rank-5 inputs)',
-  test_maxpool_3d_default: '3-D pooling (rank-5 inputs)',
   test_maxpool_2d_dilations: 'dilated pooling',
   test_maxpool_with_argmax_2d_precomputed_pads: 'the Indices output of MaxPool',
   test_maxpool_with_argmax_2d_precomputed_strides: 'storage_order=1 / the Indices output of MaxPool',

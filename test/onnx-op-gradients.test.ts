@@ -75,6 +75,29 @@ const CASES: GradCase[] = [
   },
   { name: 'GlobalAveragePool', x: [2, 3, 4, 4], node: { op: 'GlobalAveragePool' } },
   {
+    name: 'Conv 3-D pads strides (video stem)',
+    x: [1, 2, 4, 5, 5],
+    node: { op: 'Conv', inputs: ['x', 'w', 'b'], attrs: { pads: [1, 1, 1, 1, 1, 1], strides: [1, 2, 2] } },
+    consts: [floatTensor('w', [3, 2, 3, 3, 3], r(162, 11, 0.5)), floatTensor('b', [3], r(3, 12))],
+  },
+  {
+    name: 'Conv 3-D grouped (1, 3, 3) kernel',
+    x: [1, 4, 3, 4, 4],
+    node: { op: 'Conv', inputs: ['x', 'w'], attrs: { group: 2, pads: [0, 1, 1, 0, 1, 1] } },
+    consts: [floatTensor('w', [4, 2, 1, 3, 3], r(72, 13))],
+  },
+  {
+    name: 'MaxPool 3-D pads ceil_mode',
+    x: [1, 1, 5, 5, 4],
+    step: 1e-3,
+    node: { op: 'MaxPool', attrs: { kernel_shape: [2, 2, 2], strides: [2, 2, 2], pads: [1, 1, 0, 0, 0, 0], ceil_mode: 1 } },
+  },
+  {
+    name: 'AveragePool 3-D count_include_pad',
+    x: [1, 2, 4, 4, 4],
+    node: { op: 'AveragePool', attrs: { kernel_shape: [2, 3, 3], strides: [2, 1, 2], pads: [0, 1, 1, 1, 1, 1], count_include_pad: 1 } },
+  },
+  {
     name: 'Gemm transA alpha beta',
     x: [4, 2],
     node: { op: 'Gemm', inputs: ['x', 'w', 'c'], attrs: { transA: 1, transB: 1, alpha: 0.5, beta: 2.0 } },

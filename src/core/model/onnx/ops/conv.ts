@@ -4,6 +4,7 @@
  * first; the cost is in the bench). 1-D ops run as 2-D with a height of one.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { averagePool3d, conv3d, maxPool3d } from './conv3d';
 import { required, type OpContext, type OpInputs, type OpTable } from './registry';
 
 type Pads2 = [[number, number], [number, number]];
@@ -30,33 +31,41 @@ function pair(values: number[] | null, fallback: number, spatial: number): [numb
   return spatial === 1 ? [1, v[0]!] : [v[0]!, v[1]!];
 }
 
+/** A pooling or convolution window over n spatial axes. */
+export interface WindowN {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  /** [begin, end] per spatial axis. */
+  pads: [number, number][];
+}
+
 /** Explicit pads from `pads` or `auto_pad` (SAME_UPPER puts the odd pixel at the end, SAME_LOWER at the start). */
-function windowOf(ctx: OpContext, inSize: [number, number], kernel: [number, number], spatial: number): Window2 {
-  const strides = pair(ctx.attrs.ints('strides'), 1, spatial);
-  const dilations = pair(ctx.attrs.ints('dilations'), 1, spatial);
+export function spatialWindow(ctx: OpContext, inSize: number[], kernel: number[]): WindowN {
+  const n = inSize.length;
+  const strides = ctx.attrs.ints('strides') ?? new Array<number>(n).fill(1);
+  const dilations = ctx.attrs.ints('dilations') ?? new Array<number>(n).fill(1);
   const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
-  let pads: Pads2;
+  let pads: [number, number][];
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    pads = [0, 1].map((d) => {
-      const out = Math.ceil(inSize[d]! / strides[d]!);
-      const total = Math.max(0, (out - 1) * strides[d]! + (kernel[d]! - 1) * dilations[d]! + 1 - inSize[d]!);
+    pads = inSize.map((size, d) => {
+      const out = Math.ceil(size / strides[d]!);
+      const total = Math.max(0, (out - 1) * strides[d]! + (kernel[d]! - 1) * dilations[d]! + 1 - size);
       const small = Math.floor(total / 2);
       return autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
-    }) as Pads2;
+    });
   } else {
-    const p = ctx.attrs.ints('pads') ?? new Array(2 * spatial).fill(0);
-    pads =
-      spatial === 1
-        ? [
-            [0, 0],
-            [p[0]!, p[1]!],
-          ]
-        : [
-            [p[0]!, p[2]!],
-            [p[1]!, p[3]!],
-          ];
+    const p = ctx.attrs.ints('pads') ?? new Array<number>(2 * n).fill(0);
+    pads = inSize.map((_, d) => [p[d]!, p[d + n]!]);
   }
   return { kernel, strides, dilations, pads };
+}
+
+/** The 2-D window (1-D ops as height one). */
+function windowOf(ctx: OpContext, inSize: [number, number], kernel: [number, number], spatial: number): Window2 {
+  const w = spatial === 1 ? spatialWindow(ctx, [inSize[1]], [kernel[1]]) : spatialWindow(ctx, inSize, kernel);
+  const two = <T>(values: T[], one: T): [T, T] => (spatial === 1 ? [one, values[0]!] : [values[0]!, values[1]!]);
+  return { kernel, strides: two(w.strides, 1), dilations: two(w.dilations, 1), pads: two(w.pads, [0, 0]) };
 }
 
 /** Filter [O, I/g, kh, kw] → TF.js [kh, kw, I/g, O] (or depthwise [kh, kw, C, multiplier]). */
@@ -114,7 +123,7 @@ function conv(inputs: OpInputs, ctx: OpContext): tf.Tensor {
 }
 
 /** Extra end padding so the last window of ceil_mode fits (windows starting in the padded input). */
-function ceilExtra(size: number, win: Window2, d: 0 | 1): number {
+export function ceilExtra(size: number, win: WindowN, d: number): number {
   const padded = size + win.pads[d][0] + win.pads[d][1];
   const span = (win.kernel[d] - 1) * win.dilations[d] + 1;
   const floorOut = Math.floor((padded - span) / win.strides[d]) + 1;
@@ -179,10 +188,12 @@ function averagePool(inputs: OpInputs, ctx: OpContext): tf.Tensor {
   return restore(tf.div(sums, share));
 }
 
+const isRank5 = (inputs: OpInputs) => inputs[0]?.rank === 5;
+
 export const CONV_OPS: OpTable = {
-  Conv: conv,
-  MaxPool: (inputs, ctx) => maxPool(inputs, ctx),
-  AveragePool: averagePool,
+  Conv: (inputs, ctx) => (isRank5(inputs) ? conv3d(inputs, ctx) : conv(inputs, ctx)),
+  MaxPool: (inputs, ctx) => (isRank5(inputs) ? maxPool3d(inputs, ctx) : maxPool(inputs, ctx)),
+  AveragePool: (inputs, ctx) => (isRank5(inputs) ? averagePool3d(inputs, ctx) : averagePool(inputs, ctx)),
   GlobalAveragePool: (inputs, ctx) => {
     const x = required(inputs, 0, ctx);
     return tf.mean(
