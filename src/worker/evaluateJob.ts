@@ -138,12 +138,12 @@ export async function runEvaluateStepJob(job: EvaluateStepJob, cache: ModelCache
   const model = await cache.get(job.modelPath, job.memoryBudgetMB);
   const preprocessing = preprocessingFor(model, job);
   const crop = defaultCropFor(job.modelPath);
-  const inputs = await loadInputs(job.inputs, { inputShape: model.inputShape }, preprocessing, { maxRows: job.maxRows, crop });
+  const inputs = await loadInputs(job.inputs, model, preprocessing, { maxRows: job.maxRows, crop });
   const input = inputs[job.index];
   if (!input) throw new PathLensError('input', `input ${job.index + 1} is no longer there (${inputs.length} inputs found now)`);
   if (signal.cancelled) throw new CancelledError();
   const spec: BaselineSpec = parseBaseline(job.baseline) ?? 'zero';
-  const baseline = makeBaseline(spec, input, { preprocessing, seed: job.seed, imageOptions: { crop } });
+  const baseline = makeBaseline(spec, input, { preprocessing, seed: job.seed, imageOptions: { crop }, tensorLayout: model.tensorLayout });
   const settings = { metrics: [job.metric], evalSteps: job.evalSteps, patch: job.patch, seed: job.seed };
   return wrapUsage(() =>
     perturbedStep(input, baseline, job.attribution, { ...settings, index: job.index, metric: job.metric, step: job.step }, preprocessing),
