@@ -45,6 +45,7 @@ describe('a method is one definition', () => {
     expect(() => explain('--wobble-width', '3')).toThrow(/--wobble-width must be a number in \[0, 2\]/);
     expect(() => explain('--wobble-width', 'x')).toThrow(/--wobble-width must be a number/);
     expect(() => explain('--wobble-kind', 'odd')).toThrow(/--wobble-kind must be one of soft, hard/);
+    expect(helpText()).toMatch(/--method <list>[^]*\n {25}throwaway-wobble\n {39}A test-only method\.\n/);
     expect(helpText()).toMatch(/throwaway-wobble\n\s+--wobble-width <number>\s+How far it wobbles\. \(default 1 px; \[0, 2\]\)/);
     const json = JSON.parse(helpJson()) as { methods: { name: string; parameters: { flag: string; unit?: string }[] }[] };
     const entry = json.methods.find((m) => m.name === wobble.name);

@@ -5,7 +5,7 @@ import { PathLensError } from '../shared/errors';
 import { checkOptionLimits, checkWorkers } from '../core/safety';
 import { getMethod } from '../core/methods';
 import { describeMethods } from '../core/methods/catalog';
-import { methodHelp, methodParametersHelp } from '../shared/methods';
+import { methodHelp, methodListHelp, methodParametersHelp } from '../shared/methods';
 import { validateOptions } from '../core/attribution/method';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
@@ -44,29 +44,7 @@ Usage:
 
 explain options:
   --method <list>        comma-separated methods (default: ig)
-                         ig            Integrated Gradients (complete: Σattr = F(x) − F(baseline))
-                         gradient      ∂F/∂x at the input (saliency)
-                         grad-x-input  x ⊙ ∂F/∂x
-                         guided-ig     Guided IG: adaptive path, smallest gradients move first
-                         blur-ig       Blur IG: path from the input to its Gaussian blur (images)
-                         idg           Integrated Decision Gradients: gradients weighted by dF/dα,
-                                       sampled where the decision is made (two passes of --steps,
-                                       default 50); not complete
-                         pwig          Path-Weighted IG: IG with a path weight w(α) (--weight); complete
-                                       only for uniform
-                         expected-gradients
-                                       IG averaged over baselines from --reference
-                         smoothgrad    mean of --wrap over noisy copies of the input
-                         smoothgrad-sq mean of the squared --wrap over noisy copies
-                         vargrad       variance of --wrap over noisy copies
-                         ggig          Geometrically Guided IG — a reconstruction of the paper's
-                                       description (no public code); not complete
-                         pattern-net   PatternNet: signal estimate, backward with fitted patterns A
-                         pattern-attribution
-                                       PatternAttribution: backward with W⊙A (not complete)
-                         pgig          Pattern-Guided IG: (x − x') ⊙ mean PatternAttribution backward
-                                       along the path (default 25 steps, points k/25, k=1..24:
-                                       --rule interior); not complete
+{{METHOD_LIST}}
                          The three pattern methods need a layers model and fitted patterns
                          (pathlens patterns fit); --patterns <file> picks a pattern file, else the
                          ones saved beside the model for its current weights are used.
@@ -134,10 +112,12 @@ Examples:
   pathlens explain --model examples/stress-test/model.json --input examples/stress-test/inputs --method ig,pattern-attribution,pgig
 `;
 
-/** The full help: the hand-written text with the per-method parameter section derived from the catalog. */
+/** The full help: the hand-written text with the method list and per-method parameters derived from the catalog. */
 export function helpText(): string {
-  const at = HELP.indexOf('\nInputs: PNG');
-  return `${HELP.slice(0, at)}\n${methodParametersHelp(describeMethods())}${HELP.slice(at)}`;
+  const methods = describeMethods();
+  const text = HELP.replace('{{METHOD_LIST}}\n', methodListHelp(methods, 25, 104));
+  const at = text.indexOf('\nInputs: PNG');
+  return `${text.slice(0, at)}\n${methodParametersHelp(methods)}${text.slice(at)}`;
 }
 
 /** `pathlens help --json`: every method with its parameters, from the same catalog. */

@@ -120,6 +120,37 @@ export function rangeText(p: ParameterSpec): string {
   return p.max !== undefined ? `≤ ${p.max}` : '';
 }
 
+/**
+ * The methods under `--method` in `pathlens help`: name and description, each line indented by
+ * `indent` and wrapped at `width` (a long name gets a line of its own).
+ */
+export function methodListHelp(methods: readonly MethodInfo[], indent: number, width: number): string {
+  const pad = ' '.repeat(indent);
+  const column = 14;
+  const lines: string[] = [];
+  for (const m of methods) {
+    const words = m.description.split(/\s+/);
+    let line: string;
+    if (m.name.length < column) line = `${pad}${m.name.padEnd(column)}`;
+    else {
+      lines.push(`${pad}${m.name}`);
+      line = pad + ' '.repeat(column);
+    }
+    let empty = true;
+    for (const word of words) {
+      if (!empty && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = pad + ' '.repeat(column);
+        empty = true;
+      }
+      line += (empty ? '' : ' ') + word;
+      empty = false;
+    }
+    lines.push(line);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** The per-method parameter section of `pathlens help`, derived from the catalog. */
 export function methodParametersHelp(methods: readonly MethodInfo[]): string {
   const lines = ["method parameters (each method's definition; 'pathlens help --json' gives them as JSON):"];

@@ -23,7 +23,7 @@ import type {
 import { NAMED_BASELINES } from '../shared/types';
 import { isOnnxModelFileName } from '../shared/fileNames';
 import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
-import { PATTERN_METHOD_NAMES } from '../core/patterns/backward';
+import { METHODS, methodsNeeding } from '../core/methods';
 import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
 import { readModelArtifacts } from '../core/model/artifacts';
 import { defaultCropFor } from '../core/model/sidecars';
@@ -106,11 +106,11 @@ export function preprocessingFor(model: LoadedModel, job: Pick<ExplainJob, 'mode
  * imported ONNX graph has no such layers, so they are refused before anything loads.
  */
 export function refusePatternMethodsOnOnnx(methods: readonly string[], modelPath: string, what?: string): void {
-  const method = methods.find((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
+  const [method] = methodsNeeding(methods, 'patterns');
   if (!method || !isOnnxModelFileName(modelPath)) return;
   throw new PathLensError(
     'model-unsupported',
-    `${what ?? method} cannot run on the ONNX model ${path.basename(modelPath)}: the pattern methods (pattern-net, pattern-attribution, pgig) need patterns fitted per layer of a TF.js layers model, which an imported ONNX graph does not have; use ig, guided-ig, blur-ig or another path method`,
+    `${what ?? method} cannot run on the ONNX model ${path.basename(modelPath)}: the pattern methods (${methodsNeeding([...METHODS.keys()], 'patterns').join(', ')}) need patterns fitted per layer of a TF.js layers model, which an imported ONNX graph does not have; use ig, guided-ig, blur-ig or another path method`,
   );
 }
 
@@ -165,11 +165,11 @@ export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promis
   const model = bindInputShape(cached, inputs);
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
   const resources = jobResources(job.modelPath, model, preprocessing, seed);
-  if (typeof job.options.reference === 'string' && job.methods.includes('expected-gradients'))
+  if (typeof job.options.reference === 'string' && methodsNeeding(job.methods, 'referenceSet').length > 0)
     await resources.referenceSet(job.options.reference);
   // Patterns (PatternNet, PatternAttribution, PGIG): a missing or stale pattern file fails the job here.
   refusePatternMethodsOnOnnx(job.methods, job.modelPath);
-  const needsPatterns = job.methods.some((m) => (PATTERN_METHOD_NAMES as readonly string[]).includes(m));
+  const needsPatterns = methodsNeeding(job.methods, 'patterns').length > 0;
   const patterns = needsPatterns
     ? await loadPatterns(job.modelPath, typeof job.options.patterns === 'string' ? job.options.patterns : undefined)
     : null;

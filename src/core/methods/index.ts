@@ -1,5 +1,6 @@
 import type { AttributionMethod } from '../attribution/method';
 import { PathLensError } from '../errors';
+import type { MethodNeeds } from '../../shared/methods';
 import { blurIg } from './blurIg';
 import { expectedGradients } from './expectedGradients';
 import { gradient } from './gradient';
@@ -51,6 +52,11 @@ export function registerMethod(method: AttributionMethod): () => void {
   if (registry.has(method.name)) throw new Error(`method '${method.name}' is already registered`);
   registry.set(method.name, method);
   return () => registry.delete(method.name);
+}
+
+/** The named methods whose definitions declare `need` (the caller loads that resource once for them). */
+export function methodsNeeding(names: readonly string[], need: keyof MethodNeeds): string[] {
+  return names.filter((name) => METHODS.get(name)?.needs?.[need] === true);
 }
 
 export function getMethod(name: string): AttributionMethod {

@@ -11,8 +11,6 @@ import type { OutputKind } from '../types';
 import type { PatternNetwork } from './network';
 import type { BackwardKind, Patterns } from './patterns';
 
-export const PATTERN_METHOD_NAMES = ['pattern-net', 'pattern-attribution', 'pgig'] as const;
-
 /**
  * The seed at the logits, [B, K], and F per point. `byValue`: relevance starts at the explained
  * value (PatternNet / PatternAttribution: one-hot × logit; for probabilities p_t·∂p_t/∂logits as the
