@@ -135,7 +135,8 @@ export class EvaluateView {
     const running = run?.running ?? false;
     (this.runButton as HTMLElement & { disabled: boolean }).disabled = !context.ready || running;
     this.cancelButton.hidden = !running;
-    this.status.textContent = statusText(run, context.ready);
+    const stale = state.stale ? ' The maps changed since (another target or parameters): press Evaluate again.' : '';
+    this.status.textContent = statusText(run, context.ready) + stale;
     this.status.dataset.state = !run ? 'idle' : running ? 'running' : run.error ? 'failed' : run.cancelled ? 'cancelled' : 'done';
     this.renderSelection(state);
     this.renderMetrics(state, context.themeKey);

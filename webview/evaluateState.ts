@@ -33,12 +33,14 @@ export interface EvaluateViewState {
   /** Curves of one input (its position) or the mean over the evaluated inputs. */
   selection: number | 'mean';
   step: { request: EvaluateStepRequest; result: PerturbedStep | null; error: WireError | null } | null;
+  /** A map was recomputed (new target or parameters) after the evaluation ended: it no longer describes the grid. */
+  stale: boolean;
 }
 
 export const DEFAULT_EVALUATE_SETTINGS: EvaluateViewSettings = { metrics: [...METRIC_NAMES], evalSteps: 20, patch: null, bootstrap: 1000 };
 
 export function initialEvaluateState(): EvaluateViewState {
-  return { settings: DEFAULT_EVALUATE_SETTINGS, run: null, selection: 'mean', step: null };
+  return { settings: DEFAULT_EVALUATE_SETTINGS, run: null, selection: 'mean', step: null, stale: false };
 }
 
 const EVALUATE_TYPES = new Set(['evaluate-start', 'evaluate-progress', 'evaluate-input', 'evaluate-done', 'evaluate-step']);
@@ -62,7 +64,8 @@ export function applyEvaluateMessage(state: EvaluateViewState, msg: EvaluateMess
       error: null,
     };
     // One input: its own curves; several: their mean first.
-    return { ...state, settings: msg.settings, run, selection: msg.inputs.length === 1 ? msg.inputs[0]!.index : 'mean', step: null };
+    const selection = msg.inputs.length === 1 ? msg.inputs[0]!.index : 'mean';
+    return { ...state, settings: msg.settings, run, selection, step: null, stale: false };
   }
   const run = state.run;
   if (msg.type === 'evaluate-done' && msg.error && (!run || run.evaluateId !== msg.evaluateId)) {
@@ -157,4 +160,9 @@ export function nearestSeries(curves: CurveSeries, k: number, value: number): st
     if (d < bestDistance) [best, bestDistance] = [s.method, d];
   }
   return best;
+}
+
+/** A map arrived (recomputed for a new target or parameters): a finished evaluation is now stale. */
+export function mapChanged(state: EvaluateViewState): EvaluateViewState {
+  return state.run && !state.run.running && !state.stale ? { ...state, stale: true } : state;
 }

@@ -36,7 +36,14 @@ import { applyNeuronsMessage, initialNeuronsState, isNeuronsMessage, rankingRequ
 import type { Region } from '../src/shared/neurons';
 import { applySanityMessage, isSanityMessage, type SanityViewState } from './sanityState';
 import { EvaluateView } from './evaluate';
-import { applyEvaluateMessage, initialEvaluateState, isEvaluateMessage, requestStep, type EvaluateViewState } from './evaluateState';
+import {
+  applyEvaluateMessage,
+  initialEvaluateState,
+  isEvaluateMessage,
+  mapChanged,
+  requestStep,
+  type EvaluateViewState,
+} from './evaluateState';
 import { methodColor } from '../src/shared/evaluate';
 
 const api = vscodeApi();
@@ -278,6 +285,7 @@ class App implements CellHost {
     // A new run brings new maps: the evaluation of the old ones is cleared (its settings stay).
     if (data.type === 'run' && data.runId !== this.state.runId)
       this.evaluateState = { ...initialEvaluateState(), settings: this.evaluateState.settings };
+    else if (data.type === 'result') this.evaluateState = mapChanged(this.evaluateState);
     try {
       this.setState(applyHostMessage(this.state, data));
     } catch (err) {

@@ -109,6 +109,10 @@ describe('Evaluate view in Chromium', () => {
     expect(gridIg).toBe(hexToRgb(methodColor('ig', ['ig', 'gradient'])));
     expect(await colour('[data-testid="method-swatch-gradient"]')).not.toBe(gridIg);
     expect(await page.getByTestId('evaluate-status').textContent()).toContain('Done: 2 of 2 inputs scored');
+    // A map recomputed afterwards (new parameters) makes the evaluation stale, and the view says so.
+    const result = explain.find((m) => m.type === 'result')!;
+    await p.send([result]);
+    await expect.poll(async () => page.getByTestId('evaluate-status').textContent()).toContain('press Evaluate again');
   });
 
   it('a clicked curve point of one input shows the perturbed input the model got at that step', async () => {
