@@ -14,6 +14,7 @@ import { WorkerClient } from '../src/worker/client';
 import { defaultWorkerCount } from '../src/worker/pool';
 import { mapErrorRows, mapErrorTable, type MapErrorCase } from './mapError';
 import { kernelProfileSection } from './kernelTimes';
+import { accurateTable, cliFixedCost, fixedCostTable, secondExplanation, secondJobTable } from './fixedCost';
 import { textTable } from './table';
 import { flopsPerEvaluation, measureMatmulFlopRate, physicalLimitMs } from './limits';
 import type { BackendName, ExplainResult } from '../src/core/types';
@@ -464,8 +465,47 @@ async function mapErrorSection(selected: Case[]): Promise<Awaited<ReturnType<typ
   return rows;
 }
 
+/**
+ * Issue 19's fixed-cost rows (CLI phases cold and warm, time to 2 % map error on the 9 tm-objects
+ * images against Captum, the second explanation on a warm worker with the host's event-loop lag).
+ */
+async function fixedCostSection(): Promise<Record<string, unknown>> {
+  if (!fs.existsSync(path.join(ZOO, 'tm-objects/model.json'))) {
+    console.log(`fixed cost: tm-objects not found in ${ZOO}; skipped`);
+    return {};
+  }
+  const log = (line: string) => console.log(line);
+  const second = await secondExplanation(__dirname, ZOO, defaultWorkerCount());
+  const cli = await cliFixedCost(__dirname, ZOO, log);
+  console.log('\nFixed cost of one CLI run over the 9 tm-objects images (wasm; cold = batch profile probed, warm = cached)');
+  console.log(fixedCostTable(cli.rows));
+  console.log('\nTime to 2 % map error (default adaptive IG, model load included) against Captum (issue 19: 16.5 s, target ≤ 0.7×)');
+  console.log(accurateTable(cli.accurate));
+  console.log('tfjs-node: not installed (an optional dependency that cannot install here), so no row for it');
+  console.log('\nSecond explanation of the same model on a warm worker (this thread plays the extension host)');
+  console.log(secondJobTable([second]));
+  return { fixedCost: cli.rows, timeToAccurateMap: cli.accurate, cliRuns: { cold: cli.cold, warm: cli.warm }, secondExplanation: second };
+}
+
+/** Writes `fields` into bench-results.json, keeping what a previous full run stored there. */
+function mergeResults(fields: Record<string, unknown>): string {
+  const out = path.join(ROOT, 'bench-results.json');
+  let previous: Record<string, unknown> = {};
+  try {
+    previous = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
+  } catch {
+    /* first run */
+  }
+  fs.writeFileSync(out, JSON.stringify({ ...previous, ...fields }, null, 2));
+  return out;
+}
+
 async function main(): Promise<void> {
   const only = process.env.PATHLENS_BENCH_ONLY?.split(',');
+  if (process.env.PATHLENS_BENCH_FIXED_ONLY) {
+    console.log(`\nwrote ${mergeResults({ fixedCostDate: new Date().toISOString(), ...(await fixedCostSection()) })}`);
+    return;
+  }
   if (process.env.PATHLENS_BENCH_MAP_ERROR_ONLY) {
     const mapError = await mapErrorSection(cases().filter((c) => !only || only.some((o) => c.name.includes(o))));
     fs.writeFileSync(path.join(ROOT, 'bench-map-error.json'), JSON.stringify({ date: new Date().toISOString(), mapError }, null, 2));
@@ -517,15 +557,17 @@ async function main(): Promise<void> {
   console.log('\nPhysical limit: FLOPs per evaluation (forward + input gradient) / single-thread matmul rate, per worker');
   console.log(limitTable(limits));
   const kernelProfile = await kernelProfileSection(ZOO, (line) => console.log(line));
-  const out = path.join(ROOT, 'bench-results.json');
-  fs.writeFileSync(
-    out,
-    JSON.stringify(
-      { date: new Date().toISOString(), cores: os.cpus().length, node: process.version, rows, rules, limits, kernelProfile },
-      null,
-      2,
-    ),
-  );
+  const fixed = await fixedCostSection();
+  const out = mergeResults({
+    date: new Date().toISOString(),
+    cores: os.cpus().length,
+    node: process.version,
+    rows,
+    rules,
+    limits,
+    kernelProfile,
+    ...fixed,
+  });
   console.log(`\nwrote ${out}`);
 }
 

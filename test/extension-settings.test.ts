@@ -41,6 +41,7 @@ describe('readSettings', () => {
       colormap: 'viridis',
       divergingColormap: 'piyg',
       tfjsNodePath: '/opt/tfjs-node',
+      workerIdleMinutes: 10,
     });
     expect(readSettings(getter({ 'ig.tolerance': 0.001, workers: 2 }), known)).toMatchObject({ igTolerance: 0.001, workers: 2 });
   });

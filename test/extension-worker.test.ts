@@ -17,8 +17,10 @@ parentPort.on('message', (req) => {
   const mode = req.job.inputs[0];
   if (mode === 'crash') process.exit(3);
   if (mode === 'hang') return;
+  // 'thread': the result names the worker thread that ran it (warm-worker tests).
+  const backend = mode === 'thread' ? 'thread ' + require('node:worker_threads').threadId : 'cpu';
   parentPort.postMessage({ kind: 'progress', jobId: req.jobId, progress: { stage: 'x', done: 1, total: 1 } });
-  parentPort.postMessage({ kind: 'explained', jobId: req.jobId, result: { model: {}, backend: 'cpu', preprocessing: null, inputs: [] } });
+  parentPort.postMessage({ kind: 'explained', jobId: req.jobId, result: { model: {}, backend, preprocessing: null, inputs: [] } });
 });
 `;
 
@@ -77,6 +79,35 @@ describe('HostWorker', () => {
     settings = { ...DEFAULT_SETTINGS, tfjsNodePath: '/elsewhere/tfjs-node' };
     expect(await worker.start()).toBe('/elsewhere/tfjs-node');
     expect(logs.some((l) => l.includes('restarting the attribution worker'))).toBe(true);
+  });
+
+  it('keeps the worker warm between jobs and stops it once idle for the idle time', async () => {
+    worker = new HostWorker(dir, () => settings, log, 300);
+    const first = (await worker.explain(job('thread'), () => {}).result).backend;
+    const second = (await worker.explain(job('thread'), () => {}).result).backend;
+    expect(second).toBe(first);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(worker.backendName).toBeNull();
+    expect(logs.some((l) => l.includes('stopping the attribution worker: idle'))).toBe(true);
+    expect((await worker.explain(job('thread'), () => {}).result).backend).not.toBe(first);
+  });
+
+  it('never stops a worker for idleness while a job runs', async () => {
+    worker = new HostWorker(dir, () => settings, log, 50);
+    const hung = worker.explain(job('hang'), () => {});
+    await new Promise((r) => setTimeout(r, 400));
+    expect(worker.busy).toBe(true);
+    expect(worker.backendName).not.toBeNull();
+    await worker.terminate('test');
+    await hung.result.catch(() => {});
+  });
+
+  it('stops the worker after every job with an idle time of 0 minutes', async () => {
+    settings = { ...DEFAULT_SETTINGS, workerIdleMinutes: 0 };
+    worker = new HostWorker(dir, () => settings, log);
+    await worker.explain(job('ok'), () => {}).result;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(worker.backendName).toBeNull();
   });
 
   it('reports errors as wire errors the panel shows', () => {

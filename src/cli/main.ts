@@ -14,6 +14,10 @@ import { runNeuronsCommand } from './neurons';
 import { runEvaluateCommand, runEvaluateMerge } from './evaluate';
 import { progressPrinter } from './progress';
 import { formatOnnxSummary } from './onnxInfo';
+import { RunTimings } from './timings';
+
+// Imports run first: the time from the process's origin to here is Node's bootstrap plus this bundle's load.
+const entryMs = performance.now();
 
 const stderr = (line: string) => process.stderr.write(line + '\n');
 
@@ -63,9 +67,46 @@ function formatResults(result: ExplainResult): string {
   return lines.join('\n');
 }
 
+/** `pathlens explain`: runs the job, writes the report, prints the results and any warnings. */
+async function runExplainCommand(
+  client: WorkerClient,
+  command: Extract<Command, { kind: 'explain' }>,
+  setRunning: (job: { cancel(): void }) => void,
+): Promise<number> {
+  const backend = await client.start();
+  if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
+  const printProgress = progressPrinter(stderr);
+  const timings = RunTimings.enabled() ? new RunTimings(entryMs) : null;
+  timings?.submit();
+  const job = client.explain(command.job, (event) => {
+    if (event.kind === 'progress') printProgress(event.progress);
+    timings?.onEvent(event);
+  });
+  setRunning(job);
+  const result = await job.result;
+  timings?.done();
+  if (command.out) {
+    const files = await writeReport(command.out, result);
+    stderr(`wrote ${files.length} files to ${path.resolve(command.out)}; open ${path.resolve(command.out, 'index.html')}`);
+  }
+  process.stdout.write((command.json ? toJsonString(result) : formatResults(result)) + '\n');
+  for (const input of result.inputs)
+    for (const r of input.results)
+      if (r.accuracy && !r.accuracy.converged)
+        stderr(
+          `pathlens: warning: ${input.path} ${r.method}: estimated map error ${(r.accuracy.mapError * 100).toFixed(1)} % did not reach the tolerance within the evaluation cap (raise --max-evaluations)`,
+        );
+  const failed = result.inputs.filter((i) => i.error);
+  for (const f of failed) stderr(`pathlens: ${f.path}: ${f.error}`);
+  if (timings) stderr(`pathlens timings: ${JSON.stringify(timings.report(client.startup))}`);
+  return failed.length > 0 ? 1 : 0;
+}
+
 async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number> {
   const client = new WorkerClient({
     backend: command.backend,
+    // explain and evaluate compute on the pool threads: start them with the worker.
+    prestartPool: command.kind === 'explain' || command.kind === 'evaluate',
     workers:
       command.kind === 'explain' || command.kind === 'evaluate' ? (command.kind === 'explain' ? command.workers : command.job.workers) : 1,
   });
@@ -110,28 +151,7 @@ async function run(command: Exclude<Command, { kind: 'help' }>): Promise<number>
     if (command.kind === 'neurons') return await runNeuronsCommand(client, command, (job) => (running = job), stderr);
     if (command.kind === 'evaluate-merge') return runEvaluateMerge(command, stderr);
     if (command.kind === 'evaluate') return await runEvaluateCommand(client, command, (job) => (running = job), stderr);
-    const backend = await client.start();
-    if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
-    const printProgress = progressPrinter(stderr);
-    const job = client.explain(command.job, (event) => {
-      if (event.kind === 'progress') printProgress(event.progress);
-    });
-    running = job;
-    const result = await job.result;
-    if (command.out) {
-      const files = await writeReport(command.out, result);
-      stderr(`wrote ${files.length} files to ${path.resolve(command.out)}; open ${path.resolve(command.out, 'index.html')}`);
-    }
-    process.stdout.write((command.json ? toJsonString(result) : formatResults(result)) + '\n');
-    for (const input of result.inputs)
-      for (const r of input.results)
-        if (r.accuracy && !r.accuracy.converged)
-          stderr(
-            `pathlens: warning: ${input.path} ${r.method}: estimated map error ${(r.accuracy.mapError * 100).toFixed(1)} % did not reach the tolerance within the evaluation cap (raise --max-evaluations)`,
-          );
-    const failed = result.inputs.filter((i) => i.error);
-    for (const f of failed) stderr(`pathlens: ${f.path}: ${f.error}`);
-    return failed.length > 0 ? 1 : 0;
+    return await runExplainCommand(client, command, (job) => (running = job));
   } catch (err) {
     stderr(errorLine(err, process.argv.slice(2)));
     if (command.verbose) stderr((err instanceof WorkerError && err.workerStack) || (err as Error).stack || '');

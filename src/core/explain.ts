@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkOptionLimits } from './safety';
 import { createMethodContext, type MethodResources } from './attribution/context';
 import { optionsFor, validateOptions, type MethodOptions } from './attribution/method';
-import { Evaluator } from './engine/evaluator';
+import { Evaluator, type BatchPlan } from './engine/evaluator';
 import type { RemoteEvaluator } from './engine/pointBatch';
 import { CancelledError, describeError, PathLensError } from './errors';
 import { getMethod } from './methods';
@@ -38,6 +38,8 @@ export interface ExplainHooks extends MethodResources {
   /** Pool workers that share gradient chunks for one explained scalar (none = this thread only). */
   /** `inputShape`: the per-example shape the chunks have (symbolic dims bound from the inputs). */
   remotesFor?: (target: number, output: OutputKind, inputShape: number[]) => RemoteEvaluator[];
+  /** Measured points per chunk for each executing thread (else sized from the memory budget). */
+  batchPlan?: BatchPlan;
 }
 
 /** Rejects unknown methods and invalid options before any computation. */
@@ -117,6 +119,7 @@ async function explainOne(
       signal: hooks.signal,
       onProgress: hooks.onProgress,
       remotes: hooks.remotesFor?.(targetIndex, request.output, model.inputShape),
+      plan: hooks.batchPlan,
     },
   );
   const context = await createMethodContext(evaluator, input, hooks);

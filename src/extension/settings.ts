@@ -41,6 +41,8 @@ export interface PathLensSettings {
   divergingColormap: string;
   /** Path of a separately installed @tensorflow/tfjs-node ('' = none). */
   tfjsNodePath: string;
+  /** Minutes an idle worker (threads, loaded models, measured batch plan) is kept for the next job; 0 = stop after each. */
+  workerIdleMinutes: number;
 }
 
 export const DEFAULT_SETTINGS: PathLensSettings = {
@@ -59,6 +61,7 @@ export const DEFAULT_SETTINGS: PathLensSettings = {
   colormap: 'inferno',
   divergingColormap: 'rdbu',
   tfjsNodePath: '',
+  workerIdleMinutes: 10,
 };
 
 /** `get(key)` returns the raw configured value (or undefined). */
@@ -107,6 +110,7 @@ export function readSettings(get: SettingsGetter, knownMethods: readonly string[
     colormap: oneOf(get('colormap'), MAGNITUDE_COLORMAPS, 'inferno'),
     divergingColormap: oneOf(get('divergingColormap'), SIGNED_COLORMAPS, 'rdbu'),
     tfjsNodePath: typeof tfjsNodeRaw === 'string' ? tfjsNodeRaw.trim() : '',
+    workerIdleMinutes: intIn(get('workerIdleMinutes'), 0, 1440, d.workerIdleMinutes),
   };
 }
 

@@ -1,6 +1,8 @@
 /**
  * The host's attribution worker: one WorkerClient, created lazily from the settings (backend,
- * tfjs-node path), recreated when those change or after a crash. Never throws into the host.
+ * tfjs-node path), recreated when those change or after a crash. Between jobs it stays warm (pool
+ * threads, loaded models, the measured batch plan) so the next explanation starts at once, until it
+ * has been idle for `pathlens.workerIdleMinutes`. Never throws into the host.
  */
 import * as path from 'node:path';
 import { describeError } from '../shared/errors';
@@ -46,11 +48,14 @@ export class HostWorker {
   private readonly active = new Set<RunningJob<unknown>>();
   /** Counts terminations, so a job whose worker was terminated while starting fails as cancelled. */
   private terminations = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
 
+  /** `idleMs` overrides the idle time of the settings (tests). */
   constructor(
     private readonly distDir: string,
     private readonly settings: () => PathLensSettings,
     private readonly log: HostLog,
+    private readonly idleMs?: number,
   ) {}
 
   /** The backend of the running worker, if started. */
@@ -63,6 +68,7 @@ export class HostWorker {
   }
 
   private ensure(): WorkerClient {
+    this.stopIdleTimer();
     const settings = this.settings();
     const key = workerKey(settings);
     if (this.client && key !== this.key && !this.busy) {
@@ -78,6 +84,8 @@ export class HostWorker {
         backend: settings.backend,
         wasmDir: this.distDir,
         ...(settings.workers > 0 ? { workers: settings.workers } : {}),
+        // The worker threads live in the extension host's process: the host's thread must win the CPU.
+        lowPriority: true,
       });
     }
     return this.client;
@@ -170,9 +178,31 @@ export class HostWorker {
   }
 
   async dispose(): Promise<void> {
+    this.stopIdleTimer();
     const client = this.client;
     this.client = null;
+    this.backend = null;
     if (client) await client.dispose();
+  }
+
+  /** After the last job ends, stop the worker once it has been idle long enough (it holds the model's memory). */
+  private startIdleTimer(): void {
+    this.stopIdleTimer();
+    if (!this.client) return;
+    const minutes = this.settings().workerIdleMinutes;
+    const ms = this.idleMs ?? minutes * 60_000;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.busy || !this.client) return;
+      this.log.info(`stopping the attribution worker: idle for ${this.idleMs === undefined ? `${minutes} min` : `${ms} ms`}`);
+      void this.dispose();
+    }, ms);
+    this.idleTimer.unref?.();
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /** Starts the worker first (so the tfjs-node path applies), then submits the job. */
@@ -204,7 +234,11 @@ export class HostWorker {
 
   private track<T>(job: RunningJob<T>): RunningJob<T> {
     this.active.add(job as RunningJob<unknown>);
-    const done = () => this.active.delete(job as RunningJob<unknown>);
+    this.stopIdleTimer();
+    const done = () => {
+      this.active.delete(job as RunningJob<unknown>);
+      if (!this.busy) this.startIdleTimer();
+    };
     job.result.then(done, done);
     return job;
   }

@@ -240,6 +240,12 @@ export interface WorkerInit {
   workers?: number;
   /** 'evaluator': a pool thread that only evaluates point chunks for its coordinator. */
   role?: 'coordinator' | 'evaluator';
+  /** `performance.now()` when the parent created the thread (threads share the process's time origin). */
+  spawnedAt?: number;
+  /** Run this thread and its pool below normal CPU priority (an interactive host shares the process). */
+  lowPriority?: boolean;
+  /** Start the pool threads with this one (a job that will need them follows at once, e.g. the CLI's). */
+  prestartPool?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,22 +287,55 @@ export interface PointChunkResult {
   gradients?: Float32Array;
 }
 
-export type EvaluatorRequest = {
-  kind: 'chunk';
-  id: number;
-  modelPath: string;
-  target: number;
-  output: OutputKind;
-  /** Per-example shape of the chunk's points (the model's symbolic dims bound to it). */
-  inputShape: number[];
-  chunk: PointChunk;
-};
+/**
+ * Measured cost of one forward + input-gradient evaluation on one thread: the transient bytes of a
+ * point and the wall time per point at each batch size probed (the fastest batch wins).
+ */
+export interface BatchProbe {
+  bytesPerPoint: number;
+  /** Ascending batch sizes with their best measured ms per point. */
+  sizes: { batch: number; msPerPoint: number }[];
+  /** Bytes one thread could use when probed: larger sizes were not tried (unless the probe stopped early). */
+  budgetBytes: number;
+  /** True when a larger batch was already slower, so sizes beyond the last one need no probe. */
+  stoppedEarly: boolean;
+}
+
+export type EvaluatorRequest =
+  | {
+      kind: 'chunk';
+      id: number;
+      modelPath: string;
+      target: number;
+      output: OutputKind;
+      /** Per-example shape of the chunk's points (the model's symbolic dims bound to it). */
+      inputShape: number[];
+      chunk: PointChunk;
+    }
+  /** Load (or find cached) the model now, so the first chunk does not wait for it. */
+  | { kind: 'load'; id: number; modelPath: string; memoryBudgetMB?: number }
+  /** Measure throughput per batch size on this thread (see BatchProbe). */
+  | { kind: 'probe'; id: number; modelPath: string; output: OutputKind; inputShape: number[]; budgetBytes: number };
 
 export type EvaluatorEvent =
   | { kind: 'ready'; backend: BackendName }
   | { kind: 'fatal'; error: WireError }
   | { kind: 'chunk-result'; id: number; result: PointChunkResult }
-  | { kind: 'chunk-error'; id: number; error: WireError };
+  | { kind: 'loaded'; id: number }
+  /** The thread read a model from disk (a cache miss), whichever request caused it. */
+  | { kind: 'model-read'; modelPath: string }
+  | { kind: 'probed'; id: number; probe: BatchProbe }
+  | { kind: 'failed'; id: number; error: WireError };
+
+/** Start-up cost of a worker thread, measured inside it. */
+export interface WorkerStartup {
+  /** From the thread's creation to its entry code running (thread start and bundle load). */
+  moduleLoadMs: number;
+  backendInitMs: number;
+}
+
+/** Fixed-cost phases of a job, reported as each ends (the pool's start overlaps the model load). */
+export type JobPhase = 'model load' | 'inputs' | 'pool start' | 'batch profile';
 
 // ---------------------------------------------------------------------------------------------
 // Worker → host
@@ -311,7 +350,9 @@ export interface InputStarted extends Omit<InputResult, 'results'> {
 }
 
 export type WorkerEvent =
-  | { kind: 'ready'; backend: BackendName }
+  | { kind: 'ready'; backend: BackendName; startup?: WorkerStartup }
+  /** A fixed-cost phase of the job ended; `detail` says e.g. whether a cached profile was used. */
+  | { kind: 'phase'; jobId: number; phase: JobPhase; ms: number; detail?: string }
   | { kind: 'fatal'; error: WireError }
   | { kind: 'progress'; jobId: number; progress: Progress }
   | { kind: 'started'; jobId: number; model: ModelSummary; backend: BackendName; preprocessing: Preprocessing | null; inputCount: number }
@@ -327,7 +368,8 @@ export type WorkerEvent =
   | { kind: 'sanity'; jobId: number; event: SanityEvent }
   | { kind: 'sanity-done'; jobId: number; result: SanityResult }
   | { kind: 'info'; jobId: number; summary: ModelSummary; preprocessing: Preprocessing | null }
-  | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number }
+  /** `modelLoads`: models read from disk by this worker and its pool threads since it started. */
+  | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number; modelLoads?: number }
   | { kind: 'patterns-fitted'; jobId: number; result: PatternsFitted }
   | { kind: 'neurons-done'; jobId: number; result: NeuronsResult }
   | { kind: 'exported'; jobId: number; result: ReportExported }

@@ -23,6 +23,7 @@ import type {
   WorkerEvent,
   WorkerInit,
   WorkerRequest,
+  WorkerStartup,
 } from '../shared/protocol';
 
 export interface WorkerClientOptions {
@@ -34,6 +35,10 @@ export interface WorkerClientOptions {
   workers?: number;
   /** Extra V8 heap for the worker thread, in MB. */
   maxHeapMB?: number;
+  /** Compute below normal CPU priority, so this (interactive) thread stays responsive during jobs. */
+  lowPriority?: boolean;
+  /** Start the worker's pool threads at once, in parallel with its own start (the first job will use them). */
+  prestartPool?: boolean;
 }
 
 export interface RunningJob<T> {
@@ -61,7 +66,14 @@ export class WorkerError extends PathLensError {
   }
 }
 
+/** Start-up of the worker: thread spawn to 'ready' as seen here, and its parts measured inside the thread. */
+export interface ClientStartup extends WorkerStartup {
+  readyMs: number;
+}
+
 export class WorkerClient {
+  /** Set once the worker is ready. */
+  startup: ClientStartup | null = null;
   private worker: Worker | null = null;
   private ready: Promise<BackendName> | null = null;
   private nextId = 1;
@@ -73,7 +85,15 @@ export class WorkerClient {
   start(): Promise<BackendName> {
     if (this.ready) return this.ready;
     const script = this.options.workerScript ?? path.join(__dirname, 'worker.js');
-    const init: WorkerInit = { backend: this.options.backend ?? 'auto', wasmDir: this.options.wasmDir, workers: this.options.workers };
+    const spawned = performance.now();
+    const init: WorkerInit = {
+      backend: this.options.backend ?? 'auto',
+      wasmDir: this.options.wasmDir,
+      workers: this.options.workers,
+      spawnedAt: spawned,
+      ...(this.options.lowPriority ? { lowPriority: true } : {}),
+      ...(this.options.prestartPool ? { prestartPool: true } : {}),
+    };
     const worker = new Worker(script, {
       workerData: init,
       resourceLimits: this.options.maxHeapMB ? { maxOldGenerationSizeMb: this.options.maxHeapMB } : undefined,
@@ -81,8 +101,10 @@ export class WorkerClient {
     this.worker = worker;
     this.ready = new Promise<BackendName>((resolve, reject) => {
       const onEvent = (event: WorkerEvent) => {
-        if (event.kind === 'ready') resolve(event.backend);
-        else if (event.kind === 'fatal') {
+        if (event.kind === 'ready') {
+          this.startup = { readyMs: performance.now() - spawned, moduleLoadMs: NaN, backendInitMs: NaN, ...event.startup };
+          resolve(event.backend);
+        } else if (event.kind === 'fatal') {
           reject(new WorkerError(event.error.code, event.error.message));
           void this.dispose();
         } else this.route(event);
@@ -153,9 +175,9 @@ export class WorkerClient {
     );
   }
 
-  /** The worker's live tensor count and bytes (for leak checks). */
-  memory(): Promise<{ numTensors: number; numBytes: number }> {
-    return this.run<{ numTensors: number; numBytes: number }>(
+  /** The worker's live tensor count and bytes (for leak checks) and the models it and its pool read from disk. */
+  memory(): Promise<{ numTensors: number; numBytes: number; modelLoads: number }> {
+    return this.run<{ numTensors: number; numBytes: number; modelLoads: number }>(
       (id) => ({ kind: 'memory', jobId: id }),
       () => {},
     ).result;
@@ -220,7 +242,7 @@ export class WorkerClient {
       job.resolve(event.result as never);
     } else if (event.kind === 'memory') {
       this.pending.delete(event.jobId);
-      job.resolve({ numTensors: event.numTensors, numBytes: event.numBytes } as never);
+      job.resolve({ numTensors: event.numTensors, numBytes: event.numBytes, modelLoads: event.modelLoads ?? NaN } as never);
     } else {
       job.listener(event);
     }

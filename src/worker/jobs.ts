@@ -5,12 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
-import { PathLensError } from '../shared/errors';
+import { describeError, PathLensError } from '../shared/errors';
 import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
 import type { MethodResources } from '../core/attribution/context';
 import { checkReferenceSet } from '../core/methods/expectedGradients';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
 import { loadModel, type LoadedModel } from '../core/model/load';
+import type { BatchPlan } from '../core/engine/evaluator';
+import { mergeProbes, probeBatchSizes } from '../core/engine/batchProbe';
+import { DEFAULT_MEMORY_BUDGET_MB, MB } from '../core/safety/limits';
+import type { BatchPlanner } from './batchPlan';
 import type {
   BaselineSpec,
   CancellationSignal,
@@ -18,11 +22,12 @@ import type {
   ModelSummary,
   Preprocessing,
   PreparedInput,
+  OutputKind,
   Progress,
 } from '../shared/types';
 import { NAMED_BASELINES } from '../shared/types';
 import { isOnnxModelFileName } from '../shared/fileNames';
-import type { ExplainJob, PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
+import type { BatchProbe, ExplainJob, JobPhase, PatternsFitJob, PatternsFitted, WorkerEvent } from '../shared/protocol';
 import { METHODS, methodsNeeding } from '../core/methods';
 import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
 import { readModelArtifacts } from '../core/model/artifacts';
@@ -30,6 +35,18 @@ import { defaultCropFor } from '../core/model/sidecars';
 import { bindInputShape } from '../core/model/inputLayout';
 
 type Emit = (event: WorkerEvent) => void;
+export type PhaseListener = (phase: JobPhase, ms: number, detail?: string) => void;
+
+/** The threads a job computes on: pool threads (this thread dispatches), or none (this thread computes). */
+export interface JobThreads {
+  /** Pool threads for this job (0: this thread computes alone). */
+  count: number;
+  remotesFor: NonNullable<ExplainHooks['remotesFor']>;
+  /** Starts the threads and has each load the model. */
+  prepare(modelPath: string, memoryBudgetMB: number | undefined): Promise<void>;
+  /** Every thread's throughput per batch size, measured at once. */
+  probe(modelPath: string, output: OutputKind, inputShape: number[], budgetPerThread: number): Promise<BatchProbe[]>;
+}
 
 /** Progress reaches the host at most this often (plus every stage's end), so it never floods it. */
 export const PROGRESS_INTERVAL_MS = 100;
@@ -47,6 +64,11 @@ export function throttle(intervalMs: number, send: (p: Progress) => void, now = 
 /** Loaded models by path, reloaded when model.json, any shard or an ONNX external-data file changes on disk. */
 export class ModelCache {
   private readonly entries = new Map<string, { stamp: string; model: LoadedModel }>();
+  /** Models read from disk (cache misses) since the cache was made. */
+  reads = 0;
+
+  /** `onRead` hears of every read from disk (pool threads report them to their coordinator). */
+  constructor(private readonly onRead: (modelPath: string) => void = () => {}) {}
 
   /** `memoryBudgetMB` bounds the model's declared sizes at load (see loadModel). */
   async get(modelPath: string, memoryBudgetMB?: number): Promise<LoadedModel> {
@@ -59,6 +81,8 @@ export class ModelCache {
     const model = await loadModel(file, { memoryBudgetMB, channelsLast: true });
     const external = model.summary.onnx?.externalData;
     this.entries.set(file, { stamp: external?.length ? modelFileStamp(file, external) : stamp, model });
+    this.reads++;
+    this.onRead(file);
     return model;
   }
 
@@ -147,7 +171,13 @@ export interface PreparedExplain {
  * Validates the request, loads the (cached) model and the inputs, and loads what the methods need once
  * per job (reference sets, patterns) before any computation, so a missing file fails the job at once.
  */
-export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promise<PreparedExplain> {
+export async function prepareExplain(job: ExplainJob, cache: ModelCache, onPhase: PhaseListener = () => {}): Promise<PreparedExplain> {
+  let phaseStart = performance.now();
+  const phase = (name: JobPhase, detail?: string) => {
+    const now = performance.now();
+    onPhase(name, now - phaseStart, detail);
+    phaseStart = now;
+  };
   const request: ExplainRequest = {
     methods: job.methods,
     target: job.target,
@@ -156,13 +186,16 @@ export async function prepareExplain(job: ExplainJob, cache: ModelCache): Promis
     memoryBudgetMB: job.memoryBudgetMB,
   };
   validateRequest(request);
+  const reads = cache.reads;
   const cached = await cache.get(job.modelPath, job.memoryBudgetMB);
+  phase('model load', cache.reads > reads ? 'read from disk' : 'cached in the worker');
   const preprocessing = preprocessingFor(cached, job);
   const crop = defaultCropFor(job.modelPath);
   const inputs = await loadInputs(job.inputs, cached, preprocessing, { maxRows: job.maxRows, crop });
   if (inputs.length === 0)
     throw new PathLensError('input', `no usable inputs in ${job.inputs.join(', ')} (expected .png, .jpg, .json or .csv files)`);
   const model = bindInputShape(cached, inputs);
+  phase('inputs', `${inputs.length} input(s)`);
   const seed = typeof job.options.seed === 'number' ? job.options.seed : 0;
   const resources = jobResources(job.modelPath, model, preprocessing, seed);
   if (typeof job.options.reference === 'string' && methodsNeeding(job.methods, 'referenceSet').length > 0)
@@ -229,17 +262,29 @@ export async function runExplainJob(
   cache: ModelCache,
   signal: CancellationSignal,
   emit: Emit,
-  remotesFor?: ExplainHooks['remotesFor'],
+  threads?: JobThreads,
+  planner?: BatchPlanner,
 ): Promise<ExplainResult> {
-  const prepared = await prepareExplain(job, cache);
+  const onPhase: PhaseListener = (phase, ms, detail) => emit({ kind: 'phase', jobId, phase, ms, detail });
+  const jobStart = performance.now();
+  // Pool threads load the model while this thread does: both wait only for the slower.
+  const poolReady = threads && threads.count > 0 ? threads.prepare(job.modelPath, job.memoryBudgetMB) : null;
+  poolReady?.catch(() => {}); // awaited below; a failed preparation must not be reported unhandled meanwhile
+  const prepared = await prepareExplain(job, cache, onPhase);
   const { model, preprocessing, inputs, request } = prepared;
   const backend = currentBackend();
   emit({ kind: 'started', jobId, model: model.summary, backend, preprocessing, inputCount: inputs.length });
   try {
+    if (poolReady) {
+      await poolReady;
+      onPhase('pool start', performance.now() - jobStart, `${threads!.count} thread(s), from the job's start`);
+    }
+    const batchPlan = planner ? await planBatches(planner, model, job, backend, threads, onPhase) : undefined;
     const results = await explainInputs(model, inputs, request, {
       ...prepared.hooks,
       signal,
-      remotesFor,
+      remotesFor: threads && threads.count > 0 ? threads.remotesFor : undefined,
+      batchPlan,
       onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
       onInput: (inputIndex, started) =>
         emit({ kind: 'input', jobId, inputIndex, input: { ...started, ...describeInput(inputs[inputIndex]!) } }),
@@ -248,6 +293,39 @@ export async function runExplainJob(
     return { model: model.summary, backend, preprocessing, inputs: results };
   } finally {
     prepared.dispose();
+  }
+}
+
+/** The job's measured batch plan: known, cached on disk, or probed in the threads that will compute. */
+async function planBatches(
+  planner: BatchPlanner,
+  model: LoadedModel,
+  job: ExplainJob,
+  backend: string,
+  threads: JobThreads | undefined,
+  onPhase: PhaseListener,
+): Promise<BatchPlan | undefined> {
+  const started = performance.now();
+  const pool = threads && threads.count > 0 ? threads : null;
+  const planned = planner.plan({
+    model,
+    modelPath: job.modelPath,
+    backend,
+    threads: pool ? pool.count : 1,
+    budgetBytes: (job.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MB,
+    probe: async (budgetPerThread) =>
+      pool
+        ? mergeProbes(await pool.probe(job.modelPath, job.output, model.inputShape, budgetPerThread))
+        : probeBatchSizes({ model, target: 0, output: job.output }, budgetPerThread),
+  });
+  try {
+    const { plan, source } = await planned;
+    onPhase('batch profile', performance.now() - started, `batch ${plan.batch} per thread (${source})`);
+    return plan;
+  } catch (err) {
+    // A model the probe cannot run fails each input with its own error (as without a plan).
+    onPhase('batch profile', performance.now() - started, `probe failed (${describeError(err).message}); chunks sized by memory`);
+    return undefined;
   }
 }
 

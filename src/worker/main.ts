@@ -10,20 +10,28 @@ import type { CancellationSignal } from '../shared/types';
 import { reducePointChunk } from '../core/engine/pointBatch';
 import { bindInputShape } from '../core/model/inputLayout';
 import type { EvaluatorEvent, EvaluatorRequest, ExplainJob, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
-import type { ExplainHooks } from '../core/explain';
-import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob } from './jobs';
+import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob, type JobThreads } from './jobs';
+import { BatchPlanner } from './batchPlan';
+import { lowerThisThreadPriority } from './threadPriority';
+import { probeBatchSizes } from '../core/engine/batchProbe';
 import { defaultWorkerCount, EvaluationPool } from './pool';
 import { runSanityJob } from './sanityJob';
 import { runNeuronsJob } from './neuronsJob';
 import { runEvaluateJob, runEvaluateStepJob } from './evaluateJob';
 import { runExportJob } from './exportJob';
 
+// Imports run first, so this is when the bundle finished loading (on the process's clock).
+const moduleLoadedAt = performance.now();
 const port = parentPort;
 if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
 
 const init = workerData as WorkerInit;
 const emit = (event: WorkerEvent) => port.postMessage(event);
-const cache = new ModelCache();
+// Pool threads tell their coordinator about every model they read (the warm-pool tests count them).
+const cache = new ModelCache((modelPath) => {
+  if (init.role === 'evaluator') port.postMessage({ kind: 'model-read', modelPath } satisfies EvaluatorEvent);
+});
+const planner = new BatchPlanner();
 // Pool threads that compute gradient chunks while this thread dispatches (none for one worker:
 // then this thread computes). Spawned on first use.
 const workerCount = init.workers ?? defaultWorkerCount();
@@ -40,11 +48,16 @@ function signalFor(jobId: number, flag: SharedArrayBuffer | undefined): Cancella
   };
 }
 
-/** Pool threads that share one job's gradient chunks (none when the job asks for one worker). */
-function remotesFor(job: ExplainJob): ExplainHooks['remotesFor'] {
+/** The pool threads one job computes on (none when the job asks for one worker). */
+function threadsFor(job: ExplainJob): JobThreads {
   const jobWorkers = job.workers ?? pool.size;
-  const limit = jobWorkers > 1 ? jobWorkers : 0;
-  return (target, output, inputShape) => pool.remotesFor(job.modelPath, target, output, limit, inputShape);
+  const limit = jobWorkers > 1 ? Math.min(jobWorkers, pool.size) : 0;
+  return {
+    count: limit,
+    remotesFor: (target, output, inputShape) => pool.remotesFor(job.modelPath, target, output, limit, inputShape),
+    prepare: (modelPath, memoryBudgetMB) => pool.prepare(modelPath, memoryBudgetMB, limit),
+    probe: (modelPath, output, inputShape, budgetPerThread) => pool.probe(modelPath, output, inputShape, budgetPerThread, limit),
+  };
 }
 
 async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Promise<void> {
@@ -53,7 +66,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     if (signal.cancelled) throw new CancelledError();
     if (request.kind === 'memory') {
       const { numTensors, numBytes } = tf.memory();
-      emit({ kind: 'memory', jobId: request.jobId, numTensors, numBytes });
+      emit({ kind: 'memory', jobId: request.jobId, numTensors, numBytes, modelLoads: cache.reads + pool.modelReads });
     } else if (request.kind === 'info') {
       const { summary, preprocessing } = await runInfoJob(request.modelPath, cache);
       emit({ kind: 'info', jobId: request.jobId, summary, preprocessing });
@@ -64,7 +77,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
       const result = await runNeuronsJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'neurons-done', jobId: request.jobId, result });
     } else if (request.kind === 'evaluate') {
-      const result = await runEvaluateJob(request.jobId, request.job, cache, signal, emit, remotesFor(request.job));
+      const result = await runEvaluateJob(request.jobId, request.job, cache, signal, emit, threadsFor(request.job).remotesFor);
       emit({ kind: 'evaluate-done', jobId: request.jobId, result });
     } else if (request.kind === 'evaluate-step') {
       const result = await runEvaluateStepJob(request.job, cache, signal);
@@ -76,7 +89,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
       const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'patterns-fitted', jobId: request.jobId, result });
     } else {
-      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, remotesFor(request.job));
+      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, threadsFor(request.job), planner);
       emit({ kind: 'explained', jobId: request.jobId, result });
     }
   } catch (err) {
@@ -87,28 +100,46 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
   }
 }
 
-/** A pool thread: evaluates point chunks for its coordinator, one at a time. */
+/** A pool thread: loads models, probes batch sizes and evaluates point chunks for its coordinator, one at a time. */
 function serveChunks(): void {
   const send = (event: EvaluatorEvent, transfer: ArrayBuffer[] = []) => port!.postMessage(event, transfer);
   let queue: Promise<void> = Promise.resolve();
   port!.on('message', (request: EvaluatorRequest) => {
     queue = queue.then(async () => {
       try {
+        if (request.kind === 'load') {
+          await cache.get(request.modelPath, request.memoryBudgetMB);
+          send({ kind: 'loaded', id: request.id });
+          return;
+        }
         const model = bindInputShape(await cache.get(request.modelPath), [{ path: request.modelPath, shape: request.inputShape }]);
+        if (request.kind === 'probe') {
+          const probe = await probeBatchSizes({ model, target: 0, output: request.output }, request.budgetBytes);
+          send({ kind: 'probed', id: request.id, probe });
+          return;
+        }
         const result = await reducePointChunk({ model, target: request.target, output: request.output }, model.inputShape, request.chunk);
         const buffers = Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer);
         send({ kind: 'chunk-result', id: request.id, result }, buffers);
       } catch (err) {
-        send({ kind: 'chunk-error', id: request.id, error: describeError(err) });
+        send({ kind: 'failed', id: request.id, error: describeError(err) });
       }
     });
   });
 }
 
 async function main(): Promise<void> {
+  if (init.lowPriority) lowerThisThreadPriority();
+  // The pool threads load their bundle and backend while this one does.
+  if (init.role !== 'evaluator' && init.prestartPool) pool.start();
   try {
+    const started = performance.now();
     const backend = await initBackend(init.backend, { wasmDir: init.wasmDir });
-    emit({ kind: 'ready', backend });
+    emit({
+      kind: 'ready',
+      backend,
+      startup: { moduleLoadMs: moduleLoadedAt - (init.spawnedAt ?? 0), backendInitMs: performance.now() - started },
+    });
   } catch (err) {
     emit({ kind: 'fatal', error: describeError(err) });
     return;

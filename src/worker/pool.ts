@@ -1,29 +1,38 @@
 /**
  * Pool threads that evaluate point chunks for the coordinator worker. Each holds its own backend and
  * model cache; the coordinator's Evaluator hands them chunks (work stealing) and sums in float64.
+ * Threads stay alive between jobs (their models, kernels and touched memory stay warm); a job first
+ * asks every thread to load its model (`prepare`), in parallel with the coordinator's own load.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { RemoteEvaluator } from '../core/engine/pointBatch';
 import { PathLensError } from '../shared/errors';
 import type { OutputKind } from '../shared/types';
-import type { EvaluatorEvent, EvaluatorRequest, PointChunk, PointChunkResult, WorkerInit } from '../shared/protocol';
+import type { BatchProbe, EvaluatorEvent, EvaluatorRequest, PointChunk, PointChunkResult, WorkerInit } from '../shared/protocol';
 
 export function defaultWorkerCount(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
+type Reply = PointChunkResult | BatchProbe | undefined;
+
 interface PoolThread {
   worker: Worker;
   ready: Promise<void>;
-  pending: Map<number, { resolve: (r: PointChunkResult) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>;
   /** Set once 'ready' arrived, so requests are posted without waiting a microtask. */
   started: boolean;
 }
 
+/** A request without its id (the pool numbers them). */
+type Unnumbered<R> = R extends { id: number } ? Omit<R, 'id'> : never;
+
 export class EvaluationPool {
   private threads: PoolThread[] = [];
   private nextId = 1;
+  /** Models read from disk by the pool threads since the pool started (cache misses). */
+  modelReads = 0;
 
   /** `size`: pool threads (the coordinator dispatches to them and computes nothing itself). */
   constructor(
@@ -33,13 +42,32 @@ export class EvaluationPool {
   ) {}
 
   /** Remote evaluators bound to one explained scalar; at most `limit` of them. */
-  remotesFor(modelPath: string, target: number, output: OutputKind, limit = this.size, inputShape: number[]): RemoteEvaluator[] {
-    return this.ensureThreads()
-      .slice(0, Math.max(0, limit))
-      .map((thread) => ({
-        evaluate: (chunk: PointChunk) =>
-          this.send(thread, { kind: 'chunk', id: this.nextId++, modelPath, target, output, inputShape, chunk }),
-      }));
+  remotesFor(modelPath: string, target: number, output: OutputKind, limit: number, inputShape: number[]): RemoteEvaluator[] {
+    return this.use(limit).map((thread) => ({
+      evaluate: (chunk: PointChunk) =>
+        this.send(thread, { kind: 'chunk', modelPath, target, output, inputShape, chunk }, [
+          chunk.points.buffer as ArrayBuffer,
+        ]) as Promise<PointChunkResult>,
+    }));
+  }
+
+  /** Starts up to `limit` threads and has each load the model (a no-op for a thread that holds it). */
+  async prepare(modelPath: string, memoryBudgetMB: number | undefined, limit = this.size): Promise<void> {
+    await Promise.all(this.use(limit).map((thread) => this.send(thread, { kind: 'load', modelPath, memoryBudgetMB })));
+  }
+
+  /** Each of up to `limit` threads measures its throughput per batch size, all at once (as they will run). */
+  probe(modelPath: string, output: OutputKind, inputShape: number[], budgetBytes: number, limit = this.size): Promise<BatchProbe[]> {
+    return Promise.all(
+      this.use(limit).map(
+        (thread) => this.send(thread, { kind: 'probe', modelPath, output, inputShape, budgetBytes }) as Promise<BatchProbe>,
+      ),
+    );
+  }
+
+  /** Spawns every thread now (each starts its backend in parallel with whatever comes next). */
+  start(): void {
+    this.use(this.size);
   }
 
   async dispose(): Promise<void> {
@@ -48,13 +76,15 @@ export class EvaluationPool {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  private ensureThreads(): PoolThread[] {
+  private use(limit: number): PoolThread[] {
     while (this.threads.length < this.size) this.threads.push(this.spawn());
-    return this.threads;
+    return this.threads.slice(0, Math.max(0, limit));
   }
 
   private spawn(): PoolThread {
-    const worker = new Worker(this.script, { workerData: { ...this.init, role: 'evaluator' } satisfies WorkerInit });
+    const worker = new Worker(this.script, {
+      workerData: { ...this.init, role: 'evaluator', spawnedAt: performance.now() } satisfies WorkerInit,
+    });
     const pending: PoolThread['pending'] = new Map();
     const thread: PoolThread = { worker, pending, ready: Promise.resolve(), started: false };
     const fail = (err: Error) => {
@@ -71,12 +101,10 @@ export class EvaluationPool {
           const err = new PathLensError(event.error.code, `pool worker: ${event.error.message}`);
           reject(err);
           fail(err);
+        } else if (event.kind === 'model-read') {
+          this.modelReads++;
         } else {
-          const job = pending.get(event.id);
-          if (!job) return;
-          pending.delete(event.id);
-          if (event.kind === 'chunk-result') job.resolve(event.result);
-          else job.reject(new PathLensError(event.error.code, event.error.message));
+          this.settle(pending, event);
         }
       });
       worker.on('error', (err) => {
@@ -90,11 +118,22 @@ export class EvaluationPool {
     return thread;
   }
 
-  private async send(thread: PoolThread, request: EvaluatorRequest): Promise<PointChunkResult> {
+  private settle(pending: PoolThread['pending'], event: Extract<EvaluatorEvent, { id: number }>): void {
+    const job = pending.get(event.id);
+    if (!job) return;
+    pending.delete(event.id);
+    if (event.kind === 'failed') job.reject(new PathLensError(event.error.code, event.error.message));
+    else if (event.kind === 'chunk-result') job.resolve(event.result);
+    else if (event.kind === 'probed') job.resolve(event.probe);
+    else job.resolve(undefined);
+  }
+
+  private async send(thread: PoolThread, request: Unnumbered<EvaluatorRequest>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     if (!thread.started) await thread.ready;
-    return new Promise<PointChunkResult>((resolve, reject) => {
-      thread.pending.set(request.id, { resolve, reject });
-      thread.worker.postMessage(request, [request.chunk.points.buffer as ArrayBuffer]);
+    const numbered = { ...request, id: this.nextId++ } as EvaluatorRequest;
+    return new Promise<Reply>((resolve, reject) => {
+      thread.pending.set(numbered.id, { resolve, reject });
+      thread.worker.postMessage(numbered, transfer);
     });
   }
 }

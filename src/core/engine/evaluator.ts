@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CancelledError, PathLensError } from '../errors';
 import type { CancellationSignal, ProgressCallback } from '../types';
 import { reducePointChunk, type Backward, type PointChunk, type PointChunkResult, type RemoteEvaluator } from './pointBatch';
-import { scalarValues, valueAndGradient, type ExplainedScalar } from './scalar';
+import { scalarValues, type ExplainedScalar } from './scalar';
+import { MEMORY_SAFETY_FACTOR, measureBytesPerPoint } from './batchProbe';
 
 import { DEFAULT_MEMORY_BUDGET_MB } from '../safety/limits';
 
@@ -12,8 +13,13 @@ const BYTES_PER_POINT = new WeakMap<object, number>();
 
 /** Beyond this many points per chunk a bigger batch buys no speed, only memory. */
 const MAX_CHUNK = 64;
-/** Activations measured by TF.js miss backend scratch space and fragmentation; keep a margin. */
-const MEMORY_SAFETY_FACTOR = 1.5;
+
+/** Points per gradient chunk in each executing thread, chosen by measured throughput (batchProbe.ts). */
+export interface BatchPlan {
+  batch: number;
+  /** Measured transient bytes of one evaluation (forward + input gradient). */
+  bytesPerPoint: number;
+}
 
 export interface EvaluatorOptions {
   memoryBudgetMB?: number;
@@ -23,6 +29,8 @@ export interface EvaluatorOptions {
   chunkSize?: number;
   /** Pool workers holding the same model: `evaluatePoints` shares chunks with them. */
   remotes?: RemoteEvaluator[];
+  /** Measured batch size per executor (else chunks are sized from the memory budget alone). */
+  plan?: BatchPlan;
 }
 
 /** Points known up front, with the reductions wanted from their gradients (see `PointChunk`). */
@@ -83,12 +91,14 @@ export class Evaluator {
   }
 
   /**
-   * Points per gradient chunk: the transient bytes of one measured evaluation (TF.js' own accounting
-   * of a forward+backward pass on one point) against the budget.
+   * Points per gradient chunk over all executors: the measured plan's batch in each, else the
+   * transient bytes of one measured evaluation (TF.js' own accounting of a forward+backward pass on
+   * one point) against the budget.
    */
   async chunkSize(): Promise<number> {
     if (this.measuredChunk !== null) return this.measuredChunk;
-    const bytesPerPoint = await this.measureBytesPerPoint();
+    const plan = this.options.plan;
+    const bytesPerPoint = plan?.bytesPerPoint ?? (await this.measureBytesPerPoint());
     const fits = Math.floor(this.memoryBudgetBytes / (bytesPerPoint * MEMORY_SAFETY_FACTOR));
     if (fits < 1) {
       const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
@@ -97,7 +107,8 @@ export class Evaluator {
         `one gradient evaluation of this model needs about ${mb(bytesPerPoint * MEMORY_SAFETY_FACTOR)} MB but the memory budget is ${mb(this.memoryBudgetBytes)} MB; raise the memory budget (--memory-budget-mb / pathlens.memoryBudgetMB)`,
       );
     }
-    this.measuredChunk = Math.min(MAX_CHUNK, fits);
+    // A measured plan: its batch in every executor (chosen within each one's share of the budget).
+    this.measuredChunk = plan ? plan.batch * Math.max(1, this.options.remotes?.length ?? 0) : Math.min(MAX_CHUNK, fits);
     return this.measuredChunk;
   }
 
@@ -105,16 +116,8 @@ export class Evaluator {
   private async measureBytesPerPoint(): Promise<number> {
     const known = BYTES_PER_POINT.get(this.fn.model);
     if (known !== undefined) return known;
-    const start = tf.memory().numBytes;
-    const point = tf.zeros([1, ...this.inputShape]);
-    const info = await tf.profile(() => {
-      const { value, grad } = valueAndGradient(this.fn, point);
-      return [value, grad];
-    });
-    tf.dispose([point, ...(info.result as tf.Tensor[])]);
+    const bytes = await measureBytesPerPoint(this.fn);
     this.evaluations += 1;
-    // A floor for backends that report no kernels: input, gradient and a few copies of each.
-    const bytes = Math.max(info.peakBytes - start, this.inputSize * 4 * 8);
     BYTES_PER_POINT.set(this.fn.model, bytes);
     return bytes;
   }

@@ -1,0 +1,119 @@
+/**
+ * Batch sizes chosen by measured throughput: a short probe times one forward + input-gradient pass
+ * per batch size on the actual model and backend, within the memory budget, and the fastest size per
+ * point wins. The memory per point is measured in the same probe (TF.js' own accounting).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BatchProbe } from '../../shared/protocol';
+import { valueAndGradient, type ExplainedScalar } from './scalar';
+
+export type { BatchProbe };
+
+/** Batch sizes the probe tries, smallest first (beyond 16 a batch buys no speed on CPU backends). */
+export const PROBE_BATCH_SIZES = [1, 2, 4, 8, 16];
+/** Activations measured by TF.js miss backend scratch space and fragmentation; keep a margin. */
+export const MEMORY_SAFETY_FACTOR = 1.5;
+/** A size is "as fast" as the best when within this fraction; the smaller one is kept (less memory, finer rounds). */
+const SAME_SPEED = 0.05;
+/** The probe stops once a size is this much slower per point than the best so far. */
+const SLOWER_STOP = 0.15;
+/** Timed passes per size after one untimed pass (which pays the first touch of its memory). */
+const TIMED_PASSES = 2;
+
+/** The floor of a point's bytes: its input, gradient and a few copies of each (what a backend reporting none gets). */
+export function minBytesPerPoint(inputSize: number): number {
+  return inputSize * 4 * 8;
+}
+
+/** Transient bytes of one forward + backward pass on one point (with a floor for backends reporting none). */
+export async function measureBytesPerPoint(fn: ExplainedScalar): Promise<number> {
+  const inputShape = fn.model.inputShape;
+  const start = tf.memory().numBytes;
+  const point = tf.zeros([1, ...inputShape]);
+  const info = await tf.profile(() => {
+    const { value, grad } = valueAndGradient(fn, point);
+    return [value, grad];
+  });
+  tf.dispose([point, ...(info.result as tf.Tensor[])]);
+  return Math.max(info.peakBytes - start, minBytesPerPoint(inputShape.reduce((a, b) => a * b, 1)));
+}
+
+/** Points of one batch that fit `budgetBytes` with the safety margin. */
+export function pointsThatFit(budgetBytes: number, bytesPerPoint: number): number {
+  return Math.floor(budgetBytes / (bytesPerPoint * MEMORY_SAFETY_FACTOR));
+}
+
+async function msPerPoint(fn: ExplainedScalar, batch: number): Promise<number> {
+  const points = tf.fill([batch, ...fn.model.inputShape], 0.5);
+  const pass = async () => {
+    const started = performance.now();
+    const outputs = tf.tidy(() => {
+      const { value, grad } = valueAndGradient(fn, points);
+      return [value, grad];
+    });
+    await Promise.all(outputs.map((t) => t.data()));
+    tf.dispose(outputs);
+    return performance.now() - started;
+  };
+  try {
+    await pass();
+    let best = Infinity;
+    for (let k = 0; k < TIMED_PASSES; k++) best = Math.min(best, await pass());
+    return best / batch;
+  } finally {
+    points.dispose();
+  }
+}
+
+/**
+ * Times the batch sizes that fit `budgetBytes` (one thread's share of the budget), stopping once a
+ * size is clearly slower than the best so far; none when not even one point fits. `bytesPerPoint`
+ * skips the memory measurement.
+ */
+export async function probeBatchSizes(fn: ExplainedScalar, budgetBytes: number, bytesPerPoint?: number): Promise<BatchProbe> {
+  const bytes = bytesPerPoint ?? (await measureBytesPerPoint(fn));
+  // Not even one point fits: nothing to time (the evaluator reports the budget per input).
+  const fits = pointsThatFit(budgetBytes, bytes);
+  const sizes: BatchProbe['sizes'] = [];
+  let best = Infinity;
+  let stoppedEarly = false;
+  for (const batch of PROBE_BATCH_SIZES.filter((b) => b <= fits)) {
+    const ms = await msPerPoint(fn, batch);
+    sizes.push({ batch, msPerPoint: ms });
+    if (ms > best * (1 + SLOWER_STOP)) {
+      stoppedEarly = true;
+      break;
+    }
+    best = Math.min(best, ms);
+  }
+  return { bytesPerPoint: bytes, sizes, budgetBytes, stoppedEarly };
+}
+
+/**
+ * The batch size to use with `budgetBytes` per thread: the smallest probed size within 5 % of the
+ * fastest per point among those that fit (at least 1).
+ */
+export function chooseBatch(probe: BatchProbe, budgetBytes: number): number {
+  const fits = pointsThatFit(budgetBytes, probe.bytesPerPoint);
+  const usable = probe.sizes.filter((s) => s.batch <= Math.max(1, fits));
+  if (usable.length === 0) return 1;
+  const fastest = Math.min(...usable.map((s) => s.msPerPoint));
+  return usable.find((s) => s.msPerPoint <= fastest * (1 + SAME_SPEED))!.batch;
+}
+
+/** Combines the probes of several threads run at once: per size the median time, the largest memory. */
+export function mergeProbes(probes: BatchProbe[]): BatchProbe {
+  const first = probes[0]!;
+  const sizes = first.sizes
+    .filter((s) => probes.every((p) => p.sizes.some((q) => q.batch === s.batch)))
+    .map((s) => {
+      const times = probes.map((p) => p.sizes.find((q) => q.batch === s.batch)!.msPerPoint).sort((a, b) => a - b);
+      return { batch: s.batch, msPerPoint: times[Math.floor((times.length - 1) / 2)]! };
+    });
+  return {
+    bytesPerPoint: Math.max(...probes.map((p) => p.bytesPerPoint)),
+    sizes,
+    budgetBytes: Math.min(...probes.map((p) => p.budgetBytes)),
+    stoppedEarly: probes.some((p) => p.stoppedEarly),
+  };
+}
