@@ -3,32 +3,13 @@
  * saved TF.js model, curves against hand computation, shards in several processes merged = the
  * unsharded run, resume after an interrupted run, and the one-line refusals.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stepCounts } from '../src/core/evaluate/metrics';
 import { linearModel, tempDir } from './helpers/analyticModels';
-
-const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist/cli.js');
-
-function pathlens(...args: string[]) {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-function pathlensAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { CLI, pathlens, pathlensAsync } from './helpers/cli';
 
 // w has mixed signs and magnitudes so that ranking by w (gradient) differs from ranking by w⊙(x − x').
 const W = [3, -1, 0.5, 2, -2, 1, 0.25, -0.5];

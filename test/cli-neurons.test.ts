@@ -2,22 +2,15 @@
  * `pathlens neurons` end to end through the worker: the JSON contract of issue 14, completeness,
  * regions, and one-line usage errors.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/analyticModels';
+import { pathlens } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist/cli.js');
 const MNIST = path.resolve(ROOT, '../shared/zoo/mnist-cnn');
 const base = ['--model', path.join(MNIST, 'model.json'), '--input', path.join(MNIST, 'samples/sample_digit.png'), '--preprocess', 'raw255'];
-
-function pathlens(...args: string[]) {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 describe('pathlens neurons', () => {
   it('ranks the units of a conv layer by conductance, summing to F(x) − F(x′), and writes neurons.json', () => {

@@ -1,18 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/analyticModels';
+import { pathlens } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist/cli.js');
 const MNIST = path.resolve(ROOT, '../shared/zoo/mnist-cnn');
-
-function pathlens(...args: string[]) {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 const explain = (...args: string[]) =>
   pathlens('explain', '--model', path.join(MNIST, 'model.json'), '--input', path.join(MNIST, 'samples'), '--preprocess', 'raw255', ...args);

@@ -1,19 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/analyticModels';
+import { pathlens } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist/cli.js');
 const ZOO = path.resolve(ROOT, '../shared/zoo');
-
-function pathlens(...args: string[]) {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 256 * 1024 * 1024 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 describe('pathlens CLI', () => {
   it('help and usage errors exit 0 and 2', () => {

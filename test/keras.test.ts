@@ -15,6 +15,7 @@ import { readModelArtifacts } from '../src/core/model/artifacts';
 import { loadModel } from '../src/core/model/load';
 import { tempDir } from './helpers/analyticModels';
 import { runMethod, useCpu } from './helpers/runMethod';
+import { pathlens } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
 const ZOO = path.resolve(ROOT, '../shared/zoo');
@@ -263,13 +264,6 @@ function setDeclaredSize(bytes: Uint8Array, name: string, size: number): void {
 }
 
 describe('the CLI on Keras files', () => {
-  const CLI = path.join(ROOT, 'dist/cli.js');
-  const pathlens = (...args: string[]) => {
-    if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
-    const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
-    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-  };
-
   it('explains iris from .keras and .h5 exactly as from model.json', () => {
     const dir = tempDir('keras-cli');
     const csv = path.join(dir, 'flower.csv');

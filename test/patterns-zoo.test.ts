@@ -4,21 +4,14 @@
  * PatternAttribution and PGIG; the usage errors of the pattern commands. The model is copied to a
  * temp dir so the shared zoo never gets a .pathlens folder.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/analyticModels';
+import { pathlens } from './helpers/cli';
 
-const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist/cli.js');
 const ZOO = '/work/shared/zoo/mnist-cnn';
-
-function cli(...args: string[]) {
-  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 /** A 28×28 white-on-black stroke image (a bar at a given angle), as digits are drawn. */
 function strokePng(file: string, angle: number, offset: number): void {
@@ -47,9 +40,9 @@ beforeAll(() => {
   model = path.join(dir, 'model.json');
 });
 
-describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) through the CLI', () => {
+describe('mnist-cnn (layers) through the CLI', () => {
   it('explain with a pattern method before fitting says how to fit', () => {
-    const run = cli(
+    const run = pathlens(
       'explain',
       '--model',
       model,
@@ -67,7 +60,7 @@ describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) 
   });
 
   it('patterns fit: conv and dense patterns saved beside the model; then PGIG, PatternAttribution, PatternNet', () => {
-    const fit = cli(
+    const fit = pathlens(
       'patterns',
       'fit',
       '--model',
@@ -98,7 +91,7 @@ describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) 
     expect(fs.existsSync(fitted.file.replace(/\.bin$/, '.json'))).toBe(true);
     expect(fit.stderr).toMatch(/patterns saved to/);
 
-    const run = cli(
+    const run = pathlens(
       'explain',
       '--model',
       model,
@@ -154,7 +147,7 @@ describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) 
     weights[100] ^= 0xff;
     fs.writeFileSync(path.join(other, 'group1-shard1of1.bin'), weights);
     const saved = fs.readdirSync(path.join(dir, '.pathlens')).find((f) => f.endsWith('.bin'))!;
-    const run = cli(
+    const run = pathlens(
       'explain',
       '--model',
       path.join(other, 'model.json'),
@@ -171,9 +164,9 @@ describe.skipIf(!fs.existsSync(CLI) || !fs.existsSync(ZOO))('mnist-cnn (layers) 
     );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/fitted for different weights/);
-    expect(cli('patterns', 'fit', '--model', model).code).toBe(2);
-    expect(cli('patterns', 'fit', '--model', model, '--data', 'x', '--estimator', 'quadratic').code).toBe(2);
-    expect(cli('patterns', 'refit', '--model', model).code).toBe(2);
-    expect(cli('explain', '--model', model, '--input', 'x', '--method', 'pgig', '--rule', 'adaptive').code).toBe(2);
+    expect(pathlens('patterns', 'fit', '--model', model).code).toBe(2);
+    expect(pathlens('patterns', 'fit', '--model', model, '--data', 'x', '--estimator', 'quadratic').code).toBe(2);
+    expect(pathlens('patterns', 'refit', '--model', model).code).toBe(2);
+    expect(pathlens('explain', '--model', model, '--input', 'x', '--method', 'pgig', '--rule', 'adaptive').code).toBe(2);
   });
 });

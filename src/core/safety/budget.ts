@@ -30,11 +30,3 @@ export function elementCount(shape: readonly unknown[]): number {
   }
   return count;
 }
-
-/** Throws a 'usage' error unless `value` is an integer in [min, max]; `flag` names it ("--steps"). */
-export function checkIntegerFlag(value: number, min: number, max: number, flag: string, why: string): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new PathLensError('usage', `${flag} must be an integer from ${min} to ${max} (${why}); got ${value}`);
-  }
-  return value;
-}

@@ -9,10 +9,6 @@
  */
 export const DEFAULT_MEMORY_BUDGET_MB = 1024;
 
-/** Smallest / largest memory budget a user may ask for: below 16 MB not even a tiny CNN's activations fit; 64 GB is beyond any machine PathLens targets (same bounds as the `pathlens.memoryBudgetMB` setting). */
-export const MIN_MEMORY_BUDGET_MB = 16;
-export const MAX_MEMORY_BUDGET_MB = 65536;
-
 /**
  * Path points of one fixed-rule integral. Gauss–Legendre with 4096 nodes is already exact to float32
  * for any smooth integrand and Riemann's error at 4096 steps is below float32 accumulation noise, so
