@@ -35,6 +35,8 @@ export interface CliRun {
   wallMs: number;
   timings: RunTimingsReport;
   evaluations: number;
+  /** Evaluations per input, in order. */
+  inputEvaluations: number[];
   maxMapError: number;
   converged: number;
   inputs: number;
@@ -63,6 +65,7 @@ function runCli(cli: string, modelPath: string, inputs: string, cacheDir: string
         wallMs,
         timings: JSON.parse(line.slice('pathlens timings: '.length)) as RunTimingsReport,
         evaluations: maps.reduce((a, r) => a + r.timing.evaluations, 0),
+        inputEvaluations: result.inputs.map((i) => i.results.reduce((a, r) => a + r.timing.evaluations, 0)),
         maxMapError: Math.max(...maps.map((r) => r.accuracy?.mapError ?? Infinity)),
         converged: maps.filter((r) => r.accuracy?.converged).length,
         inputs: result.inputs.length,
@@ -90,13 +93,20 @@ export interface FixedCostRow {
 
 const phaseMs = (run: CliRun, name: string) => run.timings.phases.find((p) => p.phase === name)?.ms ?? NaN;
 const phaseDetail = (run: CliRun, name: string) => run.timings.phases.find((p) => p.phase === name)?.detail ?? '';
-/** Per-image work: the gaps between consecutive inputs' last results (the first also waits for the prelude). */
-const perImage = (run: CliRun) => run.timings.inputDoneMs.slice(1).map((t, i) => t - run.timings.inputDoneMs[i]!);
-/** Everything that is not an image's own work: the wall time minus the images after the first, minus the first's share. */
-const fixedOf = (run: CliRun) => {
-  const images = perImage(run);
-  return run.wallMs - images.reduce((a, b) => a + b, 0) - median(images);
-};
+/** Each input's own time: from the previous input's end (the first: from the first progress event). */
+const inputMs = (run: CliRun) =>
+  run.timings.inputDoneMs.map((t, i) => t - (i === 0 ? run.timings.firstProgressMs : run.timings.inputDoneMs[i - 1]!));
+/** Steady ms per evaluation: the median over the inputs after the first (warmed up). */
+const steadyMsPerEval = (run: CliRun) =>
+  median(
+    inputMs(run)
+      .slice(1)
+      .map((ms, i) => ms / run.inputEvaluations[i + 1]!),
+  );
+/** The first input's time beyond its evaluations at the steady rate: first touch of memory, kernel set-up. */
+const warmUpOf = (run: CliRun) => inputMs(run)[0]! - run.inputEvaluations[0]! * steadyMsPerEval(run);
+/** Everything that is not evaluations at the steady rate. */
+const fixedOf = (run: CliRun) => run.wallMs - run.evaluations * steadyMsPerEval(run);
 
 function fixedCostRows(cold: CliRun[], warm: CliRun[], bareMs: number): FixedCostRow[] {
   const row = (phase: string, of: (r: CliRun) => number, note = ''): FixedCostRow => ({
@@ -116,8 +126,11 @@ function fixedCostRows(cold: CliRun[], warm: CliRun[], bareMs: number): FixedCos
     row('inputs (decode 9 JPEGs)', (r) => phaseMs(r, 'inputs')),
     row('pool start (threads + their model loads)', (r) => phaseMs(r, 'pool start'), 'from the job start, overlaps the model load'),
     row('batch profile', (r) => phaseMs(r, 'batch profile'), `cold: ${phaseDetail(cold[0]!, 'batch profile')}`),
-    row('per-image work (median)', (r) => median(perImage(r)), 'adaptive IG to 2 % map error'),
-    row('fixed cost (wall − per-image work)', fixedOf, 'all of the above on the critical path'),
+    row('job request → computing (first progress)', (r) => r.timings.firstProgressMs),
+    row('first-image warm-up', warmUpOf, 'first input beyond its evaluations × the steady rate (memory first touch)'),
+    row('steady ms per evaluation (median)', steadyMsPerEval, 'inputs 2…9, 2 pool threads'),
+    row('per-image work (median)', (r) => median(inputMs(r).slice(1)), 'adaptive IG to 2 % map error'),
+    row('fixed cost (wall − evaluations × steady rate)', fixedOf, 'all of the above on the critical path'),
     row('wall time, 9 images', (r) => r.wallMs),
   ];
 }

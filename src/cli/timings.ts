@@ -17,6 +17,8 @@ export interface RunTimingsReport {
   worker: ClientStartup | null;
   /** Job phases in the order they ended, with the worker's detail (cached, batch chosen, …). */
   phases: { phase: string; ms: number; detail?: string }[];
+  /** From the job's submission to its first progress event (computing started). */
+  firstProgressMs: number;
   /** From the job's submission to the end of each input's last result. */
   inputDoneMs: number[];
   jobMs: number;
@@ -28,6 +30,7 @@ export class RunTimings {
   private readonly phases: RunTimingsReport['phases'] = [];
   private readonly inputDone: number[] = [];
   private submitted = NaN;
+  private firstProgress = NaN;
   private finished = NaN;
 
   constructor(private readonly entryMs: number) {}
@@ -44,6 +47,7 @@ export class RunTimings {
   onEvent(event: WorkerEvent): void {
     if (event.kind === 'phase') this.phases.push({ phase: event.phase, ms: event.ms, ...(event.detail ? { detail: event.detail } : {}) });
     else if (event.kind === 'result') this.inputDone[event.inputIndex] = performance.now() - this.submitted;
+    else if (event.kind === 'progress' && Number.isNaN(this.firstProgress)) this.firstProgress = performance.now() - this.submitted;
   }
 
   done(): void {
@@ -57,6 +61,7 @@ export class RunTimings {
       moduleLoadMs: this.entryMs - bootstrap,
       worker,
       phases: this.phases,
+      firstProgressMs: this.firstProgress,
       inputDoneMs: [...this.inputDone],
       jobMs: this.finished - this.submitted,
       totalMs: performance.now(),
