@@ -133,6 +133,9 @@ describe('Evaluate view in Chromium', () => {
     const x = over.x + (k / SETTINGS.evalSteps) * over.width;
     const y = over.y + (1 - (curve('ig')[k]! - yMin) / (yMax - yMin)) * over.height;
     await page.mouse.move(x - 5, y);
+    await page.mouse.move(x, y);
+    // uPlot settles its cursor (nearest series) on an animation frame after the move; click after it.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     await page.mouse.click(x, y);
     const request = (await p.posted()).filter((m) => m.type === 'evaluate-step').at(-1);
     expect(request).toEqual({ type: 'evaluate-step', inputIndex: 1, method: 'ig', metric: 'deletion', step: k });
