@@ -6,38 +6,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { methodColor, type EvaluatedInput, type SummaryRow } from '../../src/shared/evaluate';
 import type { EvaluateViewSettings, ExplainJob, HostToWebview } from '../../src/shared/protocol';
-import {
-  ARTIFACTS,
-  choose,
-  closePanelsExpectingNoProblems,
-  coreEvaluate,
-  coreRun,
-  launchChromium,
-  openPanel,
-  requirePrerequisites,
-  startServer,
-  type PanelPage,
-  type Server,
-} from './harness';
+import { ARTIFACTS, choose, coreEvaluate, coreRun, panelSession } from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 const MODEL = path.join(ZOO, 'sign-digits-64/model.json');
 const SAMPLES = ['0.jpeg', '3.jpeg'].map((f) => path.join(ZOO, 'sign-digits-64/samples', f));
 const SETTINGS: EvaluateViewSettings = { metrics: ['deletion', 'insertion'], evalSteps: 8, patch: 8, bootstrap: 200 };
 
-let server: Server;
-let browser: Browser;
-let context: BrowserContext;
+const session = panelSession({ width: 1400, height: 1800 });
 let explain: HostToWebview[];
 let evaluation: Awaited<ReturnType<typeof coreEvaluate>>;
-const opened: PanelPage[] = [];
 
 beforeAll(async () => {
-  requirePrerequisites();
   const job: ExplainJob = {
     modelPath: MODEL,
     inputs: SAMPLES,
@@ -50,18 +33,6 @@ beforeAll(async () => {
   const run = await coreRun(job);
   explain = [...run.messages, { type: 'done', runId: 1, cancelled: false }];
   evaluation = await coreEvaluate(job, run.events, SETTINGS);
-  server = await startServer();
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1400, height: 1800 } });
-});
-
-afterEach(async () => {
-  await closePanelsExpectingNoProblems(opened);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 const summaryOf = (messages: HostToWebview[]): SummaryRow[] =>
@@ -71,8 +42,7 @@ const evaluatedInputs = (messages: HostToWebview[]): EvaluatedInput[] =>
 
 describe('Evaluate view in Chromium', () => {
   it('posts the settings, draws the curves in the grid colours and ranks the methods with intervals', async () => {
-    const p = await openPanel(context, server.origin);
-    opened.push(p);
+    const p = await session.open();
     const { page } = p;
     await p.send(explain);
     await page.getByTestId('evaluate-view').waitFor({ state: 'visible' });
@@ -116,8 +86,7 @@ describe('Evaluate view in Chromium', () => {
   });
 
   it('a clicked curve point of one input shows the perturbed input the model got at that step', async () => {
-    const p = await openPanel(context, server.origin);
-    opened.push(p);
+    const p = await session.open();
     const { page } = p;
     await p.send([...explain, ...evaluation.messages]);
     await page.locator('[data-testid="evaluate-plot-deletion"][data-y-max]').waitFor();

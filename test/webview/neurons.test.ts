@@ -4,37 +4,24 @@
  * check, clicking a unit, and dragging a region on an IG map (the request the panel posts).
  */
 import * as path from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/core/engine/backend';
 import { layerChoices } from '../../src/extension/neuronsRunner';
 import type { NeuronsResult } from '../../src/shared/neurons';
 import type { HostToWebview, NeuronsJob } from '../../src/shared/protocol';
 import { ModelCache, runInfoJob } from '../../src/worker/jobs';
 import { runNeuronsJob } from '../../src/worker/neuronsJob';
-import {
-  closePanelsExpectingNoProblems,
-  coreRun,
-  launchChromium,
-  openPanel,
-  requirePrerequisites,
-  startServer,
-  type PanelPage,
-  type Server,
-} from './harness';
+import { coreRun, panelSession } from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 const MODEL = path.join(ZOO, 'mnist-cnn/model.json');
 const SAMPLE = path.join(ZOO, 'mnist-cnn/samples/sample_digit.png');
 
-let server: Server;
-let browser: Browser;
-let context: BrowserContext;
+const session = panelSession({ width: 1400, height: 1600 });
 let explain: HostToWebview[];
 let layersMessage: HostToWebview;
 let ranking: NeuronsResult;
 let unit: NeuronsResult;
-const opened: PanelPage[] = [];
 
 async function neurons(job: Partial<NeuronsJob>): Promise<NeuronsResult> {
   const cache = new ModelCache();
@@ -57,7 +44,6 @@ async function neurons(job: Partial<NeuronsJob>): Promise<NeuronsResult> {
 }
 
 beforeAll(async () => {
-  requirePrerequisites();
   await initBackend('cpu');
   explain = (
     await coreRun({
@@ -75,24 +61,11 @@ beforeAll(async () => {
   cache.clear();
   ranking = await neurons({ top: 6 });
   unit = await neurons({ unit: ranking.result!.top[0]!.index });
-  server = await startServer();
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1400, height: 1600 } });
-});
-
-afterEach(async () => {
-  await closePanelsExpectingNoProblems(opened);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 describe('Neurons view in Chromium', () => {
   it('lists layers, shows ranked units with completeness, and a unit’s map and activation on click', async () => {
-    const p = await openPanel(context, server.origin);
-    opened.push(p);
+    const p = await session.open();
     const { page } = p;
     await p.send([...explain, { type: 'done', runId: 1, cancelled: false }, layersMessage]);
     await page.getByTestId('neurons-view').waitFor({ state: 'visible' });
@@ -135,8 +108,7 @@ describe('Neurons view in Chromium', () => {
   });
 
   it('a rectangle dragged on the IG map asks for the units of that region, in input pixels', async () => {
-    const p = await openPanel(context, server.origin);
-    opened.push(p);
+    const p = await session.open();
     const { page } = p;
     await p.send([...explain, { type: 'done', runId: 1, cancelled: false }, layersMessage]);
     const map = page.locator('[data-testid="map-0-ig"][data-rendered="true"]');
