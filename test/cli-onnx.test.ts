@@ -12,24 +12,12 @@ import { relativeL1 } from '../src/core/path/mapError';
 import { tempDir } from './helpers/analyticModels';
 import { lastLine, pathlens, ROOT } from './helpers/cli';
 import { encodeModel, floatTensor } from './helpers/onnxBuilder';
+import { cosine, flatten } from './helpers/compare';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/onnx');
 const RESNET = path.join(FIXTURES, 'resnet_basic.op17.onnx');
 const RESNET_INPUT = path.join(FIXTURES, 'resnet_basic.input.json');
 const IMAGE = path.join(ROOT, 'examples/shapes/images/circle-1.png'); // 48×48, resized to the model's 32×32
-const flatten = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flatten) : [v as number]);
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 describe('pathlens on ONNX files', () => {
   it('info: inputs, outputs, opsets, op histogram, parameters and the detected preprocessing with its reason', () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../src/core/model/load';
 import { relativeL1 } from '../src/core/path/mapError';
 import { runMethod, useCpu } from './helpers/runMethod';
+import { cosine, flatten } from './helpers/compare';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'onnx');
 
@@ -25,23 +26,6 @@ interface Reference {
 
 function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8')) as T;
-}
-
-/** Flattens nested arrays (row-major), as PathLens flattens a `.json` input. */
-function flatten(value: unknown): number[] {
-  return Array.isArray(value) ? value.flatMap(flatten) : [value as number];
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {

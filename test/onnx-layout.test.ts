@@ -15,9 +15,9 @@ import { preprocessingFor } from '../src/worker/jobs';
 import { tempDir } from './helpers/analyticModels';
 import { encodeModel, floatTensor, type ModelSpec } from './helpers/onnxBuilder';
 import { runMethod, useCpu } from './helpers/runMethod';
+import { flatten } from './helpers/compare';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'onnx');
-const flatten = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flatten) : [v as number]);
 const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8'));
 
 /** Conv 3→2 (3×3, same) → GlobalAveragePool → Flatten → Gemm 2→3, with symbolic batch, height and width. */
