@@ -479,8 +479,9 @@ async function fixedCostSection(): Promise<Record<string, unknown>> {
   const cli = await cliFixedCost(__dirname, ZOO, log);
   console.log('\nFixed cost of one CLI run over the 9 tm-objects images (wasm; cold = batch profile probed, warm = cached)');
   console.log(fixedCostTable(cli.rows));
-  console.log('\nTime to 2 % map error (default adaptive IG, model load included) against Captum (issue 19: 16.5 s, target ≤ 0.7×)');
+  console.log('\nTime to 2 % map error (default adaptive IG, model load included) against Captum (target ≤ 0.7×)');
   console.log(accurateTable(cli.accurate));
+  console.log(`Captum s: ${cli.accurate[0]?.captumSource}`);
   console.log('tfjs-node: not installed (an optional dependency that cannot install here), so no row for it');
   console.log('\nSecond explanation of the same model on a warm worker (this thread plays the extension host)');
   console.log(secondJobTable([second]));
