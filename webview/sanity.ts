@@ -16,6 +16,7 @@ import { button } from './controls';
 import { basename, type DisplayOptions } from './display';
 import { h, imageData } from './dom';
 import { axisStyle, plotTheme } from './plots';
+import { ProgressIndicator } from './progress';
 import { plannedSteps, similaritySeries, xAxisLabel, type SanityViewState } from './sanityState';
 
 const CHECK_TITLES = {
@@ -27,12 +28,7 @@ const CHECK_TITLES = {
 export class SanityView {
   readonly root: HTMLElement;
   private readonly summary = h('p', { class: 'muted sanity-summary' });
-  private readonly statusText = h('span', { class: 'progress-text' });
-  private readonly progressBar = h('vscode-progress-bar', { 'aria-label': 'Sanity check progress', indeterminate: true }) as HTMLElement & {
-    value?: number;
-    max: number;
-    indeterminate: boolean;
-  };
+  private readonly progress = new ProgressIndicator('Sanity check progress');
   private readonly progressBox: HTMLElement;
   private readonly note = h('p', { class: 'run-note muted', 'aria-live': 'polite', 'data-testid': 'sanity-status' });
   private readonly errorBox = h('div', { class: 'errors' });
@@ -55,8 +51,8 @@ export class SanityView {
     this.progressBox = h(
       'div',
       { class: 'progress', role: 'status' },
-      this.progressBar,
-      h('div', { class: 'progress-row' }, this.statusText, cancelButton),
+      this.progress.bar,
+      h('div', { class: 'progress-row' }, this.progress.text, cancelButton),
     );
     this.root = h(
       'section',
@@ -106,16 +102,7 @@ export class SanityView {
 
   private renderStatus(state: SanityViewState): void {
     this.progressBox.hidden = !state.running;
-    const p = state.progress;
-    if (p && p.total > 0) {
-      this.progressBar.indeterminate = false;
-      this.progressBar.max = p.total;
-      this.progressBar.value = p.done;
-      this.statusText.textContent = `${p.stage}: ${p.done} / ${p.total}`;
-    } else {
-      this.progressBar.indeterminate = true;
-      this.statusText.textContent = p ? p.stage : 'Loading the model…';
-    }
+    this.progress.show(state.progress, 'Loading the model…');
     const total = plannedSteps(state).length;
     const arrived = state.steps.filter(Boolean).length;
     this.note.dataset.state = state.running ? 'running' : state.cancelled ? 'cancelled' : state.error ? 'failed' : 'done';
