@@ -2,7 +2,9 @@
  * Development script (not shipped): dense gradient grids along the IG path of zoo samples, saved as
  * .bin files, to calibrate and test map-error estimators offline (any rule whose nodes lie on the
  * dyadic grid α = j/2^k can be simulated without new model evaluations).
- *   npx tsx scripts/dev/map-error-grid.ts <out-dir> [levels=10]
+ *   npx tsx scripts/dev/map-error-grid.ts <out-dir> [levels=10] [model]
+ * With a model name, only that model's cases, and for tm-objects all 9 samples; grids already in
+ * <out-dir> are kept.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,15 +23,24 @@ const CASES = [
   { model: 'tm-objects', preprocess: 'signed', samples: ['apple_a11.jpeg', 'ball_b1.jpeg'] },
 ];
 
+function selectedCases(model: string | undefined): typeof CASES {
+  if (model === undefined) return CASES;
+  return CASES.filter((c) => c.model === model).map((c) =>
+    c.model === 'tm-objects' ? { ...c, samples: fs.readdirSync(path.join(ZOO, c.model, 'samples')).sort() } : c,
+  );
+}
+
 async function main(): Promise<void> {
   const out = process.argv[2] ?? '/tmp/map-error-grids';
   const levels = Number(process.argv[3] ?? 10);
   const n = 2 ** levels + 1;
   fs.mkdirSync(out, { recursive: true });
   await initBackend('wasm');
-  for (const c of CASES) {
+  for (const c of selectedCases(process.argv[4])) {
     const model = await loadModel(path.join(ZOO, c.model, 'model.json'));
     for (const sample of c.samples) {
+      const name = `${c.model}--${path.basename(sample)}`;
+      if (fs.existsSync(path.join(out, `${name}.json`))) continue;
       const crop = c.model === 'tm-objects' ? 'center' : 'none';
       const [input] = await loadInputs([path.join(ZOO, c.model, 'samples', sample)], model, parsePreprocess(c.preprocess, 'explicit'), {
         crop,
@@ -51,7 +62,6 @@ async function main(): Promise<void> {
         },
         'grid',
       );
-      const name = `${c.model}--${path.basename(sample)}`;
       fs.writeFileSync(path.join(out, `${name}.grad.bin`), Buffer.from(grid.buffer));
       fs.writeFileSync(
         path.join(out, `${name}.json`),
