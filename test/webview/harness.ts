@@ -36,7 +36,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const NONCE = 'TestNonce0123456789abcdefABCDEF';
 
 /** Fails (never skips) when the browser or the bundle is missing, with the command that fixes it. */
-export function requirePrerequisites(): void {
+function requirePrerequisites(): void {
   if (!fs.existsSync(CHROMIUM))
     throw new Error(
       `${CHROMIUM} is missing: install Debian's Chromium with 'apt-get install -y chromium' (as root), then re-run the tests.`,
@@ -52,7 +52,7 @@ export interface Server {
 }
 
 /** Serves the panel page (renderPanelHtml + CSP) and dist/webview/* on 127.0.0.1. */
-export async function startServer(): Promise<Server> {
+async function startServer(): Promise<Server> {
   const types: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
   let origin = '';
   const server = http.createServer((req, res) => {
@@ -87,7 +87,7 @@ export async function startServer(): Promise<Server> {
   return { origin, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-export function launchChromium(): Promise<Browser> {
+function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -106,6 +106,21 @@ export async function choose(page: Page, testid: string, option: string): Promis
   const select = page.getByTestId(testid);
   await select.getByRole('combobox').click();
   await select.getByRole('option', { name: option, exact: true }).click();
+}
+
+/**
+ * The pixels of the first canvas matching `selector`, read through a copy made for reading, so the
+ * panel's own canvases stay as they are.
+ */
+export function canvasPixels(page: Page, selector: string): Promise<{ width: number; height: number; data: number[] }> {
+  return page.evaluate(`(() => {
+    const c = document.querySelector(${JSON.stringify(selector)});
+    const copy = document.createElement('canvas');
+    copy.width = c.width; copy.height = c.height;
+    const ctx = copy.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(c, 0, 0);
+    return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
+  })()`);
 }
 
 /** VS Code-like theme variables (a subset of what VS Code injects into webviews). */
@@ -290,12 +305,8 @@ export interface PanelPage {
   problems: string[];
 }
 
-/**
- * Opens the panel like VS Code would: a fresh page with `acquireVsCodeApi` stubbed (states are
- * JSON round-tripped, as VS Code does), the theme's variables on <html> and its class on <body>.
- */
 /** Closes the panels a test opened; none may have seen a CSP violation, console error, page error or failed request. */
-export async function closePanelsExpectingNoProblems(opened: PanelPage[]): Promise<void> {
+async function closePanelsExpectingNoProblems(opened: PanelPage[]): Promise<void> {
   for (const p of opened.splice(0)) {
     const csp = await p.page.evaluate('window.__csp');
     await p.page.close();
@@ -304,7 +315,11 @@ export async function closePanelsExpectingNoProblems(opened: PanelPage[]): Promi
   }
 }
 
-export async function openPanel(
+/**
+ * Opens the panel like VS Code would: a fresh page with `acquireVsCodeApi` stubbed (states are
+ * JSON round-tripped, as VS Code does), the theme's variables on <html> and its class on <body>.
+ */
+async function openPanel(
   context: BrowserContext,
   origin: string,
   options: { theme?: ThemeName; initialState?: unknown } = {},

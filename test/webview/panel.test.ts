@@ -5,37 +5,23 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { colormapRgb } from '../../src/shared/colormap';
 import { aggregateChannels, formatNumber, renderOverlay, type OverlayOptions } from '../../src/shared/render';
 import type { MethodResult } from '../../src/shared/types';
 import { formatPercent } from '../../webview/display';
 import { parseWebviewMessage, type HostToWebview, type InputStarted } from '../../src/shared/protocol';
-import {
-  ARTIFACTS,
-  choose,
-  coreRun,
-  launchChromium,
-  methodInfos,
-  openPanel,
-  requirePrerequisites,
-  startServer,
-  type PanelPage,
-  type Server,
-  type ThemeName,
-  closePanelsExpectingNoProblems,
-} from './harness';
+import { ARTIFACTS, canvasPixels, choose, coreRun, methodInfos, panelSession, type ThemeName } from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 
-let server: Server;
-let browser: Browser;
-let context: BrowserContext;
+// Server, Chromium and context for this file; every panel a test opens is checked for CSP violations,
+// console errors/warnings and page errors after the test.
+const session = panelSession({ width: 1400, height: 1600 });
 let mnist: HostToWebview[];
 let iris: HostToWebview[];
 let guided: HostToWebview[];
-const opened: PanelPage[] = [];
 
 const inputOf = (msgs: HostToWebview[], i = 0) =>
   (msgs.find((m) => m.type === 'input' && m.inputIndex === i) as Extract<HostToWebview, { type: 'input' }>).input;
@@ -44,24 +30,9 @@ const resultOf = (msgs: HostToWebview[], method: string, i = 0) =>
     .result;
 const done = (runId = 1): HostToWebview => ({ type: 'done', runId, cancelled: false });
 
-async function panel(options: { theme?: ThemeName; initialState?: unknown } = {}): Promise<PanelPage> {
-  const p = await openPanel(context, server.origin, options);
-  opened.push(p);
-  return p;
-}
+const panel = (options: { theme?: ThemeName; initialState?: unknown } = {}) => session.open(options);
 
-// Pixels are read through a copy made for reading, so the panel's own canvases stay as they are.
-async function pixels(page: Page, testid: string): Promise<{ width: number; height: number; data: number[] }> {
-  return page.evaluate(`(() => {
-    const c = document.querySelector('[data-testid="${testid}"]');
-    const copy = document.createElement('canvas');
-    copy.width = c.width; copy.height = c.height;
-    const ctx = copy.getContext('2d', { willReadFrequently: true });
-    ctx.drawImage(c, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height);
-    return { width: c.width, height: c.height, data: Array.from(d.data) };
-  })()`);
-}
+const pixels = (page: Page, testid: string) => canvasPixels(page, `[data-testid="${testid}"]`);
 
 const rgbAt = (img: { width: number; data: number[] }, index: number) => img.data.slice(index * 4, index * 4 + 3);
 
@@ -80,7 +51,6 @@ function expected(input: InputStarted, result: MethodResult, options: Partial<Ov
 }
 
 beforeAll(async () => {
-  requirePrerequisites();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-webview-'));
   const csv = path.join(tmp, 'iris.csv');
   fs.writeFileSync(csv, 'sepal_length,sepal_width,petal_length,petal_width\n6.3,2.8,5.1,1.5\n');
@@ -119,19 +89,6 @@ beforeAll(async () => {
       options: { steps: 20 },
     })
   ).messages;
-  server = await startServer();
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1400, height: 1600 } });
-});
-
-afterEach(async () => {
-  // No CSP violations, console errors/warnings or page errors in any panel the test opened.
-  await closePanelsExpectingNoProblems(opened);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 describe('PathLens panel in Chromium', () => {

@@ -5,37 +5,24 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/core/sanity/metrics';
 import type { SanityEvent } from '../../src/shared/sanity';
 import { renderOverlay } from '../../src/shared/render';
 import type { HostToWebview } from '../../src/shared/protocol';
 import { buildSanityJob } from '../../src/extension/sanityState';
 import { DEFAULT_SETTINGS } from '../../src/extension/settings';
-import {
-  ARTIFACTS,
-  coreRun,
-  coreSanity,
-  launchChromium,
-  openPanel,
-  requirePrerequisites,
-  startServer,
-  type PanelPage,
-  type Server,
-  closePanelsExpectingNoProblems,
-} from './harness';
+import { ARTIFACTS, canvasPixels, coreRun, coreSanity, panelSession } from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 const MODEL = path.join(ZOO, 'mnist-cnn/model.json');
 const SAMPLE = path.join(ZOO, 'mnist-cnn/samples/sample_digit.png');
 
-let server: Server;
-let browser: Browser;
-let context: BrowserContext;
+// Server, Chromium and context for this file; every panel a test opens is checked for CSP violations,
+// console errors/warnings and page errors after the test.
+const session = panelSession({ width: 1400, height: 1400 });
 let sanity: HostToWebview[];
 let explain: HostToWebview[];
-const opened: PanelPage[] = [];
 
 const eventOf = <T extends SanityEvent['type']>(type: T) =>
   (sanity.find((m) => m.type === 'sanity' && m.event.type === type) as Extract<HostToWebview, { type: 'sanity' }>).event as Extract<
@@ -43,25 +30,9 @@ const eventOf = <T extends SanityEvent['type']>(type: T) =>
     { type: T }
   >;
 
-async function panel(): Promise<PanelPage> {
-  const p = await openPanel(context, server.origin);
-  opened.push(p);
-  return p;
-}
-
-async function canvasPixels(page: Page, selector: string): Promise<{ width: number; height: number; data: number[] }> {
-  return page.evaluate(`(() => {
-    const c = document.querySelector(${JSON.stringify(selector)});
-    const copy = document.createElement('canvas');
-    copy.width = c.width; copy.height = c.height;
-    const ctx = copy.getContext('2d', { willReadFrequently: true });
-    ctx.drawImage(c, 0, 0);
-    return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
-  })()`);
-}
+const panel = () => session.open();
 
 beforeAll(async () => {
-  requirePrerequisites();
   const job = buildSanityJob({ ...DEFAULT_SETTINGS, igSteps: 8, preprocess: 'raw255' }, MODEL, SAMPLE, ['gradient', 'ig'], 'cascading');
   sanity = (await coreSanity(job)).messages;
   explain = (
@@ -75,19 +46,6 @@ beforeAll(async () => {
       options: { steps: 8 },
     })
   ).messages;
-  server = await startServer();
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1400, height: 1400 } });
-});
-
-afterEach(async () => {
-  // No CSP violations, console errors/warnings or page errors in any panel the test opened.
-  await closePanelsExpectingNoProblems(opened);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 describe('Sanity checks view in Chromium', () => {
