@@ -13,6 +13,7 @@ import { relativeL1 } from '../src/core/path/mapError';
 import { WorkerClient } from '../src/worker/client';
 import { defaultWorkerCount } from '../src/worker/pool';
 import { mapErrorRows, mapErrorTable, type MapErrorCase } from './mapError';
+import { REFERENCE_POINTS, trueMapErrorRows, trueMapErrorTable } from './trueMapError';
 import { kernelProfileSection } from './kernelTimes';
 import { accurateTable, cliFixedCost, fixedCostTable, secondExplanation, secondJobTable } from './fixedCost';
 import { textTable } from './table';
@@ -488,6 +489,24 @@ async function fixedCostSection(): Promise<Record<string, unknown>> {
   return { fixedCost: cli.rows, timeToAccurateMap: cli.accurate, cliRuns: { cold: cli.cold, warm: cli.warm }, secondExplanation: second };
 }
 
+/**
+ * Issue 19 item 4: the default rule's evaluations and TRUE map error on the 9 tm-objects images against
+ * cached dense references. Skipped with PATHLENS_BENCH_SKIP_TRUE_MAP=1; alone with PATHLENS_BENCH_TRUE_MAP_ONLY=1.
+ */
+async function trueMapErrorSection(): Promise<Record<string, unknown>> {
+  if (process.env.PATHLENS_BENCH_SKIP_TRUE_MAP) return {};
+  if (!fs.existsSync(path.join(ZOO, 'tm-objects/model.json'))) {
+    console.log(`true map error: tm-objects not found in ${ZOO}; skipped`);
+    return {};
+  }
+  const rows = await trueMapErrorRows(__dirname, ZOO, defaultWorkerCount(), (line) => console.log(line));
+  console.log(
+    `\nDefault IG on the 9 tm-objects images: evaluations and TRUE map error against ${REFERENCE_POINTS}-point trapezoid references`,
+  );
+  console.log(trueMapErrorTable(rows));
+  return { trueMapError: { date: new Date().toISOString(), referencePoints: REFERENCE_POINTS, rows } };
+}
+
 /** Writes `fields` into bench-results.json, keeping what a previous full run stored there. */
 function mergeResults(fields: Record<string, unknown>): string {
   const out = path.join(ROOT, 'bench-results.json');
@@ -510,6 +529,10 @@ async function main(): Promise<void> {
   if (process.env.PATHLENS_BENCH_MAP_ERROR_ONLY) {
     const mapError = await mapErrorSection(cases().filter((c) => !only || only.some((o) => c.name.includes(o))));
     fs.writeFileSync(path.join(ROOT, 'bench-map-error.json'), JSON.stringify({ date: new Date().toISOString(), mapError }, null, 2));
+    return;
+  }
+  if (process.env.PATHLENS_BENCH_TRUE_MAP_ONLY) {
+    console.log(`\nwrote ${mergeResults(await trueMapErrorSection())}`);
     return;
   }
   if (process.env.PATHLENS_BENCH_KERNELS_ONLY) {
@@ -559,6 +582,7 @@ async function main(): Promise<void> {
   console.log(limitTable(limits));
   const kernelProfile = await kernelProfileSection(ZOO, (line) => console.log(line));
   const fixed = await fixedCostSection();
+  const trueMap = await trueMapErrorSection();
   const out = mergeResults({
     date: new Date().toISOString(),
     cores: os.cpus().length,
@@ -568,6 +592,7 @@ async function main(): Promise<void> {
     limits,
     kernelProfile,
     ...fixed,
+    ...trueMap,
   });
   console.log(`\nwrote ${out}`);
 }
