@@ -119,13 +119,15 @@ const phaseDetail = (run: CliRun, name: string) => run.timings.phases.find((p) =
 /** Each input's own time: from the previous input's end (the first: from the first progress event). */
 const inputMs = (run: CliRun) =>
   run.timings.inputDoneMs.map((t, i) => t - (i === 0 ? run.timings.firstProgressMs : run.timings.inputDoneMs[i - 1]!));
-/** Steady ms per evaluation: the median over the inputs after the first (warmed up). */
-const steadyMsPerEval = (run: CliRun) =>
-  median(
-    inputMs(run)
-      .slice(1)
-      .map((ms, i) => ms / run.inputEvaluations[i + 1]!),
-  );
+/**
+ * Steady ms per evaluation: from the first input's end to the last's over the evaluations of inputs
+ * 2…n (warmed up; inputs computed at once overlap, so per-input times alone would not say it).
+ */
+const steadyMsPerEval = (run: CliRun) => {
+  const done = run.timings.inputDoneMs;
+  const evaluations = run.inputEvaluations.slice(1).reduce((a, b) => a + b, 0);
+  return (done[done.length - 1]! - done[0]!) / evaluations;
+};
 /** The first input's time beyond its evaluations at the steady rate: first touch of memory, kernel set-up. */
 const warmUpOf = (run: CliRun) => inputMs(run)[0]! - run.inputEvaluations[0]! * steadyMsPerEval(run);
 /** Everything that is not evaluations at the steady rate. */
@@ -150,7 +152,7 @@ function fixedCostRows(cold: CliRun[], warm: CliRun[], bareMs: number): FixedCos
     row('pool start (threads + their model loads)', (r) => phaseMs(r, 'pool start'), 'from the job start, overlaps the model load'),
     row('batch profile', (r) => phaseMs(r, 'batch profile'), `cold: ${phaseDetail(cold[0]!, 'batch profile')}`),
     row('job request → computing (first progress)', (r) => r.timings.firstProgressMs),
-    row('first-image warm-up', warmUpOf, 'first input beyond its evaluations × the steady rate (memory first touch)'),
+    row('first-image warm-up', warmUpOf, 'first input beyond its evaluations × the steady rate (first touch; later inputs overlap it)'),
     row('steady ms per evaluation (median)', steadyMsPerEval, 'inputs 2…9, 2 pool threads'),
     row('per-image work (median)', (r) => median(inputMs(r).slice(1)), 'adaptive IG to 2 % map error'),
     row('fixed cost (wall − evaluations × steady rate)', fixedOf, 'all of the above on the critical path'),

@@ -3,7 +3,8 @@ import { checkOptionLimits } from './safety';
 import { createMethodContext, type MethodResources } from './attribution/context';
 import { optionsFor, validateOptions, type MethodOptions } from './attribution/method';
 import { Evaluator, type BatchPlan } from './engine/evaluator';
-import type { RemoteEvaluator } from './engine/pointBatch';
+import type { ChunkOrder, RemoteEvaluator } from './engine/pointBatch';
+import { InputOrder } from './attribution/inputOrder';
 import { CancelledError, describeError, PathLensError } from './errors';
 import { getMethod } from './methods';
 import { withMapError } from './attribution/mapErrorByHalving';
@@ -35,9 +36,17 @@ export interface ExplainHooks extends MethodResources {
   onResult?: (inputIndex: number, result: MethodResult) => void;
   /** Called once per input when its prediction and target are known (before any method runs). */
   onInput?: (inputIndex: number, input: Omit<InputResult, 'results'>) => void;
-  /** Pool workers that share gradient chunks for one explained scalar (none = this thread only). */
-  /** `inputShape`: the per-example shape the chunks have (symbolic dims bound from the inputs). */
-  remotesFor?: (target: number, output: OutputKind, inputShape: number[]) => RemoteEvaluator[];
+  /**
+   * Pool workers that share gradient chunks for one explained scalar (none = this thread only).
+   * `inputShape`: the per-example shape the chunks have (symbolic dims bound from the inputs);
+   * `order`: the input's place in the pool's queue (earlier inputs first) and the job's signal.
+   */
+  remotesFor?: (target: number, output: OutputKind, inputShape: number[], order?: ChunkOrder) => RemoteEvaluator[];
+  /**
+   * Inputs computed at once (default 1), so pool threads compute one input's chunks while another
+   * waits for its next round. Each input's evaluations, sums and events are those of a sequential run.
+   */
+  concurrentInputs?: number;
   /** Measured points per chunk for each executing thread (else sized from the memory budget). */
   batchPlan?: BatchPlan;
 }
@@ -74,8 +83,9 @@ export function resolveTarget(model: LoadedModel, prediction: Prediction, reques
 }
 
 /**
- * Explains every input with every requested method. Per-input failures are recorded on that input
- * (others still run); cancellation stops everything.
+ * Explains every input with every requested method, up to `hooks.concurrentInputs` at once; results
+ * and events come in input order. Per-input failures are recorded on that input (others still run);
+ * cancellation stops everything.
  */
 export async function explainInputs(
   model: LoadedModel,
@@ -85,22 +95,56 @@ export async function explainInputs(
 ): Promise<InputResult[]> {
   validateRequest(request);
   const results: InputResult[] = [];
-  for (const [inputIndex, input] of inputs.entries()) {
-    if (hooks.signal?.cancelled) throw new CancelledError();
-    try {
-      results.push(await explainOne(model, inputIndex, input, request, hooks));
-    } catch (err) {
-      if (err instanceof CancelledError) throw err;
-      results.push({
-        path: input.path,
-        prediction: { index: -1, score: NaN, top: [] },
-        target: { index: -1, output: request.output, score: NaN },
-        results: [],
-        error: describeError(err).message,
+  const order = new InputOrder<Omit<InputResult, 'results'>>(hooks);
+  let next = 0;
+  let cancelled = false;
+  // Each lane takes the next input when its previous one is done.
+  const lane = async () => {
+    while (next < inputs.length && !cancelled) {
+      const inputIndex = next++;
+      if (hooks.signal?.cancelled) throw new CancelledError();
+      results[inputIndex] = await explainRecorded(model, inputIndex, inputs[inputIndex]!, request, {
+        ...hooks,
+        ...order.eventsOf(inputIndex),
       });
+      order.finish(inputIndex);
     }
-  }
+  };
+  const lanes = Math.max(1, Math.min(hooks.concurrentInputs ?? 1, inputs.length));
+  // Every lane ends before the job does (none keeps computing after a cancellation is reported).
+  const settled = await Promise.allSettled(
+    Array.from({ length: lanes }, () =>
+      lane().catch((err: unknown) => {
+        cancelled = true;
+        throw err;
+      }),
+    ),
+  );
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (failure) throw failure.reason;
   return results;
+}
+
+/** One input's result, or its error recorded on it (a cancellation is thrown). */
+async function explainRecorded(
+  model: LoadedModel,
+  inputIndex: number,
+  input: PreparedInput,
+  request: ExplainRequest,
+  hooks: ExplainHooks,
+): Promise<InputResult> {
+  try {
+    return await explainOne(model, inputIndex, input, request, hooks);
+  } catch (err) {
+    if (err instanceof CancelledError) throw err;
+    return {
+      path: input.path,
+      prediction: { index: -1, score: NaN, top: [] },
+      target: { index: -1, output: request.output, score: NaN },
+      results: [],
+      error: describeError(err).message,
+    };
+  }
 }
 
 async function explainOne(
@@ -118,7 +162,7 @@ async function explainOne(
       memoryBudgetMB: request.memoryBudgetMB,
       signal: hooks.signal,
       onProgress: hooks.onProgress,
-      remotes: hooks.remotesFor?.(targetIndex, request.output, model.inputShape),
+      remotes: hooks.remotesFor?.(targetIndex, request.output, model.inputShape, { priority: inputIndex, signal: hooks.signal }),
       plan: hooks.batchPlan,
     },
   );

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
 import { describeError, PathLensError } from '../shared/errors';
 import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
+import { ADAPTIVE_DEFAULTS } from '../core/path/adaptive';
 import type { MethodResources } from '../core/attribution/context';
 import { checkReferenceSet } from '../core/methods/expectedGradients';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
@@ -284,6 +285,7 @@ export async function runExplainJob(
       ...prepared.hooks,
       signal,
       remotesFor: threads && threads.count > 0 ? threads.remotesFor : undefined,
+      concurrentInputs: concurrentInputs(threads?.count ?? 0, model, job.memoryBudgetMB),
       batchPlan,
       onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),
       onInput: (inputIndex, started) =>
@@ -294,6 +296,18 @@ export async function runExplainJob(
   } finally {
     prepared.dispose();
   }
+}
+
+/**
+ * Inputs explained at once with `threads` pool threads: one more than the threads, so one input's
+ * chunks keep the threads busy while the others do their work between rounds (reductions, the
+ * next points), as far as the gradients adaptive maps keep (each up to its default cap) fit the
+ * memory budget. One without pool threads (this thread computes: nothing to overlap).
+ */
+export function concurrentInputs(threads: number, model: LoadedModel, memoryBudgetMB = DEFAULT_MEMORY_BUDGET_MB): number {
+  if (threads < 1) return 1;
+  const keptPerInput = ADAPTIVE_DEFAULTS.maxEvaluations * model.inputShape.reduce((a, b) => a * b, 1) * 4;
+  return Math.max(1, Math.min(threads + 1, Math.floor((memoryBudgetMB * MB) / keptPerInput)));
 }
 
 /** The job's measured batch plan: known, cached on disk, or probed in the threads that will compute. */

@@ -54,7 +54,7 @@ function threadsFor(job: ExplainJob): JobThreads {
   const limit = jobWorkers > 1 ? Math.min(jobWorkers, pool.size) : 0;
   return {
     count: limit,
-    remotesFor: (target, output, inputShape) => pool.remotesFor(job.modelPath, target, output, limit, inputShape),
+    remotesFor: (target, output, inputShape, order) => pool.remotesFor(job.modelPath, target, output, limit, inputShape, order),
     prepare: (modelPath, memoryBudgetMB) => pool.prepare(modelPath, memoryBudgetMB, limit),
     probe: (modelPath, output, inputShape, budgetPerThread) => pool.probe(modelPath, output, inputShape, budgetPerThread, limit),
   };

@@ -1,13 +1,15 @@
 /**
  * Pool threads that evaluate point chunks for the coordinator worker. Each holds its own backend and
- * model cache; the coordinator's Evaluator hands them chunks (work stealing) and sums in float64.
+ * model cache; chunks wait in one queue (most urgent first: the earliest input of a job) and go to
+ * whichever thread is free, up to `THREAD_DEPTH` per thread so a thread finds its next chunk without
+ * waiting for the coordinator. The coordinator sums in float64.
  * Threads stay alive between jobs (their models, kernels and touched memory stay warm); a job first
  * asks every thread to load its model (`prepare`), in parallel with the coordinator's own load.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { RemoteEvaluator } from '../core/engine/pointBatch';
-import { PathLensError } from '../shared/errors';
+import type { ChunkOrder, RemoteEvaluator } from '../core/engine/pointBatch';
+import { CancelledError, PathLensError } from '../shared/errors';
 import type { OutputKind } from '../shared/types';
 import type { BatchProbe, EvaluatorEvent, EvaluatorRequest, PointChunk, PointChunkResult, WorkerInit } from '../shared/protocol';
 
@@ -28,9 +30,24 @@ interface PoolThread {
 /** A request without its id (the pool numbers them). */
 type Unnumbered<R> = R extends { id: number } ? Omit<R, 'id'> : never;
 
+/** Chunks posted to one thread at once: the one it computes and the next, already in its inbox. */
+export const THREAD_DEPTH = 2;
+
+interface QueuedChunk {
+  request: Extract<Unnumbered<EvaluatorRequest>, { kind: 'chunk' }>;
+  priority: number;
+  seq: number;
+  limit: number;
+  signal?: ChunkOrder['signal'];
+  resolve: (r: PointChunkResult) => void;
+  reject: (e: Error) => void;
+}
+
 export class EvaluationPool {
   private threads: PoolThread[] = [];
+  private readonly queue: QueuedChunk[] = [];
   private nextId = 1;
+  private nextSeq = 0;
   /** Models read from disk by the pool threads since the pool started (cache misses). */
   modelReads = 0;
 
@@ -41,14 +58,32 @@ export class EvaluationPool {
     readonly size: number,
   ) {}
 
-  /** Remote evaluators bound to one explained scalar; at most `limit` of them. */
-  remotesFor(modelPath: string, target: number, output: OutputKind, limit: number, inputShape: number[]): RemoteEvaluator[] {
-    return this.use(limit).map((thread) => ({
-      evaluate: (chunk: PointChunk) =>
-        this.send(thread, { kind: 'chunk', modelPath, target, output, inputShape, chunk }, [
-          chunk.points.buffer as ArrayBuffer,
-        ]) as Promise<PointChunkResult>,
-    }));
+  /**
+   * Remote evaluators of one explained scalar, one per thread it may use (at most `limit`): each
+   * queues its chunks for whichever of those threads is free first.
+   */
+  remotesFor(
+    modelPath: string,
+    target: number,
+    output: OutputKind,
+    limit: number,
+    inputShape: number[],
+    order: ChunkOrder = {},
+  ): RemoteEvaluator[] {
+    const evaluate = (chunk: PointChunk) =>
+      new Promise<PointChunkResult>((resolve, reject) => {
+        const request = { kind: 'chunk' as const, modelPath, target, output, inputShape, chunk };
+        const queued = { request, priority: order.priority ?? 0, seq: this.nextSeq++, limit, signal: order.signal, resolve, reject };
+        const at = this.queue.findIndex((q) => q.priority > queued.priority);
+        this.queue.splice(at < 0 ? this.queue.length : at, 0, queued);
+        this.dispatch();
+      });
+    return this.use(limit).map(() => ({ evaluate }));
+  }
+
+  /** Chunks queued and not yet posted to a thread. */
+  get queued(): number {
+    return this.queue.length;
   }
 
   /** Starts up to `limit` threads and has each load the model (a no-op for a thread that holds it). */
@@ -71,9 +106,33 @@ export class EvaluationPool {
   }
 
   async dispose(): Promise<void> {
+    for (const q of this.queue.splice(0)) q.reject(new CancelledError());
     const threads = this.threads;
     this.threads = [];
     await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+
+  /** Posts queued chunks to free threads (at most THREAD_DEPTH each), most urgent first. */
+  private dispatch(): void {
+    for (let k = this.queue.length - 1; k >= 0; k--) {
+      const q = this.queue[k]!;
+      if (q.signal?.cancelled) {
+        this.queue.splice(k, 1);
+        q.reject(new CancelledError());
+      }
+    }
+    if (this.queue.length === 0) return;
+    const threads = this.use(this.size);
+    for (let depth = 1; depth <= THREAD_DEPTH && this.queue.length > 0; depth++) {
+      threads.forEach((thread, index) => {
+        if (!thread.started || thread.pending.size >= depth) return;
+        const k = this.queue.findIndex((q) => index < q.limit);
+        if (k < 0) return;
+        const [q] = this.queue.splice(k, 1);
+        const reply = this.post(thread, q!.request, [q!.request.chunk.points.buffer as ArrayBuffer]);
+        reply.then((r) => q!.resolve(r as PointChunkResult), q!.reject);
+      });
+    }
   }
 
   private use(limit: number): PoolThread[] {
@@ -91,12 +150,14 @@ export class EvaluationPool {
       for (const p of pending.values()) p.reject(err);
       pending.clear();
       this.threads = this.threads.filter((t) => t !== thread); // respawned on next use
+      this.dispatch(); // queued chunks go to the others (or a new thread)
     };
     thread.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (event: EvaluatorEvent) => {
         if (event.kind === 'ready') {
           thread.started = true;
           resolve();
+          this.dispatch();
         } else if (event.kind === 'fatal') {
           const err = new PathLensError(event.error.code, `pool worker: ${event.error.message}`);
           reject(err);
@@ -105,6 +166,7 @@ export class EvaluationPool {
           this.modelReads++;
         } else {
           this.settle(pending, event);
+          this.dispatch();
         }
       });
       worker.on('error', (err) => {
@@ -130,6 +192,10 @@ export class EvaluationPool {
 
   private async send(thread: PoolThread, request: Unnumbered<EvaluatorRequest>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     if (!thread.started) await thread.ready;
+    return this.post(thread, request, transfer);
+  }
+
+  private post(thread: PoolThread, request: Unnumbered<EvaluatorRequest>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const numbered = { ...request, id: this.nextId++ } as EvaluatorRequest;
     return new Promise<Reply>((resolve, reject) => {
       thread.pending.set(numbered.id, { resolve, reject });

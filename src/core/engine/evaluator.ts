@@ -13,6 +13,8 @@ const BYTES_PER_POINT = new WeakMap<object, number>();
 
 /** Beyond this many points per chunk a bigger batch buys no speed, only memory. */
 const MAX_CHUNK = 64;
+/** Chunks of one evaluation in flight per pool thread (its memory is bounded by the plan's batch). */
+const REMOTE_DEPTH = 2;
 
 /** Points per gradient chunk in each executing thread, chosen by measured throughput (batchProbe.ts). */
 export interface BatchPlan {
@@ -132,10 +134,15 @@ export class Evaluator {
     // With pool workers this thread only dispatches: computing here too would stall them, because a
     // worker's finished chunk cannot be answered while this thread is inside a synchronous kernel.
     const remotes = spec.backward ? [] : (this.options.remotes ?? []);
-    const executors = remotes.length ? remotes.map((r) => (c: PointChunk) => r.evaluate(c)) : [local];
-    // The budget is shared by all executors, down to one point each.
-    const perExecutor = Math.max(1, Math.floor((await this.chunkSize()) / executors.length));
-    const chunk = Math.max(1, Math.min(perExecutor, Math.ceil(spec.count / executors.length)));
+    const threads = Math.max(1, remotes.length);
+    // The budget is shared by all threads, down to one point each. The chunks depend on the point
+    // count, plan and thread count only, so sums are the same however many jobs share the threads.
+    const perThread = Math.max(1, Math.floor((await this.chunkSize()) / threads));
+    const chunk = Math.max(1, Math.min(perThread, Math.ceil(spec.count / threads)));
+    // REMOTE_DEPTH chunks in flight per pool thread: the next waits in its inbox while one computes.
+    const executors = remotes.length
+      ? remotes.flatMap((r) => Array.from({ length: REMOTE_DEPTH }, () => (c: PointChunk) => r.evaluate(c)))
+      : [local];
     const deliver = inOrder(consume);
     const gradientName = spec.backward?.name ?? 'gradient';
     let next = 0;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { valueAndGradient, type ExplainedScalar } from './scalar';
 import type { PointChunk, PointChunkResult } from '../../shared/protocol';
+import type { CancellationSignal } from '../../shared/types';
 
 export type { PointChunk, PointChunkResult } from '../../shared/protocol';
 
@@ -36,6 +37,13 @@ export async function reducePointChunk(
   const arrays = await Promise.all(entries.map(([, t]) => t.data() as Promise<Float32Array>));
   tf.dispose(entries.map(([, t]) => t));
   return Object.fromEntries(entries.map(([key], i) => [key, arrays[i]])) as unknown as PointChunkResult;
+}
+
+/** How a remote chunk waits for a thread: lower `priority` first (then first come). */
+export interface ChunkOrder {
+  priority?: number;
+  /** Queued chunks of a cancelled job are dropped (rejected with CancelledError) instead of computed. */
+  signal?: CancellationSignal;
 }
 
 /** Evaluates chunks in another thread (a pool worker holding the same model). */
