@@ -4,7 +4,7 @@ import { reducePointChunk, type ChunkOrder, type RemoteEvaluator } from '../src/
 import { explainInputs, type ExplainHooks, type ExplainRequest } from '../src/core/explain';
 import { CancelledError } from '../src/core/errors';
 import { loadModel, type LoadedModel } from '../src/core/model/load';
-import type { InputResult, Progress } from '../src/core/types';
+import type { InputResult, OutputKind, Progress } from '../src/core/types';
 import { sineSumModel } from './helpers/analyticModels';
 import { tensorInput, useCpu } from './helpers/runMethod';
 
@@ -35,7 +35,7 @@ function fakePool(model: LoadedModel) {
   let chunks = 0;
   let finished = 0;
   let tick = 0;
-  const remotesFor = (target: number, output: 'logit', inputShape: number[], order?: ChunkOrder): RemoteEvaluator[] => {
+  const remotesFor = (target: number, output: OutputKind, inputShape: number[], order?: ChunkOrder): RemoteEvaluator[] => {
     const evaluate = async (chunk: Parameters<RemoteEvaluator['evaluate']>[0]) => {
       const input = order?.priority ?? -1;
       inFlight.push(input);

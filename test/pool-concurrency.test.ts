@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerClient } from '../src/worker/client';
 import type { ExplainJob, WorkerEvent } from '../src/shared/protocol';
+import type { InputResult } from '../src/core/types';
 import { tempDir } from './helpers/analyticModels';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -44,7 +45,7 @@ describe('one job over several inputs on two pool threads', () => {
   it('gives every input the map, evaluations and path of that input explained alone, with input and result events in input order', async () => {
     const client = new WorkerClient({ workerScript: WORKER, backend: 'wasm', workers: 2 });
     try {
-      const alone = [];
+      const alone: InputResult[] = [];
       for (const file of inputs) alone.push((await client.explain(job([file])).result).inputs[0]!);
       const events: string[] = [];
       const together = await client.explain(job(inputs), (e: WorkerEvent) => {
