@@ -5,7 +5,7 @@ import { PathLensError } from '../shared/errors';
 import { checkOptionLimits, checkWorkers } from '../core/safety';
 import { getMethod } from '../core/methods';
 import { describeMethods } from '../core/methods/catalog';
-import { methodHelp, methodListHelp, methodParametersHelp } from '../shared/methods';
+import { flagDefaults, methodHelp, methodListHelp, methodParametersHelp, wrapWords } from '../shared/methods';
 import { validateOptions } from '../core/attribution/method';
 import { IG_RULES } from '../core/methods/ig';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
@@ -57,7 +57,7 @@ explain options:
                          preprocessing; uniform and gaussian are seeded (--seed); blur is the input
                          blurred with σ = max(H,W)/20 px.
   --steps <n>            path points/steps of fixed rules; each method's own default when omitted
-                         (ig 50, guided-ig 200, blur-ig 100, idg 50, pwig 64)
+{{STEPS_DEFAULTS}}
   --rule <r>             ${IG_RULES.join(' | ')}
                          (ig default: adaptive). adaptive refines the path where the map needs it
                          (reusing every evaluation) until its estimated map error ≤ --map-tolerance
@@ -112,10 +112,14 @@ Examples:
   pathlens explain --model examples/stress-test/model.json --input examples/stress-test/inputs --method ig,pattern-attribution,pgig
 `;
 
-/** The full help: the hand-written text with the method list and per-method parameters derived from the catalog. */
+/** The full help: the hand-written text with the method list, --steps defaults and per-method parameters derived from the catalog. */
 export function helpText(): string {
   const methods = describeMethods();
-  const text = HELP.replace('{{METHOD_LIST}}\n', methodListHelp(methods, 25, 104));
+  const pad = ' '.repeat(25);
+  const text = HELP.replace('{{METHOD_LIST}}\n', methodListHelp(methods, 25, 104)).replace(
+    '{{STEPS_DEFAULTS}}\n',
+    `${wrapWords(`(${flagDefaults(methods, 'steps')})`, pad, pad, 104).join('\n')}\n`,
+  );
   const at = text.indexOf('\nInputs: PNG');
   return `${text.slice(0, at)}\n${methodParametersHelp(methods)}${text.slice(at)}`;
 }

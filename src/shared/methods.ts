@@ -127,28 +127,40 @@ export function rangeText(p: ParameterSpec): string {
 export function methodListHelp(methods: readonly MethodInfo[], indent: number, width: number): string {
   const pad = ' '.repeat(indent);
   const column = 14;
+  const hanging = pad + ' '.repeat(column);
   const lines: string[] = [];
   for (const m of methods) {
-    const words = m.description.split(/\s+/);
-    let line: string;
-    if (m.name.length < column) line = `${pad}${m.name.padEnd(column)}`;
-    else {
-      lines.push(`${pad}${m.name}`);
-      line = pad + ' '.repeat(column);
-    }
-    let empty = true;
-    for (const word of words) {
-      if (!empty && line.length + 1 + word.length > width) {
-        lines.push(line);
-        line = pad + ' '.repeat(column);
-        empty = true;
-      }
-      line += (empty ? '' : ' ') + word;
-      empty = false;
-    }
-    lines.push(line);
+    if (m.name.length >= column) lines.push(`${pad}${m.name}`);
+    lines.push(...wrapWords(m.description, m.name.length < column ? `${pad}${m.name.padEnd(column)}` : hanging, hanging, width));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `text` wrapped at `width`: the first line starts with `first`, the others with `rest` (a word longer than a line keeps its own). */
+export function wrapWords(text: string, first: string, rest: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter((w) => w.length > 0)) {
+    if (!empty && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = rest;
+      empty = true;
+    }
+    line += (empty ? '' : ' ') + word;
+    empty = false;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** The default of CLI flag `flag` per method that declares it, in catalog order: 'ig 50, guided-ig 200, …'. */
+export function flagDefaults(methods: readonly MethodInfo[], flag: string): string {
+  return methods
+    .flatMap((m) =>
+      m.parameters.filter((p) => flagOf(p) === flag).map((p) => `${m.name} ${String(p.default)}${p.unit ? ` ${p.unit}` : ''}`),
+    )
+    .join(', ');
 }
 
 /** The per-method parameter section of `pathlens help`, derived from the catalog. */
