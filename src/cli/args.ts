@@ -8,12 +8,14 @@ import { describeMethods } from '../core/methods/catalog';
 import { flagDefaults, methodHelp, methodListHelp, methodParametersHelp, wrapWords } from '../shared/methods';
 import { validateOptions } from '../core/attribution/method';
 import { IG_RULES } from '../core/methods/ig';
+import { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../shared/limits';
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
 import { NEURONS_HELP, parseNeuronsCommand, type NeuronsCommand } from './neurons';
 import { EVALUATE_HELP, parseEvaluateCommand, type EvaluateCommand } from './evaluate';
 import type { BackendChoice } from '../shared/types';
 import {
   BACKENDS,
+  memoryBudgetFrom,
   methodFlags,
   methodOptionsFrom,
   methodsFrom,
@@ -77,7 +79,8 @@ explain options:
                          else detected (Teachable Machine → signed), else unit. Reports state which.
   --backend <b>          auto | tensorflow | wasm | cpu (default: auto = tfjs-node if installed,
                          else wasm, else cpu)
-  --memory-budget-mb <n> memory for batched path points, shared by all workers (default: 1024)
+  --memory-budget-mb <n> memory for batched path points in MB, shared by all workers, from
+                         ${MIN_MEMORY_BUDGET_MB} to ${MAX_MEMORY_BUDGET_MB} (default: ${DEFAULT_MEMORY_BUDGET_MB})
   --workers <n>          threads evaluating gradients in parallel (default: the number of cores)
   --seed <n>             seed for random baselines, noise and samples (default: 0)
   --max-rows <n>         at most n rows per CSV input
@@ -182,7 +185,7 @@ function parsePatternsCommand(argv: string[]): Command {
       maxSamples: positiveInteger(v['max-samples'], '--max-samples'),
       preprocess: v.preprocess,
       out: v.out === undefined ? undefined : outFolder(v.out)!,
-      memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
+      memoryBudgetMB: memoryBudgetFrom(v['memory-budget-mb'], usage),
     },
     backend: oneOf(v.backend, BACKENDS, '--backend') ?? 'auto',
     json: v.json ?? false,
@@ -263,7 +266,7 @@ export function parseCommand(argv: string[]): Command {
     output: outputFrom(v.output, usage),
     preprocess: v.preprocess,
     options: methodOptionsFrom(v, usage),
-    memoryBudgetMB: positiveInteger(v['memory-budget-mb'], '--memory-budget-mb'),
+    memoryBudgetMB: memoryBudgetFrom(v['memory-budget-mb'], usage),
     maxRows: positiveInteger(v['max-rows'], '--max-rows'),
   };
   // Method names and parameter ranges are usage errors (exit 2), caught before any model is loaded.

@@ -24,6 +24,7 @@ import { WorkerError, type WorkerClient } from '../worker/client';
 import { modelFileStamp } from '../worker/jobs';
 import {
   BACKENDS,
+  memoryBudgetFrom,
   methodFlags,
   methodOptionsFrom,
   methodsFrom,
@@ -124,7 +125,7 @@ export function parseEvaluateCommand(argv: string[], usage: Usage): EvaluateComm
     output: outputFrom(str('output'), usage),
     preprocess: str('preprocess'),
     options: methodOptions,
-    memoryBudgetMB: wholeNumber(str('memory-budget-mb'), '--memory-budget-mb', usage),
+    memoryBudgetMB: memoryBudgetFrom(str('memory-budget-mb'), usage),
     maxRows: wholeNumber(str('max-rows'), '--max-rows', usage),
     workers: wholeNumber(str('workers'), '--workers', usage),
     metrics: metricsFrom(str('metric'), usage),

@@ -8,6 +8,7 @@ import { METHODS } from '../core/methods';
 import { flagOf, NEED_OPTIONS, type ParameterSpec, type ParameterValue } from '../shared/methods';
 import type { BackendChoice, OutputKind } from '../shared/types';
 import type { JobMethodOptions } from '../shared/protocol';
+import { MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../shared/limits';
 
 export type Usage = (message: string) => Error;
 
@@ -93,6 +94,14 @@ export function positiveNumber(value: string | undefined, flag: string, usage: U
 export function wholeNumber(value: string | undefined, flag: string, usage: Usage, min = 1): number | undefined {
   const n = finiteNumber(value, flag, usage);
   if (n !== undefined && (!Number.isInteger(n) || n < min)) throw usage(`${flag} must be a whole number ≥ ${min} (got '${value}')`);
+  return n;
+}
+
+/** `--memory-budget-mb`: a whole number of MB within the bounds the extension's setting has too. */
+export function memoryBudgetFrom(value: string | undefined, usage: Usage): number | undefined {
+  const n = finiteNumber(value, '--memory-budget-mb', usage);
+  if (n !== undefined && (!Number.isInteger(n) || n < MIN_MEMORY_BUDGET_MB || n > MAX_MEMORY_BUDGET_MB))
+    throw usage(`--memory-budget-mb must be a whole number of MB from ${MIN_MEMORY_BUDGET_MB} to ${MAX_MEMORY_BUDGET_MB} (got '${value}')`);
   return n;
 }
 

@@ -8,7 +8,7 @@ import { NEURON_METHODS, type NeuronMethod, type NeuronsResult, type Region } fr
 import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
 import type { BackendChoice, QuadratureRuleName } from '../shared/types';
 import type { RunningJob, WorkerClient } from '../worker/client';
-import { BACKENDS, oneOf, outputFrom, targetFrom, wholeNumber, type Usage, parseFlags } from './flags';
+import { BACKENDS, memoryBudgetFrom, oneOf, outputFrom, targetFrom, wholeNumber, type Usage, parseFlags } from './flags';
 import { progressPrinter } from './progress';
 
 export const NEURONS_HELP = `neurons options (pathlens neurons --model M --input X --layer L [options]):
@@ -98,7 +98,7 @@ export function parseNeuronsCommand(argv: string[], usage: Usage): NeuronsComman
     output: outputFrom(v.output, usage),
     baseline: v.baseline,
     preprocess: v.preprocess,
-    memoryBudgetMB: wholeNumber(v['memory-budget-mb'], '--memory-budget-mb', usage),
+    memoryBudgetMB: memoryBudgetFrom(v['memory-budget-mb'], usage),
     seed: wholeNumber(v.seed, '--seed', usage, Number.MIN_SAFE_INTEGER),
   };
   if (job.steps !== undefined && job.steps > 4096) throw usage(`--steps must be at most 4096 (got ${job.steps})`);

@@ -23,6 +23,7 @@ import type { SanityJob, WorkerEvent } from '../shared/protocol';
 import type { RunningJob, WorkerClient } from '../worker/client';
 import {
   BACKENDS,
+  memoryBudgetFrom,
   finiteNumber,
   methodFlags,
   methodOptionsFrom,
@@ -118,7 +119,7 @@ export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand 
     output: outputFrom(v.output, usage),
     preprocess: v.preprocess,
     options,
-    memoryBudgetMB: wholeNumber(v['memory-budget-mb'], '--memory-budget-mb', usage),
+    memoryBudgetMB: memoryBudgetFrom(v['memory-budget-mb'], usage),
     seed,
     levels: v.levels === undefined ? undefined : numberList(v.levels, '--levels', usage),
     draws: wholeNumber(v.draws, '--draws', usage),

@@ -5,6 +5,7 @@
 import type { BackendChoice, OutputKind, QuadratureRuleName } from '../shared/types';
 import { NAMED_BASELINES } from '../shared/types';
 import type { ExplainJob, JobMethodOptions } from '../shared/protocol';
+import { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../shared/limits';
 
 const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 const RULES: readonly (QuadratureRuleName | 'adaptive')[] = [
@@ -57,7 +58,7 @@ export const DEFAULT_SETTINGS: PathLensSettings = {
   baseline: 'zero',
   output: 'logit',
   preprocess: undefined,
-  memoryBudgetMB: 1024,
+  memoryBudgetMB: DEFAULT_MEMORY_BUDGET_MB,
   colormap: 'inferno',
   divergingColormap: 'rdbu',
   tfjsNodePath: '',
@@ -106,7 +107,7 @@ export function readSettings(get: SettingsGetter, knownMethods: readonly string[
     baseline,
     output: oneOf<OutputKind>(get('output'), ['logit', 'probability'], d.output),
     preprocess,
-    memoryBudgetMB: intIn(get('memoryBudgetMB'), 16, 65536, d.memoryBudgetMB),
+    memoryBudgetMB: intIn(get('memoryBudgetMB'), MIN_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, d.memoryBudgetMB),
     colormap: oneOf(get('colormap'), MAGNITUDE_COLORMAPS, 'inferno'),
     divergingColormap: oneOf(get('divergingColormap'), SIGNED_COLORMAPS, 'rdbu'),
     tfjsNodePath: typeof tfjsNodeRaw === 'string' ? tfjsNodeRaw.trim() : '',

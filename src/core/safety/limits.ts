@@ -3,11 +3,8 @@
  * why it is what it is; loaders, the CLI and the extension read them from here.
  */
 
-/**
- * Default memory budget for batched path points (MB). Measured: MobileNet-size models get batches
- * > 1 with pool workers and peak RSS stays below 1 GB (see bench).
- */
-export const DEFAULT_MEMORY_BUDGET_MB = 1024;
+/** The memory budget's default and bounds, shared with the extension's settings. */
+export { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../../shared/limits';
 
 /**
  * Path points of one fixed-rule integral. Gauss–Legendre with 4096 nodes is already exact to float32
