@@ -16,6 +16,7 @@ import { valueAndGradient, type ExplainedScalar } from '../src/core/engine/scala
 import { loadModel } from '../src/core/model/load';
 import { PATHLENS_KERNEL_SOURCES } from '../src/core/engine/wasmKernels';
 import { setNativeKernelsEnabled } from '../src/core/engine/wasm/native';
+import { NET_GRAD_KERNEL, NET_KERNEL } from '../src/core/engine/wasm/net';
 import { textTable } from './table';
 
 /** Where a wasm kernel's work runs (tfjs-backend-wasm 4.22's C++ sources; ours from wasmKernels.ts). */
@@ -73,28 +74,41 @@ interface Tally {
   us: number;
 }
 
+/**
+ * Kernels that run a whole plan (engine/wasm/net.ts): the kernels they call are tallied as outermost
+ * calls, and the plan kernel itself only with its own time (JS bookkeeping between them).
+ */
+const TRANSPARENT_KERNELS = new Set([NET_KERNEL, NET_GRAD_KERNEL]);
+
 /** Wrap every wasm kernel; returns the tallies and an uninstall function. */
 function instrument(withShapes: boolean): { tallies: Map<string, Tally>; restore: () => void } {
   const tallies = new Map<string, Tally>();
   const originals: KernelConfig[] = [];
   let depth = 0;
+  /** µs tallied so far (to subtract the inner kernels from a transparent kernel's time). */
+  let tallied = 0;
+  const add = (key: string, us: number) => {
+    const t = tallies.get(key) ?? { calls: 0, us: 0 };
+    t.calls++;
+    t.us += us;
+    tallies.set(key, t);
+    tallied += us;
+  };
   for (const config of getKernelsForBackend('wasm')) {
     const inner = config.kernelFunc;
     const name = config.kernelName;
+    const transparent = TRANSPARENT_KERNELS.has(name);
     const kernelFunc: KernelFunc = (args) => {
       if (depth > 0) return inner(args);
-      depth++;
-      const t0 = process.cpuUsage();
+      if (!transparent) depth++;
+      const [t0, before] = [process.cpuUsage(), tallied];
       try {
         return inner(args);
       } finally {
         const d = process.cpuUsage(t0);
-        depth--;
+        if (!transparent) depth--;
         const key = withShapes ? `${name} ${signature(args.inputs as Record<string, tf.TensorInfo>)}` : name;
-        const t = tallies.get(key) ?? { calls: 0, us: 0 };
-        t.calls++;
-        t.us += d.user + d.system;
-        tallies.set(key, t);
+        add(key, d.user + d.system - (tallied - before));
       }
     };
     originals.push(config);

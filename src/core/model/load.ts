@@ -15,6 +15,7 @@ import { checkGraphTopology, checkLayersTopology } from './topologyChecks';
 import { checkDeclaredBytes, DEFAULT_MEMORY_BUDGET_MB, elementCount, MB, validate, z } from '../safety';
 import { finalActivationOf, findFinalLayer, withoutFinalActivation } from './logitTopology';
 import { graphModelInternals, layersModelInternals, type InternalLayers } from './internalLayers';
+import { layersFastPath } from './layersFastPath';
 import { buildOnnxModel, isOnnxModelPath, readOnnx, type OnnxModelAccess } from './onnx/load';
 import { channelsLastView, type TensorLayout } from './inputLayout';
 import { onnxSummaryOf, suggestedPreprocessingOf, tensorLayoutOf } from './onnxSummary';
@@ -211,17 +212,27 @@ async function loadLayers(read: ReadArtifacts, file: string, budget: number): Pr
   const layers = flattenLayers(model.layers);
   const io = (t: tfl.SymbolicTensor): TensorInfo => ({ name: t.name, shape: t.shape, dtype: t.dtype });
   const predict = (x: tf.Tensor) => model.predict(x) as tf.Tensor2D;
+  // The logits (or the whole model) through its folded plan when it can run (layersFastPath.ts).
+  const fast = layersFastPath(logitModel ?? model, inputShape);
+  const logits = (x: tf.Tensor) => fast?.logits(x) ?? ((logitModel ?? model).predict(x) as tf.Tensor2D);
+  const internals = layersModelInternals(logitModel ? [model, logitModel] : [model]);
   return {
     inputShape,
     numClasses: outShape[1],
     outputNotes: outputNotes(finalActivation, logitModel !== null),
     predict,
     scores: (x, output) => {
-      if (output === 'logit') return logitModel ? (logitModel.predict(x) as tf.Tensor2D) : predict(x);
-      return finalActivation && logitModel ? predict(x) : squash(predict(x));
+      if (output === 'logit' || !logitModel) return output === 'logit' ? logits(x) : squash(logits(x));
+      const z = finalActivation === 'softmax' || finalActivation === 'sigmoid' ? fast?.logits(x) : null;
+      if (z == null) return predict(x);
+      return finalActivation === 'softmax' ? tf.softmax(z) : tf.sigmoid(z);
     },
-    internals: layersModelInternals(logitModel ? [model, logitModel] : [model]),
+    // Hooks patch layers that the plan bypasses: the layers model runs while one is active.
+    internals: fast
+      ? { ...internals, through: (layer, transform, run) => fast.suspended(() => internals.through(layer, transform, run)) }
+      : internals,
     dispose: () => {
+      fast?.dispose();
       model.dispose();
       logitModel?.dispose();
     },

@@ -30,7 +30,7 @@ import {
 } from './scope';
 
 /** Below this many input channels Conv2DBackpropInput uses the direct kernel instead of XNNPACK. */
-const DIRECT_CONV_MAX_IN_CHANNELS = 8;
+export const DIRECT_CONV_MAX_IN_CHANNELS = 8;
 
 /** The dimension arguments of the direct kernels (native/wasm-kernels/conv.c). */
 function directDims(info: backend_util.Conv2DInfo): number[] {

@@ -1,0 +1,198 @@
+/**
+ * Forward and input-gradient of one step of a layers plan (src/core/model/layersPlan.ts) on the wasm
+ * heap, called by net.ts inside its two kernels. Every function returns tensors the caller owns (one
+ * reference each) and never frees its arguments.
+ *
+ * Backward of a convolution: the activation mask (0 < y, and y < 6 for relu6, from the saved output y,
+ * one SIMD pass), then the input gradient: depthwise and few-input-channel convolutions by the direct
+ * C kernels (wasm/conv.ts), others as one XNNPACK Conv2D of the "full" correlation input with the
+ * flipped, transposed filter made at load — a persistent tensor, so XNNPACK packs it once and caches
+ * the operator (a filter transposed per call, as in wasm/conv.ts, is packed anew every call).
+ */
+import { backend_util, getKernel, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { ConvStep, PlanActivation, PlanStep } from '../../model/layersPlan';
+import { composedKernelCall } from '../inputGradients';
+import { MASK_GRAD_KERNEL } from '../wasmSimd';
+import { fullCorrelationInput, scoped, type Shape4, type WasmBackendLike } from './scope';
+
+/** The largest float32 below 6: relu6's gradient passes where 0 < y < 6, i.e. 0 < y ≤ this. */
+const BELOW_SIX = Math.fround(6 - 2 ** -21);
+
+/** Weights of a step as wasm tensors (made at load; `backFilter`: see PreparedConv). */
+export interface PreparedConv {
+  filter: TensorInfo;
+  bias: TensorInfo | null;
+  /** xnnpack: the flipped filter [fh, fw, out, in] (others: the filter itself). */
+  backFilter: TensorInfo;
+  backward: 'depthwise' | 'direct' | 'xnnpack';
+}
+export interface PreparedDense {
+  /** [1, K, M] and its transpose [1, M, K]. */
+  kernel: TensorInfo;
+  kernelT: TensorInfo;
+  bias: TensorInfo | null;
+}
+export type Prepared = PreparedConv | PreparedDense | null;
+
+export function runWasmKernel(b: WasmBackendLike, name: string, inputs: Record<string, TensorInfo>, attrs: object = {}): TensorInfo {
+  const k = getKernel(name, 'wasm');
+  if (k == null) throw new Error(`PathLens: wasm kernel '${name}' is missing.`);
+  return composedKernelCall(() => k.kernelFunc({ inputs: inputs as never, backend: b, attrs: attrs as NamedAttrMap })) as TensorInfo;
+}
+
+/** A new reference to t's data, with `shape`. */
+export function share(b: WasmBackendLike, t: TensorInfo, shape: number[] = t.shape): TensorInfo {
+  b.incRef(t.dataId);
+  return { dataId: t.dataId, shape: [...shape], dtype: t.dtype };
+}
+
+/** Same data, another shape, no new reference (for arguments only; never free it). */
+function view(t: TensorInfo, shape: number[]): TensorInfo {
+  return { dataId: t.dataId, shape, dtype: t.dtype };
+}
+
+function convAttrs(s: ConvStep): object {
+  return {
+    strides: s.strides,
+    pad: s.pad,
+    dataFormat: 'NHWC',
+    dilations: s.dilations,
+    dimRoundingMode: undefined,
+    activation: s.activation,
+  };
+}
+
+/** The output of step `s` for inputs `xs` (their values in step order). */
+export function stepForward(b: WasmBackendLike, s: PlanStep, p: Prepared, xs: TensorInfo[]): TensorInfo {
+  const x = xs[0]!;
+  switch (s.kind) {
+    case 'conv': {
+      const w = p as PreparedConv;
+      const inputs: Record<string, TensorInfo> = { x, filter: w.filter, ...(w.bias ? { bias: w.bias } : {}) };
+      return runWasmKernel(b, s.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', inputs, convAttrs(s));
+    }
+    case 'dense': {
+      const w = p as PreparedDense;
+      const [n, k] = x.shape as [number, number];
+      const inputs: Record<string, TensorInfo> = { a: view(x, [1, n, k]), b: w.kernel, ...(w.bias ? { bias: w.bias } : {}) };
+      const out = runWasmKernel(b, '_FusedMatMul', inputs, { transposeA: false, transposeB: false, activation: s.activation });
+      return view(out, [n, out.shape[2]!]);
+    }
+    case 'add':
+      return addAll(b, xs);
+    case 'pad': {
+      const [[t, bottom], [l, r]] = s.pads;
+      const paddings = [
+        [0, 0],
+        [t, bottom],
+        [l, r],
+        [0, 0],
+      ];
+      return runWasmKernel(b, 'PadV2', { x }, { paddings, constantValue: 0 });
+    }
+    case 'mean':
+      return runWasmKernel(b, 'Mean', { x }, { axis: [1, 2], keepDims: false });
+    case 'reshape':
+      return share(b, x, [x.shape[0]!, ...s.shape]);
+    case 'activation':
+      if (s.activation === 'linear') return share(b, x);
+      return runWasmKernel(b, s.activation === 'relu6' ? 'Relu6' : 'Relu', { x });
+    case 'batchnorm':
+      throw new Error('PathLens: an unfolded BatchNormalization in a layers plan.');
+  }
+}
+
+function addAll(b: WasmBackendLike, xs: TensorInfo[]): TensorInfo {
+  let sum = runWasmKernel(b, 'Add', { a: xs[0]!, b: xs[1]! });
+  for (const x of xs.slice(2)) {
+    const next = runWasmKernel(b, 'Add', { a: sum, b: x });
+    b.disposeData(sum.dataId);
+    sum = next;
+  }
+  return sum;
+}
+
+/** Does the backward of `s` need its output (the activation mask)? */
+export function savesOutput(s: PlanStep): boolean {
+  return (s.kind === 'conv' || s.kind === 'dense' || s.kind === 'activation') && s.activation !== 'linear';
+}
+
+/** g masked by the activation's derivative at its output y (a new reference; g itself for linear). */
+function masked(b: WasmBackendLike, g: TensorInfo, y: TensorInfo | undefined, activation: PlanActivation): TensorInfo {
+  if (activation === 'linear') return share(b, g);
+  if (y == null) throw new Error('PathLens: the layers plan gradient is missing a saved output.');
+  const hi = activation === 'relu6' ? BELOW_SIX : Infinity;
+  return runWasmKernel(b, MASK_GRAD_KERNEL, { x: y, dy: g }, { lo: 0, hi, mode: 'multiply' });
+}
+
+/** Gradients of the step's inputs (in step input order) from g, the gradient of its output. */
+export function stepBackward(
+  b: WasmBackendLike,
+  s: PlanStep,
+  p: Prepared,
+  g: TensorInfo,
+  y: TensorInfo | undefined,
+  xShapes: number[][],
+): TensorInfo[] {
+  const xShape = xShapes[0]!;
+  switch (s.kind) {
+    case 'conv': {
+      const gm = masked(b, g, y, s.activation);
+      try {
+        return [convBackward(b, s, p as PreparedConv, gm, xShape as Shape4)];
+      } finally {
+        b.disposeData(gm.dataId);
+      }
+    }
+    case 'dense': {
+      const gm = masked(b, g, y, s.activation);
+      const [n, m] = gm.shape as [number, number];
+      const dx = runWasmKernel(
+        b,
+        'BatchMatMul',
+        { a: view(gm, [1, n, m]), b: (p as PreparedDense).kernelT },
+        { transposeA: false, transposeB: false },
+      );
+      b.disposeData(gm.dataId);
+      return [view(dx, xShape)];
+    }
+    case 'add':
+      return s.xs.map(() => share(b, g));
+    case 'pad':
+      return [runWasmKernel(b, 'Slice', { x: g }, { begin: [0, s.pads[0][0], s.pads[1][0], 0], size: xShape })];
+    case 'mean':
+      return [meanBackward(b, g, xShape)];
+    case 'reshape':
+      return [share(b, g, xShape)];
+    case 'activation':
+      return [masked(b, g, y, s.activation)];
+    case 'batchnorm':
+      throw new Error('PathLens: an unfolded BatchNormalization in a layers plan.');
+  }
+}
+
+/** dx[n, h, w, c] = g[n, c] / (H·W). */
+function meanBackward(b: WasmBackendLike, g: TensorInfo, [n, h, w, c]: number[]): TensorInfo {
+  const scale = b.makeOutput([1, h!, w!, 1], 'float32', undefined, new Float32Array(h! * w!).fill(1 / (h! * w!)));
+  try {
+    return runWasmKernel(b, 'Multiply', { a: view(g, [n!, 1, 1, c!]), b: scale });
+  } finally {
+    b.disposeData(scale.dataId);
+  }
+}
+
+function convBackward(b: WasmBackendLike, s: ConvStep, p: PreparedConv, gm: TensorInfo, xShape: Shape4): TensorInfo {
+  if (p.backward === 'depthwise') {
+    const attrs = { strides: s.strides, pad: s.pad, dilations: s.dilations, dimRoundingMode: undefined, inputShape: xShape };
+    return runWasmKernel(b, 'DepthwiseConv2dNativeBackpropInput', { dy: gm, filter: p.filter }, attrs);
+  }
+  if (p.backward === 'direct') {
+    const attrs = { strides: s.strides, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xShape };
+    return runWasmKernel(b, 'Conv2DBackpropInput', { dy: gm, filter: p.filter }, attrs);
+  }
+  const info = backend_util.computeConv2DInfo(xShape, s.filterShape, s.strides, s.dilations, s.pad, undefined, false);
+  return scoped(b, (sc) => {
+    const dyP = fullCorrelationInput(sc, gm, info, xShape, info.outChannels);
+    return sc.run('Conv2D', { x: dyP, filter: p.backFilter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+  });
+}
