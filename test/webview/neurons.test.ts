@@ -7,11 +7,11 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/core/engine/backend';
 import { layerChoices } from '../../src/extension/neuronsRunner';
-import type { NeuronsResult } from '../../src/shared/neurons';
+import type { LayerChoice, NeuronsResult } from '../../src/shared/neurons';
 import type { HostToWebview, NeuronsJob } from '../../src/shared/protocol';
 import { ModelCache, runInfoJob } from '../../src/worker/jobs';
 import { runNeuronsJob } from '../../src/worker/neuronsJob';
-import { coreRun, panelSession } from './harness';
+import { choose, coreRun, panelSession } from './harness';
 
 const ZOO = path.resolve(__dirname, '../../../shared/zoo');
 const MODEL = path.join(ZOO, 'mnist-cnn/model.json');
@@ -130,5 +130,45 @@ describe('Neurons view in Chromium', () => {
     expect(request.region.x1).toBeLessThanOrEqual(22);
     expect(request.region.y1 - request.region.y0).toBeGreaterThanOrEqual(13);
     expect(await page.getByTestId('neurons-region').textContent()).toContain(`columns ${request.region.x0}–${request.region.x1 - 1}`);
+  });
+  it('the layer and method pickers, Cancel, a failure and "Whole input" shape what the view asks for', async () => {
+    const p = await session.open();
+    const { page } = p;
+    await p.send([...explain, { type: 'done', runId: 1, cancelled: false }, layersMessage]);
+    await page.getByTestId('neurons-view').waitFor({ state: 'visible' });
+    const layers = (layersMessage as { layers: LayerChoice[] }).layers;
+    const other = layers.find((l) => l.name !== 'conv2d_1')!;
+    const lastNeurons = async () => (await p.posted()).filter((m) => m.type === 'neurons').at(-1);
+
+    await choose(page, 'neurons-layer', `${other.name} [${other.shape.join('×')}] ${other.className}`);
+    await choose(page, 'neurons-method', 'Layer IG (IG in activation space)');
+    await page.getByTestId('neurons-find').click();
+    await expect.poll(lastNeurons).toEqual({ type: 'neurons', inputIndex: 0, layer: other.name, method: 'layer-ig' });
+
+    // While the job runs, Cancel is offered and posts a cancel; a failed job says why.
+    expect(await page.getByTestId('neurons-cancel').isVisible()).toBe(false);
+    await p.send([{ type: 'neurons-start', neuronsId: 7, request: { inputIndex: 0, layer: other.name, method: 'layer-ig' } }]);
+    await page.getByTestId('neurons-cancel').click();
+    await expect.poll(async () => (await p.posted()).at(-1)).toEqual({ type: 'cancel' });
+    await p.send([{ type: 'neurons-done', neuronsId: 7, cancelled: false, error: { code: 'memory', message: 'out of memory' } }]);
+    await expect.poll(() => page.getByTestId('neurons-status').textContent()).toBe('Failed: out of memory');
+    expect(await page.getByTestId('neurons-cancel').isVisible()).toBe(false);
+
+    // A region switches to conductance (the only method a region restricts); "Whole input" drops the
+    // region and frees the method picker again.
+    const map = page.locator('[data-testid="map-0-ig"][data-rendered="true"]');
+    await map.scrollIntoViewIfNeeded(); // the pickers scrolled the page down to the view
+    const box = (await map.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.6, { steps: 4 });
+    await page.mouse.up();
+    await expect.poll(lastNeurons).toMatchObject({ layer: other.name, method: 'conductance', region: expect.any(Object) });
+    expect(await page.getByTestId('neurons-method').getAttribute('disabled')).not.toBeNull();
+    await page.getByTestId('neurons-clear-region').click();
+    await expect.poll(() => page.getByTestId('neurons-region').textContent()).toContain('Whole input');
+    expect(await page.getByTestId('neurons-method').getAttribute('disabled')).toBeNull();
+    await page.getByTestId('neurons-find').click();
+    await expect.poll(lastNeurons).toEqual({ type: 'neurons', inputIndex: 0, layer: other.name, method: 'conductance' });
   });
 });

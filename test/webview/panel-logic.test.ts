@@ -12,6 +12,7 @@ import {
   defaultDisplay,
 } from '../../webview/display';
 import { gini } from '../../webview/gini';
+import { routeMessage } from '../../webview/routing';
 import { applyHostMessage, decodeState, encodeState, initialState, mapKey } from '../../webview/state';
 
 describe('gini (sparsity of |attr|)', () => {
@@ -157,5 +158,26 @@ describe('renderPanelHtml', () => {
     expect(html).not.toMatch(/<style|style="/);
     expect(() => renderPanelHtml({ cspSource: 'x; script-src *', nonce, scriptUri: '', styleUri: '', title: '' })).toThrow();
     expect(() => renderPanelHtml({ cspSource: 'x', nonce: 'short', scriptUri: '', styleUri: '', title: '' })).toThrow();
+  });
+});
+
+describe('routeMessage (which view a host message belongs to)', () => {
+  const claims = (type: string) => {
+    const got: unknown[] = [];
+    return { got, receive: (data: unknown) => (data as { type?: unknown })?.type === type && got.push(data) > 0 };
+  };
+
+  it('gives a side view its own messages, the run every other host message, and drops the rest', () => {
+    const neurons = claims('neurons-start');
+    const sanity = claims('sanity-start');
+    const run: HostToWebview[] = [];
+    const route = (data: unknown) => routeMessage(data, [neurons, sanity], (m) => run.push(m));
+    route({ type: 'neurons-start', neuronsId: 1 });
+    route({ type: 'sanity-start' });
+    route({ type: 'done', runId: 1, cancelled: false });
+    for (const junk of [null, 42, 'done', { type: 'no-such-message' }, { runId: 1 }]) route(junk);
+    expect(neurons.got).toEqual([{ type: 'neurons-start', neuronsId: 1 }]);
+    expect(sanity.got).toEqual([{ type: 'sanity-start' }]);
+    expect(run).toEqual([{ type: 'done', runId: 1, cancelled: false }]);
   });
 });
