@@ -12,7 +12,8 @@ import { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } 
 import { parseSanityCommand, SANITY_HELP, type SanityCommand } from './sanity';
 import { NEURONS_HELP, parseNeuronsCommand, type NeuronsCommand } from './neurons';
 import { EVALUATE_HELP, parseEvaluateCommand, type EvaluateCommand } from './evaluate';
-import type { BackendChoice } from '../shared/types';
+import { NAMED_BASELINES, type BackendChoice } from '../shared/types';
+import { SANITY_CHECKS } from '../shared/sanity';
 import {
   BACKENDS,
   memoryBudgetFrom,
@@ -37,7 +38,7 @@ Usage:
   pathlens info --model <model.json|.keras|.h5|.onnx> [--json]
   pathlens neurons --model <model.json|.keras|.h5|.onnx> --input <file> --layer <name> [--method conductance|layer-ig]
                   [--region x0,y0,x1,y1] [--top k] [--json] [--out DIR]
-  pathlens sanity --model <model.json|.keras|.h5|.onnx> --input <file> --method <list> --check cascading|independent|perturbation
+  pathlens sanity --model <model.json|.keras|.h5|.onnx> --input <file> --method <list> --check ${SANITY_CHECKS.join('|')}
                  [--levels 0.005,0.01,...] [--seed N] [--out DIR] [--json]
   pathlens patterns fit --model <model.json|.keras|.h5|.onnx> --data <folder|file.csv|file.json> [options]
   pathlens evaluate --model <model.json|.keras|.h5|.onnx> --input <file|folder> --method <list> [--metric …] [--shard i/n]
@@ -54,7 +55,7 @@ explain options:
   --output logit|probability
                          explained scalar (default: logit = the input of a final softmax/sigmoid;
                          for models without one, the raw output)
-  --baseline <b>         zero | black | white | uniform | gaussian | blur | <file.json|image>
+  --baseline <b>         ${NAMED_BASELINES.join(' | ')} | <file.json|image>
                          (default: zero, in model input space). black/white are pixel 0/255 after
                          preprocessing; uniform and gaussian are seeded (--seed); blur is the input
                          blurred with σ = max(H,W)/20 px.
@@ -77,7 +78,7 @@ explain options:
   --preprocess <p>       unit [0,1] | signed [-1,1] | raw255 | imagenet | mean-std:<m,m,m>/<s,s,s>
                          (mean/std in 0..255 pixel units). Default: pathlens.json beside the model,
                          else detected (Teachable Machine → signed), else unit. Reports state which.
-  --backend <b>          auto | tensorflow | wasm | cpu (default: auto = tfjs-node if installed,
+  --backend <b>          ${BACKENDS.join(' | ')} (default: auto = tfjs-node if installed,
                          else wasm, else cpu)
   --memory-budget-mb <n> memory for batched path points in MB, shared by all workers, from
                          ${MIN_MEMORY_BUDGET_MB} to ${MAX_MEMORY_BUDGET_MB} (default: ${DEFAULT_MEMORY_BUDGET_MB})

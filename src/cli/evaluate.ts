@@ -39,7 +39,7 @@ import {
 
 export const EVALUATE_HELP = `evaluate options (faithfulness curves; ../shared/EVALUATION.md):
   pathlens evaluate --model M --input <file|folder> [--input ...] --method <list> [options]
-  --metric <list>        deletion,insertion,morf,lerf (default: all four)
+  --metric <list>        ${METRIC_NAMES.join(',')} (default: all)
   --eval-steps <N>       curve steps, N + 1 points (default: 20)
   --patch <p>            images: p×p patches as features (default: single pixels)
   --bootstrap <B>        bootstrap resamples of the 95 % interval of the mean (default: 1000)
@@ -66,7 +66,7 @@ export type EvaluateCommand =
 function metricsFrom(value: string | undefined, usage: Usage): MetricName[] {
   const names = methodsFrom(value, METRIC_NAMES.join(','));
   for (const name of names) oneOf(name, METRIC_NAMES, '--metric', usage);
-  if (names.length === 0) throw usage('--metric needs at least one of deletion, insertion, morf, lerf');
+  if (names.length === 0) throw usage(`--metric needs at least one of ${METRIC_NAMES.join(', ')}`);
   // Canonical order, no repeats: shards given the same set in another order still merge.
   return METRIC_NAMES.filter((m) => names.includes(m));
 }

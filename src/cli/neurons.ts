@@ -6,7 +6,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { NEURON_METHODS, type NeuronMethod, type NeuronsResult, type Region } from '../shared/neurons';
 import type { NeuronsJob, WorkerEvent } from '../shared/protocol';
-import type { BackendChoice, QuadratureRuleName } from '../shared/types';
+import type { BackendChoice } from '../shared/types';
+import { NEURON_DEFAULTS } from '../core/neurons/analyze';
+import { QUADRATURE_RULES } from '../core/path/quadrature';
+import { MAX_STEPS } from '../core/safety/limits';
 import type { RunningJob, WorkerClient } from '../worker/client';
 import { BACKENDS, memoryBudgetFrom, oneOf, outputFrom, targetFrom, wholeNumber, type Usage, parseFlags } from './flags';
 import { progressPrinter } from './progress';
@@ -19,9 +22,10 @@ export const NEURONS_HELP = `neurons options (pathlens neurons --model M --input
                          (Captum LayerIntegratedGradients)
   --region x0,y0,x1,y1   conductance restricted to a rectangle of input pixels (x = column, y = row,
                          end exclusive, all channels): the units' shares sum to the region's IG mass
-  --top <k>              units listed (default: 10)
+  --top <k>              units listed (default: ${NEURON_DEFAULTS.top})
   --steps <n>, --rule <r>
-                         path quadrature (default: 32, gauss-legendre)
+                         path quadrature (default: ${NEURON_DEFAULTS.steps}, ${NEURON_DEFAULTS.rule}; at most ${MAX_STEPS} points;
+                         ${QUADRATURE_RULES.join(' | ')})
   --target, --output, --baseline, --preprocess, --backend, --memory-budget-mb, --seed: as for explain
   --json                 print the result JSON: {layer, method, shape, attribution: {data}, completeness,
                          top: [{index, value}], …}
@@ -88,12 +92,7 @@ export function parseNeuronsCommand(argv: string[], usage: Usage): NeuronsComman
     region,
     top: wholeNumber(v.top, '--top', usage),
     steps: wholeNumber(v.steps, '--steps', usage),
-    rule: oneOf(
-      v.rule,
-      ['gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'trapezoid'] as QuadratureRuleName[],
-      '--rule',
-      usage,
-    ),
+    rule: oneOf(v.rule, QUADRATURE_RULES, '--rule', usage),
     target: targetFrom(v.target, usage),
     output: outputFrom(v.output, usage),
     baseline: v.baseline,
@@ -101,7 +100,7 @@ export function parseNeuronsCommand(argv: string[], usage: Usage): NeuronsComman
     memoryBudgetMB: memoryBudgetFrom(v['memory-budget-mb'], usage),
     seed: wholeNumber(v.seed, '--seed', usage, Number.MIN_SAFE_INTEGER),
   };
-  if (job.steps !== undefined && job.steps > 4096) throw usage(`--steps must be at most 4096 (got ${job.steps})`);
+  if (job.steps !== undefined && job.steps > MAX_STEPS) throw usage(`--steps must be at most ${MAX_STEPS} (got ${job.steps})`);
   const backend = oneOf(v.backend, BACKENDS, '--backend', usage) ?? 'auto';
   return { kind: 'neurons', job, backend, json: v.json ?? false, out: v.out ?? null, verbose: v.verbose ?? false };
 }

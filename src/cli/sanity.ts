@@ -39,7 +39,7 @@ import {
 import { progressPrinter } from './progress';
 
 export const SANITY_HELP = `sanity options (pathlens sanity --model M --input I --method … --check …):
-  --check <c>            cascading (default) | independent | perturbation
+  --check <c>            ${SANITY_CHECKS.join(' | ')} (default: ${SANITY_CHECKS[0]})
                          cascading: re-initialise weighted layers from the output down, cumulatively
                          (each layer's own Keras initializer, else a seeded normal matching the trained
                          weights' std); independent: one layer at a time; perturbation: Gaussian noise
@@ -98,7 +98,7 @@ export function parseSanityCommand(argv: string[], usage: Usage): SanityCommand 
   if (!v.model) throw usage('--model <model.json|.keras|.h5|.onnx> is required');
   if (!v.input || v.input.length !== 1) throw usage('--input <file> is required, exactly once (a sanity check runs on one input)');
   const backend = oneOf(v.backend, BACKENDS, '--backend', usage) ?? 'auto';
-  const check = oneOf(v.check, SANITY_CHECKS, '--check', usage) ?? 'cascading';
+  const check = oneOf(v.check, SANITY_CHECKS, '--check', usage) ?? SANITY_CHECKS[0];
   const options = methodOptionsFrom(v, usage);
   const seed = options.seed ?? 0;
   const metric = oneOf<MetricName>(v.metric, METRICS, '--metric', usage);
