@@ -51,6 +51,10 @@ export const PATHLENS_KERNEL_SOURCES: Record<string, string> = {
   PathLensMaskGrad: 'C SIMD',
   PathLensChannelScale: 'C SIMD',
   PathLensActivationBatchNormGrad: 'C SIMD (BatchNorm → ReLU → clip gradient in one pass)',
+  PathLensDepthwiseGradMasked: 'C SIMD (depthwise dx × the ReLU mask of its input)',
+  PathLensCol2Im: 'C SIMD (conv dx from the XNNPACK product dy · filter, summed per input pixel)',
+  PathLensNet: 'layers plan forward (own JS)',
+  PathLensNetGrad: 'layers plan backward (own JS)',
 };
 
 /** Kernels replaced for speed only: the wasm backend's own version handles the cases we do not. */

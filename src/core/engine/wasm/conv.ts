@@ -181,6 +181,48 @@ export const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) =
   });
 };
 
+/**
+ * PathLensDepthwiseGradMasked: dx of a depth-multiplier-1 DepthwiseConv2dNative times the ReLU mask
+ * of its forward input ym (1 where 0 < ym ≤ hi, as PathLensMaskGrad's 'multiply' mode) — the
+ * gradient of a ReLU/ReLU6 that only this conv reads, applied as dx is stored (layers plans, net.ts).
+ */
+export const depthwiseBackpropInputMasked: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter, ym } = inputs as { dy: TensorInfo; filter: TensorInfo; ym: TensorInfo };
+  const { strides, dilations, pad, inputShape, hi } = attrs as unknown as ConvGradAttrs & { inputShape: Shape4; hi: number };
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, dilations ?? 1, pad, undefined, true);
+  const b = backend as WasmBackendLike;
+  const native = nativeKernels(b);
+  if (native == null || filter.shape[3] !== 1) throw new Error('PathLens: PathLensDepthwiseGradMasked needs SIMD and depth multiplier 1.');
+  const dx = b.makeOutput([...inputShape], 'float32');
+  const [n, h, w, c] = inputShape;
+  const [oh, ow, ...rest] = directDims(info);
+  const [offDy, offF, offDx, offY] = [dy, filter, dx, ym].map((t) => heapOffset(b, t)) as [number, number, number, number];
+  native.depthwise_backprop_input_masked(offDy, offF, offDx, offY, hi, n, h, w, c, oh!, ow!, ...rest);
+  return dx;
+};
+
+/**
+ * PathLensCol2Im: dx of a Conv2D from cols = dy · (the filter as [out, fh·fw·in]), summing for every
+ * input pixel the cols entries of the taps that reach it (native col2im). Attrs: the forward conv's
+ * strides, pad, dilations and inputShape, and filterShape.
+ */
+export const col2Im: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { cols } = inputs as { cols: TensorInfo };
+  const { strides, dilations, pad, inputShape, filterShape } = attrs as unknown as ConvGradAttrs & {
+    inputShape: Shape4;
+    filterShape: Shape4;
+  };
+  const info = backend_util.computeConv2DInfo(inputShape, filterShape, strides, dilations ?? 1, pad, undefined, false);
+  const b = backend as WasmBackendLike;
+  const native = nativeKernels(b);
+  if (native == null) throw new Error('PathLens: PathLensCol2Im needs WebAssembly SIMD.');
+  const dx = b.makeOutput([...inputShape], 'float32');
+  const [n, h, w, c] = inputShape;
+  const [oh, ow, ...rest] = directDims(info);
+  native.col2im(heapOffset(b, cols), heapOffset(b, dx), n, h, w, c, oh!, ow!, ...rest);
+  return dx;
+};
+
 export const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };

@@ -16,9 +16,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerGradient, registerKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { slotReaders, stepInputs, type LayersPlan, type PlanStep } from '../../model/layersPlan';
 import { installTapeHooks, observeTape } from '../inputGradients';
-import { DIRECT_CONV_MAX_IN_CHANNELS } from './conv';
+import { col2Im, depthwiseBackpropInputMasked, DIRECT_CONV_MAX_IN_CHANNELS } from './conv';
 import { nativeKernels } from './native';
-import { runWasmKernel, savesOutput, share, stepBackward, stepForward, type Prepared } from './netSteps';
+import {
+  COL2IM_KERNEL,
+  DEPTHWISE_MASKED_KERNEL,
+  maskFusions,
+  runWasmKernel,
+  savesOutput,
+  share,
+  stepBackward,
+  stepForward,
+  type MaskFusion,
+  type Prepared,
+} from './netSteps';
 import type { Shape4, WasmBackendLike } from './scope';
 
 export const NET_KERNEL = 'PathLensNet';
@@ -28,6 +39,7 @@ interface NetEntry {
   plan: LayersPlan;
   prepared: Prepared[];
   readers: number[];
+  fusions: MaskFusion[];
 }
 interface NetRun {
   backend: WasmBackendLike;
@@ -81,7 +93,12 @@ function prepareStep(s: PlanStep, keep: (v: Float32Array, shape: number[]) => Te
     const bias = s.bias ? keep(s.bias, [s.bias.length]) : null;
     if (s.depthwise) return { filter, bias, backFilter: filter, backward: 'depthwise' };
     const [fh, fw, cin, cout] = s.filterShape;
-    if (cin < DIRECT_CONV_MAX_IN_CHANNELS) return { filter, bias, backFilter: filter, backward: 'direct' };
+    if (cin < DIRECT_CONV_MAX_IN_CHANNELS || s.strides[0] > 1 || s.strides[1] > 1) {
+      const cols = new Float32Array(s.filter.length); // [out, taps·in] from [taps, in, out]
+      const k = fh * fw * cin;
+      for (let t = 0; t < k; t++) for (let o = 0; o < cout; o++) cols[o * k + t] = s.filter[t * cout + o]!;
+      return { filter, bias, backFilter: keep(cols, [1, 1, cout, k]), backward: 'col2im' };
+    }
     return { filter, bias, backFilter: keep(flippedTransposed(s.filter, s.filterShape), [fh, fw, cout, cin]), backward: 'xnnpack' };
   }
   if (s.kind === 'dense') {
@@ -106,7 +123,9 @@ export function prepareWasmNet(plan: LayersPlan): WasmNet | null {
     return t as TensorInfo;
   };
   const id = nextNet++;
-  nets.set(id, { plan, prepared: plan.steps.map((s) => prepareStep(s, keep)), readers: slotReaders(plan) });
+  const readers = slotReaders(plan);
+  const fusions = maskFusions(plan.steps, readers);
+  nets.set(id, { plan, prepared: plan.steps.map((s) => prepareStep(s, keep)), readers, fusions });
   let hooks = 0;
   return {
     run: (x) => (hooks === 0 && nets.has(id) ? runNet(id, plan, x) : null),
@@ -195,14 +214,8 @@ function backwardPass(b: WasmBackendLike, net: NetEntry, dy: TensorInfo, run: Ne
       const ins = stepInputs(s);
       let dxs: TensorInfo[];
       try {
-        dxs = stepBackward(
-          b,
-          s,
-          prepared[i]!,
-          g,
-          run.saved.get(s.out),
-          ins.map((slot) => run.shapes[slot]!),
-        );
+        const io = { y: run.saved.get(s.out), inputY: run.saved.get(ins[0]!), xShapes: ins.map((slot) => run.shapes[slot]!) };
+        dxs = stepBackward(b, s, prepared[i]!, g, net.fusions[i]!, io);
       } finally {
         b.disposeData(g.dataId);
       }
@@ -262,6 +275,8 @@ export function registerNetKernels(): void {
   });
   registerKernel({ kernelName: NET_KERNEL, backendName: 'wasm', kernelFunc: netForward });
   registerKernel({ kernelName: NET_GRAD_KERNEL, backendName: 'wasm', kernelFunc: netBackward });
+  registerKernel({ kernelName: DEPTHWISE_MASKED_KERNEL, backendName: 'wasm', kernelFunc: depthwiseBackpropInputMasked });
+  registerKernel({ kernelName: COL2IM_KERNEL, backendName: 'wasm', kernelFunc: col2Im });
   registerGradient({
     kernelName: NET_KERNEL,
     inputsToSave: [],

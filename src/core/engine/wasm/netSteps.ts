@@ -4,10 +4,12 @@
  * reference each) and never frees its arguments.
  *
  * Backward of a convolution: the activation mask (0 < y, and y < 6 for relu6, from the saved output y,
- * one SIMD pass), then the input gradient: depthwise and few-input-channel convolutions by the direct
- * C kernels (wasm/conv.ts), others as one XNNPACK Conv2D of the "full" correlation input with the
- * flipped, transposed filter made at load — a persistent tensor, so XNNPACK packs it once and caches
- * the operator (a filter transposed per call, as in wasm/conv.ts, is packed anew every call).
+ * one SIMD pass, or fused into the depthwise kernel that reads the activation), then the input
+ * gradient: depthwise convs by the direct C kernel (wasm/conv.ts); strided or few-input-channel convs
+ * as an XNNPACK product dy · filter[out, taps·in] summed per input pixel (col2im); others as one
+ * XNNPACK Conv2D of the "full" correlation input with the flipped, transposed filter. Those filters are
+ * made at load — persistent tensors, so XNNPACK packs them once and caches the operator (a filter
+ * transposed per call, as in wasm/conv.ts, is packed anew every call).
  */
 import { backend_util, getKernel, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { ConvStep, PlanActivation, PlanStep } from '../../model/layersPlan';
@@ -22,9 +24,9 @@ const BELOW_SIX = Math.fround(6 - 2 ** -21);
 export interface PreparedConv {
   filter: TensorInfo;
   bias: TensorInfo | null;
-  /** xnnpack: the flipped filter [fh, fw, out, in] (others: the filter itself). */
+  /** xnnpack: the flipped filter [fh, fw, out, in]; col2im: [1, 1, out, fh·fw·in]; depthwise: the filter. */
   backFilter: TensorInfo;
-  backward: 'depthwise' | 'direct' | 'xnnpack';
+  backward: 'depthwise' | 'col2im' | 'xnnpack';
 }
 export interface PreparedDense {
   /** [1, K, M] and its transpose [1, M, K]. */
@@ -125,27 +127,54 @@ function masked(b: WasmBackendLike, g: TensorInfo, y: TensorInfo | undefined, ac
   return runWasmKernel(b, MASK_GRAD_KERNEL, { x: y, dy: g }, { lo: 0, hi, mode: 'multiply' });
 }
 
+/**
+ * How a step's backward shares masks with its neighbours: `maskDone` — the step reading this output
+ * already applied this step's activation mask; `inputMask` — apply the mask of the (activated) step
+ * producing this step's input while storing dx (depthwise convs, netMasks.ts decides).
+ */
+export interface MaskFusion {
+  maskDone: boolean;
+  inputMask: PlanActivation | null;
+}
+
+/** What a step's backward reads: its saved output y, its input's saved output (fused mask), input shapes. */
+export interface BackwardInputs {
+  y: TensorInfo | undefined;
+  inputY: TensorInfo | undefined;
+  xShapes: number[][];
+}
+
 /** Gradients of the step's inputs (in step input order) from g, the gradient of its output. */
 export function stepBackward(
   b: WasmBackendLike,
   s: PlanStep,
   p: Prepared,
   g: TensorInfo,
-  y: TensorInfo | undefined,
-  xShapes: number[][],
+  fusion: MaskFusion,
+  io: BackwardInputs,
 ): TensorInfo[] {
-  const xShape = xShapes[0]!;
+  const xShape = io.xShapes[0]!;
+  const own = fusion.maskDone ? 'linear' : null;
   switch (s.kind) {
     case 'conv': {
-      const gm = masked(b, g, y, s.activation);
+      const gm = masked(b, g, io.y, own ?? s.activation);
       try {
-        return [convBackward(b, s, p as PreparedConv, gm, xShape as Shape4)];
+        return [
+          convBackward(
+            b,
+            s,
+            p as PreparedConv,
+            gm,
+            xShape as Shape4,
+            fusion.inputMask ? { y: io.inputY, activation: fusion.inputMask } : null,
+          ),
+        ];
       } finally {
         b.disposeData(gm.dataId);
       }
     }
     case 'dense': {
-      const gm = masked(b, g, y, s.activation);
+      const gm = masked(b, g, io.y, own ?? s.activation);
       const [n, m] = gm.shape as [number, number];
       const dx = runWasmKernel(
         b,
@@ -165,7 +194,7 @@ export function stepBackward(
     case 'reshape':
       return [share(b, g, xShape)];
     case 'activation':
-      return [masked(b, g, y, s.activation)];
+      return [masked(b, g, io.y, own ?? s.activation)];
     case 'batchnorm':
       throw new Error('PathLens: an unfolded BatchNormalization in a layers plan.');
   }
@@ -181,18 +210,60 @@ function meanBackward(b: WasmBackendLike, g: TensorInfo, [n, h, w, c]: number[])
   }
 }
 
-function convBackward(b: WasmBackendLike, s: ConvStep, p: PreparedConv, gm: TensorInfo, xShape: Shape4): TensorInfo {
+function convBackward(
+  b: WasmBackendLike,
+  s: ConvStep,
+  p: PreparedConv,
+  gm: TensorInfo,
+  xShape: Shape4,
+  inputMask: { y: TensorInfo | undefined; activation: PlanActivation } | null,
+): TensorInfo {
   if (p.backward === 'depthwise') {
     const attrs = { strides: s.strides, pad: s.pad, dilations: s.dilations, dimRoundingMode: undefined, inputShape: xShape };
-    return runWasmKernel(b, 'DepthwiseConv2dNativeBackpropInput', { dy: gm, filter: p.filter }, attrs);
+    if (inputMask == null) return runWasmKernel(b, 'DepthwiseConv2dNativeBackpropInput', { dy: gm, filter: p.filter }, attrs);
+    if (inputMask.y == null) throw new Error('PathLens: the layers plan gradient is missing a saved output.');
+    const hi = inputMask.activation === 'relu6' ? BELOW_SIX : Infinity;
+    return runWasmKernel(b, DEPTHWISE_MASKED_KERNEL, { dy: gm, filter: p.filter, ym: inputMask.y }, { ...attrs, hi });
   }
-  if (p.backward === 'direct') {
-    const attrs = { strides: s.strides, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xShape };
-    return runWasmKernel(b, 'Conv2DBackpropInput', { dy: gm, filter: p.filter }, attrs);
+  if (p.backward === 'col2im') {
+    const cols = runWasmKernel(
+      b,
+      'Conv2D',
+      { x: gm, filter: p.backFilter },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
+    );
+    try {
+      const attrs = { strides: s.strides, pad: s.pad, dilations: s.dilations, inputShape: xShape, filterShape: s.filterShape };
+      return runWasmKernel(b, COL2IM_KERNEL, { cols }, attrs);
+    } finally {
+      b.disposeData(cols.dataId);
+    }
   }
   const info = backend_util.computeConv2DInfo(xShape, s.filterShape, s.strides, s.dilations, s.pad, undefined, false);
   return scoped(b, (sc) => {
     const dyP = fullCorrelationInput(sc, gm, info, xShape, info.outChannels);
     return sc.run('Conv2D', { x: dyP, filter: p.backFilter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
   });
+}
+
+export const DEPTHWISE_MASKED_KERNEL = 'PathLensDepthwiseGradMasked';
+export const COL2IM_KERNEL = 'PathLensCol2Im';
+
+/**
+ * Which steps fuse the activation mask of their input's producer (a depth-multiplier-1 depthwise conv
+ * reading, as its only reader, the output of a ReLU/ReLU6-activated step) and which producers then
+ * skip their own mask.
+ */
+export function maskFusions(steps: PlanStep[], readers: number[]): MaskFusion[] {
+  const producer = new Map(steps.map((s, i) => [s.out, i]));
+  const fusions: MaskFusion[] = steps.map(() => ({ maskDone: false, inputMask: null }));
+  steps.forEach((s, i) => {
+    if (s.kind !== 'conv' || !s.depthwise || s.filterShape[3] !== 1 || readers[s.x] !== 1) return;
+    const j = producer.get(s.x);
+    const p = j === undefined ? null : steps[j]!;
+    if (p == null || !savesOutput(p) || !('activation' in p)) return;
+    fusions[i]!.inputMask = p.activation;
+    fusions[j!]!.maskDone = true;
+  });
+  return fusions;
 }
