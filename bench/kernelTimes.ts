@@ -6,8 +6,9 @@
  * on a busy machine. Each kernel is labelled with where its work runs.
  *
  *   npx tsx bench/kernelTimes.ts [--model tm-objects] [--batch 8] [--repeats 5] [--shapes]
- *   npx tsx bench/kernelTimes.ts --ab [--model tm-objects] [--batch 2,8]   # C kernels off vs on
+ *   npx tsx bench/kernelTimes.ts --ab [--model tm-objects] [--batch 2,8]   # tfjs / C kernels / layers plan
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernelsForBackend, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
@@ -16,7 +17,7 @@ import { valueAndGradient, type ExplainedScalar } from '../src/core/engine/scala
 import { loadModel } from '../src/core/model/load';
 import { PATHLENS_KERNEL_SOURCES } from '../src/core/engine/wasmKernels';
 import { setNativeKernelsEnabled } from '../src/core/engine/wasm/native';
-import { NET_GRAD_KERNEL, NET_KERNEL } from '../src/core/engine/wasm/net';
+import { NET_GRAD_KERNEL, NET_KERNEL, setLayersPlanEnabled } from '../src/core/engine/wasm/net';
 import { textTable } from './table';
 
 /** Where a wasm kernel's work runs (tfjs-backend-wasm 4.22's C++ sources; ours from wasmKernels.ts). */
@@ -195,67 +196,69 @@ export async function kernelTimes(modelPath: string, batch: number, repeats: num
   return { model: path.basename(path.dirname(modelPath)), batch, evalCpuMs, evalWallMs, kernels, byShape };
 }
 
-export interface KernelBeforeAfter {
+/** The configurations the profile compares, in order: what each one runs. */
+export const PROFILE_ARMS = [
+  { name: 'tfjs', what: "TF.js layers, the wasm backend's own kernels (PathLens C kernels off)", native: false, plan: false },
+  { name: 'C kernels', what: 'TF.js layers with PathLens C SIMD kernels and fused gradients (layers plan off)', native: true, plan: false },
+  { name: 'plan', what: 'the layers plan: BatchNorm folded, activations/padding fused, one tape node', native: true, plan: true },
+] as const;
+
+export interface KernelArmTimes {
   name: string;
-  /** Where it runs with PathLens's C kernels on. */
+  /** Where it runs with everything on. */
   source: string;
-  callsBefore: number;
-  callsAfter: number;
-  /** Median CPU ms per evaluation (batch total / batch size). */
-  beforeMs: number;
-  afterMs: number;
+  /** Calls and median CPU ms per evaluation (batch total / batch size) per arm, in PROFILE_ARMS order. */
+  calls: number[];
+  ms: number[];
 }
 
 export interface KernelProfile {
   model: string;
   batch: number;
   repeats: number;
-  /** Median CPU and wall ms per evaluation of whole (uninstrumented) passes. */
-  before: { cpuMs: number; wallMs: number };
-  after: { cpuMs: number; wallMs: number };
-  kernels: KernelBeforeAfter[];
+  arms: string[];
+  /** Median CPU and wall ms per evaluation of whole (uninstrumented) passes, per arm. */
+  whole: { cpuMs: number; wallMs: number }[];
+  kernels: KernelArmTimes[];
+}
+
+function setArm(arm: (typeof PROFILE_ARMS)[number]): void {
+  setNativeKernelsEnabled(arm.native);
+  setLayersPlanEnabled(arm.plan);
 }
 
 /**
- * Per-kernel CPU time with PathLens's C SIMD kernels off ("before": the wasm backend's own or the
- * composed fallbacks, TF.js' own mask gradients) and on ("after"), interleaved run by run in one
- * process so that load from other processes hits both alike.
+ * Per-kernel CPU time in each of PROFILE_ARMS, interleaved run by run in one process so that load
+ * from other processes hits all alike.
  */
 export async function kernelProfile(modelPath: string, batch: number, repeats: number): Promise<KernelProfile> {
   const { once, dispose } = await evaluation(modelPath, batch);
-  const arms = { before: [] as Map<string, Tally>[], after: [] as Map<string, Tally>[] };
-  const whole = { before: [] as { cpu: number; wall: number }[], after: [] as { cpu: number; wall: number }[] };
+  const runs = PROFILE_ARMS.map(() => [] as Map<string, Tally>[]);
+  const whole = PROFILE_ARMS.map(() => [] as { cpu: number; wall: number }[]);
   try {
-    for (const on of [false, true]) {
-      setNativeKernelsEnabled(on);
-      once(); // warm-up of both paths
+    for (const arm of PROFILE_ARMS) {
+      setArm(arm);
+      once(); // warm-up of every path
     }
     for (let i = 0; i < repeats; i++) {
-      for (const arm of ['before', 'after'] as const) {
-        setNativeKernelsEnabled(arm === 'after');
-        whole[arm].push(timed(once));
-        arms[arm].push(instrumented(once, false));
-      }
+      PROFILE_ARMS.forEach((arm, k) => {
+        setArm(arm);
+        whole[k]!.push(timed(once));
+        runs[k]!.push(instrumented(once, false));
+      });
     }
   } finally {
     setNativeKernelsEnabled(true);
+    setLayersPlanEnabled(true);
     dispose();
   }
-  const [before, after] = [collect(arms.before), collect(arms.after)];
-  const names = [...new Set([...after.map((k) => k.name), ...before.map((k) => k.name)])];
+  const perArm = runs.map((r) => collect(r));
+  const names = [...new Set(perArm.flatMap((ks) => ks.map((k) => k.name)))];
   const kernels = names.map((name) => {
-    const [b, a] = [before.find((k) => k.name === name), after.find((k) => k.name === name)];
-    const [callsBefore, callsAfter] = [b?.calls ?? 0, a?.calls ?? 0];
-    return {
-      name,
-      source: kernelSource(name),
-      callsBefore,
-      callsAfter,
-      beforeMs: (b?.cpuMs ?? 0) / batch,
-      afterMs: (a?.cpuMs ?? 0) / batch,
-    };
+    const found = perArm.map((ks) => ks.find((k) => k.name === name));
+    return { name, source: kernelSource(name), calls: found.map((k) => k?.calls ?? 0), ms: found.map((k) => (k?.cpuMs ?? 0) / batch) };
   });
-  kernels.sort((x, y) => Math.max(y.beforeMs, y.afterMs) - Math.max(x.beforeMs, x.afterMs));
+  kernels.sort((x, y) => Math.max(...y.ms) - Math.max(...x.ms));
   const perEval = (ts: { cpu: number; wall: number }[]) => ({
     cpuMs: median(ts.map((t) => t.cpu)) / batch,
     wallMs: median(ts.map((t) => t.wall)) / batch,
@@ -264,29 +267,27 @@ export async function kernelProfile(modelPath: string, batch: number, repeats: n
     model: path.basename(path.dirname(modelPath)),
     batch,
     repeats,
-    before: perEval(whole.before),
-    after: perEval(whole.after),
+    arms: PROFILE_ARMS.map((a) => a.name),
+    whole: whole.map(perEval),
     kernels,
   };
 }
 
-export function kernelProfileTable(p: KernelProfile, top = 16): string {
-  const line = (k: KernelBeforeAfter) => [
-    k.name,
-    k.source,
-    k.callsBefore === k.callsAfter ? String(k.callsAfter) : `${k.callsBefore} → ${k.callsAfter}`,
-    k.beforeMs.toFixed(2),
-    k.afterMs.toFixed(2),
-  ];
+export function kernelProfileTable(p: KernelProfile, top = 18): string {
+  const calls = (k: KernelArmTimes) => (k.calls.every((c) => c === k.calls[0]) ? String(k.calls[0]) : k.calls.join(' / '));
+  const line = (k: KernelArmTimes) => [k.name, k.source, calls(k), ...k.ms.map((m) => m.toFixed(2))];
   const rest = p.kernels.slice(top);
-  const sum = (f: (k: KernelBeforeAfter) => number, ks = p.kernels) => ks.reduce((a, k) => a + f(k), 0);
+  const sums = (ks: KernelArmTimes[]) => p.arms.map((_, i) => ks.reduce((a, k) => a + k.ms[i]!, 0).toFixed(2));
   const lines = p.kernels.slice(0, top).map(line);
-  if (rest.length > 0)
-    lines.push([`(${rest.length} more)`, '', '', sum((k) => k.beforeMs, rest).toFixed(2), sum((k) => k.afterMs, rest).toFixed(2)]);
-  lines.push(['all kernels', '', '', sum((k) => k.beforeMs).toFixed(2), sum((k) => k.afterMs).toFixed(2)]);
-  lines.push(['whole evaluation (process CPU)', '', '', p.before.cpuMs.toFixed(2), p.after.cpuMs.toFixed(2)]);
-  lines.push(['whole evaluation (wall, shared CPU)', '', '', p.before.wallMs.toFixed(2), p.after.wallMs.toFixed(2)]);
-  return textTable(['kernel', 'runs in (after)', 'calls', 'before CPU ms/eval', 'after CPU ms/eval'], lines);
+  if (rest.length > 0) lines.push([`(${rest.length} more)`, '', '', ...sums(rest)]);
+  lines.push(['all kernels', '', '', ...sums(p.kernels)]);
+  lines.push(['whole evaluation (process CPU)', '', '', ...p.whole.map((w) => w.cpuMs.toFixed(2))]);
+  lines.push(['whole evaluation (wall, shared CPU)', '', '', ...p.whole.map((w) => w.wallMs.toFixed(2))]);
+  return textTable(['kernel', 'runs in (plan)', 'calls', ...p.arms.map((a) => `${a} CPU ms/eval`)], lines);
+}
+
+function armLegend(): string {
+  return PROFILE_ARMS.map((a) => `${a.name}: ${a.what}`).join('; ');
 }
 
 export function kernelTimesTable(rows: KernelTime[], batch: number, top = 25): string {
@@ -322,7 +323,7 @@ export async function kernelProfileSection(zoo: string, log: (line: string) => v
   for (const batch of batches) {
     const p = await kernelProfile(modelPath, batch, repeats);
     log(`\nPer-kernel CPU time of one forward + input-gradient evaluation: ${p.model}, wasm, batch ${batch}, medians of ${repeats}`);
-    log("(before: PathLens C SIMD kernels off, i.e. the wasm backend's own kernels and TF.js' own mask gradients; after: on)");
+    log(`(${armLegend()})`);
     log(kernelProfileTable(p));
     out.push(p);
   }
@@ -341,7 +342,9 @@ async function main(): Promise<void> {
   if (process.argv.includes('--ab')) {
     for (const batch of arg('batch', '8').split(',').map(Number)) {
       const p = await kernelProfile(modelPath, batch, Number(arg('repeats', '5')));
-      console.log(`${p.model} · wasm · batch ${batch} · PathLens C kernels off (before) / on (after), medians of ${p.repeats}`);
+      console.log(
+        `${p.model} · wasm · batch ${batch} · medians of ${p.repeats}, uptime load ${os.loadavg()[0]!.toFixed(1)} (${armLegend()})`,
+      );
       console.log(kernelProfileTable(p, Number(arg('top', '16'))));
     }
     return;
