@@ -25,8 +25,9 @@ static inline taps_t taps_for(int y, int pad, int dil, int stride) {
     t.kstep = 1;
     t.ostep = dil;
   } else {
-    t.k0 = (y + pad) % stride;
-    t.o0 = (y + pad - t.k0) / stride;
+    /* (a shift for stride 2, the common case: an integer division per pixel costs more than the taps) */
+    t.k0 = stride == 2 ? (y + pad) & 1 : (y + pad) % stride;
+    t.o0 = stride == 2 ? (y + pad) >> 1 : (y + pad - t.k0) / stride;
     t.kstep = stride;
     t.ostep = 1;
   }
@@ -220,15 +221,25 @@ void col2im(const float *cols, float *dx, int batch, int inH, int inW, int inC, 
       for (int x = 0; x < inW; x++) {
         const taps_t tx = taps_for(x, padLeft, dilW, strideW);
         float *o = dx + ((n * inH + y) * inW + x) * inC;
-        for (int c = 0; c < inC; c++) o[c] = 0.0f;
+        /* up to 4 channels in registers (an RGB stem), then the rest in dx */
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (int c = 4; c < inC; c++) o[c] = 0.0f;
         for (int ky = ty.k0, oy = ty.o0; ky < fH && oy >= 0; ky += ty.kstep, oy -= ty.ostep) {
           if (oy >= outH) continue;
           for (int kx = tx.k0, ox = tx.o0; kx < fW && ox >= 0; kx += tx.kstep, ox -= tx.ostep) {
             if (ox >= outW) continue;
             const float *col = cols + ((n * outH + oy) * outW + ox) * k + (ky * fW + kx) * inC;
-            for (int c = 0; c < inC; c++) o[c] += col[c];
+            a0 += col[0];
+            if (inC > 1) a1 += col[1];
+            if (inC > 2) a2 += col[2];
+            if (inC > 3) a3 += col[3];
+            for (int c = 4; c < inC; c++) o[c] += col[c];
           }
         }
+        o[0] = a0;
+        if (inC > 1) o[1] = a1;
+        if (inC > 2) o[2] = a2;
+        if (inC > 3) o[3] = a3;
       }
     }
   }
