@@ -1,8 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/core/engine/backend';
-import { chooseBatch, mergeProbes, minBytesPerPoint, probeBatchSizes, type BatchProbe } from '../src/core/engine/batchProbe';
+import {
+  chooseBatch,
+  chooseMergeBatch,
+  mergeProbes,
+  minBytesPerPoint,
+  peakBufferBytes,
+  probeBatchSizes,
+  type BatchProbe,
+} from '../src/core/engine/batchProbe';
 import { modelFileHash, probeEnvironmentKey, readCachedProbe, writeCachedProbe } from '../src/core/engine/profileCache';
 import { loadModel, type LoadedModel } from '../src/core/model/load';
 import { BatchPlanner } from '../src/worker/batchPlan';
@@ -53,6 +62,18 @@ describe('batch size choice', () => {
     expect(chooseBatch(p, 1 * MB)).toBe(1);
   });
 
+  it('lets pool requests merge up to the largest size within 5 % of the fastest that fits', () => {
+    const p = probe([
+      [1, 10],
+      [2, 6],
+      [4, 5.9],
+      [8, 7],
+    ]);
+    expect(chooseMergeBatch(p, 1024 * MB)).toBe(4);
+    expect(chooseMergeBatch(p, 50 * MB)).toBe(2);
+    expect(chooseMergeBatch(p, 1 * MB)).toBe(1);
+  });
+
   it('merges the probes of threads run at once: the lower median time per size, the largest memory', () => {
     const merged = mergeProbes([
       probe(
@@ -86,6 +107,28 @@ describe('batch probe on a real model', () => {
     const twoPoints = await probeBatchSizes(fn, wide.bytesPerPoint * 1.5 * 2.5, wide.bytesPerPoint);
     expect(twoPoints.sizes.map((s) => s.batch)).toEqual([1, 2].slice(0, twoPoints.sizes.length));
     expect((await probeBatchSizes(fn, wide.bytesPerPoint, wide.bytesPerPoint)).sizes).toEqual([]);
+  });
+});
+
+describe('memory per point', () => {
+  it('counts each buffer once at its peak (views made by reshape share their input’s data) and frees what is disposed', async () => {
+    const before = tf.memory().numTensors;
+    const { peakBytes, result } = await peakBufferBytes(async () => {
+      const a = tf.zeros([1000]);
+      const views = [tf.reshape(a, [10, 100]), tf.reshape(a, [100, 10]), tf.reshape(a, [1000, 1])];
+      const scratch = tf.ones([500]);
+      scratch.dispose();
+      const b = tf.ones([250]);
+      return [a, ...views, b];
+    });
+    // a (4000 bytes, its three views free) plus the larger of scratch (2000) and b (1000).
+    expect(peakBytes).toBe(6000);
+    tf.dispose(result);
+    expect(tf.memory().numTensors).toBe(before);
+    // The engine's own bookkeeping is restored: a later view is not counted anywhere.
+    const again = await peakBufferBytes(async () => [tf.zeros([10])]);
+    expect(again.peakBytes).toBe(40);
+    tf.dispose(again.result);
   });
 });
 
@@ -177,7 +220,7 @@ describe('BatchPlanner', () => {
     });
     try {
       const first = await new BatchPlanner().plan(request(100 * MB));
-      expect(first.plan).toEqual({ batch: 2, bytesPerPoint: 10 * MB });
+      expect(first.plan).toEqual({ batch: 2, bytesPerPoint: 10 * MB, mergeBatch: 2 });
       expect(first.source).toMatch(/^probe \(saved to .*profiles/);
       const planner = new BatchPlanner();
       expect((await planner.plan(request(100 * MB))).source).toBe('cache');

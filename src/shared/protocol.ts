@@ -301,16 +301,22 @@ export interface BatchProbe {
   stoppedEarly: boolean;
 }
 
+/** A chunk with the class it explains: one pool request may carry chunks of several inputs. */
+export interface TargetedChunk {
+  target: number;
+  chunk: PointChunk;
+}
+
 export type EvaluatorRequest =
   | {
       kind: 'chunk';
       id: number;
       modelPath: string;
-      target: number;
       output: OutputKind;
-      /** Per-example shape of the chunk's points (the model's symbolic dims bound to it). */
+      /** Per-example shape of the chunks' points (the model's symbolic dims bound to it). */
       inputShape: number[];
-      chunk: PointChunk;
+      /** Computed as one batch (examples are independent); each part gets its own reductions. */
+      parts: TargetedChunk[];
     }
   /** Load (or find cached) the model now, so the first chunk does not wait for it. */
   | { kind: 'load'; id: number; modelPath: string; memoryBudgetMB?: number }
@@ -320,7 +326,8 @@ export type EvaluatorRequest =
 export type EvaluatorEvent =
   | { kind: 'ready'; backend: BackendName }
   | { kind: 'fatal'; error: WireError }
-  | { kind: 'chunk-result'; id: number; result: PointChunkResult }
+  /** One result per part of the request, in order. */
+  | { kind: 'chunk-result'; id: number; results: PointChunkResult[] }
   | { kind: 'loaded'; id: number }
   /** The thread read a model from disk (a cache miss), whichever request caused it. */
   | { kind: 'model-read'; modelPath: string }

@@ -6,7 +6,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BatchPlan } from '../core/engine/evaluator';
-import { chooseBatch, minBytesPerPoint, PROBE_BATCH_SIZES, pointsThatFit, type BatchProbe } from '../core/engine/batchProbe';
+import {
+  chooseBatch,
+  chooseMergeBatch,
+  minBytesPerPoint,
+  PROBE_BATCH_SIZES,
+  pointsThatFit,
+  type BatchProbe,
+} from '../core/engine/batchProbe';
 import { modelFileHash, probeEnvironmentKey, readCachedProbe, writeCachedProbe } from '../core/engine/profileCache';
 import type { LoadedModel } from '../core/model/load';
 
@@ -61,7 +68,8 @@ export class BatchPlanner {
     }
     this.known.set(key, probe);
     const batch = chooseBatch(probe, budgetPerThread);
-    return { plan: { batch, bytesPerPoint: probe.bytesPerPoint }, source };
+    const mergeBatch = Math.max(batch, chooseMergeBatch(probe, budgetPerThread));
+    return { plan: { batch, bytesPerPoint: probe.bytesPerPoint, mergeBatch }, source };
   }
 
   private hashOf(modelPath: string): string {

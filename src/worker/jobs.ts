@@ -284,7 +284,12 @@ export async function runExplainJob(
     const results = await explainInputs(model, inputs, request, {
       ...prepared.hooks,
       signal,
-      remotesFor: threads && threads.count > 0 ? threads.remotesFor : undefined,
+      // Chunks of the inputs in flight share pool requests up to the fastest measured batch.
+      remotesFor:
+        threads && threads.count > 0
+          ? (target, output, inputShape, order) =>
+              threads.remotesFor(target, output, inputShape, { ...order, mergeUpTo: batchPlan?.mergeBatch })
+          : undefined,
       concurrentInputs: concurrentInputs(threads?.count ?? 0, model, job.memoryBudgetMB),
       batchPlan,
       onProgress: throttle(PROGRESS_INTERVAL_MS, (progress) => emit({ kind: 'progress', jobId, progress })),

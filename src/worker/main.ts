@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../core/engine/backend';
 import { CancelledError, describeError } from '../shared/errors';
 import type { CancellationSignal } from '../shared/types';
-import { reducePointChunk } from '../core/engine/pointBatch';
+import { reducePointChunks } from '../core/engine/pointBatch';
 import { bindInputShape } from '../core/model/inputLayout';
 import type { EvaluatorEvent, EvaluatorRequest, ExplainJob, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
 import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob, type JobThreads } from './jobs';
@@ -118,9 +118,9 @@ function serveChunks(): void {
           send({ kind: 'probed', id: request.id, probe });
           return;
         }
-        const result = await reducePointChunk({ model, target: request.target, output: request.output }, model.inputShape, request.chunk);
-        const buffers = Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer);
-        send({ kind: 'chunk-result', id: request.id, result }, buffers);
+        const results = await reducePointChunks(model, request.output, model.inputShape, request.parts);
+        const buffers = results.flatMap((result) => Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer));
+        send({ kind: 'chunk-result', id: request.id, results }, buffers);
       } catch (err) {
         send({ kind: 'failed', id: request.id, error: describeError(err) });
       }

@@ -9,6 +9,7 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChunkOrder, RemoteEvaluator } from '../core/engine/pointBatch';
+import { ChunkQueue } from './chunkQueue';
 import { CancelledError, PathLensError } from '../shared/errors';
 import type { OutputKind } from '../shared/types';
 import type { BatchProbe, EvaluatorEvent, EvaluatorRequest, PointChunk, PointChunkResult, WorkerInit } from '../shared/protocol';
@@ -17,7 +18,7 @@ export function defaultWorkerCount(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
-type Reply = PointChunkResult | BatchProbe | undefined;
+type Reply = PointChunkResult[] | BatchProbe | undefined;
 
 interface PoolThread {
   worker: Worker;
@@ -33,21 +34,10 @@ type Unnumbered<R> = R extends { id: number } ? Omit<R, 'id'> : never;
 /** Chunks posted to one thread at once: the one it computes and the next, already in its inbox. */
 export const THREAD_DEPTH = 2;
 
-interface QueuedChunk {
-  request: Extract<Unnumbered<EvaluatorRequest>, { kind: 'chunk' }>;
-  priority: number;
-  seq: number;
-  limit: number;
-  signal?: ChunkOrder['signal'];
-  resolve: (r: PointChunkResult) => void;
-  reject: (e: Error) => void;
-}
-
 export class EvaluationPool {
   private threads: PoolThread[] = [];
-  private readonly queue: QueuedChunk[] = [];
+  private readonly queue = new ChunkQueue();
   private nextId = 1;
-  private nextSeq = 0;
   /** Models read from disk by the pool threads since the pool started (cache misses). */
   modelReads = 0;
 
@@ -72,18 +62,10 @@ export class EvaluationPool {
   ): RemoteEvaluator[] {
     const evaluate = (chunk: PointChunk) =>
       new Promise<PointChunkResult>((resolve, reject) => {
-        const request = { kind: 'chunk' as const, modelPath, target, output, inputShape, chunk };
-        const queued = { request, priority: order.priority ?? 0, seq: this.nextSeq++, limit, signal: order.signal, resolve, reject };
-        const at = this.queue.findIndex((q) => q.priority > queued.priority);
-        this.queue.splice(at < 0 ? this.queue.length : at, 0, queued);
+        this.queue.add({ modelPath, output, inputShape, target, chunk, limit, order, resolve, reject });
         this.dispatch();
       });
     return this.use(limit).map(() => ({ evaluate }));
-  }
-
-  /** Chunks queued and not yet posted to a thread. */
-  get queued(): number {
-    return this.queue.length;
   }
 
   /** Starts up to `limit` threads and has each load the model (a no-op for a thread that holds it). */
@@ -106,31 +88,39 @@ export class EvaluationPool {
   }
 
   async dispose(): Promise<void> {
-    for (const q of this.queue.splice(0)) q.reject(new CancelledError());
+    this.queue.rejectAll(new CancelledError());
     const threads = this.threads;
     this.threads = [];
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  /** Posts queued chunks to free threads (at most THREAD_DEPTH each), most urgent first. */
+  /** Posts queued chunks to free threads (at most THREAD_DEPTH requests each), most urgent first. */
   private dispatch(): void {
-    for (let k = this.queue.length - 1; k >= 0; k--) {
-      const q = this.queue[k]!;
-      if (q.signal?.cancelled) {
-        this.queue.splice(k, 1);
-        q.reject(new CancelledError());
-      }
-    }
+    this.queue.dropCancelled();
     if (this.queue.length === 0) return;
     const threads = this.use(this.size);
     for (let depth = 1; depth <= THREAD_DEPTH && this.queue.length > 0; depth++) {
       threads.forEach((thread, index) => {
         if (!thread.started || thread.pending.size >= depth) return;
-        const k = this.queue.findIndex((q) => index < q.limit);
-        if (k < 0) return;
-        const [q] = this.queue.splice(k, 1);
-        const reply = this.post(thread, q!.request, [q!.request.chunk.points.buffer as ArrayBuffer]);
-        reply.then((r) => q!.resolve(r as PointChunkResult), q!.reject);
+        const parts = this.queue.take(index, depth > 1);
+        if (parts.length === 0) return;
+        const { modelPath, output, inputShape } = parts[0]!;
+        const request = {
+          kind: 'chunk' as const,
+          modelPath,
+          output,
+          inputShape,
+          parts: parts.map(({ target, chunk }) => ({ target, chunk })),
+        };
+        const reply = this.post(
+          thread,
+          request,
+          parts.map((p) => p.chunk.points.buffer as ArrayBuffer),
+        ) as Promise<PointChunkResult[]>;
+        reply.then(
+          (results) => parts.forEach((p, k) => p.resolve(results[k]!)),
+          (err: Error) => parts.forEach((p) => p.reject(err)),
+        );
       });
     }
   }
@@ -185,7 +175,7 @@ export class EvaluationPool {
     if (!job) return;
     pending.delete(event.id);
     if (event.kind === 'failed') job.reject(new PathLensError(event.error.code, event.error.message));
-    else if (event.kind === 'chunk-result') job.resolve(event.result);
+    else if (event.kind === 'chunk-result') job.resolve(event.results);
     else if (event.kind === 'probed') job.resolve(event.probe);
     else job.resolve(undefined);
   }

@@ -28,14 +28,60 @@ export function minBytesPerPoint(inputSize: number): number {
 /** Transient bytes of one forward + backward pass on one point (with a floor for backends reporting none). */
 export async function measureBytesPerPoint(fn: ExplainedScalar): Promise<number> {
   const inputShape = fn.model.inputShape;
-  const start = tf.memory().numBytes;
   const point = tf.zeros([1, ...inputShape]);
-  const info = await tf.profile(() => {
+  const { peakBytes, result } = await peakBufferBytes(async () => {
     const { value, grad } = valueAndGradient(fn, point);
     return [value, grad];
   });
-  tf.dispose([point, ...(info.result as tf.Tensor[])]);
-  return Math.max(info.peakBytes - start, minBytesPerPoint(inputShape.reduce((a, b) => a * b, 1)));
+  tf.dispose([point, ...result]);
+  return Math.max(peakBytes, minBytesPerPoint(inputShape.reduce((a, b) => a * b, 1)));
+}
+
+/** The engine's per-buffer bookkeeping (tfjs-core internals, checked before use). */
+interface EngineBuffers {
+  state: { tensorInfo: WeakMap<object, { bytes: number }> };
+  trackTensor(tensor: { dataId: object }, backend: unknown): void;
+  removeDataId(dataId: object, backend: unknown): void;
+}
+
+/**
+ * The peak growth of live backend buffers while `run` runs, each buffer counted once: TF.js' own
+ * count (tf.profile's peakBytes) adds a tensor's bytes for every tensor viewing a buffer, so the
+ * outputs of Reshape, Identity, Squeeze … are counted again though they share their input's data.
+ * Falls back to that count when the engine's bookkeeping is not what this expects.
+ */
+export async function peakBufferBytes<T>(run: () => Promise<T>): Promise<{ peakBytes: number; result: T }> {
+  const engine = tf.engine() as unknown as Partial<EngineBuffers>;
+  const buffers = engine.state?.tensorInfo as unknown;
+  const [track, remove] = [engine.trackTensor, engine.removeDataId];
+  if (!(buffers instanceof WeakMap || buffers instanceof Map) || typeof track !== 'function' || typeof remove !== 'function') {
+    const startBytes = tf.memory().numBytes;
+    let result: T | undefined;
+    const info = await tf.profile(async () => {
+      result = await run();
+      return [];
+    });
+    return { peakBytes: info.peakBytes - startBytes, result: result! };
+  }
+  let bytes = 0;
+  let peakBytes = 0;
+  engine.trackTensor = function (this: EngineBuffers, tensor, backend) {
+    const known = buffers.has(tensor.dataId);
+    track.call(this, tensor, backend);
+    if (!known && buffers.has(tensor.dataId)) peakBytes = Math.max(peakBytes, (bytes += buffers.get(tensor.dataId)!.bytes));
+  };
+  engine.removeDataId = function (this: EngineBuffers, dataId, backend) {
+    const freed = buffers.get(dataId)?.bytes ?? 0;
+    remove.call(this, dataId, backend);
+    if (!buffers.has(dataId)) bytes -= freed;
+  };
+  try {
+    const result = await run();
+    return { peakBytes, result };
+  } finally {
+    engine.trackTensor = track;
+    engine.removeDataId = remove;
+  }
 }
 
 /** Points of one batch that fit `budgetBytes` with the safety margin. */
@@ -99,6 +145,19 @@ export function chooseBatch(probe: BatchProbe, budgetBytes: number): number {
   if (usable.length === 0) return 1;
   const fastest = Math.min(...usable.map((s) => s.msPerPoint));
   return usable.find((s) => s.msPerPoint <= fastest * (1 + SAME_SPEED))!.batch;
+}
+
+/**
+ * The largest probed size within 5 % of the fastest per point among those that fit `budgetBytes`:
+ * how many points of several inputs one pool request may carry (bigger batches share the per-call
+ * cost; at equal speed the larger one leaves more slack for noise in the probe).
+ */
+export function chooseMergeBatch(probe: BatchProbe, budgetBytes: number): number {
+  const fits = pointsThatFit(budgetBytes, probe.bytesPerPoint);
+  const usable = probe.sizes.filter((s) => s.batch <= Math.max(1, fits));
+  if (usable.length === 0) return 1;
+  const fastest = Math.min(...usable.map((s) => s.msPerPoint));
+  return usable.filter((s) => s.msPerPoint <= fastest * (1 + SAME_SPEED)).pop()!.batch;
 }
 
 /** Combines the probes of several threads run at once: per size the median time, the largest memory. */

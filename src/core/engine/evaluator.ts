@@ -21,6 +21,8 @@ export interface BatchPlan {
   batch: number;
   /** Measured transient bytes of one evaluation (forward + input gradient). */
   bytesPerPoint: number;
+  /** Points one pool request may carry when chunks of several inputs share it (the fastest measured batch). */
+  mergeBatch?: number;
 }
 
 export interface EvaluatorOptions {

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { valueAndGradient, type ExplainedScalar } from './scalar';
-import type { PointChunk, PointChunkResult } from '../../shared/protocol';
+import type { PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
+import type { LoadedModel } from '../model/load';
+import type { OutputKind } from '../types';
 import type { CancellationSignal } from '../../shared/types';
 
-export type { PointChunk, PointChunkResult } from '../../shared/protocol';
+export type { PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
 
 /**
  * F and its backward pass at a batch of points: the gradient by default; a method that propagates
@@ -18,21 +20,63 @@ export async function reducePointChunk(
   chunk: PointChunk,
   backward: Backward = (points) => valueAndGradient(fn, points),
 ): Promise<PointChunkResult> {
-  const size = inputShape.reduce((a, b) => a * b, 1);
-  const { count } = chunk;
   const tensors = tf.tidy(() => {
-    const points = tf.tensor(chunk.points, [count, ...inputShape]);
-    const { value, grad } = backward(points);
-    const flat = tf.reshape(grad, [count, size]);
-    const out: Record<string, tf.Tensor> = { value, gradNorm: tf.sqrt(tf.sum(tf.square(flat), 1)) };
-    const g = chunk.multipliers ? tf.mul(flat, tf.tensor2d(chunk.multipliers, [count, size])) : flat;
-    if (chunk.weights) out.weightedSum = tf.sum(tf.mul(g, tf.tensor2d(chunk.weights, [count, 1])), 0);
-    if (chunk.direction) out.directional = tf.sum(tf.mul(g, tf.tensor2d(chunk.direction, [1, size])), 1);
-    if (chunk.sumOfSquares) out.sumOfSquares = tf.sum(tf.square(g), 0);
-    if (chunk.totals) out.totals = tf.sum(g, 1);
-    if (chunk.keepGradients) out.gradients = flat;
-    return out;
+    const { value, grad } = backward(tf.tensor(chunk.points, [chunk.count, ...inputShape]));
+    return chunkReductions(value, grad, chunk);
   });
+  return download(tensors);
+}
+
+/**
+ * The chunks of several inputs (each with its class) as one batch, each part reduced on its own
+ * rows: the per-call cost of a forward + backward pass is shared by all of them.
+ */
+export async function reducePointChunks(
+  model: LoadedModel,
+  output: OutputKind,
+  inputShape: number[],
+  parts: readonly TargetedChunk[],
+): Promise<PointChunkResult[]> {
+  if (parts.length === 1) return [await reducePointChunk({ model, target: parts[0]!.target, output }, inputShape, parts[0]!.chunk)];
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const total = parts.reduce((n, p) => n + p.chunk.count, 0);
+  const points = new Float32Array(total * size);
+  const rowTargets: number[] = [];
+  for (const { target, chunk } of parts) {
+    points.set(chunk.points.subarray(0, chunk.count * size), rowTargets.length * size);
+    for (let j = 0; j < chunk.count; j++) rowTargets.push(target);
+  }
+  const perPart = tf.tidy(() => {
+    const fn = { model, target: parts[0]!.target, output };
+    const { value, grad } = valueAndGradient(fn, tf.tensor(points, [total, ...inputShape]), rowTargets);
+    let row = 0;
+    return parts.map(({ chunk }) => {
+      const rows = (t: tf.Tensor) => tf.slice(t, row, chunk.count);
+      const reductions = chunkReductions(rows(value) as tf.Tensor1D, rows(grad), chunk);
+      row += chunk.count;
+      return reductions;
+    });
+  });
+  return Promise.all(perPart.map(download));
+}
+
+/** The reductions `chunk` asks for from its points' F [count] and backward pass [count, ...shape]. */
+function chunkReductions(value: tf.Tensor1D, grad: tf.Tensor, chunk: PointChunk): Record<string, tf.Tensor> {
+  const { count } = chunk;
+  const size = grad.size / count;
+  const flat = tf.reshape(grad, [count, size]);
+  const out: Record<string, tf.Tensor> = { value, gradNorm: tf.sqrt(tf.sum(tf.square(flat), 1)) };
+  const g = chunk.multipliers ? tf.mul(flat, tf.tensor2d(chunk.multipliers, [count, size])) : flat;
+  if (chunk.weights) out.weightedSum = tf.sum(tf.mul(g, tf.tensor2d(chunk.weights, [count, 1])), 0);
+  if (chunk.direction) out.directional = tf.sum(tf.mul(g, tf.tensor2d(chunk.direction, [1, size])), 1);
+  if (chunk.sumOfSquares) out.sumOfSquares = tf.sum(tf.square(g), 0);
+  if (chunk.totals) out.totals = tf.sum(g, 1);
+  if (chunk.keepGradients) out.gradients = flat;
+  return out;
+}
+
+/** The reductions' values, their tensors released. */
+async function download(tensors: Record<string, tf.Tensor>): Promise<PointChunkResult> {
   const entries = Object.entries(tensors);
   const arrays = await Promise.all(entries.map(([, t]) => t.data() as Promise<Float32Array>));
   tf.dispose(entries.map(([, t]) => t));
@@ -42,6 +86,8 @@ export async function reducePointChunk(
 /** How a remote chunk waits for a thread: lower `priority` first (then first come). */
 export interface ChunkOrder {
   priority?: number;
+  /** Chunks of other inputs (same model, output and shape) may join this one in a request of up to this many points. */
+  mergeUpTo?: number;
   /** Queued chunks of a cancelled job are dropped (rejected with CancelledError) instead of computed. */
   signal?: CancellationSignal;
 }
