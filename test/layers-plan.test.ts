@@ -255,6 +255,22 @@ describe('layers plan: structure, fallbacks and lifetimes', () => {
     expect(conv.bias![1]).toBeCloseTo((4 + 2) * s[1]! - 1, 6);
   });
 
+  test('under tf.profile (batch memory measurement) the layers model runs: its peak counts every tensor', async () => {
+    const net = mobileNetLike(true);
+    seedWeights(net, 5);
+    const file = await saved(net, 'plan-profile');
+    net.dispose();
+    const model = await loadModel(file);
+    const x = tf.randomUniform([2, 17, 15, 3], -1, 1, 'float32', 4);
+    const before = netStats.forward;
+    const info = await tf.profile(() => Object.values(valueAndGradient({ model, target: 0, output: 'logit' }, x)));
+    expect(netStats.forward).toBe(before);
+    // the layers pass keeps activations: far more than input + gradient
+    expect(info.peakBytes).toBeGreaterThan(4 * x.size * 8);
+    tf.dispose([...(info.result as tf.Tensor[]), x]);
+    model.dispose();
+  });
+
   test('a model with a layer the plan lacks runs through TF.js layers', async () => {
     const m = tfl.sequential({
       layers: [tfl.layers.maxPooling2d({ inputShape: [4, 4, 2], poolSize: 2 }), tfl.layers.flatten(), tfl.layers.dense({ units: 3 })],

@@ -8,9 +8,9 @@
  *
  * The forward of a recorded pass is kept under a run id (in the kernel's attrs) until its gradient
  * runs, or until the outermost gradient computation ends (tape reset), whichever comes first. Only
- * first-order gradients with respect to the input: inside a nested gradient (double backward) or when
- * the model's layers are hooked (neuron attributions), `run` returns null and the caller runs TF.js
- * layers as before.
+ * first-order gradients with respect to the input: inside a nested gradient (double backward), when
+ * the model's layers are hooked (neuron attributions) or under tf.profile (memory measurement), `run`
+ * returns null and the caller runs TF.js layers as before.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerGradient, registerKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -145,8 +145,11 @@ export function prepareWasmNet(plan: LayersPlan): WasmNet | null {
 }
 
 function runNet(id: number, plan: LayersPlan, x: tf.Tensor): tf.Tensor | null {
-  const engine = tf.engine() as unknown as { backendName: string; backend: unknown; state: { gradientDepth: number } };
+  const engine = tf.engine() as unknown as { backendName: string; backend: unknown; state: { gradientDepth: number; profiling: boolean } };
   if (engine.backendName !== 'wasm' || nativeKernels(engine.backend) == null) return null;
+  // tf.profile counts engine tensors only, not the plan's heap buffers: under it the layers model runs,
+  // whose peak bounds the plan's (it keeps more tensors), so memory budgets stay conservative.
+  if (engine.state.profiling) return null;
   if (x.dtype !== 'float32' || !tf.util.arraysEqual(x.shape.slice(1), plan.inputShape)) return null;
   const depth = engine.state.gradientDepth;
   if (depth > 1) return null;
