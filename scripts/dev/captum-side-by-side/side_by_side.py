@@ -13,7 +13,10 @@ trapezoid, float64 accumulation) into ~/.cache/pathlens-bench/torch-ref/, finds 
 Gauss-Legendre n with true relative L1 error ≤ 2 %, times internal_batch_size 1..32 and the one-process
 total, and compares PathLens's default adaptive IG maps with the references:
     /usr/bin/python3 scripts/dev/captum-side-by-side/side_by_side.py
-Options: --repeats N (timings, median; default 3), --refresh-pathlens (rerun the PathLens CLI runs).
+Options: --repeats N (timings, median; default 3), --refresh-pathlens (rerun the PathLens CLI runs),
+--grid-dir DIR (build missing references from PathLens dense gradient grids, scripts/dev/map-error-grid.ts,
+instead of torch's 2049 evaluations per image), --skip-timing (full run without timings), --uniform
+(--quick: also time the largest per-image n for all images, once).
 Every timing records the load average (/proc/loadavg) at its start.
 """
 import argparse
@@ -149,38 +152,95 @@ def verify_model(model, inputs, gradient_run):
 
 
 def reference_map(model, x, target, batch=8):
-    """Trapezoid over REFERENCE_INTERVALS intervals, gradients accumulated in float64: (x − 0) ⊙ Σ w_k ∇F."""
+    """Trapezoid over REFERENCE_INTERVALS intervals, gradients accumulated in float64: (x − 0) ⊙ Σ w_k ∇F.
+    Also the trapezoid over half the intervals (every second point) from the same evaluations."""
     import torch
 
     n = REFERENCE_INTERVALS
     alphas = torch.arange(n + 1, dtype=torch.float64) / n
     weights = torch.full((n + 1,), 1.0 / n, dtype=torch.float64)
     weights[0] = weights[-1] = 0.5 / n
-    total = torch.zeros(x.shape[1:], dtype=torch.float64)
+    half = torch.where(torch.arange(n + 1) % 2 == 0, 2 * weights, torch.zeros(n + 1, dtype=torch.float64))
+    total = torch.zeros((2,) + tuple(x.shape[1:]), dtype=torch.float64)
     for start in range(0, n + 1, batch):
         a = alphas[start : start + batch]
         points = (a.view(-1, 1, 1, 1) * x.double()).float().requires_grad_()
         (grads,) = torch.autograd.grad(model(points)[:, target].sum(), points)
-        total += (grads.double() * weights[start : start + batch].view(-1, 1, 1, 1)).sum(0)
-    return (total * x[0].double()).permute(1, 2, 0).numpy()
+        w = torch.stack([weights[start : start + batch], half[start : start + batch]])
+        total += torch.einsum("kb,bchw->kchw", w, grads.double())
+    maps = (total * x[0].double()).permute(0, 2, 3, 1).numpy()
+    return maps[0], maps[1]
 
 
-def references(model, inputs, targets):
+def grid_reference(model, x, target, grid_json):
+    """Reference from a PathLens dense gradient grid (scripts/dev/map-error-grid.ts: wasm gradients at
+    alpha = j/(n-1)): trapezoid over its n-1 intervals and over half of them, float64 accumulation;
+    plus torch's gradients at a few grid points against the grid's (relative L1)."""
+    import numpy as np
+    import torch
+
+    meta = json.load(open(grid_json))
+    n, size = meta["n"], meta["size"]
+    if meta["target"] != target or not np.array_equal(np.asarray(meta["input"], np.float32), to_hwc(x).reshape(-1)):
+        raise ValueError(f"{grid_json}: another input or target than PathLens's default run")
+    grads = np.memmap(grid_json.replace(".json", ".grad.bin"), np.float32, "r", shape=(n, size))
+    full = np.full(n, 1.0 / (n - 1))
+    full[0] = full[-1] = 0.5 / (n - 1)
+    half = np.where(np.arange(n) % 2 == 0, 2 * full, 0.0)
+    sums = np.zeros((2, size))
+    for start in range(0, n, 64):
+        sums += np.stack([full[start : start + 64], half[start : start + 64]]) @ grads[start : start + 64].astype(np.float64)
+    maps = sums * to_hwc(x).reshape(-1).astype(np.float64)
+    spot = {}
+    for j in (1, (n - 1) // 64, (n - 1) // 8, (n - 1) // 2, n - 1):
+        point = (j / (n - 1) * x).requires_grad_()
+        (g,) = torch.autograd.grad(model(point)[0, target], point)
+        spot[str(j / (n - 1))] = rel_l1(to_hwc(g).reshape(-1), grads[j].astype(np.float64))
+    info = {"kind": f"PathLens wasm gradient grid ({grid_json}), trapezoid {n - 1} intervals", "torchGradientRelL1AtAlpha": spot}
+    return maps[0].reshape(224, 224, 3), maps[1].reshape(224, 224, 3), info
+
+
+def references(model, inputs, targets, grid_dir=None):
+    """Reference maps (cached as float32 .npy), and each one's distance to the half-interval trapezoid:
+    torch's 2048-interval trapezoid, or (faster, when grid_dir has one) PathLens's dense gradient grid."""
     import numpy as np
 
-    refs = {}
+    refs, info_path = {}, os.path.join(CACHE, "references.json")
+    info = json.load(open(info_path)) if os.path.exists(info_path) else {}
     for name, x in inputs.items():
         path = os.path.join(CACHE, f"reference-{name}.npy")
-        if not os.path.exists(path):
+        if not os.path.exists(path) or name not in info:
             started = time.time()
-            np.save(path, reference_map(model, x, targets[name]).astype(np.float32))
-            log(f"reference {name}: {time.time() - started:.0f} s (load {load_average()})")
+            grid = os.path.join(grid_dir or "", f"tm-objects--{name}.jpeg.json")
+            if grid_dir and os.path.exists(grid):
+                full, half, extra = grid_reference(model, x, targets[name], grid)
+            else:
+                full, half = reference_map(model, x, targets[name])
+                extra = {"kind": f"torch, trapezoid {REFERENCE_INTERVALS} intervals"}
+            np.save(path, full.astype(np.float32))
+            info[name] = {**extra, "halfIntervalsRelL1": rel_l1(half, full), "sum": float(full.sum()), "seconds": time.time() - started}
+            json.dump(info, open(info_path, "w"), indent=2)
+            log(f"reference {name}: {info[name]} (load {load_average()})")
         refs[name] = np.load(path).astype(np.float64)
-    return refs
+    return refs, info
 
 
-def gl_sweep(model, inputs, targets, refs):
-    """Per image: GL errors for increasing n until the first n with true error ≤ TOLERANCE. Cached."""
+def completeness(model, inputs, targets, refs, info):
+    """Adds F(x) − F(0) and the reference's completeness gap |Σ A − (F(x) − F(0))| / |F(x) − F(0)|."""
+    import torch
+
+    for name, x in inputs.items():
+        with torch.no_grad():
+            delta = float(model(x)[0, targets[name]] - model(torch.zeros_like(x))[0, targets[name]])
+        info[name]["outputDifference"] = delta
+        info[name]["completenessGap"] = abs(float(refs[name].sum()) - delta) / abs(delta)
+    return info
+
+
+def gl_sweep(model, inputs, targets, refs, start_n=96):
+    """Per image: the cheapest n of GL_STEPS with true error ≤ TOLERANCE, searched from start_n down
+    while it passes, else up until it passes (assumes the error falls with n; every error tried is
+    kept). Cached."""
     from captum_ig import integrated_gradients
 
     path = os.path.join(CACHE, "gl-sweep.json")
@@ -189,13 +249,24 @@ def gl_sweep(model, inputs, targets, refs):
         if name in sweep:
             continue
         errors = {}
-        for n in GL_STEPS:
+
+        def passes(k):
+            n = GL_STEPS[k]
             attr = integrated_gradients(model, x, target=targets[name], n_steps=n, internal_batch_size=8)
             errors[str(n)] = rel_l1(to_hwc(attr), refs[name])
-            if errors[str(n)] <= TOLERANCE:
-                break
-        sweep[name] = {"errors": errors, "cheapest": n if errors[str(n)] <= TOLERANCE else None}
-        log(f"GL sweep {name}: {errors}")
+            return errors[str(n)] <= TOLERANCE
+
+        k = GL_STEPS.index(start_n)
+        if passes(k):
+            while k > 0 and passes(k - 1):
+                k -= 1
+            cheapest = GL_STEPS[k]
+        else:
+            while k + 1 < len(GL_STEPS) and not passes(k + 1):
+                k += 1
+            cheapest = GL_STEPS[k + 1] if k + 1 < len(GL_STEPS) else None
+        sweep[name] = {"errors": dict(sorted(errors.items(), key=lambda e: int(e[0]))), "cheapest": cheapest}
+        log(f"GL sweep {name}: cheapest {cheapest}, errors {sweep[name]['errors']} (load {load_average()})")
         json.dump(sweep, open(path, "w"), indent=2)
     return sweep
 
@@ -344,6 +415,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--refresh-pathlens", action="store_true")
     parser.add_argument("--run-plan")
+    parser.add_argument("--skip-timing", action="store_true", help="full run without the timings (then --quick)")
+    parser.add_argument("--uniform", action="store_true", help="--quick: also time one step count for all images")
+    parser.add_argument("--grid-dir", help="PathLens dense gradient grids (map-error-grid.ts) to build missing references from")
     args = parser.parse_args()
     if args.run_plan:
         return run_plan(args.run_plan)
@@ -358,9 +432,9 @@ def main():
     if args.quick:
         result = json.load(open(RESULT))
         targets = {name: r["target"] for name, r in result["verification"]["perImageByName"].items()}
-        refs = references(model, inputs, targets)
+        refs, _ = references(model, inputs, targets)
         per_image = {name: s["cheapest"] for name, s in result["glSweep"].items()}
-        result["timing"] = timing_section(model, inputs, targets, refs, per_image, args.repeats, with_uniform=False)
+        result["timing"] = timing_section(model, inputs, targets, refs, per_image, args.repeats, with_uniform=args.uniform)
         result["timing"]["mode"] = "quick"
     else:
         gradient_run = pathlens_run(["--method", "gradient"], "pathlens-gradient", args.refresh_pathlens)
@@ -368,7 +442,7 @@ def main():
         verification["perImageByName"] = {r.pop("name"): r for r in verification.pop("perImage")}
         log(f"model check: {json.dumps({k: v for k, v in verification.items() if k != 'perImageByName'})}")
         targets = {name: r["target"] for name, r in verification["perImageByName"].items()}
-        refs = references(model, inputs, targets)
+        refs, ref_info = references(model, inputs, targets, args.grid_dir)
         sweep = gl_sweep(model, inputs, targets, refs)
         ig_run = pathlens_run(["--method", "ig"], "pathlens-ig", args.refresh_pathlens)
         result = {
@@ -376,10 +450,14 @@ def main():
             "torch": torch.__version__,
             "reference": f"trapezoid, {REFERENCE_INTERVALS} intervals, float64 accumulation; zero baseline; target = PathLens's top class logit",
             "tolerance": TOLERANCE,
+            "references": completeness(model, inputs, targets, refs, ref_info),
             "verification": verification,
             "glSweep": sweep,
             "pathlensCrossCheck": cross_check(refs, ig_run),
         }
+        write_result(result)  # the step counts are kept even when the timing below is cut short
+        if args.skip_timing:
+            return
         per_image = {name: s["cheapest"] for name, s in sweep.items()}
         result["timing"] = timing_section(model, inputs, targets, refs, per_image, args.repeats, with_uniform=True)
         result["timing"]["mode"] = "full"
