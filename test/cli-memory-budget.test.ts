@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCommand, UsageError } from '../src/cli/args';
 import { DEFAULT_SETTINGS, readSettings } from '../src/extension/settings';
-import { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../src/shared/limits';
+import { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MAX_STEPS, MAX_WORKERS, MIN_MEMORY_BUDGET_MB } from '../src/shared/limits';
 import { pathlens, ROOT } from './helpers/cli';
 
 const COMMANDS: Record<string, string[]> = {
@@ -65,5 +65,19 @@ describe('--memory-budget-mb', () => {
     expect(read(MAX_MEMORY_BUDGET_MB)).toBe(MAX_MEMORY_BUDGET_MB);
     expect(read(MIN_MEMORY_BUDGET_MB - 1)).toBe(DEFAULT_MEMORY_BUDGET_MB);
     expect(read(MAX_MEMORY_BUDGET_MB + 1)).toBe(DEFAULT_MEMORY_BUDGET_MB);
+  });
+
+  it('the steps and workers settings share the CLI limits: package.json schema and readSettings', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { minimum?: number; maximum?: number }> } };
+    };
+    const properties = manifest.contributes.configuration.properties;
+    expect(properties['pathlens.ig.steps']).toMatchObject({ minimum: 1, maximum: MAX_STEPS });
+    expect(properties['pathlens.workers']).toMatchObject({ minimum: 0, maximum: MAX_WORKERS });
+    const read = (key: string, value: number) => readSettings((k) => (k === key ? value : undefined), []);
+    expect(read('ig.steps', MAX_STEPS).igSteps).toBe(MAX_STEPS);
+    expect(read('ig.steps', MAX_STEPS + 1).igSteps).toBe(DEFAULT_SETTINGS.igSteps);
+    expect(read('workers', MAX_WORKERS).workers).toBe(MAX_WORKERS);
+    expect(read('workers', MAX_WORKERS + 1).workers).toBe(DEFAULT_SETTINGS.workers);
   });
 });

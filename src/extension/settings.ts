@@ -5,7 +5,7 @@
 import type { BackendChoice, OutputKind, QuadratureRuleName } from '../shared/types';
 import { NAMED_BASELINES } from '../shared/types';
 import type { ExplainJob, JobMethodOptions } from '../shared/protocol';
-import { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../shared/limits';
+import { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MAX_STEPS, MAX_WORKERS, MIN_MEMORY_BUDGET_MB } from '../shared/limits';
 
 const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 const RULES: readonly (QuadratureRuleName | 'adaptive')[] = [
@@ -99,11 +99,11 @@ export function readSettings(get: SettingsGetter, knownMethods: readonly string[
   return {
     backend: oneOf(get('backend'), BACKEND_CHOICES, d.backend),
     defaultMethods,
-    igSteps: intIn(get('ig.steps'), 1, 4096, d.igSteps),
+    igSteps: intIn(get('ig.steps'), 1, MAX_STEPS, d.igSteps),
     igRule: oneOf(get('ig.rule'), RULES, d.igRule),
     igTolerance: numberIn(get('ig.tolerance'), 1e-6, 1, d.igTolerance),
     igMapTolerance: numberIn(get('ig.mapTolerance'), 1e-4, 1, d.igMapTolerance),
-    workers: intIn(get('workers'), 0, 64, d.workers),
+    workers: intIn(get('workers'), 0, MAX_WORKERS, d.workers),
     baseline,
     output: oneOf<OutputKind>(get('output'), ['logit', 'probability'], d.output),
     preprocess,

@@ -3,15 +3,8 @@
  * why it is what it is; loaders, the CLI and the extension read them from here.
  */
 
-/** The memory budget's default and bounds, shared with the extension's settings. */
-export { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MIN_MEMORY_BUDGET_MB } from '../../shared/limits';
-
-/**
- * Path points of one fixed-rule integral. Gauss–Legendre with 4096 nodes is already exact to float32
- * for any smooth integrand and Riemann's error at 4096 steps is below float32 accumulation noise, so
- * more points only cost time (same bound as the `pathlens.ig.steps` setting).
- */
-export const MAX_STEPS = 4096;
+/** The limits shared with the extension's settings (memory budget, fixed-rule steps, worker threads). */
+export { DEFAULT_MEMORY_BUDGET_MB, MAX_MEMORY_BUDGET_MB, MAX_STEPS, MAX_WORKERS, MIN_MEMORY_BUDGET_MB } from '../../shared/limits';
 
 /**
  * Gradient evaluations one attribution map may ask for (steps × samples × baselines, adaptive
@@ -20,13 +13,6 @@ export const MAX_STEPS = 4096;
  * mistake (or a hostile flag), not a measurement.
  */
 export const MAX_EVALUATIONS = 65536;
-
-/**
- * Worker threads. Each one holds its own TF.js engine and a copy of the model (≈ 60 MB for the
- * example, 100+ MB for MobileNet), and more threads than cores add no speed: 64 covers the largest
- * workstation while keeping a mistyped `--workers 1000` from spawning gigabytes of threads.
- */
-export const MAX_WORKERS = 64;
 
 /**
  * Nesting depth of any JSON file PathLens reads. Tensors have rank ≤ 6 (+ batch), Keras topologies
