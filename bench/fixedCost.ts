@@ -29,16 +29,22 @@ export const CAPTUM_RESULT_FILE = path.resolve(__dirname, '..', 'bench/captum-tm
 /** Captum's time to 2 % on the 9 images: the side-by-side file's figure when it has one, else the issue's. */
 export function captumFigure(file = CAPTUM_RESULT_FILE): { seconds: number; source: string } {
   const issue = { seconds: CAPTUM_SECONDS, source: "issue 19's figure (another machine)" };
-  let json: { captumSeconds?: unknown; timing?: { measuredAt?: unknown; mode?: unknown; bestInternalBatchSize?: unknown } };
+  let json: {
+    captumSeconds?: unknown;
+    captumSecondsUnderLoad?: unknown;
+    timing?: { measuredAt?: unknown; mode?: unknown; bestInternalBatchSize?: unknown; maxLoadAverage?: unknown };
+  };
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
     return issue; // no side-by-side measurement here
   }
   const seconds = json.captumSeconds;
-  if (typeof seconds !== 'number' || !(seconds > 0))
-    return { ...issue, source: `${issue.source}; ${path.basename(file)} has no captumSeconds` };
   const t = json.timing ?? {};
+  if (typeof seconds !== 'number' || !(seconds > 0)) {
+    const why = json.captumSecondsUnderLoad ? `its timing was taken at load average ${t.maxLoadAverage}` : 'it has no captumSeconds';
+    return { ...issue, source: `${issue.source}; not ${path.basename(file)}: ${why} (rerun side_by_side.py --quick when quiet)` };
+  }
   return {
     seconds,
     source: `${path.basename(file)}: PyTorch ${t.mode ?? ''} run ${t.measuredAt ?? ''}, GL per image, internal_batch_size ${t.bestInternalBatchSize ?? '?'}`,
