@@ -4,9 +4,10 @@
  * model's logits whenever it can run (wasm with SIMD, first-order gradients, no internal-layer hook);
  * otherwise, and for models the plan does not cover, the layers model runs as before.
  *
- * At load, the plan's logits for a seeded random input are checked against the layers model's; a
- * mismatch beyond float32 rounding drops the fast path (it would be a PathLens bug, never the
- * user's). PATHLENS_LAYERS_PLAN=0 turns it off.
+ * PATHLENS_LAYERS_PLAN=0 turns it off. PATHLENS_LAYERS_PLAN_CHECK=1 checks at load the plan's logits
+ * for a seeded random input against the layers model's and drops the plan on a mismatch beyond float32
+ * rounding (a debugging aid: it costs a layers forward pass and its XNNPACK operators, ~0.1–0.3 s per
+ * load of tm-objects, which is why it is off; test/layers-plan.test.ts checks plans against layers).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -53,7 +54,7 @@ export function layersFastPath(logitModel: tfl.LayersModel, inputShape: number[]
   if (!('plan' in compiled)) return null;
   const net = prepareWasmNet(compiled.plan);
   if (net == null) return null;
-  if (!agrees(net, logitModel, inputShape)) {
+  if (process.env.PATHLENS_LAYERS_PLAN_CHECK === '1' && !agrees(net, logitModel, inputShape)) {
     net.dispose();
     return null;
   }
