@@ -255,6 +255,25 @@ describe('layers plan: structure, fallbacks and lifetimes', () => {
     expect(conv.bias![1]).toBeCloseTo((4 + 2) * s[1]! - 1, 6);
   });
 
+  test('a Dense layer on an image (per-pixel) is left to TF.js layers, and the model still loads and runs', async () => {
+    const m = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [5, 5, 2], filters: 3, kernelSize: 1 }),
+        tfl.layers.dense({ units: 4 }),
+        tfl.layers.globalAveragePooling2d({}),
+      ],
+    });
+    expect(compileLayersPlan(m, [5, 5, 2])).toEqual({ reason: expect.stringMatching(/dense step on \[5,5,3\]/) });
+    const file = await saved(m, 'plan-dense4d');
+    const model = await loadModel(file);
+    const x = tf.randomUniform([2, 5, 5, 2], -1, 1, 'float32', 1);
+    const [got, want] = [model.scores(x, 'logit'), m.predict(x) as tf.Tensor];
+    expect(relL2(got, want)).toBe(0);
+    tf.dispose([got, want, x]);
+    m.dispose();
+    model.dispose();
+  });
+
   test('under tf.profile (batch memory measurement) the layers model runs: its peak counts every tensor', async () => {
     const net = mobileNetLike(true);
     seedWeights(net, 5);
@@ -331,5 +350,39 @@ describe('layers plan: structure, fallbacks and lifetimes', () => {
     tf.dispose(x);
     model.dispose();
     original.dispose();
+  });
+});
+
+describe('layers plan: non-finite values', () => {
+  test('a non-finite input runs the layers model (NaN propagates there; the fused clamps would turn it into 0)', async () => {
+    const net = mobileNetLike(true);
+    seedWeights(net, 6);
+    const file = await saved(net, 'plan-nan');
+    net.dispose();
+    const model = await loadModel(file);
+    const values = tf.randomUniform([1, 17, 15, 3], -1, 1, 'float32', 8).dataSync() as Float32Array;
+    values[40] = Infinity;
+    const x = tf.tensor(values, [1, 17, 15, 3]);
+    const before = netStats.forward;
+    const out = model.scores(x, 'logit');
+    expect(netStats.forward).toBe(before);
+    setLayersPlanEnabled(false);
+    const layers = model.scores(x, 'logit');
+    setLayersPlanEnabled(true);
+    expect(Array.from(out.dataSync())).toEqual(Array.from(layers.dataSync()));
+    // and a finite input does run the plan
+    tf.dispose(model.scores(tf.onesLike(x), 'logit'));
+    expect(netStats.forward).toBe(before + 1);
+    tf.dispose([x, out, layers]);
+    model.dispose();
+  });
+
+  test('non-finite weights (a zero variance with zero epsilon) make no plan', async () => {
+    const m = tfl.sequential({
+      layers: [tfl.layers.conv2d({ inputShape: [2, 2, 1], filters: 1, kernelSize: 1 }), tfl.layers.batchNormalization({ epsilon: 0 })],
+    });
+    m.layers[1]!.setWeights([tf.ones([1]), tf.zeros([1]), tf.zeros([1]), tf.zeros([1])]);
+    expect(compileLayersPlan(m, [2, 2, 1])).toEqual({ reason: expect.stringMatching(/non-finite weights/) });
+    m.dispose();
   });
 });

@@ -86,3 +86,19 @@ void activation_batchnorm_grad(const float *g, const float *y, const float *a, c
     }
   }
 }
+
+/* How many of x[0..n) are NaN or ±Infinity (x - x is 0 only for finite x). */
+EXPORT(count_nonfinite)
+int count_nonfinite(const float *x, int n) {
+  v128_t bad = wasm_i32x4_splat(0);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t d = wasm_f32x4_sub(v, v);
+    bad = wasm_i32x4_sub(bad, wasm_f32x4_ne(d, d)); /* lanes are -1 where d is NaN */
+  }
+  int count = wasm_i32x4_extract_lane(bad, 0) + wasm_i32x4_extract_lane(bad, 1) + wasm_i32x4_extract_lane(bad, 2) +
+              wasm_i32x4_extract_lane(bad, 3);
+  for (; i < n; i++) count += (x[i] - x[i] != 0.0f) || (x[i] != x[i]);
+  return count;
+}

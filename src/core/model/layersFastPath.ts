@@ -52,7 +52,12 @@ export function layersFastPath(logitModel: tfl.LayersModel, inputShape: number[]
   if (process.env.PATHLENS_LAYERS_PLAN === '0') return null;
   const compiled = compileLayersPlan(logitModel, inputShape);
   if (!('plan' in compiled)) return null;
-  const net = prepareWasmNet(compiled.plan);
+  let net: WasmNet | null;
+  try {
+    net = prepareWasmNet(compiled.plan);
+  } catch {
+    return null; // (no plan is never an error: the layers model runs)
+  }
   if (net == null) return null;
   if (process.env.PATHLENS_LAYERS_PLAN_CHECK === '1' && !agrees(net, logitModel, inputShape)) {
     net.dispose();

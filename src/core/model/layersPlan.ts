@@ -307,7 +307,7 @@ export function compileLayersPlan(model: tfl.LayersModel, inputShape: number[]):
     const [output] = containerSteps(b, model as unknown as AnyLayer, [input], shapeOf);
     return { plan: foldPlan({ input, output: output!, slots: b.slots, steps: b.steps, inputShape }) };
   } catch (err) {
-    if (err instanceof Unsupported) return { reason: err.message };
-    throw err;
+    // Anything unexpected in a model means no plan, never a failed load: the layers model runs.
+    return { reason: err instanceof Error ? err.message : String(err) };
   }
 }

@@ -4,6 +4,7 @@
  * merged into the following 'valid' convolution. Folding is done in float64 and rounded once to
  * float32. A step is only rewritten into its producer when the producer's output has no other reader.
  */
+import { backend_util } from '@tensorflow/tfjs-core';
 import type { BatchNormStep, ConvStep, DenseStep, LayersPlan, PlanStep } from './layersPlan';
 
 /** Thrown while compiling when the model has something the plan cannot express. */
@@ -101,10 +102,64 @@ function mergePadding(plan: LayersPlan): void {
   plan.steps = plan.steps.filter((s) => !merged.has(s));
 }
 
+/** The per-example output shape of step `s` from its inputs' shapes; Unsupported when the step cannot take them. */
+function stepShape(s: PlanStep, xs: number[][]): number[] {
+  const x = xs[0]!;
+  const fail = (why: string): never => {
+    throw new Unsupported(`${s.kind} step on [${x}]: ${why}`);
+  };
+  switch (s.kind) {
+    case 'conv': {
+      if (x.length !== 3 || x[2] !== s.filterShape[2]) fail(`filter [${s.filterShape}]`);
+      const info = backend_util.computeConv2DInfo(
+        [1, ...x] as [number, number, number, number],
+        s.filterShape,
+        s.strides,
+        s.dilations,
+        s.pad,
+        undefined,
+        s.depthwise,
+      );
+      return [info.outHeight, info.outWidth, info.outChannels];
+    }
+    case 'dense':
+      return x.length === 1 && x[0] === s.kernelShape[0] ? [s.kernelShape[1]] : fail(`kernel [${s.kernelShape}]`);
+    case 'batchnorm':
+      return x[x.length - 1] === s.scale.length ? x : fail(`${s.scale.length} channels`);
+    case 'add':
+      return xs.every((y) => y.length === x.length && y.every((d, i) => d === x[i])) ? x : fail('inputs of different shapes');
+    case 'pad':
+      return x.length === 3 ? [x[0]! + s.pads[0][0] + s.pads[0][1], x[1]! + s.pads[1][0] + s.pads[1][1], x[2]!] : fail('not an image');
+    case 'mean':
+      return x.length === 3 ? [x[2]!] : fail('not an image');
+    case 'reshape':
+      return s.shape.reduce((a, d) => a * d, 1) === x.reduce((a, d) => a * d, 1) ? s.shape : fail(`to [${s.shape}]`);
+    case 'activation':
+      return x;
+  }
+}
+
+/** Check every step's input shapes (from the model's input shape) before anything is rewritten. */
+function checkShapes(plan: LayersPlan): void {
+  const shapes: number[][] = [];
+  shapes[plan.input] = plan.inputShape;
+  for (const s of plan.steps)
+    shapes[s.out] = stepShape(
+      s,
+      stepInputs(s).map((x) => shapes[x]!),
+    );
+}
+
 /** Apply the rewrites (in place) and return the plan. */
 export function foldPlan(plan: LayersPlan): LayersPlan {
+  checkShapes(plan);
   foldBatchNorms(plan);
   fuseActivations(plan);
   mergePadding(plan);
+  // Fused ReLU clamps (XNNPACK) would hide NaN from such weights, which TF.js layers propagates.
+  for (const s of plan.steps) {
+    const ws = s.kind === 'conv' ? [s.filter, s.bias] : s.kind === 'dense' ? [s.kernel, s.bias] : [];
+    if (ws.some((w) => w != null && !w.every(Number.isFinite))) throw new Unsupported('non-finite weights (after folding)');
+  }
   return plan;
 }

@@ -30,7 +30,7 @@ import {
   type MaskFusion,
   type Prepared,
 } from './netSteps';
-import type { Shape4, WasmBackendLike } from './scope';
+import { heapOffset, type Shape4, type WasmBackendLike } from './scope';
 
 export const NET_KERNEL = 'PathLensNet';
 export const NET_GRAD_KERNEL = 'PathLensNetGrad';
@@ -150,6 +150,10 @@ function runNet(id: number, plan: LayersPlan, x: tf.Tensor): tf.Tensor | null {
   // tf.profile counts engine tensors only, not the plan's heap buffers: under it the layers model runs,
   // whose peak bounds the plan's (it keeps more tensors), so memory budgets stay conservative.
   if (engine.state.profiling) return null;
+  // XNNPACK's fused ReLU clamps turn NaN into 0: a non-finite input runs the layers model, whose
+  // NaN outputs the evaluator reports (weights were checked finite when the plan was made).
+  const native = nativeKernels(engine.backend)!;
+  if (native.count_nonfinite(heapOffset(engine.backend as WasmBackendLike, x), x.size) > 0) return null;
   if (x.dtype !== 'float32' || !tf.util.arraysEqual(x.shape.slice(1), plan.inputShape)) return null;
   const depth = engine.state.gradientDepth;
   if (depth > 1) return null;
