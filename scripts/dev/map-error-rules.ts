@@ -8,8 +8,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { panelMaps, panelsCarryingError, panelsToSplit, uniformPanels, type Panel } from '../../src/core/path/adaptive';
-import { panelEstimate } from '../../src/core/path/mapError';
+import type { Evaluator, PointSpec } from '../../src/core/engine/evaluator';
+import type { PointChunkResult } from '../../src/core/engine/pointBatch';
+import { integrateAdaptive, PanelSums, panelsCarryingError, uniformPanels, type Panel } from '../../src/core/path/adaptive';
+import { JUMP_FACTOR, jumpEstimate } from '../../src/core/path/mapError';
 
 export interface Grid {
   name: string;
@@ -20,6 +22,7 @@ export interface Grid {
   grad: Float32Array;
   /** F(x) − F(x'). */
   expected: number;
+  values: Float32Array;
 }
 
 export function loadGrid(dir: string, file: string): Grid {
@@ -33,6 +36,7 @@ export function loadGrid(dir: string, file: string): Grid {
     x: Float32Array.from(meta.input as number[]),
     grad: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4),
     expected: values[values.length - 1]! - values[0]!,
+    values: Float32Array.from(values),
   };
 }
 
@@ -96,44 +100,41 @@ export function summarise(stages: Stage[], stopBy: string, mapTolerance = 0.02, 
   };
 }
 
-/** The shipped rule (adaptive.ts) on the grid: Simpson panels, the half-error share, 2.5× panel sum. */
-function shippedSimpson(initialPanels: number): Candidate {
-  return {
-    label: `simpson panels ${initialPanels} (shipped)`,
-    stopBy: 'panel',
-    run(g, truth, chunk, maxEvaluations) {
-      let panels = uniformPanels(initialPanels);
-      const evaluated = new Set<number>();
-      const gradient = (alpha: number) => {
-        evaluated.add(alpha);
-        return at(g, Math.round(alpha * g.N));
-      };
-      const direction = g.x;
-      const stages: Stage[] = [];
-      for (;;) {
-        const { map, difference, scores } = panelMaps(panels, gradient, direction);
-        stages.push({
-          evaluations: evaluated.size,
-          truth: truth(map),
-          delta: relativeDelta(g, map),
-          estimates: { panel: panelEstimate(map, difference) },
-        });
-        const remaining = maxEvaluations - evaluated.size;
-        const last = stages[stages.length - 1]!;
-        if (remaining < 2 || (last.estimates.panel! <= 0.02 && last.delta <= 0.01 && (last.truth <= 0.02 || process.env.STAGES))) break;
-        const split = new Set(panelsCarryingError(panels, scores, Math.floor(Math.min(remaining, Math.max(2, chunk)) / 2)));
-        if (split.size === 0 || [...split].some((p) => (p.b - p.a) * g.N < 4)) break;
-        panels = panels.flatMap((p) =>
-          split.has(p)
-            ? [
-                { a: p.a, m: (p.a + p.m) / 2, b: p.m },
-                { a: p.m, m: (p.m + p.b) / 2, b: p.b },
-              ]
-            : [p],
-        );
-      }
-      return stages;
+/**
+ * The product's rule itself (integrateAdaptive) on the grid: an Evaluator stand-in answers each path
+ * point from the grid (baseline 0, so α = point/x at the largest |x|).
+ */
+async function productRule(g: Grid, truth: (map: Float64Array) => number, chunk: number): Promise<Summary & { rounds: number }> {
+  let pivot = 0;
+  for (let i = 0; i < g.size; i++) if (Math.abs(g.x[i]!) > Math.abs(g.x[pivot]!)) pivot = i;
+  const evaluator = {
+    memoryBudgetBytes: 8 * 2 ** 30,
+    chunkSize: async () => chunk,
+    async evaluatePoints(spec: PointSpec, consume: (start: number, r: PointChunkResult) => void) {
+      const points = spec.build(0, spec.count);
+      const js = Array.from({ length: spec.count }, (_, k) => Math.round((points[k * g.size + pivot]! / g.x[pivot]!) * g.N));
+      const gradients = new Float32Array(spec.count * g.size);
+      js.forEach((j, k) => gradients.set(at(g, j), k * g.size));
+      const directional = js.map((j) => at(g, j).reduce((s, v, i) => s + v * g.x[i]!, 0));
+      const value = Float32Array.from(js, (j) => g.values[j]!);
+      consume(0, {
+        value,
+        gradNorm: new Float32Array(spec.count),
+        directional: Float32Array.from(directional),
+        gradients,
+      } as PointChunkResult);
     },
+  } as unknown as Evaluator;
+  const r = await integrateAdaptive(evaluator, g.x, new Float32Array(g.size), g.expected, {}, 'grid');
+  const map = Float64Array.from(r.weightedGradSum, (v, i) => v * g.x[i]!);
+  const t = truth(map);
+  return {
+    stopEvaluations: r.alpha.length,
+    stopTruth: t,
+    stopRatio: r.mapError / t,
+    worstRatio: Math.min(...r.history.map((h) => h.mapError)) / t,
+    oracleEvaluations: NaN,
+    rounds: r.rounds,
   };
 }
 
@@ -221,71 +222,100 @@ function trapezoidJumps(initialIntervals: number, rounds: 'share' | 'predict', f
   };
 }
 
+interface SimpsonOptions {
+  initialPanels: number;
+  /** Which panels carry the error: L1 of S − T_f recomputed here, or the score PanelSums.apply returns. */
+  score: 'difference' | 'own';
+  /** Panels split per round at least (when the share rule picks fewer). */
+  minPanels: number;
+  /** While |δ| > tolerance, also split the panels carrying half of Σ_P |δ_P| (exact per-panel gaps). */
+  deltaPanels?: boolean;
+  /** Only once the map estimate is within tolerance (else map panels take the whole round). */
+  deltaLast?: boolean;
+}
+
+/** Per panel: Simpson of the directional integrand minus its exact integral F(γ(b)) − F(γ(a)). */
+function panelGaps(g: Grid, panels: readonly Panel[], directional: (alpha: number) => number): number[] {
+  const value = (alpha: number) => g.values[Math.round(alpha * g.N)]!;
+  return panels.map((p) =>
+    Math.abs(((p.b - p.a) / 6) * (directional(p.a) + 4 * directional(p.m) + directional(p.b)) - (value(p.b) - value(p.a))),
+  );
+}
+
+/** ‖(x − x') ⊙ (S − T_f)_P‖₁ of one panel: the previous rule's split score. */
+function differenceScore(g: Grid, p: Panel): number {
+  const [ga, gm, gb] = [p.a, p.m, p.b].map((t) => at(g, Math.round(t * g.N))) as [Float32Array, Float32Array, Float32Array];
+  let s = 0;
+  for (let i = 0; i < g.size; i++) s += Math.abs(g.x[i]! * ((p.b - p.a) / 12) * (2 * gm[i]! - ga[i]! - gb[i]!));
+  return s;
+}
+
 /**
- * Simpson panels with the jump model: S − T_f per panel is the known part of Simpson's error and the
- * sub-intervals' jump variance the unknown part, so per pixel E|μ + σZ| ≈ √(μ² + (2/π)σ²). With
- * `deltaSplit`, a round whose |δ| is over the tolerance also splits the panels where the directional
- * integrand bends most (the completeness gap is a scalar, systematic error).
+ * Simpson panels (the product's PanelSums) run past any stop, to 1 % true error or the cap, recording
+ * the jump estimate without its factor and the previous estimate 2.5 × ‖Σ_P (S − T_f)_P‖₁ / ‖A‖₁.
  */
-function simpsonJumps(factor: number, deltaSplit: boolean, estimator: 'panel' | 'jump'): Candidate {
+function simpsonTrajectory(o: SimpsonOptions): Candidate {
   return {
-    label: `simpson ${estimator}${estimator === 'jump' ? ` ×${factor}` : ''}${deltaSplit ? ' +δ split' : ''}`,
-    stopBy: 'est',
+    label: `simpson ${o.initialPanels} score ${o.score} min ${o.minPanels}${o.deltaPanels ? ' δ panels' : ''}${o.deltaLast ? ' last' : ''}`,
+    stopBy: 'jump',
     run(g, truth, chunk, maxEvaluations) {
-      let panels = uniformPanels(4);
-      const evaluated = new Set<number>();
-      const gradient = (alpha: number) => {
-        evaluated.add(alpha);
-        return at(g, Math.round(alpha * g.N));
+      let panels = uniformPanels(o.initialPanels);
+      const sums = new PanelSums(g.x, (alpha) => at(g, Math.round(alpha * g.N)));
+      const score = (p: Panel) => {
+        const own = sums.apply(p, 1);
+        return o.score === 'own' ? own : differenceScore(g, p);
       };
+      const scores = new Map(panels.map((p) => [p, score(p)]));
+      const directionalCache = new Map<number, number>();
       const directional = (alpha: number) => {
-        const gr = gradient(alpha);
-        let s = 0;
-        for (let i = 0; i < g.size; i++) s += g.x[i]! * gr[i]!;
-        return s;
+        let v = directionalCache.get(alpha);
+        if (v === undefined) {
+          const gr = at(g, Math.round(alpha * g.N));
+          v = 0;
+          for (let i = 0; i < g.size; i++) v += g.x[i]! * gr[i]!;
+          directionalCache.set(alpha, v);
+        }
+        return v;
       };
       const stages: Stage[] = [];
       for (;;) {
-        const { map, difference, scores } = panelMaps(panels, gradient, g.x);
-        const est = estimator === 'panel' ? panelEstimate(map, difference) : factor * jumpEstimate(g, panels, map, difference);
-        const delta = relativeDelta(g, map);
-        stages.push({ evaluations: evaluated.size, truth: truth(map), delta, estimates: { est } });
-        const remaining = maxEvaluations - evaluated.size;
-        if (remaining < 2 || (est <= 0.02 && delta <= 0.01)) break;
+        const evaluations = new Set(panels.flatMap((p) => [p.a, p.m, p.b])).size;
+        const map = sums.map;
+        const jump = jumpEstimate(map, sums.difference, sums.variance) / JUMP_FACTOR;
+        const panel = (2.5 * l1(sums.difference)) / l1(map);
+        const st = { evaluations, truth: truth(map), delta: relativeDelta(g, map) };
+        // A hard lower bound of the truth: the map's own completeness gap over its L1 norm.
+        const floor = (st.delta * Math.abs(g.expected)) / l1(map);
+        stages.push({ ...st, estimates: { jump, panel, floor } });
+        const remaining = maxEvaluations - evaluations;
+        if (remaining < 2 || st.truth < 0.01) break;
         const most = Math.floor(Math.min(remaining, Math.max(2, chunk)) / 2);
-        const split = new Set(est > 0.02 ? panelsCarryingError(panels, scores, most) : []);
-        if (deltaSplit && delta > 0.01) {
-          const d = new Map(panels.flatMap((p) => [p.a, p.m, p.b]).map((a) => [a, directional(a)]));
-          for (const p of panelsToSplit(panels, d, most)) split.add(p);
-        }
-        if (split.size === 0 || [...split].some((p) => (p.b - p.a) * g.N < 4)) break;
-        panels = panels.flatMap((p) =>
-          split.has(p)
-            ? [
-                { a: p.a, m: (p.a + p.m) / 2, b: p.m },
-                { a: p.m, m: (p.m + p.b) / 2, b: p.b },
-              ]
-            : [p],
-        );
+        const list = panels.map((p) => scores.get(p)!);
+        const mapDone = o.deltaPanels && Math.max(jump * JUMP_FACTOR, floor) <= 0.02;
+        const split = new Set(mapDone ? [] : panelsCarryingError(panels, list, most));
+        if (o.deltaPanels && st.delta > 0.01 && (mapDone || !o.deltaLast))
+          for (const p of panelsCarryingError(panels, panelGaps(g, panels, directional), mapDone ? most : Math.ceil(most / 2)))
+            split.add(p);
+        if (split.size < o.minPanels)
+          for (const k of list.map((_, k) => k).sort((x, y) => list[y]! - list[x]!)) {
+            if (split.size >= Math.min(o.minPanels, most)) break;
+            split.add(panels[k]!);
+          }
+        if ([...split].some((p) => (p.b - p.a) * g.N < 4)) break;
+        panels = panels.flatMap((p) => {
+          if (!split.has(p)) return [p];
+          sums.apply(p, -1);
+          const children = [
+            { a: p.a, m: (p.a + p.m) / 2, b: p.m },
+            { a: p.m, m: (p.m + p.b) / 2, b: p.b },
+          ];
+          for (const c of children) scores.set(c, score(c));
+          return children;
+        });
       }
       return stages;
     },
   };
-}
-
-function jumpEstimate(g: Grid, panels: readonly Panel[], map: Float64Array, difference: Float64Array): number {
-  const variance = new Float64Array(g.size);
-  for (const { a, m, b } of panels) {
-    const [ga, gm, gb] = [a, m, b].map((t) => at(g, Math.round(t * g.N)));
-    const q = ((b - a) / 2) ** 2 / 12;
-    for (let i = 0; i < g.size; i++) {
-      const x2 = g.x[i]! * g.x[i]!;
-      variance[i]! += x2 * q * ((gm![i]! - ga![i]!) ** 2 + (gb![i]! - gm![i]!) ** 2);
-    }
-  }
-  let s = 0;
-  for (let i = 0; i < g.size; i++) s += Math.sqrt(difference[i]! ** 2 + (2 / Math.PI) * variance[i]!);
-  return s / l1(map);
 }
 
 function reference(g: Grid): Float64Array {
@@ -295,19 +325,17 @@ function reference(g: Grid): Float64Array {
   );
 }
 
+const FACTORS = [1, 1.1, 1.15, 1.2];
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
-function main(): void {
+async function main(): Promise<void> {
   const dir = process.argv[2] ?? '/tmp/tm-grids';
   const filter = process.argv[3] ?? '';
   const chunk = Number(process.argv[4] ?? 4);
   const all = [
-    shippedSimpson(4),
+    simpsonTrajectory({ initialPanels: 4, score: 'difference', minPanels: 1 }),
+    simpsonTrajectory({ initialPanels: 4, score: 'own', minPanels: 1, deltaPanels: true, deltaLast: true }),
     trapezoidJumps(8, 'share', 1.25),
-    trapezoidJumps(8, 'predict', 1.25),
-    simpsonJumps(1, true, 'panel'),
-    simpsonJumps(1, false, 'jump'),
-    simpsonJumps(1, true, 'jump'),
   ];
   const candidates = all.filter((c) => !process.env.ONLY || c.label.includes(process.env.ONLY));
   const files = fs
@@ -323,6 +351,13 @@ function main(): void {
       for (let i = 0; i < g.size; i++) d += Math.abs(map[i]! - ref[i]!);
       return d / refNorm;
     };
+    if (!process.env.ONLY || process.env.ONLY === 'product') {
+      const p = await productRule(g, truth, chunk);
+      console.log(
+        `${g.name.padEnd(34)} ${'product (integrateAdaptive)'.padEnd(40)} stop ${String(p.stopEvaluations).padStart(4)} true ${pct(p.stopTruth)} ` +
+          `est/true ${p.stopRatio.toFixed(2)} rounds ${p.rounds}`,
+      );
+    }
     for (const c of candidates) {
       const stages = c.run(g, truth, chunk, 512);
       if (process.env.STAGES)
@@ -330,6 +365,21 @@ function main(): void {
           console.log(
             `  ${st.evaluations} true ${pct(st.truth)} δ ${pct(st.delta)} est ${pct(st.estimates[c.stopBy]!)} ratio ${(st.estimates[c.stopBy]! / st.truth).toFixed(2)}`,
           );
+      if (c.label.startsWith('simpson ')) {
+        const previous = summarise(stages, 'panel');
+        console.log(
+          `${g.name.padEnd(34)} ${`${c.label} previous estimator`.padEnd(40)} stop ${previous.stopEvaluations} true ${pct(previous.stopTruth)}`,
+        );
+        for (const f of FACTORS) {
+          const scaled = stages.map((st) => ({ ...st, estimates: { jump: Math.max(f * st.estimates.jump!, st.estimates.floor!) } }));
+          const s = summarise(scaled, 'jump');
+          console.log(
+            `${g.name.padEnd(34)} ${`${c.label} ×${f}`.padEnd(40)} stop ${String(s.stopEvaluations).padStart(4)} true ${pct(s.stopTruth)} ` +
+              `est/true ${s.stopRatio.toFixed(2)} worst ${s.worstRatio.toFixed(2)} oracle ${s.oracleEvaluations}`,
+          );
+        }
+        continue;
+      }
       const s = summarise(stages, c.stopBy);
       console.log(
         `${g.name.padEnd(34)} ${c.label.padEnd(30)} stop ${String(s.stopEvaluations).padStart(4)} true ${pct(s.stopTruth)} ` +
@@ -339,4 +389,4 @@ function main(): void {
   }
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

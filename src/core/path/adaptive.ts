@@ -1,5 +1,5 @@
 import type { Evaluator } from '../engine/evaluator';
-import { panelEstimate } from './mapError';
+import { jumpEstimate } from './mapError';
 import { pathDirection, straightPathPoints, type StraightPathIntegral } from './straightPath';
 
 export const ADAPTIVE_DEFAULTS = { tolerance: 0.01, mapTolerance: 0.02, maxEvaluations: 512, initialPanels: 4 };
@@ -69,35 +69,56 @@ export function panelsToSplit(panels: readonly Panel[], directional: ReadonlyMap
   return panelsCarryingError(panels, scores, maxPanels);
 }
 
-/** Composite Simpson map d ⊙ Σ_P S_P, the panels' Simpson − trapezoid vectors summed, and each panel's L1 share. */
-export function panelMaps(
-  panels: readonly Panel[],
-  gradient: (alpha: number) => Float32Array,
-  direction: Float32Array,
-): { map: Float64Array; difference: Float64Array; scores: number[] } {
-  const size = direction.length;
-  const map = new Float64Array(size);
-  const difference = new Float64Array(size);
-  const scores = panels.map(({ a, m, b }) => {
-    const [ga, gm, gb] = [gradient(a), gradient(m), gradient(b)];
+/**
+ * Running per-pixel sums over the current panels: the composite Simpson map (x − x') ⊙ Σ_P S_P, the
+ * panels' S − T_f vectors and T_f's jump variance (mapError.ts). A panel's contributions are added when
+ * it is created and subtracted when it is split, so a round costs its new panels, not all of them.
+ */
+export class PanelSums {
+  readonly map: Float64Array;
+  readonly difference: Float64Array;
+  readonly variance: Float64Array;
+
+  constructor(
+    private readonly direction: Float32Array,
+    private readonly gradient: (alpha: number) => Float32Array,
+  ) {
+    const size = direction.length;
+    this.map = new Float64Array(size);
+    this.difference = new Float64Array(size);
+    this.variance = new Float64Array(size);
+  }
+
+  /**
+   * Adds (sign 1) or removes (sign −1) one panel; returns its split score ‖(x − x') ⊙ (S − T_f)‖₁ (on
+   * the grids it chose as well as the panel's own jump estimate and marginally better on tm-objects).
+   */
+  apply(panel: Panel, sign: 1 | -1): number {
+    const { a, m, b } = panel;
+    const [ga, gm, gb] = [this.gradient(a), this.gradient(m), this.gradient(b)];
     const h = b - a;
+    const q = (h * h) / 48; // (h/2)²/12: one sub-interval's jump variance per unit jump²
     let score = 0;
-    for (let i = 0; i < size; i++) {
-      map[i]! += direction[i]! * (h / 6) * (ga[i]! + 4 * gm[i]! + gb[i]!);
-      const v = direction[i]! * (h / 12) * (2 * gm[i]! - ga[i]! - gb[i]!);
-      difference[i]! += v;
-      score += Math.abs(v);
+    for (let i = 0; i < this.direction.length; i++) {
+      const x = this.direction[i]!;
+      const [left, right] = [gm[i]! - ga[i]!, gb[i]! - gm[i]!];
+      const d = x * (h / 12) * (right - left);
+      const v = x * x * q * (left * left + right * right);
+      this.map[i]! += sign * x * (h / 6) * (ga[i]! + 4 * gm[i]! + gb[i]!);
+      this.difference[i]! += sign * d;
+      this.variance[i]! += sign * v;
+      score += Math.abs(d);
     }
     return score;
-  });
-  return { map, difference, scores };
+  }
 }
 
 /**
  * The fewest panels that carry half of the estimated error (largest first, at most `maxPanels`), so a
- * batch spends no evaluations on panels that are already accurate; the widest when all are flat.
+ * batch spends no evaluations on panels that are already accurate; topped up with the next largest to
+ * `minPanels` so a round fills the evaluator's chunk; the widest when all are flat.
  */
-export function panelsCarryingError(panels: readonly Panel[], scores: readonly number[], maxPanels: number): Panel[] {
+export function panelsCarryingError(panels: readonly Panel[], scores: readonly number[], maxPanels: number, minPanels = 1): Panel[] {
   const scored = panels.map((panel, k) => ({ panel, score: scores[k]!, h: panel.b - panel.a })).filter((s) => s.h > 1e-6);
   const total = scored.reduce((sum, s) => sum + s.score, 0);
   if (total === 0)
@@ -109,7 +130,7 @@ export function panelsCarryingError(panels: readonly Panel[], scores: readonly n
   const chosen: Panel[] = [];
   let covered = 0;
   for (const s of scored) {
-    if (chosen.length >= Math.max(1, maxPanels) || covered >= total / 2) break;
+    if (chosen.length >= Math.max(1, maxPanels) || (covered >= total / 2 && chosen.length >= minPanels)) break;
     chosen.push(s.panel);
     covered += s.score;
   }
@@ -119,8 +140,8 @@ export function panelsCarryingError(panels: readonly Panel[], scores: readonly n
 /**
  * Integrated-gradients path integral by adaptive Simpson refinement on the MAP: every evaluation is
  * kept and reused (splitting a panel adds its two quarter points); the panels carrying most of the
- * estimated map error are split in batches until the estimated map error is within `mapTolerance`
- * and the completeness gap within `tolerance`, or the evaluation cap is reached.
+ * estimated map error (jump model, mapError.ts) are split, a round filling the evaluator's chunk, until the estimate is within `mapTolerance`, then those with the largest exact completeness
+ * gaps until |δ| is within `tolerance`, or the evaluation cap is reached.
  */
 export async function integrateAdaptive(
   evaluator: Evaluator,
@@ -147,28 +168,34 @@ export async function integrateAdaptive(
   let relativeDelta: number;
   let mapError: number;
   await evaluate(Array.from({ length: firstPass }, (_, k) => k / (firstPass - 1)));
+  const sums = new PanelSums(direction, (alpha) => points.get(alpha)!.gradient);
+  const scores = new Map(panels.map((p) => [p, sums.apply(p, 1)]));
   for (;;) {
-    const { map, difference, scores } = panelMaps(panels, (alpha) => points.get(alpha)!.gradient, direction);
-    mapError = panelEstimate(map, difference);
+    relativeDelta = completenessGap(sums.map, expected);
+    // Never below the map's own completeness gap: Σ|A − A*| ≥ |Σ(A − A*)| = |ΣA − (F(x) − F(x'))|.
+    mapError = Math.max(jumpEstimate(sums.map, sums.difference, sums.variance), gapShare(sums.map, expected));
     history.push({ evaluations: points.size, mapError });
-    let sum = 0;
-    for (const value of map) sum += value;
-    const delta = sum - expected;
-    relativeDelta = expected === 0 ? (delta === 0 ? 0 : Infinity) : Math.abs(delta) / Math.abs(expected);
     const remaining = maxEvaluations - points.size;
     if ((relativeDelta <= tolerance && mapError <= mapTolerance) || remaining < 2) break;
-    const budget = Math.min(remaining, Math.max(2, await evaluator.chunkSize()));
-    const split = new Set(panelsCarryingError(panels, scores, Math.floor(budget / 2)));
+    const most = Math.floor(Math.min(remaining, Math.max(2, await evaluator.chunkSize())) / 2);
+    // The map first; once it is within tolerance, the panels whose Simpson misses their exact share
+    // F(γ(b)) − F(γ(a)) of the completeness sum (a kink or bend the map estimate does not weigh).
+    const weights = mapError > mapTolerance ? panels.map((p) => scores.get(p)!) : panels.map((p) => panelGap(p, points));
+    // Fill the chunk while the error ∝ 1/n law says that many points are still missing.
+    const ratio = Math.max(mapError / mapTolerance, relativeDelta / tolerance);
+    const least = Math.min(most, Math.ceil((points.size * (ratio - 1)) / 2));
+    const split = new Set(panelsCarryingError(panels, weights, most, least));
     if (split.size === 0) break;
-    const added: number[] = [];
+    const children = new Map([...split].map((p) => [p, halves(p)] as const));
+    await evaluate([...children.values()].flatMap(([left, right]) => [left.m, right.m]));
     panels = panels.flatMap((p) => {
-      if (!split.has(p)) return [p];
-      const left = { a: p.a, m: (p.a + p.m) / 2, b: p.m };
-      const right = { a: p.m, m: (p.m + p.b) / 2, b: p.b };
-      added.push(left.m, right.m);
-      return [left, right];
+      const pair = children.get(p);
+      if (!pair) return [p];
+      sums.apply(p, -1);
+      scores.delete(p);
+      for (const child of pair) scores.set(child, sums.apply(child, 1));
+      return [...pair];
     });
-    await evaluate(added);
     rounds++;
   }
   const converged = relativeDelta <= tolerance && mapError <= mapTolerance;
@@ -201,6 +228,38 @@ function pointEvaluator(
       },
       stage,
     );
+}
+
+function halves(p: Panel): [Panel, Panel] {
+  return [
+    { a: p.a, m: (p.a + p.m) / 2, b: p.m },
+    { a: p.m, m: (p.m + p.b) / 2, b: p.b },
+  ];
+}
+
+/** |Simpson of ∇F·(x − x') on the panel − (F(γ(b)) − F(γ(a)))|: the panel's exact completeness gap. */
+function panelGap(p: Panel, points: ReadonlyMap<number, PathPoint>): number {
+  const [a, m, b] = [points.get(p.a)!, points.get(p.m)!, points.get(p.b)!];
+  return Math.abs(((p.b - p.a) / 6) * (a.directional + 4 * m.directional + b.directional) - (b.value - a.value));
+}
+
+/** |Σ map − expected| / ‖map‖₁: a lower bound of the relative map error (up to ‖A‖ for ‖A*‖). */
+function gapShare(map: Float64Array, expected: number): number {
+  let sum = 0;
+  let norm = 0;
+  for (const value of map) {
+    sum += value;
+    norm += Math.abs(value);
+  }
+  return norm === 0 ? 0 : Math.abs(sum - expected) / norm;
+}
+
+/** |Σ map − expected| / |expected| (Infinity when expected = 0 and the sum is not). */
+function completenessGap(map: Float64Array, expected: number): number {
+  let sum = 0;
+  for (const value of map) sum += value;
+  const delta = sum - expected;
+  return expected === 0 ? (delta === 0 ? 0 : Infinity) : Math.abs(delta) / Math.abs(expected);
 }
 
 /** The path integral's reductions from the kept points and the final panels' Simpson weights. */
