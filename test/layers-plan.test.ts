@@ -14,6 +14,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initBackend } from '../src/core/engine/backend';
 import { valueAndGradient } from '../src/core/engine/scalar';
+import { peakBufferBytes } from '../src/core/engine/batchProbe';
 import { netStats, setLayersPlanEnabled } from '../src/core/engine/wasm/net';
 import { loadModel, type LoadedModel } from '../src/core/model/load';
 import { compileLayersPlan } from '../src/core/model/layersPlan';
@@ -274,7 +275,7 @@ describe('layers plan: structure, fallbacks and lifetimes', () => {
     model.dispose();
   });
 
-  test('under tf.profile (batch memory measurement) the layers model runs: its peak counts every tensor', async () => {
+  test("under tf.profile and the batch probe's buffer count (memory measurements) the layers model runs: its peak counts every tensor", async () => {
     const net = mobileNetLike(true);
     seedWeights(net, 5);
     const file = await saved(net, 'plan-profile');
@@ -286,7 +287,12 @@ describe('layers plan: structure, fallbacks and lifetimes', () => {
     expect(netStats.forward).toBe(before);
     // the layers pass keeps activations: far more than input + gradient
     expect(info.peakBytes).toBeGreaterThan(4 * x.size * 8);
-    tf.dispose([...(info.result as tf.Tensor[]), x]);
+    tf.dispose(info.result as tf.Tensor[]);
+    // the batch probe's own buffer count (it wraps the engine's trackTensor) likewise
+    const measured = await peakBufferBytes(async () => Object.values(valueAndGradient({ model, target: 0, output: 'logit' }, x)));
+    expect(netStats.forward).toBe(before);
+    expect(measured.peakBytes).toBeGreaterThan(4 * x.size * 8);
+    tf.dispose([...measured.result, x]);
     model.dispose();
   });
 

@@ -9,8 +9,8 @@
  * The forward of a recorded pass is kept under a run id (in the kernel's attrs) until its gradient
  * runs, or until the outermost gradient computation ends (tape reset), whichever comes first. Only
  * first-order gradients with respect to the input: inside a nested gradient (double backward), when
- * the model's layers are hooked (neuron attributions) or under tf.profile (memory measurement), `run`
- * returns null and the caller runs TF.js layers as before.
+ * the model's layers are hooked (neuron attributions), during a memory measurement (`memoryMeasured`)
+ * or for a non-finite input, `run` returns null and the caller runs TF.js layers as before.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerGradient, registerKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -144,12 +144,21 @@ export function prepareWasmNet(plan: LayersPlan): WasmNet | null {
   };
 }
 
+/**
+ * Is a memory measurement running? tf.profile (engine.state.profiling) and the batch probe's buffer
+ * count (batchProbe.ts `peakBufferBytes`, which wraps the engine's trackTensor on the instance) see
+ * engine tensors only, not the plan's heap buffers: while they run, the layers model runs, whose
+ * peak bounds the plan's (it keeps more tensors alive), so memory budgets stay conservative.
+ */
+function memoryMeasured(engine: { state: { profiling: boolean } }): boolean {
+  const own = Object.getPrototypeOf(engine) as { trackTensor?: unknown };
+  return engine.state.profiling || (engine as unknown as { trackTensor?: unknown }).trackTensor !== own.trackTensor;
+}
+
 function runNet(id: number, plan: LayersPlan, x: tf.Tensor): tf.Tensor | null {
   const engine = tf.engine() as unknown as { backendName: string; backend: unknown; state: { gradientDepth: number; profiling: boolean } };
   if (engine.backendName !== 'wasm' || nativeKernels(engine.backend) == null) return null;
-  // tf.profile counts engine tensors only, not the plan's heap buffers: under it the layers model runs,
-  // whose peak bounds the plan's (it keeps more tensors), so memory budgets stay conservative.
-  if (engine.state.profiling) return null;
+  if (memoryMeasured(engine)) return null;
   // XNNPACK's fused ReLU clamps turn NaN into 0: a non-finite input runs the layers model, whose
   // NaN outputs the evaluator reports (weights were checked finite when the plan was made).
   const native = nativeKernels(engine.backend)!;
