@@ -17,6 +17,9 @@ import {
 import { modelFileHash, probeEnvironmentKey, readCachedProbe, writeCachedProbe } from '../core/engine/profileCache';
 import type { LoadedModel } from '../core/model/load';
 
+/** Points per chunk of one input with pool threads (its rounds: this × threads points). */
+export const POOL_ROUND_BATCH = 2;
+
 export interface PlanRequest {
   model: LoadedModel;
   modelPath: string;
@@ -67,8 +70,10 @@ export class BatchPlanner {
       source = file ? `probe (saved to ${file})` : 'probe (not saved: no writable cache folder)';
     }
     this.known.set(key, probe);
-    const batch = chooseBatch(probe, budgetPerThread);
-    const mergeBatch = Math.max(batch, chooseMergeBatch(probe, budgetPerThread));
+    const mergeBatch = chooseMergeBatch(probe, budgetPerThread);
+    // With pool threads an input's rounds stay small and the same on every machine and run (they
+    // decide its evaluations); pool requests merge the rounds of several inputs up to the fastest batch.
+    const batch = request.threads > 1 ? Math.min(POOL_ROUND_BATCH, mergeBatch) : chooseBatch(probe, budgetPerThread);
     return { plan: { batch, bytesPerPoint: probe.bytesPerPoint, mergeBatch }, source };
   }
 

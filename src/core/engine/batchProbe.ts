@@ -15,10 +15,14 @@ export const PROBE_BATCH_SIZES = [1, 2, 4, 8, 16];
 export const MEMORY_SAFETY_FACTOR = 1.5;
 /** A size is "as fast" as the best when within this fraction; the smaller one is kept (less memory, finer rounds). */
 const SAME_SPEED = 0.05;
-/** The probe stops once a size is this much slower per point than the best so far. */
-const SLOWER_STOP = 0.15;
-/** Timed passes per size after one untimed pass (which pays the first touch of its memory). */
-const TIMED_PASSES = 2;
+/** Timed sweeps over the sizes after one untimed sweep (which pays the first touch of their memory). */
+const TIMED_SWEEPS = 2;
+/**
+ * Pool requests merge up to the largest size within this fraction of the fastest: per call TF.js pays
+ * for hundreds of kernel launches, so larger batches are rarely slower and a probe on a shared CPU
+ * is noisy; only a clearly slower large batch is passed over.
+ */
+const MERGE_SAME_SPEED = 0.1;
 
 /** The floor of a point's bytes: its input, gradient and a few copies of each (what a backend reporting none gets). */
 export function minBytesPerPoint(inputSize: number): number {
@@ -89,50 +93,42 @@ export function pointsThatFit(budgetBytes: number, bytesPerPoint: number): numbe
   return Math.floor(budgetBytes / (bytesPerPoint * MEMORY_SAFETY_FACTOR));
 }
 
-async function msPerPoint(fn: ExplainedScalar, batch: number): Promise<number> {
-  const points = tf.fill([batch, ...fn.model.inputShape], 0.5);
-  const pass = async () => {
-    const started = performance.now();
-    const outputs = tf.tidy(() => {
-      const { value, grad } = valueAndGradient(fn, points);
-      return [value, grad];
-    });
-    await Promise.all(outputs.map((t) => t.data()));
-    tf.dispose(outputs);
-    return performance.now() - started;
-  };
-  try {
-    await pass();
-    let best = Infinity;
-    for (let k = 0; k < TIMED_PASSES; k++) best = Math.min(best, await pass());
-    return best / batch;
-  } finally {
-    points.dispose();
-  }
+/** One timed forward + input-gradient pass over `points`, in ms. */
+async function timedPass(fn: ExplainedScalar, points: tf.Tensor): Promise<number> {
+  const started = performance.now();
+  const outputs = tf.tidy(() => {
+    const { value, grad } = valueAndGradient(fn, points);
+    return [value, grad];
+  });
+  await Promise.all(outputs.map((t) => t.data()));
+  tf.dispose(outputs);
+  return performance.now() - started;
 }
 
 /**
- * Times the batch sizes that fit `budgetBytes` (one thread's share of the budget), stopping once a
- * size is clearly slower than the best so far; none when not even one point fits. `bytesPerPoint`
- * skips the memory measurement.
+ * Times every batch size that fits `budgetBytes` (one thread's share of the budget); none when not
+ * even one point fits. One untimed sweep over the sizes pays their first touch of memory, then the
+ * sizes are timed in interleaved sweeps, each keeping its best: a burst of load from elsewhere slows
+ * one pass of every size rather than all passes of one. `bytesPerPoint` skips the memory measurement.
  */
 export async function probeBatchSizes(fn: ExplainedScalar, budgetBytes: number, bytesPerPoint?: number): Promise<BatchProbe> {
   const bytes = bytesPerPoint ?? (await measureBytesPerPoint(fn));
-  // Not even one point fits: nothing to time (the evaluator reports the budget per input).
   const fits = pointsThatFit(budgetBytes, bytes);
-  const sizes: BatchProbe['sizes'] = [];
-  let best = Infinity;
-  let stoppedEarly = false;
-  for (const batch of PROBE_BATCH_SIZES.filter((b) => b <= fits)) {
-    const ms = await msPerPoint(fn, batch);
-    sizes.push({ batch, msPerPoint: ms });
-    if (ms > best * (1 + SLOWER_STOP)) {
-      stoppedEarly = true;
-      break;
+  const batches = PROBE_BATCH_SIZES.filter((b) => b <= fits);
+  const best = batches.map(() => Infinity);
+  for (let sweep = 0; sweep <= TIMED_SWEEPS; sweep++) {
+    for (const [k, batch] of batches.entries()) {
+      const points = tf.fill([batch, ...fn.model.inputShape], 0.5);
+      try {
+        const ms = await timedPass(fn, points);
+        if (sweep > 0) best[k] = Math.min(best[k]!, ms / batch);
+      } finally {
+        points.dispose();
+      }
     }
-    best = Math.min(best, ms);
   }
-  return { bytesPerPoint: bytes, sizes, budgetBytes, stoppedEarly };
+  const sizes = batches.map((batch, k) => ({ batch, msPerPoint: best[k]! }));
+  return { bytesPerPoint: bytes, sizes, budgetBytes, stoppedEarly: false };
 }
 
 /**
@@ -148,7 +144,7 @@ export function chooseBatch(probe: BatchProbe, budgetBytes: number): number {
 }
 
 /**
- * The largest probed size within 5 % of the fastest per point among those that fit `budgetBytes`:
+ * The largest probed size within 10 % of the fastest per point among those that fit `budgetBytes`:
  * how many points of several inputs one pool request may carry (bigger batches share the per-call
  * cost; at equal speed the larger one leaves more slack for noise in the probe).
  */
@@ -157,7 +153,7 @@ export function chooseMergeBatch(probe: BatchProbe, budgetBytes: number): number
   const usable = probe.sizes.filter((s) => s.batch <= Math.max(1, fits));
   if (usable.length === 0) return 1;
   const fastest = Math.min(...usable.map((s) => s.msPerPoint));
-  return usable.filter((s) => s.msPerPoint <= fastest * (1 + SAME_SPEED)).pop()!.batch;
+  return usable.filter((s) => s.msPerPoint <= fastest * (1 + MERGE_SAME_SPEED)).pop()!.batch;
 }
 
 /** Combines the probes of several threads run at once: per size the median time, the largest memory. */
