@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
 import { describeError, PathLensError } from '../shared/errors';
-import { explainInputs, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
+import { explainInputs, predictionOf, validateRequest, type ExplainHooks, type ExplainRequest } from '../core/explain';
 import { ADAPTIVE_DEFAULTS } from '../core/path/adaptive';
 import type { MethodResources } from '../core/attribution/context';
 import { checkReferenceSet } from '../core/methods/expectedGradients';
@@ -277,6 +277,9 @@ export async function runExplainJob(
   emit({ kind: 'started', jobId, model: model.summary, backend, preprocessing, inputCount: inputs.length });
   try {
     if (poolReady) {
+      // While the pool threads load, this thread's first forward pass (cold kernels and memory) is
+      // paid here rather than on the first input's critical path; its result is discarded.
+      warmUp(model, inputs[0]!);
       await poolReady;
       onPhase('pool start', performance.now() - jobStart, `${threads!.count} thread(s), from the job's start`);
     }
@@ -313,6 +316,15 @@ export function concurrentInputs(threads: number, model: LoadedModel, memoryBudg
   if (threads < 1) return 1;
   const keptPerInput = ADAPTIVE_DEFAULTS.maxEvaluations * model.inputShape.reduce((a, b) => a * b, 1) * 4;
   return Math.max(1, Math.min(threads + 1, Math.floor((memoryBudgetMB * MB) / keptPerInput)));
+}
+
+/** One prediction of `input` (errors are the input's own to report later, when it is explained). */
+function warmUp(model: LoadedModel, input: PreparedInput): void {
+  try {
+    predictionOf(model, input);
+  } catch {
+    // reported with the input
+  }
 }
 
 /** The job's measured batch plan: known, cached on disk, or probed in the threads that will compute. */
