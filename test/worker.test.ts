@@ -69,7 +69,8 @@ describe('attribution worker', () => {
         methods: ['ig'],
         target: 'top' as const,
         output: 'logit' as const,
-        options: { steps: 24 },
+        // A fixed rule: adaptive rounds are sized per thread count, so its evaluations may differ.
+        options: { steps: 24, rule: 'gauss-legendre' },
         memoryBudgetMB: 16,
       };
       const a = (await one.explain(job).result).inputs[0]!.results[0]!;
