@@ -119,7 +119,8 @@ function serveChunks(): void {
           return;
         }
         const results = await reducePointChunks(model, request.output, model.inputShape, request.parts);
-        const buffers = results.flatMap((result) => Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer));
+        // Each buffer once: parts' arrays may view one buffer (the cpu backend's contiguous slices).
+        const buffers = [...new Set(results.flatMap((result) => Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer)))];
         send({ kind: 'chunk-result', id: request.id, results }, buffers);
       } catch (err) {
         send({ kind: 'failed', id: request.id, error: describeError(err) });

@@ -112,11 +112,9 @@ export class EvaluationPool {
           inputShape,
           parts: parts.map(({ target, chunk }) => ({ target, chunk })),
         };
-        const reply = this.post(
-          thread,
-          request,
-          parts.map((p) => p.chunk.points.buffer as ArrayBuffer),
-        ) as Promise<PointChunkResult[]>;
+        const reply = this.post(thread, request, [...new Set(parts.map((p) => p.chunk.points.buffer as ArrayBuffer))]) as Promise<
+          PointChunkResult[]
+        >;
         reply.then(
           (results) => parts.forEach((p, k) => p.resolve(results[k]!)),
           (err: Error) => parts.forEach((p) => p.reject(err)),
