@@ -19,6 +19,7 @@ import { runSanityJob } from './sanityJob';
 import { runNeuronsJob } from './neuronsJob';
 import { runEvaluateJob, runEvaluateStepJob } from './evaluateJob';
 import { runExportJob } from './exportJob';
+import { distinctBuffers } from './transfer';
 
 // Imports run first, so this is when the bundle finished loading (on the process's clock).
 const moduleLoadedAt = performance.now();
@@ -102,7 +103,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
 
 /** A pool thread: loads models, probes batch sizes and evaluates point chunks for its coordinator, one at a time. */
 function serveChunks(): void {
-  const send = (event: EvaluatorEvent, transfer: ArrayBuffer[] = []) => port!.postMessage(event, transfer);
+  const send = (event: EvaluatorEvent, transfer: ArrayBuffer[] = []) => port!.postMessage(event, distinctBuffers(transfer));
   let queue: Promise<void> = Promise.resolve();
   port!.on('message', (request: EvaluatorRequest) => {
     queue = queue.then(async () => {
@@ -119,8 +120,7 @@ function serveChunks(): void {
           return;
         }
         const results = await reducePointChunks(model, request.output, model.inputShape, request.parts);
-        // Each buffer once: parts' arrays may view one buffer (the cpu backend's contiguous slices).
-        const buffers = [...new Set(results.flatMap((result) => Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer)))];
+        const buffers = results.flatMap((result) => Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer));
         send({ kind: 'chunk-result', id: request.id, results }, buffers);
       } catch (err) {
         send({ kind: 'failed', id: request.id, error: describeError(err) });

@@ -13,6 +13,7 @@ import { ChunkQueue } from './chunkQueue';
 import { CancelledError, PathLensError } from '../shared/errors';
 import type { OutputKind } from '../shared/types';
 import type { BatchProbe, EvaluatorEvent, EvaluatorRequest, PointChunk, PointChunkResult, WorkerInit } from '../shared/protocol';
+import { distinctBuffers } from './transfer';
 
 export function defaultWorkerCount(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
@@ -112,9 +113,11 @@ export class EvaluationPool {
           inputShape,
           parts: parts.map(({ target, chunk }) => ({ target, chunk })),
         };
-        const reply = this.post(thread, request, [...new Set(parts.map((p) => p.chunk.points.buffer as ArrayBuffer))]) as Promise<
-          PointChunkResult[]
-        >;
+        const reply = this.post(
+          thread,
+          request,
+          parts.map((p) => p.chunk.points.buffer as ArrayBuffer),
+        ) as Promise<PointChunkResult[]>;
         reply.then(
           (results) => parts.forEach((p, k) => p.resolve(results[k]!)),
           (err: Error) => parts.forEach((p) => p.reject(err)),
@@ -187,7 +190,7 @@ export class EvaluationPool {
     const numbered = { ...request, id: this.nextId++ } as EvaluatorRequest;
     return new Promise<Reply>((resolve, reject) => {
       thread.pending.set(numbered.id, { resolve, reject });
-      thread.worker.postMessage(numbered, transfer);
+      thread.worker.postMessage(numbered, distinctBuffers(transfer));
     });
   }
 }
