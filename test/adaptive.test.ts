@@ -84,19 +84,30 @@ describe('panel sums and the jump-model map-error estimate', () => {
     const running = new PanelSums(direction, gradient);
     let panels = uniformPanels(4);
     panels.forEach((p) => running.apply(p, 1));
-    for (const target of [panels[1]!, panels[3]!]) {
+    const fused = new PanelSums(direction, gradient);
+    panels.forEach((p) => fused.apply(p, 1));
+    const fusedScores = new Map<Panel, number>();
+    for (const index of [1, 4, 4]) {
+      const target = panels[index]!;
       running.apply(target, -1);
       const children = split(target);
       children.forEach((c) => running.apply(c, 1));
+      fused.split(target, children[0]!, children[1]!).forEach((score, k) => fusedScores.set(children[k]!, score));
       panels = panels.flatMap((p) => (p === target ? children : [p]));
     }
     const fresh = new PanelSums(direction, gradient);
-    panels.forEach((p) => fresh.apply(p, 1));
+    const finalScores = panels.map((p) => fresh.apply(p, 1));
+    // The fused split returns each half's own score, as apply(half, 1) would.
+    const scored = panels.filter((p) => fusedScores.has(p));
+    expect(scored.length).toBe(5);
+    scored.forEach((p) => expect(fusedScores.get(p)).toBeCloseTo(finalScores[panels.indexOf(p)]!, 12));
     const weights = panelWeights(panels);
     direction.forEach((x, i) => {
-      expect(running.map[i]).toBeCloseTo(fresh.map[i]!, 12);
-      expect(running.difference[i]).toBeCloseTo(fresh.difference[i]!, 12);
-      expect(running.variance[i]).toBeCloseTo(fresh.variance[i]!, 12);
+      for (const sums of [running, fused]) {
+        expect(sums.map[i]).toBeCloseTo(fresh.map[i]!, 12);
+        expect(sums.difference[i]).toBeCloseTo(fresh.difference[i]!, 12);
+        expect(sums.variance[i]).toBeCloseTo(fresh.variance[i]!, 12);
+      }
       expect(running.map[i]).toBeCloseTo(x * [...weights].reduce((s, [alpha, w]) => s + w * gradient(alpha)[i]!, 0), 12);
     });
   });
