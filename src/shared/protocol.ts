@@ -256,8 +256,10 @@ export interface WorkerInit {
  * be shipped to a pool worker (closures cannot cross threads).
  */
 export interface PointChunk {
-  /** Row-major [count, ...inputShape] points. */
-  points: Float32Array;
+  /** Row-major [count, ...inputShape] points; absent when `path` describes them. */
+  points?: Float32Array;
+  /** The points described instead of shipped: the thread that evaluates them builds them. */
+  path?: PathPoints;
   count: number;
   /**
    * Per-point multipliers m_j (row-major, count × size): the reductions below then use
@@ -307,6 +309,29 @@ export interface TargetedChunk {
   chunk: PointChunk;
 }
 
+/**
+ * A straight path's fixed arrays: x′ and x − x′ (float32, as `pathDirection` rounds it). A pool
+ * thread receives them once (with the first chunk on the path it gets) and keeps them by `id`
+ * until its coordinator releases them (the job ended, or the thread's path cache is full).
+ */
+export interface PathArrays {
+  id: number;
+  baseline: Float32Array;
+  direction: Float32Array;
+}
+
+/** Points γ(α_j) = x′ + α_j·(x − x′) (each rounded once to float32), j < alphas.length. */
+export interface PathPoints extends PathArrays {
+  alphas: number[];
+}
+
+/** A chunk as posted to a pool thread: a path by its id (the thread holds its arrays). */
+export interface PoolChunk extends Omit<PointChunk, 'path'> {
+  path?: { id: number; alphas: number[] };
+  /** `direction` is the path's own x − x′ (not sent again). */
+  pathDirection?: boolean;
+}
+
 export type EvaluatorRequest =
   | {
       kind: 'chunk';
@@ -316,8 +341,15 @@ export type EvaluatorRequest =
       /** Per-example shape of the chunks' points (the model's symbolic dims bound to it). */
       inputShape: number[];
       /** Computed as one batch (examples are independent); each part gets its own reductions. */
-      parts: TargetedChunk[];
+      parts: { target: number; chunk: PoolChunk }[];
+      /** Paths to drop first (the coordinator's cache bound), then paths to keep from now on. */
+      release?: number[];
+      paths?: PathArrays[];
     }
+  /** Drop these paths (their job ended). */
+  | { kind: 'release'; id: number; paths: number[] }
+  /** What the thread holds: paths and TF.js tensors (tests: nothing leaks across jobs). */
+  | { kind: 'stats'; id: number }
   /** Load (or find cached) the model now, so the first chunk does not wait for it. */
   | { kind: 'load'; id: number; modelPath: string; memoryBudgetMB?: number }
   /** Measure throughput per batch size on this thread (see BatchProbe). */
@@ -332,7 +364,14 @@ export type EvaluatorEvent =
   /** The thread read a model from disk (a cache miss), whichever request caused it. */
   | { kind: 'model-read'; modelPath: string }
   | { kind: 'probed'; id: number; probe: BatchProbe }
+  | { kind: 'released'; id: number }
+  | { kind: 'stats'; id: number; stats: PoolThreadStats }
   | { kind: 'failed'; id: number; error: WireError };
+
+export interface PoolThreadStats {
+  paths: number;
+  numTensors: number;
+}
 
 /** Start-up cost of a worker thread, measured inside it. */
 export interface WorkerStartup {

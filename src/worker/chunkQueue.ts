@@ -15,6 +15,8 @@ export interface QueuedChunk {
   inputShape: number[];
   target: number;
   chunk: PointChunk;
+  /** The job it belongs to (its paths are released when that job ends). */
+  owner: number;
   /** Only the pool's first `limit` threads may run it (the job's worker count). */
   limit: number;
   order: ChunkOrder;
@@ -39,9 +41,18 @@ export class ChunkQueue {
 
   /** Rejects (CancelledError) and removes the chunks whose job was cancelled. */
   dropCancelled(): void {
+    this.drop((q) => q.order.signal?.cancelled === true);
+  }
+
+  /** Rejects (CancelledError) and removes the chunks of job `owner` (it ended: nobody awaits them). */
+  dropOwner(owner: number): void {
+    this.drop((q) => q.owner === owner);
+  }
+
+  private drop(when: (q: QueuedChunk) => boolean): void {
     for (let k = this.waiting.length - 1; k >= 0; k--) {
       const q = this.waiting[k]!;
-      if (!q.order.signal?.cancelled) continue;
+      if (!when(q)) continue;
       this.waiting.splice(k, 1);
       q.reject(new CancelledError());
     }

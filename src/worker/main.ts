@@ -20,6 +20,7 @@ import { runNeuronsJob } from './neuronsJob';
 import { runEvaluateJob, runEvaluateStepJob } from './evaluateJob';
 import { runExportJob } from './exportJob';
 import { distinctBuffers } from './transfer';
+import { PathStore } from './poolPaths';
 
 // Imports run first, so this is when the bundle finished loading (on the process's clock).
 const moduleLoadedAt = performance.now();
@@ -50,12 +51,12 @@ function signalFor(jobId: number, flag: SharedArrayBuffer | undefined): Cancella
 }
 
 /** The pool threads one job computes on (none when the job asks for one worker). */
-function threadsFor(job: ExplainJob): JobThreads {
+function threadsFor(jobId: number, job: ExplainJob): JobThreads {
   const jobWorkers = job.workers ?? pool.size;
   const limit = jobWorkers > 1 ? Math.min(jobWorkers, pool.size) : 0;
   return {
     count: limit,
-    remotesFor: (target, output, inputShape, order) => pool.remotesFor(job.modelPath, target, output, limit, inputShape, order),
+    remotesFor: (target, output, inputShape, order) => pool.remotesFor(jobId, job.modelPath, target, output, limit, inputShape, order),
     prepare: (modelPath, memoryBudgetMB) => pool.prepare(modelPath, memoryBudgetMB, limit),
     probe: (modelPath, output, inputShape, budgetPerThread) => pool.probe(modelPath, output, inputShape, budgetPerThread, limit),
   };
@@ -78,7 +79,14 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
       const result = await runNeuronsJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'neurons-done', jobId: request.jobId, result });
     } else if (request.kind === 'evaluate') {
-      const result = await runEvaluateJob(request.jobId, request.job, cache, signal, emit, threadsFor(request.job).remotesFor);
+      const result = await runEvaluateJob(
+        request.jobId,
+        request.job,
+        cache,
+        signal,
+        emit,
+        threadsFor(request.jobId, request.job).remotesFor,
+      );
       emit({ kind: 'evaluate-done', jobId: request.jobId, result });
     } else if (request.kind === 'evaluate-step') {
       const result = await runEvaluateStepJob(request.job, cache, signal);
@@ -90,7 +98,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
       const result = await runPatternsFitJob(request.jobId, request.job, cache, signal, emit);
       emit({ kind: 'patterns-fitted', jobId: request.jobId, result });
     } else {
-      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, threadsFor(request.job), planner);
+      const result = await runExplainJob(request.jobId, request.job, cache, signal, emit, threadsFor(request.jobId, request.job), planner);
       emit({ kind: 'explained', jobId: request.jobId, result });
     }
   } catch (err) {
@@ -98,6 +106,8 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     emit({ kind: 'error', jobId: request.jobId, error: { code, message, stack: err instanceof Error ? err.stack : undefined } });
   } finally {
     cancelled.delete(request.jobId);
+    // The pool threads drop the paths of this job's inputs (also after a cancellation or failure).
+    pool.release(request.jobId);
   }
 }
 
@@ -105,6 +115,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
 function serveChunks(): void {
   const send = (event: EvaluatorEvent, transfer: ArrayBuffer[] = []) => port!.postMessage(event, distinctBuffers(transfer));
   let queue: Promise<void> = Promise.resolve();
+  const paths = new PathStore();
   port!.on('message', (request: EvaluatorRequest) => {
     queue = queue.then(async () => {
       try {
@@ -113,13 +124,22 @@ function serveChunks(): void {
           send({ kind: 'loaded', id: request.id });
           return;
         }
+        if (request.kind === 'release') {
+          paths.release(request.paths);
+          send({ kind: 'released', id: request.id });
+          return;
+        }
+        if (request.kind === 'stats') {
+          send({ kind: 'stats', id: request.id, stats: { paths: paths.size, numTensors: tf.memory().numTensors } });
+          return;
+        }
         const model = bindInputShape(await cache.get(request.modelPath), [{ path: request.modelPath, shape: request.inputShape }]);
         if (request.kind === 'probe') {
           const probe = await probeBatchSizes({ model, target: 0, output: request.output }, request.budgetBytes);
           send({ kind: 'probed', id: request.id, probe });
           return;
         }
-        const results = await reducePointChunks(model, request.output, model.inputShape, request.parts);
+        const results = await reducePointChunks(model, request.output, model.inputShape, paths.admit(request));
         const buffers = results.flatMap((result) => Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer));
         send({ kind: 'chunk-result', id: request.id, results }, buffers);
       } catch (err) {

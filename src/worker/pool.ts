@@ -12,14 +12,25 @@ import type { ChunkOrder, RemoteEvaluator } from '../core/engine/pointBatch';
 import { ChunkQueue } from './chunkQueue';
 import { CancelledError, PathLensError } from '../shared/errors';
 import type { OutputKind } from '../shared/types';
-import type { BatchProbe, EvaluatorEvent, EvaluatorRequest, PointChunk, PointChunkResult, WorkerInit } from '../shared/protocol';
+import type {
+  BatchProbe,
+  EvaluatorEvent,
+  EvaluatorRequest,
+  PathArrays,
+  PointChunk,
+  PointChunkResult,
+  PoolChunk,
+  PoolThreadStats,
+  WorkerInit,
+} from '../shared/protocol';
+import type { QueuedChunk } from './chunkQueue';
 import { distinctBuffers } from './transfer';
 
 export function defaultWorkerCount(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
-type Reply = PointChunkResult[] | BatchProbe | undefined;
+type Reply = PointChunkResult[] | BatchProbe | PoolThreadStats | undefined;
 
 interface PoolThread {
   worker: Worker;
@@ -27,7 +38,14 @@ interface PoolThread {
   pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>;
   /** Set once 'ready' arrived, so requests are posted without waiting a microtask. */
   started: boolean;
+  /** The paths this thread holds (its PathStore mirrored), least recently used first. */
+  paths: Map<number, { owner: number; bytes: number }>;
 }
+
+type ChunkRequest = Unnumbered<Extract<EvaluatorRequest, { kind: 'chunk' }>>;
+
+/** Bytes of path arrays a pool thread keeps at most (a job of many inputs: the least recently used go). */
+export const PATH_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** A request without its id (the pool numbers them). */
 type Unnumbered<R> = R extends { id: number } ? Omit<R, 'id'> : never;
@@ -41,12 +59,17 @@ export class EvaluationPool {
   private nextId = 1;
   /** Models read from disk by the pool threads since the pool started (cache misses). */
   modelReads = 0;
+  /** Bytes of arrays posted in chunk requests (points, paths, reductions' inputs) since the pool started. */
+  postedBytes = 0;
+  /** Jobs that ended: their late chunks are dropped and their paths never sent again. */
+  private readonly ended = new Set<number>();
 
   /** `size`: pool threads (the coordinator dispatches to them and computes nothing itself). */
   constructor(
     private readonly script: string,
     private readonly init: WorkerInit,
     readonly size: number,
+    private readonly pathCacheBytes = PATH_CACHE_BYTES,
   ) {}
 
   /**
@@ -54,6 +77,7 @@ export class EvaluationPool {
    * queues its chunks for whichever of those threads is free first.
    */
   remotesFor(
+    owner: number,
     modelPath: string,
     target: number,
     output: OutputKind,
@@ -63,7 +87,11 @@ export class EvaluationPool {
   ): RemoteEvaluator[] {
     const evaluate = (chunk: PointChunk) =>
       new Promise<PointChunkResult>((resolve, reject) => {
-        this.queue.add({ modelPath, output, inputShape, target, chunk, limit, order, resolve, reject });
+        if (this.ended.has(owner)) {
+          reject(new CancelledError());
+          return;
+        }
+        this.queue.add({ owner, modelPath, output, inputShape, target, chunk, limit, order, resolve, reject });
         this.dispatch();
       });
     return this.use(limit).map(() => ({ evaluate }));
@@ -81,6 +109,26 @@ export class EvaluationPool {
         (thread) => this.send(thread, { kind: 'probe', modelPath, output, inputShape, budgetBytes }) as Promise<BatchProbe>,
       ),
     );
+  }
+
+  /**
+   * Job `owner` ended (done, failed or cancelled): its waiting chunks are dropped and every thread
+   * drops its paths (after the requests already in its inbox, which may still use them).
+   */
+  release(owner: number): void {
+    this.ended.add(owner);
+    this.queue.dropOwner(owner);
+    for (const thread of this.threads) {
+      const ids = [...thread.paths].filter(([, p]) => p.owner === owner).map(([id]) => id);
+      if (ids.length === 0) continue;
+      for (const id of ids) thread.paths.delete(id);
+      this.post(thread, { kind: 'release', paths: ids }).catch(() => {}); // a dead thread holds nothing
+    }
+  }
+
+  /** What each started thread holds now (paths, tensors). */
+  stats(): Promise<PoolThreadStats[]> {
+    return Promise.all(this.threads.map((thread) => this.send(thread, { kind: 'stats' }) as Promise<PoolThreadStats>));
   }
 
   /** Spawns every thread now (each starts its backend in parallel with whatever comes next). */
@@ -105,25 +153,61 @@ export class EvaluationPool {
         if (!thread.started || thread.pending.size >= depth) return;
         const parts = this.queue.take(index, depth > 1);
         if (parts.length === 0) return;
-        const { modelPath, output, inputShape } = parts[0]!;
-        const request = {
-          kind: 'chunk' as const,
-          modelPath,
-          output,
-          inputShape,
-          parts: parts.map(({ target, chunk }) => ({ target, chunk })),
-        };
-        const reply = this.post(
-          thread,
-          request,
-          parts.map((p) => p.chunk.points.buffer as ArrayBuffer),
-        ) as Promise<PointChunkResult[]>;
+        const request = this.chunkRequest(thread, parts);
+        this.postedBytes += requestBytes(request);
+        const points = parts.flatMap((p) => (p.chunk.points ? [p.chunk.points.buffer as ArrayBuffer] : []));
+        const reply = this.post(thread, request, points) as Promise<PointChunkResult[]>;
         reply.then(
           (results) => parts.forEach((p, k) => p.resolve(results[k]!)),
           (err: Error) => parts.forEach((p) => p.reject(err)),
         );
       });
     }
+  }
+
+  /** One request for `parts`: paths by id, with the arrays of those `thread` does not hold yet. */
+  private chunkRequest(thread: PoolThread, parts: QueuedChunk[]): ChunkRequest {
+    const { modelPath, output, inputShape } = parts[0]!;
+    const paths: PathArrays[] = [];
+    const wire = parts.map(({ target, chunk, owner }) => ({ target, chunk: this.poolChunk(thread, chunk, owner, paths) }));
+    const used = new Set(parts.flatMap((p) => (p.chunk.path ? [p.chunk.path.id] : [])));
+    const release = this.evict(thread, used);
+    return {
+      kind: 'chunk',
+      modelPath,
+      output,
+      inputShape,
+      parts: wire,
+      ...(release.length ? { release } : {}),
+      ...(paths.length ? { paths } : {}),
+    };
+  }
+
+  /** `chunk` as posted to `thread`: its path by id (arrays added to `paths` on the thread's first use). */
+  private poolChunk(thread: PoolThread, chunk: PointChunk, owner: number, paths: PathArrays[]): PoolChunk {
+    const { path, ...rest } = chunk;
+    if (!path) return rest;
+    const held = thread.paths.get(path.id);
+    thread.paths.delete(path.id); // re-inserted last: most recently used
+    thread.paths.set(path.id, held ?? { owner, bytes: path.baseline.byteLength + path.direction.byteLength });
+    if (!held) paths.push({ id: path.id, baseline: path.baseline, direction: path.direction });
+    const ownDirection = chunk.direction === path.direction;
+    return { ...rest, path: { id: path.id, alphas: path.alphas }, ...(ownDirection ? { direction: undefined, pathDirection: true } : {}) };
+  }
+
+  /** Paths `thread` drops to stay within its path cache bytes, least recently used first (never those in `used`). */
+  private evict(thread: PoolThread, used: ReadonlySet<number>): number[] {
+    let bytes = 0;
+    for (const p of thread.paths.values()) bytes += p.bytes;
+    const dropped: number[] = [];
+    for (const [id, p] of thread.paths) {
+      if (bytes <= this.pathCacheBytes) break;
+      if (used.has(id)) continue;
+      thread.paths.delete(id);
+      dropped.push(id);
+      bytes -= p.bytes;
+    }
+    return dropped;
   }
 
   private use(limit: number): PoolThread[] {
@@ -136,7 +220,7 @@ export class EvaluationPool {
       workerData: { ...this.init, role: 'evaluator', spawnedAt: performance.now() } satisfies WorkerInit,
     });
     const pending: PoolThread['pending'] = new Map();
-    const thread: PoolThread = { worker, pending, ready: Promise.resolve(), started: false };
+    const thread: PoolThread = { worker, pending, ready: Promise.resolve(), started: false, paths: new Map() };
     const fail = (err: Error) => {
       for (const p of pending.values()) p.reject(err);
       pending.clear();
@@ -178,6 +262,7 @@ export class EvaluationPool {
     if (event.kind === 'failed') job.reject(new PathLensError(event.error.code, event.error.message));
     else if (event.kind === 'chunk-result') job.resolve(event.results);
     else if (event.kind === 'probed') job.resolve(event.probe);
+    else if (event.kind === 'stats') job.resolve(event.stats);
     else job.resolve(undefined);
   }
 
@@ -193,4 +278,15 @@ export class EvaluationPool {
       thread.worker.postMessage(numbered, distinctBuffers(transfer));
     });
   }
+}
+
+/** Bytes of the typed arrays a chunk request carries (what postMessage copies or transfers). */
+function requestBytes(request: ChunkRequest): number {
+  let bytes = 0;
+  for (const path of request.paths ?? []) bytes += path.baseline.byteLength + path.direction.byteLength;
+  for (const { chunk } of request.parts) {
+    for (const array of [chunk.points, chunk.multipliers, chunk.weights, chunk.direction]) bytes += array?.byteLength ?? 0;
+    bytes += (chunk.path?.alphas.length ?? 0) * 8;
+  }
+  return bytes;
 }

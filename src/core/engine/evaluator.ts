@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CancelledError, PathLensError } from '../errors';
 import type { CancellationSignal, ProgressCallback } from '../types';
-import { reducePointChunk, type Backward, type PointChunk, type PointChunkResult, type RemoteEvaluator } from './pointBatch';
+import {
+  reducePointChunk,
+  type Backward,
+  type PointBuilder,
+  type PointChunk,
+  type PointChunkResult,
+  type RemoteEvaluator,
+  type StraightPathBuilder,
+} from './pointBatch';
 import { scalarValues, type ExplainedScalar } from './scalar';
 import { MEMORY_SAFETY_FACTOR, measureBytesPerPoint } from './batchProbe';
 
@@ -40,8 +48,11 @@ export interface EvaluatorOptions {
 /** Points known up front, with the reductions wanted from their gradients (see `PointChunk`). */
 export interface PointSpec {
   count: number;
-  /** Row-major points [start, start + count) of the whole set. */
-  build(start: number, count: number): Float32Array;
+  /**
+   * Row-major points [start, start + count) of the whole set. A `StraightPathBuilder` (from
+   * `straightPathPoints`) describes them instead: chunks then carry alphas, not points.
+   */
+  build: PointBuilder | StraightPathBuilder;
   /** Per-point multipliers m_j of the built points (row-major): reductions use ∇F(p_j) ⊙ m_j. */
   multipliers?(start: number, count: number, points: Float32Array): Float32Array;
   /** Per-point weights over the whole set: chunks report Σ w_j g_j. */
@@ -222,13 +233,19 @@ export class Evaluator {
   }
 }
 
-/** The chunk of `spec` at [start, start + count), with its reductions. */
+/**
+ * The chunk of `spec` at [start, start + count), with its reductions. Points on a straight path are
+ * described (path and alphas), not built: the executing thread builds them, the same bits.
+ */
 function pointChunk(spec: PointSpec, start: number, count: number): PointChunk {
-  const points = spec.build(start, count);
+  const path = (spec.build as Partial<StraightPathBuilder>).path;
+  const described = path && !spec.multipliers;
+  const points = described ? undefined : spec.build(start, count);
   return {
     points,
+    path: described ? { ...path, alphas: (spec.build as StraightPathBuilder).alphas.slice(start, start + count) } : undefined,
     count,
-    multipliers: spec.multipliers?.(start, count, points),
+    multipliers: spec.multipliers?.(start, count, points!),
     weights: spec.weights ? Float32Array.from({ length: count }, (_, j) => spec.weights![start + j]!) : undefined,
     direction: spec.direction,
     sumOfSquares: spec.sumOfSquares,

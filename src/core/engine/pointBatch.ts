@@ -1,11 +1,46 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { valueAndGradient, type ExplainedScalar } from './scalar';
-import type { PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
+import type { PathArrays, PathPoints, PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
 import type { LoadedModel } from '../model/load';
 import type { OutputKind } from '../types';
 import type { CancellationSignal } from '../../shared/types';
 
-export type { PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
+export type { PathArrays, PathPoints, PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
+
+/** Builds the row-major points [start, start + count) of a point set. */
+export type PointBuilder = (start: number, count: number) => Float32Array;
+
+/**
+ * A builder of points on a straight path that says so: the evaluator then sends chunks the path's
+ * alphas instead of the points, and whichever thread evaluates them builds them (`writePathPoints`).
+ */
+export interface StraightPathBuilder extends PointBuilder {
+  path: PathArrays;
+  alphas: readonly number[];
+}
+
+/**
+ * Writes γ(α_j) = x′ + α_j·(x − x′) for every α_j into `out` from `offset` on: the one definition
+ * of a straight path's points (in float64, rounded once), so every thread builds the same bits.
+ */
+export function writePathPoints(out: Float32Array, offset: number, path: PathArrays, alphas: ArrayLike<number>): void {
+  const { baseline, direction } = path;
+  const size = baseline.length;
+  for (let j = 0; j < alphas.length; j++) {
+    const alpha = alphas[j]!;
+    const row = offset + j * size;
+    for (let i = 0; i < size; i++) out[row + i] = baseline[i]! + alpha * direction[i]!;
+  }
+}
+
+/** A chunk's points: as given, or built from its path. */
+export function chunkPoints(chunk: PointChunk): Float32Array {
+  if (chunk.points) return chunk.points;
+  const path = chunk.path as PathPoints;
+  const out = new Float32Array(chunk.count * path.baseline.length);
+  writePathPoints(out, 0, path, path.alphas);
+  return out;
+}
 
 /**
  * F and its backward pass at a batch of points: the gradient by default; a method that propagates
@@ -21,7 +56,7 @@ export async function reducePointChunk(
   backward: Backward = (points) => valueAndGradient(fn, points),
 ): Promise<PointChunkResult> {
   const tensors = tf.tidy(() => {
-    const { value, grad } = backward(tf.tensor(chunk.points, [chunk.count, ...inputShape]));
+    const { value, grad } = backward(tf.tensor(chunkPoints(chunk), [chunk.count, ...inputShape]));
     return chunkReductions(value, grad, chunk);
   });
   return download(tensors);
@@ -43,7 +78,9 @@ export async function reducePointChunks(
   const points = new Float32Array(total * size);
   const rowTargets: number[] = [];
   for (const { target, chunk } of parts) {
-    points.set(chunk.points.subarray(0, chunk.count * size), rowTargets.length * size);
+    // Path points are built in place: no per-part array to copy.
+    if (chunk.points) points.set(chunk.points.subarray(0, chunk.count * size), rowTargets.length * size);
+    else writePathPoints(points, rowTargets.length * size, chunk.path!, chunk.path!.alphas);
     for (let j = 0; j < chunk.count; j++) rowTargets.push(target);
   }
   const perPart = tf.tidy(() => {

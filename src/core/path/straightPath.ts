@@ -1,4 +1,5 @@
 import type { Evaluator } from '../engine/evaluator';
+import { writePathPoints, type PathArrays, type StraightPathBuilder } from '../engine/pointBatch';
 import type { Quadrature } from './quadrature';
 
 /** Gradients along γ(α) = x' + α(x − x'), reduced per chunk to what attribution and plots need. */
@@ -59,28 +60,42 @@ export async function integrateStraightPath(
   return result;
 }
 
-/** x − x'. */
-export function pathDirection(input: Float32Array, baseline: Float32Array): Float32Array {
-  return input.map((v, i) => v - baseline[i]!);
+/** The fixed arrays of each straight path, per input and baseline array (computed once per input). */
+const PATHS = new WeakMap<Float32Array, WeakMap<Float32Array, PathArrays>>();
+let nextPathId = 1;
+
+/** x' and x − x' of the path from `baseline` to `input`, with an id naming it to pool threads. */
+export function straightPath(input: Float32Array, baseline: Float32Array): PathArrays {
+  let byBaseline = PATHS.get(input);
+  if (!byBaseline) PATHS.set(input, (byBaseline = new WeakMap()));
+  let path = byBaseline.get(baseline);
+  if (!path) {
+    path = { id: nextPathId++, baseline, direction: input.map((v, i) => v - baseline[i]!) };
+    byBaseline.set(baseline, path);
+  }
+  return path;
 }
 
-/** Builds points γ(α_k) = x' + α_k(x − x') for k in [start, start + count), row-major. */
-export function straightPathPoints(
-  input: Float32Array,
-  baseline: Float32Array,
-  alphas: readonly number[],
-): (start: number, count: number) => Float32Array {
-  const size = input.length;
-  const direction = pathDirection(input, baseline);
-  return (start, count) => {
-    const out = new Float32Array(count * size);
-    for (let j = 0; j < count; j++) {
-      const alpha = alphas[start + j]!;
-      const offset = j * size;
-      for (let i = 0; i < size; i++) out[offset + i] = baseline[i]! + alpha * direction[i]!;
-    }
+/**
+ * x − x' (float32). The same array for the same input and baseline arrays (computed once per input
+ * and known to pool threads by its path), so never write to it.
+ */
+export function pathDirection(input: Float32Array, baseline: Float32Array): Float32Array {
+  return straightPath(input, baseline).direction;
+}
+
+/**
+ * Builds points γ(α_k) = x' + α_k(x − x') for k in [start, start + count), row-major. The builder
+ * also describes its path, so the evaluator ships pool threads alphas instead of points.
+ */
+export function straightPathPoints(input: Float32Array, baseline: Float32Array, alphas: readonly number[]): StraightPathBuilder {
+  const path = straightPath(input, baseline);
+  const build = (start: number, count: number) => {
+    const out = new Float32Array(count * input.length);
+    writePathPoints(out, 0, path, alphas.slice(start, start + count));
     return out;
   };
+  return Object.assign(build, { path, alphas });
 }
 
 /** Running Σ_{j≤k} w_j·(∇F·(x − x'))_j: how Σ attribution approaches F(x) − F(x') along the path. */
