@@ -1,6 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { toJson, toJsonString } from '../src/core/report/json';
+import { float32ArrayJson, float32Decimal9 } from '../src/core/report/float32Text';
+import { toJson, toJsonChunks, toJsonString } from '../src/core/report/json';
 import { fixture } from './report-fixtures';
+
+/** The pretty layout written the slow, obvious way: the oracle for the fast writer. */
+function referencePretty(value: unknown, indent = ''): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const inner = indent + '  ';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    if (value.every((v) => v === null || typeof v === 'number')) return '[' + value.map((v) => JSON.stringify(v)).join(',') + ']';
+    return '[\n' + value.map((v) => inner + referencePretty(v, inner)).join(',\n') + '\n' + indent + ']';
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return '{}';
+  return '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${referencePretty(v, inner)}`).join(',\n') + '\n' + indent + '}';
+}
+
+/** What result.json has always held for a float32 value: 9 significant digits, non-finite → null. */
+const reference9 = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(9)) : null);
+const referenceArrayText = (a: Float32Array) => '[' + Array.from(a, (v) => JSON.stringify(reference9(v))).join(',') + ']';
+const ascii = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
+
+/** Float32 values with awkward texts: signs, zeros, denormals, extremes, ties at the 9th digit, powers of ten. */
+const awkward = Float32Array.of(
+  ...[0, -0, Number.NaN, Infinity, -Infinity, 1e-45, -1e-45, 2.5e-42, 1.17549435e-38, 3.4028235e38, -3.4028235e38],
+  ...[1e-14, 9.99e-15, 1e-7, 9.99999997e-7, 1e-6, 1.5e-5, 0.1, 0.3, 1, 10, 100, 1e8, 999999999, 1e9, 1e21, 123456789],
+  ...[513 / 512, -513 / 512, 1 + 2 ** -23, 16777215, 16777216, 2 ** 30, 6.1035156e-5, 0.00122590479, -0.241569132],
+);
 
 describe('toJson', () => {
   it('produces the documented shape with plain arrays', () => {
@@ -38,6 +65,42 @@ describe('toJson', () => {
     result.inputs[0].results[0].attribution = { shape: [200], data };
     const back = JSON.parse(toJsonString(result)).inputs[0].results[0].attribution.data as number[];
     back.forEach((v, i) => expect(Math.fround(v)).toBe(data[i]));
+  });
+
+  it('writes exactly the text of the element-wise 9-digit form, NaN/Infinity, -0, denormals and extremes included', () => {
+    const { result } = fixture();
+    result.inputs[0].results[0].attribution = { shape: [awkward.length], data: awkward };
+    result.inputs[0].results[0].path!.value = Array.from(awkward);
+    const plain = JSON.parse(JSON.stringify(result, (_, v) => (v instanceof Float32Array ? Array.from(v, reference9) : v)));
+    const expected = referencePretty(JSON.parse(JSON.stringify(toJson(result))));
+    expect(toJsonString(result)).toBe(expected);
+    expect(
+      toJsonChunks(result)
+        .map((c) => (typeof c === 'string' ? c : ascii(c)))
+        .join(''),
+    ).toBe(expected);
+    expect(JSON.parse(toJsonString(result, false))).toEqual(JSON.parse(expected));
+    const data = JSON.parse(expected).inputs[0].results[0].attribution.data as (number | null)[];
+    expect(data).toEqual(plain.inputs[0].results[0].attribution.data);
+    awkward.forEach((v, i) =>
+      Number.isFinite(v) ? expect(Object.is(Math.fround(data[i]!), v === 0 ? 0 : v)).toBe(true) : expect(data[i]).toBeNull(),
+    );
+  });
+
+  it('formats random float32 bit patterns as the 9-digit reference and they parse back to the same float32', () => {
+    let seed = 12345;
+    const bits = Uint32Array.from({ length: 200_000 }, () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0));
+    // half of them spread over the magnitudes attributions take, where the fast path runs
+    for (let i = 0; i < bits.length; i += 2) bits[i] = (bits[i]! & 0x807fffff) | ((90 + (bits[i]! % 66)) << 23);
+    const values = new Float32Array(bits.buffer);
+    const text = ascii(float32ArrayJson(values));
+    expect(text).toBe(referenceArrayText(values));
+    const back = JSON.parse(text) as (number | null)[];
+    values.forEach((v, i) => {
+      if (!Number.isFinite(v)) return expect(back[i]).toBeNull();
+      expect(Math.fround(back[i]!)).toBe(v === 0 ? 0 : v);
+      expect(Object.is(float32Decimal9(v), reference9(v))).toBe(true);
+    });
   });
 
   it('keeps the input error field', () => {

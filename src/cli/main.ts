@@ -3,7 +3,7 @@
  * results. Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import * as path from 'node:path';
-import { toJsonString } from '../core/report/json';
+import { toJsonChunks } from '../core/report/json';
 import { writeReport } from '../core/report/write';
 import type { ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
 import { WorkerClient, WorkerError } from '../worker/client';
@@ -89,7 +89,11 @@ async function runExplainCommand(
     const files = await writeReport(command.out, result);
     stderr(`wrote ${files.length} files to ${path.resolve(command.out)}; open ${path.resolve(command.out, 'index.html')}`);
   }
-  process.stdout.write((command.json ? toJsonString(result) : formatResults(result)) + '\n');
+  if (command.json) {
+    // In pieces: the float32 maps as bytes, never one 20 MB string.
+    for (const chunk of toJsonChunks(result)) process.stdout.write(chunk);
+    process.stdout.write('\n');
+  } else process.stdout.write(formatResults(result) + '\n');
   for (const input of result.inputs)
     for (const r of input.results)
       if (r.accuracy && !r.accuracy.converged)

@@ -7,6 +7,7 @@
  *   "not a finite number".
  */
 import type { BackendName, ExplainResult, ModelSummary, PathTrace, Preprocessing } from '../types';
+import { float32ArrayJson, float32Decimal9 } from './float32Text';
 
 export type JsonNumber = number | null;
 
@@ -44,12 +45,36 @@ export interface JsonReport {
 }
 
 const num = (v: number): JsonNumber => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
 /**
  * Float32 data is written with 9 significant digits (enough to round-trip every float32 exactly),
  * which keeps result.json about half the size of printing the float64 expansion.
  */
-const f32 = (v: number): JsonNumber => (Number.isFinite(v) ? Number(v.toPrecision(9)) : null);
-const arr = (a: ArrayLike<number>): JsonNumber[] => (a instanceof Float32Array ? Array.from(a, f32) : Array.from(a, num));
+const f32 = (v: number): JsonNumber => (Number.isFinite(v) ? float32Decimal9(v) : null);
+
+type ArrayConverter = (a: ArrayLike<number>) => JsonNumber[];
+
+const arr: ArrayConverter = (a) => {
+  const out: JsonNumber[] = [];
+  if (a instanceof Float32Array) for (let i = 0; i < a.length; i++) out.push(f32(a[i]!));
+  else for (let i = 0; i < a.length; i++) out.push(num(a[i]!));
+  return out;
+};
+
+/**
+ * A Float32Array left in the tree being serialised, so the pretty writer can print it straight to
+ * bytes (`float32ArrayJson`) instead of building 150 000 numbers and strings per map; `toJSON` gives
+ * the same value to JSON.stringify.
+ */
+class Float32Json {
+  constructor(readonly data: Float32Array) {}
+  toJSON(): JsonNumber[] {
+    return arr(this.data);
+  }
+}
+
+// The tree is serialised at once, never handed out: the cast stays inside this file.
+const deferFloat32: ArrayConverter = (a) => (a instanceof Float32Array ? (new Float32Json(a) as unknown as JsonNumber[]) : arr(a));
 
 /** Deep copy of plain data with typed arrays → arrays and non-finite numbers → null. */
 export function sanitizeForJson(value: unknown): unknown {
@@ -69,6 +94,10 @@ export function sanitizeForJson(value: unknown): unknown {
 
 /** Convert an ExplainResult to the JSON contract (see the file comment for the null rule). */
 export function toJson(result: ExplainResult): JsonReport {
+  return buildJson(result, arr);
+}
+
+function buildJson(result: ExplainResult, arr: ArrayConverter): JsonReport {
   return {
     model: sanitizeForJson(result.model) as ModelSummary,
     backend: result.backend,
@@ -106,7 +135,7 @@ export function toJson(result: ExplainResult): JsonReport {
                 }
               : null,
             ...(r.accuracy ? { accuracy: sanitizeForJson(r.accuracy) as JsonMethodResult['accuracy'] } : {}),
-            ...(r.path ? { path: jsonPath(r.path) } : {}),
+            ...(r.path ? { path: jsonPath(r.path, arr) } : {}),
             timing: { ms: num(r.timing.ms), evaluations: num(r.timing.evaluations) },
           };
           return m;
@@ -118,7 +147,7 @@ export function toJson(result: ExplainResult): JsonReport {
   };
 }
 
-function jsonPath(p: PathTrace): NonNullable<JsonMethodResult['path']> {
+function jsonPath(p: PathTrace, arr: ArrayConverter): NonNullable<JsonMethodResult['path']> {
   return {
     alpha: arr(p.alpha),
     value: arr(p.value),
@@ -135,21 +164,48 @@ function jsonPath(p: PathTrace): NonNullable<JsonMethodResult['path']> {
  * value as `JSON.stringify(toJson(result))`.
  */
 export function toJsonString(result: ExplainResult, pretty = true): string {
-  const json = toJson(result);
-  return pretty ? stringifyCompactArrays(json, '') : JSON.stringify(json);
+  if (!pretty) return JSON.stringify(toJson(result));
+  return toJsonChunks(result)
+    .map((c) => (typeof c === 'string' ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1')))
+    .join('');
 }
 
-function stringifyCompactArrays(value: unknown, indent: string): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+/**
+ * The pretty `toJsonString(result)` in pieces: text, and the float32 arrays as ASCII bytes, to be
+ * written one after another (no 20 MB string is built for a 9-image run).
+ */
+export function toJsonChunks(result: ExplainResult): (string | Uint8Array)[] {
+  const chunks: (string | Uint8Array)[] = [];
+  let text: string[] = [];
+  const emit = (piece: string | Uint8Array) => {
+    if (typeof piece === 'string') return void text.push(piece);
+    chunks.push(text.join(''), piece);
+    text = [];
+  };
+  writeCompactArrays(buildJson(result, deferFloat32), '', emit);
+  chunks.push(text.join(''));
+  return chunks;
+}
+
+function writeCompactArrays(value: unknown, indent: string, emit: (piece: string | Uint8Array) => void): void {
+  if (value instanceof Float32Json) return emit(float32ArrayJson(value.data));
+  if (value === null || typeof value !== 'object') return emit(JSON.stringify(value) ?? 'null');
   const inner = indent + '  ';
   if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    if (value.every((v) => v === null || typeof v === 'number')) return '[' + value.map((v) => JSON.stringify(v)).join(',') + ']';
-    return '[\n' + value.map((v) => inner + stringifyCompactArrays(v, inner)).join(',\n') + '\n' + indent + ']';
+    if (value.length === 0) return emit('[]');
+    // Native stringify writes a plain number array exactly as the element-wise form would, far faster.
+    if (value.every((v) => v === null || typeof v === 'number')) return emit(JSON.stringify(value));
+    value.forEach((v, i) => {
+      emit(i === 0 ? '[\n' + inner : ',\n' + inner);
+      writeCompactArrays(v, inner, emit);
+    });
+    return emit('\n' + indent + ']');
   }
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  if (entries.length === 0) return '{}';
-  return (
-    '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${stringifyCompactArrays(v, inner)}`).join(',\n') + '\n' + indent + '}'
-  );
+  if (entries.length === 0) return emit('{}');
+  entries.forEach(([k, v], i) => {
+    emit(`${i === 0 ? '{\n' : ',\n'}${inner}${JSON.stringify(k)}: `);
+    writeCompactArrays(v, inner, emit);
+  });
+  emit('\n' + indent + '}');
 }
