@@ -176,6 +176,48 @@ describe('Conv2DBackpropInput, direct kernel (< 8 input channels)', () => {
   });
 });
 
+describe('Conv2DBackpropInput derives its filter once', () => {
+  // XNNPACK path (≥ 8 input channels: flipped, transposed filter) and direct kernel (channels-last filter).
+  const cases: ConvCase[] = [
+    { xShape: [2, 9, 8, 12], fShape: [3, 3, 12, 5], strides: [2, 2], dil: [1, 1], pad: 'same' },
+    { xShape: [2, 9, 8, 3], fShape: [3, 3, 3, 16], strides: [2, 2], dil: [1, 1], pad: 'same' },
+  ];
+  test.each(cases)('$xShape ← $fShape: kept with the filter tensor, freed with it', async (cc) => {
+    await initBackend('wasm');
+    const buffers = () => (tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds();
+    const info = tf.backend_util.computeConv2DInfo(cc.xShape, cc.fShape, cc.strides, cc.dil, cc.pad);
+    const dy = tf.tensor(randArray(2 * info.outHeight * info.outWidth * cc.fShape[3], 41), [
+      2,
+      info.outHeight,
+      info.outWidth,
+      cc.fShape[3],
+    ]);
+    const filter = tf.tensor(
+      randArray(
+        cc.fShape.reduce((a, b) => a * b, 1),
+        42,
+      ),
+      cc.fShape,
+    );
+    const start = buffers();
+    const attrs = { strides: cc.strides, pad: cc.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: cc.xShape };
+    const run = () => {
+      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const values = dx.dataSync().slice();
+      dx.dispose();
+      return values;
+    };
+    const first = run();
+    expect(buffers()).toBe(start + 1); // the derived filter
+    const second = run();
+    expect(buffers()).toBe(start + 1);
+    expect(second).toEqual(first);
+    filter.dispose();
+    expect(buffers()).toBe(start - 1);
+    dy.dispose();
+  });
+});
+
 describe('DepthwiseConv2dNativeBackpropInput, direct kernel', () => {
   const cases = Array.from({ length: 30 }, (_, k) => randomCase(500 + k, true));
   cases.push({ xShape: [2, 14, 14, 48], fShape: [3, 3, 48, 1], strides: [2, 2], dil: [1, 1], pad: 'same' });

@@ -19,6 +19,7 @@ import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs
 import { nativeKernels } from './native';
 import {
   callOriginal,
+  derivedTensor,
   fullCorrelationInput,
   heapOffset,
   padSpatial,
@@ -110,6 +111,19 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   });
 };
 
+/** [fh, fw, in, out] → spatially flipped [fh, fw, out, in] (dx is the full correlation of dy with it). */
+function flippedTransposedFilter(backend: WasmBackendLike, filter: TensorInfo): TensorInfo {
+  const [fh, fw] = filter.shape;
+  return scoped(backend, (s) => {
+    const flipped = fh === 1 && fw === 1 ? filter : s.run('Reverse', { x: filter }, { dims: [0, 1] });
+    return s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  });
+}
+
+/**
+ * Conv2DBackpropInput (speed). The flipped, transposed filter is derived once per filter tensor
+ * (scope.ts derivedTensor) rather than per call, so XNNPACK also packs it once.
+ */
 export const conv2DBackpropInput: KernelFunc = (args) => {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
@@ -120,28 +134,24 @@ export const conv2DBackpropInput: KernelFunc = (args) => {
   const backend = args.backend as WasmBackendLike;
   const native = nativeKernels(backend);
   if (native != null && info.inChannels < DIRECT_CONV_MAX_IN_CHANNELS) {
+    const wt = derivedTensor(backend, filter, 'channels last', () => {
+      const values = channelsLastFilter(backend, filter);
+      return backend.makeOutput([values.length], 'float32', undefined, values);
+    });
     const dx = backend.makeOutput([...inputShape], 'float32');
-    const values = channelsLastFilter(backend, filter);
-    const wt = backend.makeOutput([values.length], 'float32', undefined, values);
-    try {
-      const [n, h, w, c] = inputShape;
-      const [oh, ow, ...rest] = directDims(info);
-      const [offDy, offW, offDx] = [heapOffset(backend, dy), heapOffset(backend, wt), heapOffset(backend, dx)];
-      native.conv2d_backprop_input(offDy, offW, offDx, n, h, w, c, oh!, ow!, info.outChannels, ...rest);
-    } finally {
-      backend.disposeData(wt.dataId);
-    }
+    const [n, h, w, c] = inputShape;
+    const [oh, ow, ...rest] = directDims(info);
+    const [offDy, offW, offDx] = [heapOffset(backend, dy), heapOffset(backend, wt), heapOffset(backend, dx)];
+    native.conv2d_backprop_input(offDy, offW, offDx, n, h, w, c, oh!, ow!, info.outChannels, ...rest);
     return dx;
   }
   // Strided with very few input channels and no SIMD: the upsampled dy makes the conv do stride² the
   // work, which XNNPACK cannot amortise; the C++ loop is faster (measured: 3x3 s2 3←16).
   if (info.strideHeight * info.strideWidth > 1 && info.inChannels < DIRECT_CONV_MAX_IN_CHANNELS)
     return callOriginal('Conv2DBackpropInput', args);
-  const [fh, fw] = filter.shape;
   const cout = filter.shape[3]!;
+  const ft = derivedTensor(backend, filter, 'flipped transposed', () => flippedTransposedFilter(backend, filter));
   return scoped(backend, (s) => {
-    const flipped = fh === 1 && fw === 1 ? filter : s.run('Reverse', { x: filter }, { dims: [0, 1] });
-    const ft = s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
     const dyP = fullCorrelationInput(s, dy, info, inputShape, cout);
     return s.run('Conv2D', { x: dyP, filter: ft }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
   });

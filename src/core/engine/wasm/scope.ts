@@ -42,6 +42,44 @@ export function heapOffset(backend: WasmBackendLike, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
+/**
+ * Tensors derived once from another tensor's data (a filter flipped and transposed for an input
+ * gradient), kept until that tensor's data is freed. A persistent derived filter also lets XNNPACK
+ * cache its operator (it packs the weights once per filter tensor; a filter derived per call is
+ * packed anew every call). Tensor data is immutable (a Variable's assign gets new data), so the
+ * source's dataId identifies its values.
+ */
+const derived = new WeakMap<object, Map<string, TensorInfo>>();
+const releasing = new WeakSet<WasmBackendLike>();
+
+/** Free the tensors derived from `dataId` when the backend frees its data (once per backend). */
+function releaseDerivedOnDispose(backend: WasmBackendLike): void {
+  if (releasing.has(backend)) return;
+  releasing.add(backend);
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: object, force?: boolean): boolean => {
+    const freed = dispose(dataId, force);
+    const mine = freed ? derived.get(dataId) : undefined;
+    if (mine !== undefined) {
+      derived.delete(dataId);
+      for (const t of mine.values()) dispose(t.dataId, true);
+    }
+    return freed;
+  };
+}
+
+/** The tensor `make` derives from `source` (under `key`), made on first use and kept with it. */
+export function derivedTensor(backend: WasmBackendLike, source: TensorInfo, key: string, make: () => TensorInfo): TensorInfo {
+  releaseDerivedOnDispose(backend);
+  let mine = derived.get(source.dataId);
+  const known = mine?.get(key);
+  if (known !== undefined) return known;
+  const t = make();
+  if (mine === undefined) derived.set(source.dataId, (mine = new Map()));
+  mine.set(key, t);
+  return t;
+}
+
 const originals = new Map<string, KernelFunc>();
 
 /** Remember the wasm backend's own kernel `name` (speed-only replacements fall back to it). */
