@@ -17,6 +17,7 @@ import { valueAndGradient, type ExplainedScalar } from '../src/core/engine/scala
 import { loadModel } from '../src/core/model/load';
 import { PATHLENS_KERNEL_SOURCES } from '../src/core/engine/wasmKernels';
 import { setNativeKernelsEnabled } from '../src/core/engine/wasm/native';
+import { observeDirectCalls } from '../src/core/engine/wasm/direct';
 import { NET_GRAD_KERNEL, NET_KERNEL, setLayersPlanEnabled } from '../src/core/engine/wasm/net';
 import { textTable } from './table';
 
@@ -116,7 +117,21 @@ function instrument(withShapes: boolean): { tallies: Map<string, Tally>; restore
     unregisterKernel(name, 'wasm');
     registerKernel({ ...config, kernelFunc });
   }
+  // The layers plan calls most of its kernels directly (engine/wasm/direct.ts): tallied alike.
+  observeDirectCalls((name, run) => {
+    if (depth > 0) return run();
+    depth++;
+    const [t0, before] = [process.cpuUsage(), tallied];
+    try {
+      run();
+    } finally {
+      const d = process.cpuUsage(t0);
+      depth--;
+      add(name, d.user + d.system - (tallied - before));
+    }
+  });
   const restore = () => {
+    observeDirectCalls(null);
     for (const c of originals) {
       unregisterKernel(c.kernelName, 'wasm');
       registerKernel(c);

@@ -102,3 +102,11 @@ int count_nonfinite(const float *x, int n) {
   for (; i < n; i++) count += (x[i] - x[i] != 0.0f) || (x[i] != x[i]);
   return count;
 }
+
+/* out = a + b elementwise (the layers plan's residual sums and gradient accumulations). */
+EXPORT(add)
+void add(const float *a, const float *b, float *out, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(out + i, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  for (; i < n; i++) out[i] = a[i] + b[i];
+}

@@ -53,8 +53,9 @@ export const PATHLENS_KERNEL_SOURCES: Record<string, string> = {
   PathLensActivationBatchNormGrad: 'C SIMD (BatchNorm → ReLU → clip gradient in one pass)',
   PathLensDepthwiseGradMasked: 'C SIMD (depthwise dx × the ReLU mask of its input)',
   PathLensCol2Im: 'C SIMD (conv dx from the XNNPACK product dy · filter, summed per input pixel)',
-  PathLensNet: 'layers plan forward (own JS)',
-  PathLensNetGrad: 'layers plan backward (own JS)',
+  PathLensAdd: 'C SIMD (same-shape sums of the layers plan)',
+  PathLensNet: 'layers plan forward (own JS, incl. allocating outputs of the kernels it calls)',
+  PathLensNetGrad: 'layers plan backward (own JS, incl. allocating outputs of the kernels it calls)',
 };
 
 /** Kernels replaced for speed only: the wasm backend's own version handles the cases we do not. */

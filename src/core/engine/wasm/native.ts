@@ -15,6 +15,7 @@ export interface NativeKernels {
   col2im(cols: Ptr, dx: Ptr, ...dims: number[]): void;
   depthwise_backprop_input_masked(dy: Ptr, f: Ptr, dx: Ptr, ym: Ptr, hi: number, ...dims: number[]): void;
   count_nonfinite(x: Ptr, n: number): number;
+  add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   mask_select(x: Ptr, dy: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
   mask_multiply(x: Ptr, dy: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
   channel_scale2(dy: Ptr, a: Ptr, b: Ptr, out: Ptr, pixels: number, channels: number): void;

@@ -17,12 +17,12 @@ import { getKernel, registerGradient, registerKernel, type KernelFunc, type Name
 import { slotReaders, stepInputs, type LayersPlan, type PlanStep } from '../../model/layersPlan';
 import { installTapeHooks, observeTape } from '../inputGradients';
 import { col2Im, depthwiseBackpropInputMasked, DIRECT_CONV_MAX_IN_CHANNELS } from './conv';
+import { addSameShape, ConvGeometry } from './direct';
 import { nativeKernels } from './native';
 import {
   COL2IM_KERNEL,
   DEPTHWISE_MASKED_KERNEL,
   maskFusions,
-  runWasmKernel,
   savesOutput,
   share,
   stepBackward,
@@ -91,15 +91,19 @@ function prepareStep(s: PlanStep, keep: (v: Float32Array, shape: number[]) => Te
   if (s.kind === 'conv') {
     const filter = keep(s.filter, s.filterShape);
     const bias = s.bias ? keep(s.bias, [s.bias.length]) : null;
-    if (s.depthwise) return { filter, bias, backFilter: filter, backward: 'depthwise' };
+    const forward = new ConvGeometry(s.filterShape, s.strides, s.dilations, s.pad, s.depthwise);
+    if (s.depthwise) return { filter, bias, backFilter: filter, backward: 'depthwise', forward, back: null };
     const [fh, fw, cin, cout] = s.filterShape;
     if (cin < DIRECT_CONV_MAX_IN_CHANNELS || s.strides[0] > 1 || s.strides[1] > 1) {
       const cols = new Float32Array(s.filter.length); // [out, taps·in] from [taps, in, out]
       const k = fh * fw * cin;
       for (let t = 0; t < k; t++) for (let o = 0; o < cout; o++) cols[o * k + t] = s.filter[t * cout + o]!;
-      return { filter, bias, backFilter: keep(cols, [1, 1, cout, k]), backward: 'col2im' };
+      const back = new ConvGeometry([1, 1, cout, k], [1, 1], [1, 1], 'valid', false);
+      return { filter, bias, backFilter: keep(cols, [1, 1, cout, k]), backward: 'col2im', forward, back };
     }
-    return { filter, bias, backFilter: keep(flippedTransposed(s.filter, s.filterShape), [fh, fw, cout, cin]), backward: 'xnnpack' };
+    const backFilter = keep(flippedTransposed(s.filter, s.filterShape), [fh, fw, cout, cin]);
+    const back = new ConvGeometry([fh, fw, cout, cin], [1, 1], [1, 1], 'valid', false); // (the plan has no dilated Conv2D)
+    return { filter, bias, backFilter, backward: 'xnnpack', forward, back };
   }
   if (s.kind === 'dense') {
     const [k, m] = s.kernelShape;
@@ -212,7 +216,7 @@ function forwardPass(b: WasmBackendLike, net: NetEntry, x: TensorInfo, record: N
 
 function accumulate(b: WasmBackendLike, a: TensorInfo | undefined, t: TensorInfo): TensorInfo {
   if (a == null) return t;
-  const sum = runWasmKernel(b, 'Add', { a, b: t });
+  const sum = addSameShape(b, nativeKernels(b)!, a, t);
   freeAll(b, [a, t]);
   return sum;
 }

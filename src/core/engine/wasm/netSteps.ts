@@ -11,11 +11,13 @@
  * made at load — persistent tensors, so XNNPACK packs them once and caches the operator (a filter
  * transposed per call, as in wasm/conv.ts, is packed anew every call).
  */
-import { backend_util, getKernel, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { ConvStep, PlanActivation, PlanStep } from '../../model/layersPlan';
 import { composedKernelCall } from '../inputGradients';
 import { MASK_GRAD_KERNEL } from '../wasmSimd';
-import { fullCorrelationInput, scoped, type Shape4, type WasmBackendLike } from './scope';
+import { addSameShape, convCall, directDims, nativeCall, type ConvGeometry } from './direct';
+import { nativeKernels, type NativeKernels } from './native';
+import { fullCorrelationInput, heapOffset, scoped, type Shape4, type WasmBackendLike } from './scope';
 
 /** The largest float32 below 6: relu6's gradient passes where 0 < y < 6, i.e. 0 < y ≤ this. */
 const BELOW_SIX = Math.fround(6 - 2 ** -21);
@@ -27,6 +29,9 @@ export interface PreparedConv {
   /** xnnpack: the flipped filter [fh, fw, out, in]; col2im: [1, 1, out, fh·fw·in]; depthwise: the filter. */
   backFilter: TensorInfo;
   backward: 'depthwise' | 'col2im' | 'xnnpack';
+  /** Geometry of the forward conv, and of the backward's XNNPACK Conv2D with backFilter (not depthwise). */
+  forward: ConvGeometry;
+  back: ConvGeometry | null;
 }
 export interface PreparedDense {
   /** [1, K, M] and its transpose [1, M, K]. */
@@ -48,20 +53,16 @@ export function share(b: WasmBackendLike, t: TensorInfo, shape: number[] = t.sha
   return { dataId: t.dataId, shape: [...shape], dtype: t.dtype };
 }
 
+/** PathLens's C kernels on this backend (a plan runs only where they exist). */
+function nativeOf(b: WasmBackendLike): NativeKernels {
+  const native = nativeKernels(b);
+  if (native == null) throw new Error('PathLens: the layers plan needs WebAssembly SIMD.');
+  return native;
+}
+
 /** Same data, another shape, no new reference (for arguments only; never free it). */
 function view(t: TensorInfo, shape: number[]): TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
-}
-
-function convAttrs(s: ConvStep): object {
-  return {
-    strides: s.strides,
-    pad: s.pad,
-    dataFormat: 'NHWC',
-    dilations: s.dilations,
-    dimRoundingMode: undefined,
-    activation: s.activation,
-  };
 }
 
 /** The output of step `s` for inputs `xs` (their values in step order). */
@@ -70,8 +71,7 @@ export function stepForward(b: WasmBackendLike, s: PlanStep, p: Prepared, xs: Te
   switch (s.kind) {
     case 'conv': {
       const w = p as PreparedConv;
-      const inputs: Record<string, TensorInfo> = { x, filter: w.filter, ...(w.bias ? { bias: w.bias } : {}) };
-      return runWasmKernel(b, s.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', inputs, convAttrs(s));
+      return convCall(b, s.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', w.forward.of(x.shape), x, w.filter, w.bias, s.activation);
     }
     case 'dense': {
       const w = p as PreparedDense;
@@ -105,9 +105,10 @@ export function stepForward(b: WasmBackendLike, s: PlanStep, p: Prepared, xs: Te
 }
 
 function addAll(b: WasmBackendLike, xs: TensorInfo[]): TensorInfo {
-  let sum = runWasmKernel(b, 'Add', { a: xs[0]!, b: xs[1]! });
+  const native = nativeOf(b);
+  let sum = addSameShape(b, native, xs[0]!, xs[1]!);
   for (const x of xs.slice(2)) {
-    const next = runWasmKernel(b, 'Add', { a: sum, b: x });
+    const next = addSameShape(b, native, sum, x);
     b.disposeData(sum.dataId);
     sum = next;
   }
@@ -124,7 +125,10 @@ function masked(b: WasmBackendLike, g: TensorInfo, y: TensorInfo | undefined, ac
   if (activation === 'linear') return share(b, g);
   if (y == null) throw new Error('PathLens: the layers plan gradient is missing a saved output.');
   const hi = activation === 'relu6' ? BELOW_SIX : Infinity;
-  return runWasmKernel(b, MASK_GRAD_KERNEL, { x: y, dy: g }, { lo: 0, hi, mode: 'multiply' });
+  const native = nativeOf(b);
+  const n = g.shape.reduce((a, d) => a * d, 1);
+  const [yAt, gAt] = [heapOffset(b, y), heapOffset(b, g)];
+  return nativeCall(b, MASK_GRAD_KERNEL, [...g.shape], (out) => native.mask_multiply(yAt, gAt, out, n, 0, hi));
 }
 
 /**
@@ -218,31 +222,48 @@ function convBackward(
   xShape: Shape4,
   inputMask: { y: TensorInfo | undefined; activation: PlanActivation } | null,
 ): TensorInfo {
+  const info = p.forward.of(xShape);
+  const native = nativeOf(b);
+  const [n, h, w, c] = xShape;
+  const [oh, ow, fh, fw, sh, sw, dh, dw, pt, pl] = directDims(info) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (p.backward === 'depthwise') {
-    const attrs = { strides: s.strides, pad: s.pad, dilations: s.dilations, dimRoundingMode: undefined, inputShape: xShape };
-    if (inputMask == null) return runWasmKernel(b, 'DepthwiseConv2dNativeBackpropInput', { dy: gm, filter: p.filter }, attrs);
+    const [dyAt, fAt] = [heapOffset(b, gm), heapOffset(b, p.filter)];
+    if (inputMask == null) {
+      const m = s.filterShape[3];
+      return nativeCall(b, 'DepthwiseConv2dNativeBackpropInput', xShape, (dx) =>
+        native.depthwise_backprop_input(dyAt, fAt, dx, n, h, w, c, m, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl),
+      );
+    }
     if (inputMask.y == null) throw new Error('PathLens: the layers plan gradient is missing a saved output.');
     const hi = inputMask.activation === 'relu6' ? BELOW_SIX : Infinity;
-    return runWasmKernel(b, DEPTHWISE_MASKED_KERNEL, { dy: gm, filter: p.filter, ym: inputMask.y }, { ...attrs, hi });
+    const yAt = heapOffset(b, inputMask.y);
+    return nativeCall(b, DEPTHWISE_MASKED_KERNEL, xShape, (dx) =>
+      native.depthwise_backprop_input_masked(dyAt, fAt, dx, yAt, hi, n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl),
+    );
   }
   if (p.backward === 'col2im') {
-    const cols = runWasmKernel(
-      b,
-      'Conv2D',
-      { x: gm, filter: p.backFilter },
-      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
-    );
+    const cols = convCall(b, 'Conv2D', p.back!.of(gm.shape), gm, p.backFilter, null, 'linear');
     try {
-      const attrs = { strides: s.strides, pad: s.pad, dilations: s.dilations, inputShape: xShape, filterShape: s.filterShape };
-      return runWasmKernel(b, COL2IM_KERNEL, { cols }, attrs);
+      const colsAt = heapOffset(b, cols);
+      return nativeCall(b, COL2IM_KERNEL, xShape, (dx) => native.col2im(colsAt, dx, n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl));
     } finally {
       b.disposeData(cols.dataId);
     }
   }
-  const info = backend_util.computeConv2DInfo(xShape, s.filterShape, s.strides, s.dilations, s.pad, undefined, false);
   return scoped(b, (sc) => {
     const dyP = fullCorrelationInput(sc, gm, info, xShape, info.outChannels);
-    return sc.run('Conv2D', { x: dyP, filter: p.backFilter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+    return convCall(b, 'Conv2D', p.back!.of(dyP.shape), dyP, p.backFilter, null, 'linear');
   });
 }
 
