@@ -1,17 +1,22 @@
 /**
- * Development script: candidate adaptive IG rules simulated on the dense gradient grids of
- * map-error-grid.ts (dyadic nodes α = j/1024 need no model evaluation). Per grid and candidate it prints
- * the evaluations at the rule's own stop (estimated map error ≤ 2 % and |δ| ≤ 1 %), the true map error
- * there against the 1025-point trapezoid reference, estimate/true at the stop and the worst over all
- * stages, and the evaluations at which the truth first fell to ≤ 2 % (what an oracle stop would cost).
- *   npx tsx scripts/dev/map-error-rules.ts [grid-dir=/tmp/tm-grids] [name-filter] [chunk=4]
+ * Development script: adaptive IG rules simulated on the dense gradient grids of map-error-grid.ts
+ * (dyadic nodes α = j/1024 need no model evaluation). Per grid it runs the product's rule itself
+ * (integrateAdaptive on a grid-backed Evaluator) and a parameterised replica of it that records every
+ * stage; it prints the evaluations at the rule's own stop (estimated map error ≤ 2 % and |δ| ≤ 1 %),
+ * the true map error there against the grid's 1025-point trapezoid, estimate/true at the stop, the
+ * worst true/estimate over every stage (the honesty rule: ≤ 1.5) and the evaluations at which the truth
+ * first fell to ≤ 2 % (what an oracle stop would cost).
+ *   npx tsx scripts/dev/map-error-rules.ts [grid-dir=/tmp/tm-grids] [name-filter]
+ * Replica variants from the environment (comma lists): FACTORS (JUMP_FACTOR), KINKS (HIDDEN_KINKS),
+ * SCORES (own: the product's h·‖x ⊙ Δg‖₁; share: each interval's share of Σ_i √V_i), INITIAL
+ * (first-pass intervals); STAGES=1 prints every stage; ONLY=product runs only the product's rule.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Evaluator, PointSpec } from '../../src/core/engine/evaluator';
-import type { PointChunkResult } from '../../src/core/engine/pointBatch';
-import { integrateAdaptive, PanelSums, panelsCarryingError, uniformPanels, type Panel } from '../../src/core/path/adaptive';
-import { JUMP_FACTOR, jumpEstimate } from '../../src/core/path/mapError';
+import { integrateAdaptive } from '../../src/core/path/adaptive';
+import { HIDDEN_KINKS, JUMP_FACTOR } from '../../src/core/path/mapError';
+import type { PointChunkResult, StraightPathBuilder } from '../../src/core/engine/pointBatch';
 
 export interface Grid {
   name: string;
@@ -60,65 +65,29 @@ export function trapezoidMap(g: Grid, nodes: readonly number[]): Float64Array {
   return map;
 }
 
-export interface Stage {
-  evaluations: number;
-  truth: number;
-  delta: number;
-  estimates: Record<string, number>;
-}
-
-export interface Candidate {
-  label: string;
-  /** The estimate that decides the stop. */
-  stopBy: string;
-  run(g: Grid, truth: (map: Float64Array) => number, chunk: number, maxEvaluations: number): Stage[];
-}
-
 export function relativeDelta(g: Grid, map: Float64Array): number {
   let sum = 0;
   for (const v of map) sum += v;
   return Math.abs(sum - g.expected) / Math.abs(g.expected);
 }
 
-export interface Summary {
-  stopEvaluations: number;
-  stopTruth: number;
-  stopRatio: number;
-  worstRatio: number;
-  oracleEvaluations: number;
-}
-
-export function summarise(stages: Stage[], stopBy: string, mapTolerance = 0.02, tolerance = 0.01): Summary {
-  const stop = stages.find((s) => s.estimates[stopBy]! <= mapTolerance && s.delta <= tolerance) ?? stages[stages.length - 1]!;
-  const oracle = stages.find((s) => s.truth <= mapTolerance);
-  return {
-    stopEvaluations: stop.evaluations,
-    stopTruth: stop.truth,
-    stopRatio: stop.estimates[stopBy]! / stop.truth,
-    worstRatio: Math.min(...stages.map((s) => s.estimates[stopBy]! / s.truth)),
-    oracleEvaluations: oracle?.evaluations ?? NaN,
-  };
-}
-
 /**
  * The product's rule itself (integrateAdaptive) on the grid: an Evaluator stand-in answers each path
- * point from the grid (baseline 0, so α = point/x at the largest |x|).
+ * point from the grid (the path builder carries its alphas).
  */
-async function productRule(g: Grid, truth: (map: Float64Array) => number, chunk: number): Promise<Summary & { rounds: number }> {
-  let pivot = 0;
-  for (let i = 0; i < g.size; i++) if (Math.abs(g.x[i]!) > Math.abs(g.x[pivot]!)) pivot = i;
+async function productRule(
+  g: Grid,
+  truth: (map: Float64Array) => number,
+): Promise<{ evaluations: number; truth: number; estimate: number }> {
   const evaluator = {
     memoryBudgetBytes: 8 * 2 ** 30,
-    chunkSize: async () => chunk,
     async evaluatePoints(spec: PointSpec, consume: (start: number, r: PointChunkResult) => void) {
-      const points = spec.build(0, spec.count);
-      const js = Array.from({ length: spec.count }, (_, k) => Math.round((points[k * g.size + pivot]! / g.x[pivot]!) * g.N));
+      const js = (spec.build as StraightPathBuilder).alphas.map((alpha) => Math.round(alpha * g.N));
       const gradients = new Float32Array(spec.count * g.size);
       js.forEach((j, k) => gradients.set(at(g, j), k * g.size));
       const directional = js.map((j) => at(g, j).reduce((s, v, i) => s + v * g.x[i]!, 0));
-      const value = Float32Array.from(js, (j) => g.values[j]!);
       consume(0, {
-        value,
+        value: Float32Array.from(js, (j) => g.values[j]!),
         gradNorm: new Float32Array(spec.count),
         directional: Float32Array.from(directional),
         gradients,
@@ -127,266 +96,233 @@ async function productRule(g: Grid, truth: (map: Float64Array) => number, chunk:
   } as unknown as Evaluator;
   const r = await integrateAdaptive(evaluator, g.x, new Float32Array(g.size), g.expected, {}, 'grid');
   const map = Float64Array.from(r.weightedGradSum, (v, i) => v * g.x[i]!);
-  const t = truth(map);
+  return { evaluations: r.alpha.length, truth: truth(map), estimate: r.mapError };
+}
+
+interface Variant {
+  label: string;
+  initial: number;
+  score: 'own' | 'share';
+  factor: number;
+  hiddenKinks: number;
+  roundPoints: number;
+}
+
+export interface StageRow {
+  evaluations: number;
+  truth: number;
+  estimate: number;
+  delta: number;
+}
+
+/** The product's IntervalSums with the variant's variance weight (h²/12 · (1 + kinks·h²)). */
+class ReplicaSums {
+  map: Float64Array;
+  variance: Float64Array;
+  constructor(
+    private g: Grid,
+    private hiddenKinks: number,
+  ) {
+    this.map = new Float64Array(g.size);
+    this.variance = new Float64Array(g.size);
+  }
+  weight(a: number, b: number): number {
+    const h = (b - a) / this.g.N;
+    return ((h * h) / 12) * (1 + this.hiddenKinks * h * h);
+  }
+  apply(a: number, b: number, sign: 1 | -1): number {
+    const g = this.g;
+    const [ga, gb] = [at(g, a), at(g, b)];
+    const h = (b - a) / g.N;
+    const q = this.weight(a, b);
+    let own = 0;
+    for (let i = 0; i < g.size; i++) {
+      const x = g.x[i]!;
+      const d = x * (gb[i]! - ga[i]!);
+      this.map[i]! += sign * x * h * 0.5 * (ga[i]! + gb[i]!);
+      this.variance[i]! += sign * q * d * d;
+      own += Math.abs(d);
+    }
+    return h * own;
+  }
+  /** Each interval's share of Σ_i √V_i (what bisecting it would remove first). */
+  share(a: number, b: number): number {
+    const g = this.g;
+    const [ga, gb] = [at(g, a), at(g, b)];
+    const q = this.weight(a, b);
+    let share = 0;
+    for (let i = 0; i < g.size; i++) {
+      const V = this.variance[i]!;
+      const d = g.x[i]! * (gb[i]! - ga[i]!);
+      if (V > 0) share += (q * d * d) / Math.sqrt(V);
+    }
+    return share;
+  }
+}
+
+/** Σ_i √V_i · √(2/π) · factor / ‖A‖₁, never below the map's completeness gap share. */
+function replicaEstimate(g: Grid, sums: ReplicaSums, factor: number): { estimate: number; delta: number } {
+  let sd = 0;
+  for (const v of sums.variance) if (v > 0) sd += Math.sqrt(v);
+  const norm = l1(sums.map);
+  let sum = 0;
+  for (const v of sums.map) sum += v;
+  const floor = Math.abs(sum - g.expected) / norm;
   return {
-    stopEvaluations: r.alpha.length,
-    stopTruth: t,
-    stopRatio: r.mapError / t,
-    worstRatio: Math.min(...r.history.map((h) => h.mapError)) / t,
-    oracleEvaluations: NaN,
-    rounds: r.rounds,
+    estimate: Math.max((factor * Math.sqrt(2 / Math.PI) * sd) / norm, floor),
+    delta: Math.abs(sum - g.expected) / Math.abs(g.expected),
   };
 }
 
-/**
- * Per-pixel variance of the trapezoid map's error if every interval's change of the gradient came
- * from jumps at unknown places in it (a piecewise-linear network's gradient is piecewise constant on
- * the path): V_i = Σ_k (x_i Δg_{k,i} h_k)² / 12, and each interval's share of Σ_i √V_i.
- */
-export function jumpVariance(g: Grid, nodes: readonly number[]): { variance: Float64Array; shares: Float64Array } {
-  const variance = new Float64Array(g.size);
-  const term = (k: number, i: number, ga: Float32Array, gb: Float32Array) => {
-    const h = (nodes[k + 1]! - nodes[k]!) / g.N;
-    const d = g.x[i]! * (gb[i]! - ga[i]!) * h;
-    return (d * d) / 12;
-  };
-  for (let k = 0; k + 1 < nodes.length; k++) {
-    const [ga, gb] = [at(g, nodes[k]!), at(g, nodes[k + 1]!)];
-    for (let i = 0; i < g.size; i++) variance[i]! += term(k, i, ga, gb);
-  }
-  const shares = new Float64Array(nodes.length - 1);
-  for (let k = 0; k + 1 < nodes.length; k++) {
-    const [ga, gb] = [at(g, nodes[k]!), at(g, nodes[k + 1]!)];
-    let s = 0;
-    for (let i = 0; i < g.size; i++) if (variance[i]! > 0) s += term(k, i, ga, gb) / Math.sqrt(variance[i]!);
-    shares[k] = s;
-  }
-  return { variance, shares };
-}
-
-/** Intervals to bisect: the fewest carrying `share` of the score, at least `least`, at most `most`. */
-export function intervalsToSplit(
-  nodes: readonly number[],
-  scores: ArrayLike<number>,
-  share: number,
-  least: number,
-  most: number,
-): number[] {
-  const order = Array.from({ length: nodes.length - 1 }, (_, k) => k)
-    .filter((k) => nodes[k + 1]! - nodes[k]! >= 2)
-    .sort((a, b) => scores[b]! - scores[a]!);
-  const total = order.reduce((s, k) => s + scores[k]!, 0);
+/** Intervals to bisect: the fewest carrying half the score, at least `least`, at most `most` (as the product). */
+function chooseIntervals(scores: readonly number[], most: number, least: number): number[] {
+  const order = scores.map((_, k) => k).sort((x, y) => scores[y]! - scores[x]!);
+  const total = scores.reduce((s, x) => s + x, 0);
   const chosen: number[] = [];
   let covered = 0;
   for (const k of order) {
-    if (chosen.length >= most || (covered >= share * total && chosen.length >= least)) break;
+    if (chosen.length >= most || (covered >= total / 2 && chosen.length >= least)) break;
     chosen.push(k);
     covered += scores[k]!;
   }
   return chosen;
 }
 
-const GAUSS_L1 = Math.sqrt(2 / Math.PI);
-
-/**
- * Trapezoid on every evaluated point, bisection where the jump variance is largest. Round size:
- * 'share' splits the fewest intervals carrying `share` of the score; 'predict' adds the points the
- * error ∝ 1/n law predicts are still missing (at least `chunk`, at most doubling).
- */
-function trapezoidJumps(initialIntervals: number, rounds: 'share' | 'predict', factor: number, share = 0.5): Candidate {
-  return {
-    label: `trap ${initialIntervals + 1} ${rounds === 'share' ? `share ${share}` : 'predict'} ×${factor}`,
-    stopBy: 'jump',
-    run(g, truth, chunk, maxEvaluations) {
-      let nodes = Array.from({ length: initialIntervals + 1 }, (_, k) => (k * g.N) / initialIntervals);
-      const stages: Stage[] = [];
-      for (;;) {
-        const map = trapezoidMap(g, nodes);
-        const { variance, shares } = jumpVariance(g, nodes);
-        let sd = 0;
-        for (const v of variance) sd += Math.sqrt(v);
-        const estimate = (factor * GAUSS_L1 * sd) / l1(map);
-        const delta = relativeDelta(g, map);
-        stages.push({ evaluations: nodes.length, truth: truth(map), delta, estimates: { jump: estimate } });
-        const remaining = maxEvaluations - nodes.length;
-        if (remaining < 1 || (estimate <= 0.02 && delta <= 0.01)) break;
-        const wanted = Math.ceil(nodes.length * Math.max(estimate / 0.02, delta / 0.01, 1) - nodes.length);
-        const least = Math.min(remaining, rounds === 'share' ? chunk : Math.min(nodes.length - 1, Math.max(chunk, wanted)));
-        const split = intervalsToSplit(nodes, shares, rounds === 'share' ? share : 1, least, rounds === 'share' ? remaining : least);
-        if (split.length === 0) break;
-        const added = split.map((k) => (nodes[k]! + nodes[k + 1]!) / 2);
-        nodes = [...nodes, ...added].sort((a, b) => a - b);
-      }
-      return stages;
-    },
-  };
+/** The product's rule replicated with the variant's constants, recording every stage. */
+function replica(g: Grid, v: Variant, truth: (m: Float64Array) => number, directional: (j: number) => number): StageRow[] {
+  let nodes = Array.from({ length: v.initial + 1 }, (_, k) => (k * g.N) / v.initial);
+  const sums = new ReplicaSums(g, v.hiddenKinks);
+  const own = new Map<number, number>(); // keyed by the interval's left node
+  for (let k = 0; k + 1 < nodes.length; k++) own.set(nodes[k]!, sums.apply(nodes[k]!, nodes[k + 1]!, 1));
+  const rows: StageRow[] = [];
+  for (;;) {
+    const { estimate, delta } = replicaEstimate(g, sums, v.factor);
+    rows.push({ evaluations: nodes.length, truth: truth(sums.map), estimate, delta });
+    if (nodes.length >= 512 || (estimate <= 0.02 && delta <= 0.01)) break;
+    const least = Math.min(v.roundPoints, Math.ceil(nodes.length * (Math.max(estimate / 0.02, delta / 0.01) - 1)));
+    const intervals = nodes
+      .slice(0, -1)
+      .map((a, k) => ({ a, b: nodes[k + 1]! }))
+      .filter((iv) => iv.b - iv.a >= 2);
+    const gap = ({ a, b }: { a: number; b: number }) =>
+      Math.abs(((b - a) / g.N) * 0.5 * (directional(a) + directional(b)) - (g.values[b]! - g.values[a]!));
+    const scores = intervals.map((iv) => (estimate <= 0.02 ? gap(iv) : v.score === 'own' ? own.get(iv.a)! : sums.share(iv.a, iv.b)));
+    const chosen = chooseIntervals(scores, v.roundPoints, least);
+    if (chosen.length === 0) break;
+    for (const k of chosen) {
+      const { a, b } = intervals[k]!;
+      const m = (a + b) / 2;
+      sums.apply(a, b, -1);
+      own.set(a, sums.apply(a, m, 1));
+      own.set(m, sums.apply(m, b, 1));
+      nodes.push(m);
+    }
+    nodes = nodes.sort((x, y) => x - y);
+  }
+  return rows;
 }
 
-interface SimpsonOptions {
-  initialPanels: number;
-  /** Which panels carry the error: L1 of S − T_f recomputed here, or the score PanelSums.apply returns. */
-  score: 'difference' | 'own';
-  /** Panels split per round at least (when the share rule picks fewer). */
-  minPanels: number;
-  /** While |δ| > tolerance, also split the panels carrying half of Σ_P |δ_P| (exact per-panel gaps). */
-  deltaPanels?: boolean;
-  /** Only once the map estimate is within tolerance (else map panels take the whole round). */
-  deltaLast?: boolean;
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',');
+
+function variants(): Variant[] {
+  const out: Variant[] = [];
+  for (const score of list('SCORES', 'own') as Variant['score'][])
+    for (const kinks of list('KINKS', String(HIDDEN_KINKS)).map(Number))
+      for (const factor of list('FACTORS', String(JUMP_FACTOR)).map(Number))
+        for (const initial of list('INITIAL', '8').map(Number))
+          out.push({
+            label: `${score} ×${factor} kinks ${kinks} first ${initial + 1}`,
+            initial,
+            score,
+            factor,
+            hiddenKinks: kinks,
+            roundPoints: 4,
+          });
+  return out;
 }
 
-/** Per panel: Simpson of the directional integrand minus its exact integral F(γ(b)) − F(γ(a)). */
-function panelGaps(g: Grid, panels: readonly Panel[], directional: (alpha: number) => number): number[] {
-  const value = (alpha: number) => g.values[Math.round(alpha * g.N)]!;
-  return panels.map((p) =>
-    Math.abs(((p.b - p.a) / 6) * (directional(p.a) + 4 * directional(p.m) + directional(p.b)) - (value(p.b) - value(p.a))),
-  );
-}
-
-/** ‖(x − x') ⊙ (S − T_f)_P‖₁ of one panel: the previous rule's split score. */
-function differenceScore(g: Grid, p: Panel): number {
-  const [ga, gm, gb] = [p.a, p.m, p.b].map((t) => at(g, Math.round(t * g.N))) as [Float32Array, Float32Array, Float32Array];
-  let s = 0;
-  for (let i = 0; i < g.size; i++) s += Math.abs(g.x[i]! * ((p.b - p.a) / 12) * (2 * gm[i]! - ga[i]! - gb[i]!));
-  return s;
-}
-
-/**
- * Simpson panels (the product's PanelSums) run past any stop, to 1 % true error or the cap, recording
- * the jump estimate without its factor and the previous estimate 2.5 × ‖Σ_P (S − T_f)_P‖₁ / ‖A‖₁.
- */
-function simpsonTrajectory(o: SimpsonOptions): Candidate {
-  return {
-    label: `simpson ${o.initialPanels} score ${o.score} min ${o.minPanels}${o.deltaPanels ? ' δ panels' : ''}${o.deltaLast ? ' last' : ''}`,
-    stopBy: 'jump',
-    run(g, truth, chunk, maxEvaluations) {
-      let panels = uniformPanels(o.initialPanels);
-      const sums = new PanelSums(g.x, (alpha) => at(g, Math.round(alpha * g.N)));
-      const score = (p: Panel) => {
-        const own = sums.apply(p, 1);
-        return o.score === 'own' ? own : differenceScore(g, p);
-      };
-      const scores = new Map(panels.map((p) => [p, score(p)]));
-      const directionalCache = new Map<number, number>();
-      const directional = (alpha: number) => {
-        let v = directionalCache.get(alpha);
-        if (v === undefined) {
-          const gr = at(g, Math.round(alpha * g.N));
-          v = 0;
-          for (let i = 0; i < g.size; i++) v += g.x[i]! * gr[i]!;
-          directionalCache.set(alpha, v);
-        }
-        return v;
-      };
-      const stages: Stage[] = [];
-      for (;;) {
-        const evaluations = new Set(panels.flatMap((p) => [p.a, p.m, p.b])).size;
-        const map = sums.map;
-        const jump = jumpEstimate(map, sums.difference, sums.variance) / JUMP_FACTOR;
-        const panel = (2.5 * l1(sums.difference)) / l1(map);
-        const st = { evaluations, truth: truth(map), delta: relativeDelta(g, map) };
-        // A hard lower bound of the truth: the map's own completeness gap over its L1 norm.
-        const floor = (st.delta * Math.abs(g.expected)) / l1(map);
-        stages.push({ ...st, estimates: { jump, panel, floor } });
-        const remaining = maxEvaluations - evaluations;
-        if (remaining < 2 || st.truth < 0.01) break;
-        const most = Math.floor(Math.min(remaining, Math.max(2, chunk)) / 2);
-        const list = panels.map((p) => scores.get(p)!);
-        const mapDone = o.deltaPanels && Math.max(jump * JUMP_FACTOR, floor) <= 0.02;
-        const split = new Set(mapDone ? [] : panelsCarryingError(panels, list, most));
-        if (o.deltaPanels && st.delta > 0.01 && (mapDone || !o.deltaLast))
-          for (const p of panelsCarryingError(panels, panelGaps(g, panels, directional), mapDone ? most : Math.ceil(most / 2)))
-            split.add(p);
-        if (split.size < o.minPanels)
-          for (const k of list.map((_, k) => k).sort((x, y) => list[y]! - list[x]!)) {
-            if (split.size >= Math.min(o.minPanels, most)) break;
-            split.add(panels[k]!);
-          }
-        if ([...split].some((p) => (p.b - p.a) * g.N < 4)) break;
-        panels = panels.flatMap((p) => {
-          if (!split.has(p)) return [p];
-          sums.apply(p, -1);
-          const children = [
-            { a: p.a, m: (p.a + p.m) / 2, b: p.m },
-            { a: p.m, m: (p.m + p.b) / 2, b: p.b },
-          ];
-          for (const c of children) scores.set(c, score(c));
-          return children;
-        });
-      }
-      return stages;
-    },
-  };
-}
-
-function reference(g: Grid): Float64Array {
-  return trapezoidMap(
+function gridTruth(g: Grid): (map: Float64Array) => number {
+  const ref = trapezoidMap(
     g,
     Array.from({ length: g.N + 1 }, (_, j) => j),
   );
+  const refNorm = l1(ref);
+  return (map) => {
+    let d = 0;
+    for (let i = 0; i < g.size; i++) d += Math.abs(map[i]! - ref[i]!);
+    return d / refNorm;
+  };
 }
 
-const FACTORS = [1, 1.1, 1.15, 1.2];
-const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+function directionalOf(g: Grid): (j: number) => number {
+  const cache = new Map<number, number>();
+  return (j) => {
+    let d = cache.get(j);
+    if (d === undefined) {
+      const gr = at(g, j);
+      d = 0;
+      for (let i = 0; i < g.size; i++) d += g.x[i]! * gr[i]!;
+      cache.set(j, d);
+    }
+    return d;
+  };
+}
+
+interface Total {
+  evaluations: number;
+  worst: number;
+  maxTruth: number;
+  ratios: number[];
+}
 
 async function main(): Promise<void> {
   const dir = process.argv[2] ?? '/tmp/tm-grids';
   const filter = process.argv[3] ?? '';
-  const chunk = Number(process.argv[4] ?? 4);
-  const all = [
-    simpsonTrajectory({ initialPanels: 4, score: 'difference', minPanels: 1 }),
-    simpsonTrajectory({ initialPanels: 4, score: 'own', minPanels: 1, deltaPanels: true, deltaLast: true }),
-    trapezoidJumps(8, 'share', 1.25),
-  ];
-  const candidates = all.filter((c) => !process.env.ONLY || c.label.includes(process.env.ONLY));
   const files = fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.json') && f.includes(filter))
     .sort();
+  const totals = new Map<string, Total>();
+  const add = (label: string, evaluations: number, truth: number, estimate: number, worst: number) => {
+    const t = totals.get(label) ?? { evaluations: 0, worst: 0, maxTruth: 0, ratios: [] };
+    t.evaluations += evaluations;
+    t.worst = Math.max(t.worst, worst);
+    t.maxTruth = Math.max(t.maxTruth, truth);
+    t.ratios.push(estimate / truth);
+    totals.set(label, t);
+  };
   for (const file of files) {
     const g = loadGrid(dir, file);
-    const ref = reference(g);
-    const refNorm = l1(ref);
-    const truth = (map: Float64Array) => {
-      let d = 0;
-      for (let i = 0; i < g.size; i++) d += Math.abs(map[i]! - ref[i]!);
-      return d / refNorm;
-    };
-    if (!process.env.ONLY || process.env.ONLY === 'product') {
-      const p = await productRule(g, truth, chunk);
-      console.log(
-        `${g.name.padEnd(34)} ${'product (integrateAdaptive)'.padEnd(40)} stop ${String(p.stopEvaluations).padStart(4)} true ${pct(p.stopTruth)} ` +
-          `est/true ${p.stopRatio.toFixed(2)} rounds ${p.rounds}`,
-      );
-    }
-    for (const c of candidates) {
-      const stages = c.run(g, truth, chunk, 512);
+    const truth = gridTruth(g);
+    const p = await productRule(g, truth);
+    console.log(
+      `${g.name.padEnd(40)} ${'product (integrateAdaptive)'.padEnd(34)} stop ${String(p.evaluations).padStart(4)} true ${pct(p.truth)} est/true ${(p.estimate / p.truth).toFixed(2)}`,
+    );
+    add('product (integrateAdaptive)', p.evaluations, p.truth, p.estimate, NaN);
+    if (process.env.ONLY === 'product') continue;
+    const directional = directionalOf(g);
+    for (const v of variants()) {
+      const rows = replica(g, v, truth, directional);
+      const stop = rows[rows.length - 1]!;
+      const worst = Math.max(...rows.map((r) => r.truth / r.estimate));
       if (process.env.STAGES)
-        for (const st of stages)
+        for (const r of rows)
           console.log(
-            `  ${st.evaluations} true ${pct(st.truth)} δ ${pct(st.delta)} est ${pct(st.estimates[c.stopBy]!)} ratio ${(st.estimates[c.stopBy]! / st.truth).toFixed(2)}`,
+            `  ${r.evaluations} true ${pct(r.truth)} est ${pct(r.estimate)} δ ${pct(r.delta)} true/est ${(r.truth / r.estimate).toFixed(2)}`,
           );
-      if (c.label.startsWith('simpson ')) {
-        const previous = summarise(stages, 'panel');
-        console.log(
-          `${g.name.padEnd(34)} ${`${c.label} previous estimator`.padEnd(40)} stop ${previous.stopEvaluations} true ${pct(previous.stopTruth)}`,
-        );
-        for (const f of FACTORS) {
-          const scaled = stages.map((st) => ({ ...st, estimates: { jump: Math.max(f * st.estimates.jump!, st.estimates.floor!) } }));
-          const s = summarise(scaled, 'jump');
-          console.log(
-            `${g.name.padEnd(34)} ${`${c.label} ×${f}`.padEnd(40)} stop ${String(s.stopEvaluations).padStart(4)} true ${pct(s.stopTruth)} ` +
-              `est/true ${s.stopRatio.toFixed(2)} worst ${s.worstRatio.toFixed(2)} oracle ${s.oracleEvaluations}`,
-          );
-        }
-        continue;
-      }
-      const s = summarise(stages, c.stopBy);
       console.log(
-        `${g.name.padEnd(34)} ${c.label.padEnd(30)} stop ${String(s.stopEvaluations).padStart(4)} true ${pct(s.stopTruth)} ` +
-          `est/true ${s.stopRatio.toFixed(2)} worst ${s.worstRatio.toFixed(2)} oracle ${s.oracleEvaluations}`,
+        `${g.name.padEnd(40)} ${v.label.padEnd(34)} stop ${String(stop.evaluations).padStart(4)} true ${pct(stop.truth)} ` +
+          `est/true ${(stop.estimate / stop.truth).toFixed(2)} worst true/est ${worst.toFixed(2)} oracle ${rows.find((r) => r.truth <= 0.02)?.evaluations ?? '-'}`,
       );
+      add(v.label, stop.evaluations, stop.truth, stop.estimate, worst);
     }
   }
+  for (const [label, t] of totals)
+    console.log(
+      `TOTAL ${label.padEnd(34)} evaluations ${t.evaluations} worst true/est ${t.worst.toFixed(2)} max true ${pct(t.maxTruth)} ` +
+        `est/true ${Math.min(...t.ratios).toFixed(2)}–${Math.max(...t.ratios).toFixed(2)}`,
+    );
 }
 
 if (require.main === module) void main();

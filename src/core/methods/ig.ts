@@ -10,7 +10,7 @@ import {
 } from '../attribution/method';
 import { halvingEstimate } from '../path/mapError';
 import { cumulativeAttribution, integrateStraightPath, type StraightPathIntegral } from '../path/straightPath';
-import { ADAPTIVE_DEFAULTS, integrateAdaptive } from '../path/adaptive';
+import { ADAPTIVE_DEFAULTS, FIRST_PASS_POINTS, integrateAdaptive } from '../path/adaptive';
 import { idgiStraightPath, requireIdgiRule } from '../path/idgi';
 import { quadrature, QUADRATURE_RULES } from '../path/quadrature';
 import { PathLensError } from '../errors';
@@ -38,11 +38,8 @@ function adaptiveOptions(options: MethodOptions): { tolerance: number; mapTolera
   if (typeof mapTolerance !== 'number' || !(mapTolerance > 0))
     throw new PathLensError('usage', `map-tolerance must be a number > 0 (got ${String(mapTolerance)})`);
   const maxEvaluations = requirePositiveInteger(options.maxEvaluations ?? ADAPTIVE_DEFAULTS.maxEvaluations, 'max-evaluations');
-  if (maxEvaluations < 2 * ADAPTIVE_DEFAULTS.initialPanels + 1) {
-    throw new PathLensError(
-      'usage',
-      `max-evaluations must be at least ${2 * ADAPTIVE_DEFAULTS.initialPanels + 1} (the first adaptive pass)`,
-    );
+  if (maxEvaluations < FIRST_PASS_POINTS) {
+    throw new PathLensError('usage', `max-evaluations must be at least ${FIRST_PASS_POINTS} (the first adaptive pass)`);
   }
   return { tolerance, mapTolerance, maxEvaluations };
 }
@@ -98,7 +95,7 @@ async function adaptiveRule(context: MethodContext, baseline: Float32Array, expe
   return {
     integral: result,
     ruleParams: { steps: result.alpha.length, rule: 'adaptive', ...adaptive, converged: result.converged },
-    accuracy: { mapError: result.mapError, converged: result.converged, basis: 'adaptive Simpson panels', history: result.history },
+    accuracy: { mapError: result.mapError, converged: result.converged, basis: 'adaptive trapezoid', history: result.history },
   };
 }
 
@@ -151,7 +148,7 @@ export const integratedGradients: AttributionMethod = {
       description: "Cap on the adaptive rule's path points (gradient evaluations); a run stopped by it is not converged.",
       type: 'integer',
       default: ADAPTIVE_DEFAULTS.maxEvaluations,
-      min: 2 * ADAPTIVE_DEFAULTS.initialPanels + 1,
+      min: FIRST_PASS_POINTS,
     },
     baselineParameter(IG_DEFAULTS.baseline),
     idgiParameter(' (Riemann/trapezoid rules only)'),
