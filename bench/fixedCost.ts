@@ -1,7 +1,10 @@
 /**
  * Bench rows for issue 19's fixed cost and time to an accurate map:
  * - "fixed cost": the CLI over every tm-objects sample in one process (`PATHLENS_TIMINGS=1`), phase by
- *   phase, with the batch profile probed (cold: no cache) and read from the cache (warm);
+ *   phase, with the batch profile probed (cold: no cache) and read from the cache (warm): start-up to
+ *   the first progress event, the computing phase, and from the last map to the process's exit;
+ * - "while computing": inputs run at once, so the time splits by thread, not by input: each thread's
+ *   CPU time (pool threads, coordinator, main, V8's helpers) over the computing phase's wall;
  * - "time to 2 % map error": the same runs' wall time (model load included, default adaptive IG at
  *   map tolerance 0.02) against Captum's for the 9 images: bench/captum-tm-objects.json (the side-by-side
  *   run on this machine, scripts/dev/captum-side-by-side) when present, else the issue's 16.5 s;
@@ -62,6 +65,9 @@ const median = (values: number[]) => {
 
 export interface CliRun {
   wallMs: number;
+  /** The spawn and the child's exit ('close') on the epoch clock, to compare with the child's own times. */
+  spawnEpochMs: number;
+  exitEpochMs: number;
   timings: RunTimingsReport;
   evaluations: number;
   /** Evaluations per input, in order. */
@@ -74,24 +80,28 @@ export interface CliRun {
 /** One `pathlens explain` process over `inputs`; its timings line and JSON result. */
 function runCli(cli: string, modelPath: string, inputs: string, cacheDir: string): Promise<CliRun> {
   const started = performance.now();
+  const spawnEpochMs = performance.timeOrigin + started;
   const child = spawn(process.execPath, [cli, 'explain', '--model', modelPath, '--input', inputs, '--method', 'ig', '--json'], {
     env: { ...process.env, PATHLENS_TIMINGS: '1', PATHLENS_CACHE_DIR: cacheDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
+  const stdout: Buffer[] = [];
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stdout.on('data', (d: Buffer) => stdout.push(d));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
+      const exitEpochMs = performance.timeOrigin + performance.now();
       const wallMs = performance.now() - started;
       const line = stderr.split('\n').find((l) => l.startsWith('pathlens timings: '));
       if (code !== 0 || !line) return reject(new Error(`CLI exited with ${code}: ${stderr.split('\n').slice(-3).join(' ')}`));
-      const result = JSON.parse(stdout) as ExplainResult;
+      const result = JSON.parse(Buffer.concat(stdout).toString()) as ExplainResult;
       const maps = result.inputs.flatMap((i) => i.results);
       resolve({
         wallMs,
+        spawnEpochMs,
+        exitEpochMs,
         timings: JSON.parse(line.slice('pathlens timings: '.length)) as RunTimingsReport,
         evaluations: maps.reduce((a, r) => a + r.timing.evaluations, 0),
         inputEvaluations: result.inputs.map((i) => i.results.reduce((a, r) => a + r.timing.evaluations, 0)),
@@ -122,22 +132,13 @@ export interface FixedCostRow {
 
 const phaseMs = (run: CliRun, name: string) => run.timings.phases.find((p) => p.phase === name)?.ms ?? NaN;
 const phaseDetail = (run: CliRun, name: string) => run.timings.phases.find((p) => p.phase === name)?.detail ?? '';
-/** Each input's own time: from the previous input's end (the first: from the first progress event). */
-const inputMs = (run: CliRun) =>
-  run.timings.inputDoneMs.map((t, i) => t - (i === 0 ? run.timings.firstProgressMs : run.timings.inputDoneMs[i - 1]!));
-/**
- * Steady ms per evaluation: from the first input's end to the last's over the evaluations of inputs
- * 2…n (warmed up; inputs computed at once overlap, so per-input times alone would not say it).
- */
-const steadyMsPerEval = (run: CliRun) => {
-  const done = run.timings.inputDoneMs;
-  const evaluations = run.inputEvaluations.slice(1).reduce((a, b) => a + b, 0);
-  return (done[done.length - 1]! - done[0]!) / evaluations;
-};
-/** The first input's time beyond its evaluations at the steady rate: first touch of memory, kernel set-up. */
-const warmUpOf = (run: CliRun) => inputMs(run)[0]! - run.inputEvaluations[0]! * steadyMsPerEval(run);
-/** Everything that is not evaluations at the steady rate. */
-const fixedOf = (run: CliRun) => run.wallMs - run.evaluations * steadyMsPerEval(run);
+/** The last input's result, from the job's submission (inputs are computed at once: any may end last). */
+const lastMapMs = (run: CliRun) => Math.max(...run.timings.inputDoneMs);
+/** A time the child measured from its job's submission, on the bench's clock from the spawn. */
+const sinceSpawn = (run: CliRun, sinceSubmitMs: number) =>
+  run.timings.timeOriginEpochMs + run.timings.submittedAtMs + sinceSubmitMs - run.spawnEpochMs;
+/** Computing: from the first progress event to the last input's result. */
+const computingMs = (run: CliRun) => lastMapMs(run) - run.timings.firstProgressMs;
 
 function fixedCostRows(cold: CliRun[], warm: CliRun[], bareMs: number): FixedCostRow[] {
   const row = (phase: string, of: (r: CliRun) => number, note = ''): FixedCostRow => ({
@@ -158,11 +159,69 @@ function fixedCostRows(cold: CliRun[], warm: CliRun[], bareMs: number): FixedCos
     row('pool start (threads + their model loads)', (r) => phaseMs(r, 'pool start'), 'from the job start, overlaps the model load'),
     row('batch profile', (r) => phaseMs(r, 'batch profile'), `cold: ${phaseDetail(cold[0]!, 'batch profile')}`),
     row('job request → computing (first progress)', (r) => r.timings.firstProgressMs),
-    row('first-image warm-up', warmUpOf, 'first input beyond its evaluations × the steady rate (first touch; later inputs overlap it)'),
-    row('steady ms per evaluation (median)', steadyMsPerEval, 'inputs 2…9, 2 pool threads'),
-    row('per-image work (median)', (r) => median(inputMs(r).slice(1)), 'adaptive IG to 2 % map error'),
-    row('fixed cost (wall − evaluations × steady rate)', fixedOf, 'all of the above on the critical path'),
+    row('process spawn → computing (first progress)', (r) => sinceSpawn(r, r.timings.firstProgressMs), 'start-up on the critical path'),
+    row('computing (first progress → last map)', computingMs, 'all inputs, up to threads + 1 at once'),
+    row('  ms per evaluation while computing', (r) => computingMs(r) / r.evaluations, 'computing wall / evaluations (all threads)'),
+    row('last map → result written (--json to stdout)', (r) => r.timings.writtenMs - lastMapMs(r), 'serialisation on the main thread'),
+    row('last map → process exit', (r) => r.exitEpochMs - r.spawnEpochMs - sinceSpawn(r, lastMapMs(r)), 'serialisation + teardown'),
+    row(
+      '  result written → process exit',
+      (r) => r.exitEpochMs - r.spawnEpochMs - sinceSpawn(r, r.timings.writtenMs),
+      'worker and pool teardown, exit',
+    ),
     row('wall time, 9 images', (r) => r.wallMs),
+  ];
+}
+
+export interface ComputingRow {
+  measure: string;
+  unit: string;
+  cold: number;
+  warm: number;
+  note: string;
+}
+
+const threadsOf = (run: CliRun, role: string) => run.timings.threads.filter((t) => t.role === role);
+const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** Where the CPU goes while computing (per-thread CPU from /proc: inputs overlap, so wall splits say little). */
+function computingRows(cold: CliRun[], warm: CliRun[]): ComputingRow[] {
+  const row = (measure: string, unit: string, of: (r: CliRun) => number, note = ''): ComputingRow => ({
+    measure,
+    unit,
+    cold: median(cold.map(of)),
+    warm: median(warm.map(of)),
+    note,
+  });
+  const poolCpu = (r: CliRun) => threadsOf(r, 'evaluator').map((t) => t.computingCpuMs);
+  const cores = os.availableParallelism();
+  return [
+    row('evaluations per second', '1/s', (r) => r.evaluations / (computingMs(r) / 1000), 'all inputs at once'),
+    row('pool threads', 'count', (r) => threadsOf(r, 'evaluator').length),
+    row('pool thread CPU (mean per thread)', 'ms', (r) => sumOf(poolCpu(r)) / poolCpu(r).length),
+    row(
+      'pool threads busy (CPU / computing wall, mean)',
+      '%',
+      (r) => (100 * sumOf(poolCpu(r))) / poolCpu(r).length / computingMs(r),
+      '< 100: waiting for work or for a core',
+    ),
+    row(
+      'coordinator CPU',
+      'ms',
+      (r) => sumOf(threadsOf(r, 'coordinator').map((t) => t.computingCpuMs)),
+      'dispatch, panel sums, path points',
+    ),
+    row('main thread CPU', 'ms', (r) => sumOf(threadsOf(r, 'main').map((t) => t.computingCpuMs)), 'progress, results'),
+    row('other threads CPU (V8 GC, compiler, libuv)', 'ms', (r) => sumOf(threadsOf(r, 'other').map((t) => t.computingCpuMs))),
+    row(
+      'process CPU / (wall × cores)',
+      '%',
+      (r) => (100 * sumOf(r.timings.threads.map((t) => t.computingCpuMs))) / computingMs(r) / cores,
+      `${cores} cores`,
+    ),
+    row('whole run: coordinator CPU', 'ms', (r) => sumOf(threadsOf(r, 'coordinator').map((t) => t.cpuMs)), 'spawn → report'),
+    row('whole run: main thread CPU', 'ms', (r) => sumOf(threadsOf(r, 'main').map((t) => t.cpuMs))),
+    row('writing the result: main thread CPU', 'ms', (r) => sumOf(threadsOf(r, 'main').map((t) => t.writingCpuMs)), 'last map → written'),
   ];
 }
 
@@ -201,7 +260,7 @@ export async function cliFixedCost(
   distDir: string,
   zoo: string,
   log: (line: string) => void,
-): Promise<{ rows: FixedCostRow[]; accurate: TimeToAccurateRow[]; cold: CliRun[]; warm: CliRun[] }> {
+): Promise<{ rows: FixedCostRow[]; computing: ComputingRow[]; accurate: TimeToAccurateRow[]; cold: CliRun[]; warm: CliRun[] }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pathlens-bench-fixed-'));
   const modelDir = path.join(work, 'tm-objects');
   fs.cpSync(path.join(zoo, 'tm-objects'), modelDir, { recursive: true });
@@ -223,14 +282,22 @@ export async function cliFixedCost(
   }
   fs.rmSync(work, { recursive: true, force: true });
   const accurate = [accurateRow('cold (batch profile probed)', cold), accurateRow('warm (batch profile cached)', warm)];
-  return { rows: fixedCostRows(cold, warm, bare), accurate, cold, warm };
+  return { rows: fixedCostRows(cold, warm, bare), computing: computingRows(cold, warm), accurate, cold, warm };
 }
 
+const figure = (v: number) => (!Number.isFinite(v) ? '—' : Math.abs(v) < 100 ? v.toFixed(1) : v.toFixed(0));
+
 export function fixedCostTable(rows: FixedCostRow[]): string {
-  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '—');
   return textTable(
     ['phase', 'cold ms (median)', 'warm ms (median)', 'note'],
-    rows.map((r) => [r.phase, ms(r.coldMs), ms(r.warmMs), r.note]),
+    rows.map((r) => [r.phase, figure(r.coldMs), figure(r.warmMs), r.note]),
+  );
+}
+
+export function computingTable(rows: ComputingRow[]): string {
+  return textTable(
+    ['while computing (first progress → last map)', 'unit', 'cold (median)', 'warm (median)', 'note'],
+    rows.map((r) => [r.measure, r.unit, figure(r.cold), figure(r.warm), r.note]),
   );
 }
 

@@ -15,7 +15,7 @@ import { defaultWorkerCount } from '../src/worker/pool';
 import { mapErrorRows, mapErrorTable, type MapErrorCase } from './mapError';
 import { REFERENCE_POINTS, trueMapErrorRows, trueMapErrorTable } from './trueMapError';
 import { kernelProfileSection } from './kernelTimes';
-import { accurateTable, cliFixedCost, fixedCostTable, secondExplanation, secondJobTable } from './fixedCost';
+import { accurateTable, cliFixedCost, computingTable, fixedCostTable, secondExplanation, secondJobTable } from './fixedCost';
 import { textTable } from './table';
 import { flopsPerEvaluation, measureMatmulFlopRate, physicalLimitMs } from './limits';
 import type { BackendName, ExplainResult } from '../src/core/types';
@@ -480,13 +480,21 @@ async function fixedCostSection(): Promise<Record<string, unknown>> {
   const cli = await cliFixedCost(__dirname, ZOO, log);
   console.log('\nFixed cost of one CLI run over the 9 tm-objects images (wasm; cold = batch profile probed, warm = cached)');
   console.log(fixedCostTable(cli.rows));
+  console.log('\nWhere the CPU goes while the inputs are computed (per-thread CPU time from /proc/self/task/*/schedstat)');
+  console.log(computingTable(cli.computing));
   console.log('\nTime to 2 % map error (default adaptive IG, model load included) against Captum (target ≤ 0.7×)');
   console.log(accurateTable(cli.accurate));
   console.log(`Captum s: ${cli.accurate[0]?.captumSource}`);
   console.log('tfjs-node: not installed (an optional dependency that cannot install here), so no row for it');
   console.log('\nSecond explanation of the same model on a warm worker (this thread plays the extension host)');
   console.log(secondJobTable([second]));
-  return { fixedCost: cli.rows, timeToAccurateMap: cli.accurate, cliRuns: { cold: cli.cold, warm: cli.warm }, secondExplanation: second };
+  return {
+    fixedCost: cli.rows,
+    computingPhase: cli.computing,
+    timeToAccurateMap: cli.accurate,
+    cliRuns: { cold: cli.cold, warm: cli.warm },
+    secondExplanation: second,
+  };
 }
 
 /**

@@ -94,6 +94,7 @@ async function runExplainCommand(
     for (const chunk of toJsonChunks(result)) process.stdout.write(chunk);
     process.stdout.write('\n');
   } else process.stdout.write(formatResults(result) + '\n');
+  timings?.resultWritten();
   for (const input of result.inputs)
     for (const r of input.results)
       if (r.accuracy && !r.accuracy.converged)

@@ -13,6 +13,7 @@ import type { EvaluatorEvent, EvaluatorRequest, ExplainJob, WorkerEvent, WorkerI
 import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob, type JobThreads } from './jobs';
 import { BatchPlanner } from './batchPlan';
 import { lowerThisThreadPriority } from './threadPriority';
+import { announceThreadRole } from './threadCpu';
 import { probeBatchSizes } from '../core/engine/batchProbe';
 import { defaultWorkerCount, EvaluationPool } from './pool';
 import { runSanityJob } from './sanityJob';
@@ -151,6 +152,7 @@ function serveChunks(): void {
 
 async function main(): Promise<void> {
   if (init.lowPriority) lowerThisThreadPriority();
+  announceThreadRole(init.role === 'evaluator' ? 'evaluator' : 'coordinator');
   // The pool threads load their bundle and backend while this one does.
   if (init.role !== 'evaluator' && init.prestartPool) pool.start();
   try {
