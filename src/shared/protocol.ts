@@ -332,6 +332,16 @@ export interface PoolChunk extends Omit<PointChunk, 'path'> {
   pathDirection?: boolean;
 }
 
+/**
+ * One version of a model's files as the coordinator read them (worker/modelCache.ts): `stamp` names
+ * it, `read` carries its validated artifacts (core/model/artifacts ReadArtifacts) when the receiver
+ * may not hold this version yet.
+ */
+export interface WireModelSource {
+  stamp: string;
+  read?: unknown;
+}
+
 export type EvaluatorRequest =
   | {
       kind: 'chunk';
@@ -350,8 +360,12 @@ export type EvaluatorRequest =
   | { kind: 'release'; id: number; paths: number[] }
   /** What the thread holds: paths and TF.js tensors (tests: nothing leaks across jobs). */
   | { kind: 'stats'; id: number }
-  /** Load (or find cached) the model now, so the first chunk does not wait for it. */
-  | { kind: 'load'; id: number; modelPath: string; memoryBudgetMB?: number }
+  /**
+   * Load (or find cached) the model now, so the first chunk does not wait for it: the coordinator's
+   * version of its files (`source`, with the artifacts it read and validated when the thread may
+   * not hold that version yet); chunks then compute on this version.
+   */
+  | { kind: 'load'; id: number; modelPath: string; memoryBudgetMB?: number; source?: WireModelSource }
   /** Measure throughput per batch size on this thread (see BatchProbe). */
   | { kind: 'probe'; id: number; modelPath: string; output: OutputKind; inputShape: number[]; budgetBytes: number };
 
@@ -361,8 +375,8 @@ export type EvaluatorEvent =
   /** One result per part of the request, in order. */
   | { kind: 'chunk-result'; id: number; results: PointChunkResult[] }
   | { kind: 'loaded'; id: number }
-  /** The thread read a model from disk (a cache miss), whichever request caused it. */
-  | { kind: 'model-read'; modelPath: string }
+  /** The thread loaded a model (a cache miss), whichever request caused it; `fromDisk`: it read the files itself. */
+  | { kind: 'model-read'; modelPath: string; fromDisk: boolean }
   | { kind: 'probed'; id: number; probe: BatchProbe }
   | { kind: 'released'; id: number }
   | { kind: 'stats'; id: number; stats: PoolThreadStats }
@@ -414,8 +428,11 @@ export type WorkerEvent =
   | { kind: 'sanity'; jobId: number; event: SanityEvent }
   | { kind: 'sanity-done'; jobId: number; result: SanityResult }
   | { kind: 'info'; jobId: number; summary: ModelSummary; preprocessing: Preprocessing | null }
-  /** `modelLoads`: models read from disk by this worker and its pool threads since it started. */
-  | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number; modelLoads?: number }
+  /**
+   * `modelLoads`: models loaded by this worker and its pool threads since it started;
+   * `modelFileReads`: how many of those loads read the model's files (the others got them handed over).
+   */
+  | { kind: 'memory'; jobId: number; numTensors: number; numBytes: number; modelLoads?: number; modelFileReads?: number }
   | { kind: 'patterns-fitted'; jobId: number; result: PatternsFitted }
   | { kind: 'neurons-done'; jobId: number; result: NeuronsResult }
   | { kind: 'exported'; jobId: number; result: ReportExported }

@@ -175,9 +175,12 @@ export class WorkerClient {
     );
   }
 
-  /** The worker's live tensor count and bytes (for leak checks) and the models it and its pool read from disk. */
-  memory(): Promise<{ numTensors: number; numBytes: number; modelLoads: number }> {
-    return this.run<{ numTensors: number; numBytes: number; modelLoads: number }>(
+  /**
+   * The worker's live tensor count and bytes (for leak checks), the models it and its pool threads
+   * loaded, and how many of those loads read the model's files.
+   */
+  memory(): Promise<{ numTensors: number; numBytes: number; modelLoads: number; modelFileReads: number }> {
+    return this.run<{ numTensors: number; numBytes: number; modelLoads: number; modelFileReads: number }>(
       (id) => ({ kind: 'memory', jobId: id }),
       () => {},
     ).result;
@@ -242,7 +245,12 @@ export class WorkerClient {
       job.resolve(event.result as never);
     } else if (event.kind === 'memory') {
       this.pending.delete(event.jobId);
-      job.resolve({ numTensors: event.numTensors, numBytes: event.numBytes, modelLoads: event.modelLoads ?? NaN } as never);
+      job.resolve({
+        numTensors: event.numTensors,
+        numBytes: event.numBytes,
+        modelLoads: event.modelLoads ?? NaN,
+        modelFileReads: event.modelFileReads ?? NaN,
+      } as never);
     } else {
       job.listener(event);
     }

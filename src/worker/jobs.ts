@@ -2,7 +2,6 @@
  * The jobs the worker runs, as plain async functions (testable without a thread): load the model
  * (cached), prepare inputs, explain, and stream events.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../core/engine/backend';
 import { describeError, PathLensError } from '../shared/errors';
@@ -11,7 +10,8 @@ import { ADAPTIVE_DEFAULTS } from '../core/path/adaptive';
 import type { MethodResources } from '../core/attribution/context';
 import { checkReferenceSet } from '../core/methods/expectedGradients';
 import { baselineName, loadInputs, makeBaseline, resolvePreprocessing } from '../core/input';
-import { loadModel, type LoadedModel } from '../core/model/load';
+import type { LoadedModel } from '../core/model/load';
+import type { ModelCache } from './modelCache';
 import type { BatchPlan } from '../core/engine/evaluator';
 import { mergeProbes, probeBatchSizes } from '../core/engine/batchProbe';
 import { DEFAULT_MEMORY_BUDGET_MB, MB } from '../core/safety/limits';
@@ -34,6 +34,9 @@ import { fitModelPatterns, loadPatterns } from '../core/patterns/store';
 import { readModelArtifacts } from '../core/model/artifacts';
 import { defaultCropFor } from '../core/model/sidecars';
 import { bindInputShape } from '../core/model/inputLayout';
+
+// The model cache moved to ./modelCache (pool threads build from the coordinator's read); kept importable here.
+export { ModelCache, modelFileStamp } from './modelCache';
 
 type Emit = (event: WorkerEvent) => void;
 export type PhaseListener = (phase: JobPhase, ms: number, detail?: string) => void;
@@ -60,54 +63,6 @@ export function throttle(intervalMs: number, send: (p: Progress) => void, now = 
     last = t;
     send(p);
   };
-}
-
-/** Loaded models by path, reloaded when model.json, any shard or an ONNX external-data file changes on disk. */
-export class ModelCache {
-  private readonly entries = new Map<string, { stamp: string; model: LoadedModel }>();
-  /** Models read from disk (cache misses) since the cache was made. */
-  reads = 0;
-
-  /** `onRead` hears of every read from disk (pool threads report them to their coordinator). */
-  constructor(private readonly onRead: (modelPath: string) => void = () => {}) {}
-
-  /** `memoryBudgetMB` bounds the model's declared sizes at load (see loadModel). */
-  async get(modelPath: string, memoryBudgetMB?: number): Promise<LoadedModel> {
-    const file = path.resolve(modelPath);
-    const cached = this.entries.get(file);
-    if (cached && cached.stamp === modelFileStamp(file, cached.model.summary.onnx?.externalData)) return cached.model;
-    cached?.model.dispose();
-    this.entries.delete(file);
-    const stamp = modelFileStamp(file);
-    const model = await loadModel(file, { memoryBudgetMB, channelsLast: true });
-    const external = model.summary.onnx?.externalData;
-    this.entries.set(file, { stamp: external?.length ? modelFileStamp(file, external) : stamp, model });
-    this.reads++;
-    this.onRead(file);
-    return model;
-  }
-
-  clear(): void {
-    for (const { model } of this.entries.values()) model.dispose();
-    this.entries.clear();
-  }
-}
-
-/** Size and mtime of the model file, every weight shard beside it and the named (ONNX external) data files: a change invalidates a cache. */
-export function modelFileStamp(modelPath: string, external: readonly string[] = []): string {
-  const file = path.resolve(modelPath);
-  try {
-    const dir = path.dirname(file);
-    const names = fs.readdirSync(dir).filter((name) => name === path.basename(file) || name.endsWith('.bin'));
-    return [...new Set([...names, ...external])]
-      .map((name) => {
-        const stat = fs.statSync(path.join(dir, name));
-        return `${name}:${stat.size}:${stat.mtimeMs}`;
-      })
-      .join('|');
-  } catch {
-    return String(Date.now()); // unreadable: let loadModel report the real error
-  }
 }
 
 export function parseBaseline(value: string | undefined): BaselineSpec | undefined {

@@ -10,7 +10,8 @@ import type { CancellationSignal } from '../shared/types';
 import { reducePointChunks } from '../core/engine/pointBatch';
 import { bindInputShape } from '../core/model/inputLayout';
 import type { EvaluatorEvent, EvaluatorRequest, ExplainJob, WorkerEvent, WorkerInit, WorkerRequest } from '../shared/protocol';
-import { ModelCache, runExplainJob, runInfoJob, runPatternsFitJob, type JobThreads } from './jobs';
+import { runExplainJob, runInfoJob, runPatternsFitJob, type JobThreads } from './jobs';
+import { ModelCache, type ModelSource } from './modelCache';
 import { BatchPlanner } from './batchPlan';
 import { lowerThisThreadPriority } from './threadPriority';
 import { announceThreadRole } from './threadCpu';
@@ -30,9 +31,9 @@ if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
 
 const init = workerData as WorkerInit;
 const emit = (event: WorkerEvent) => port.postMessage(event);
-// Pool threads tell their coordinator about every model they read (the warm-pool tests count them).
-const cache = new ModelCache((modelPath) => {
-  if (init.role === 'evaluator') port.postMessage({ kind: 'model-read', modelPath } satisfies EvaluatorEvent);
+// Pool threads tell their coordinator about every model they load (the warm-pool tests count them).
+const cache = new ModelCache((modelPath, fromDisk) => {
+  if (init.role === 'evaluator') port.postMessage({ kind: 'model-read', modelPath, fromDisk } satisfies EvaluatorEvent);
 });
 const planner = new BatchPlanner();
 // Pool threads that compute gradient chunks while this thread dispatches (none for one worker:
@@ -51,14 +52,19 @@ function signalFor(jobId: number, flag: SharedArrayBuffer | undefined): Cancella
   };
 }
 
-/** The pool threads one job computes on (none when the job asks for one worker). */
+/**
+ * The pool threads one job computes on (none when the job asks for one worker). Preparing them hands
+ * them this thread's read of the model's files (read once here, taken by this thread's own load).
+ */
 function threadsFor(jobId: number, job: ExplainJob): JobThreads {
   const jobWorkers = job.workers ?? pool.size;
   const limit = jobWorkers > 1 ? Math.min(jobWorkers, pool.size) : 0;
   return {
     count: limit,
     remotesFor: (target, output, inputShape, order) => pool.remotesFor(jobId, job.modelPath, target, output, limit, inputShape, order),
-    prepare: (modelPath, memoryBudgetMB) => pool.prepare(modelPath, memoryBudgetMB, limit),
+    prepare: async (modelPath, memoryBudgetMB) => {
+      if (limit > 0) await pool.prepare(modelPath, memoryBudgetMB, limit, cache.source(modelPath));
+    },
     probe: (modelPath, output, inputShape, budgetPerThread) => pool.probe(modelPath, output, inputShape, budgetPerThread, limit),
   };
 }
@@ -69,7 +75,8 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     if (signal.cancelled) throw new CancelledError();
     if (request.kind === 'memory') {
       const { numTensors, numBytes } = tf.memory();
-      emit({ kind: 'memory', jobId: request.jobId, numTensors, numBytes, modelLoads: cache.reads + pool.modelReads });
+      const modelLoads = cache.reads + cache.handedOver + pool.modelReads;
+      emit({ kind: 'memory', jobId: request.jobId, numTensors, numBytes, modelLoads, modelFileReads: cache.reads + pool.modelFileReads });
     } else if (request.kind === 'info') {
       const { summary, preprocessing } = await runInfoJob(request.modelPath, cache);
       emit({ kind: 'info', jobId: request.jobId, summary, preprocessing });
@@ -86,7 +93,7 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
         cache,
         signal,
         emit,
-        threadsFor(request.jobId, request.job).remotesFor,
+        preparedRemotes(threadsFor(request.jobId, request.job), request.job),
       );
       emit({ kind: 'evaluate-done', jobId: request.jobId, result });
     } else if (request.kind === 'evaluate-step') {
@@ -109,7 +116,23 @@ async function handle(request: Exclude<WorkerRequest, { kind: 'cancel' }>): Prom
     cancelled.delete(request.jobId);
     // The pool threads drop the paths of this job's inputs (also after a cancellation or failure).
     pool.release(request.jobId);
+    cache.dropPendingReads();
   }
+}
+
+/**
+ * The job's remote evaluators once its pool threads hold the model version this thread uses (their
+ * chunks compute on the version last prepared); a failed preparation is the job's own load error.
+ */
+function preparedRemotes(threads: JobThreads, job: ExplainJob): JobThreads['remotesFor'] {
+  const prepared = threads.count > 0 ? threads.prepare(job.modelPath, job.memoryBudgetMB).catch(() => {}) : Promise.resolve();
+  return (...args) =>
+    threads.remotesFor(...args).map((remote) => ({
+      evaluate: async (chunk) => {
+        await prepared;
+        return remote.evaluate(chunk);
+      },
+    }));
 }
 
 /** A pool thread: loads models, probes batch sizes and evaluates point chunks for its coordinator, one at a time. */
@@ -121,7 +144,7 @@ function serveChunks(): void {
     queue = queue.then(async () => {
       try {
         if (request.kind === 'load') {
-          await cache.get(request.modelPath, request.memoryBudgetMB);
+          await cache.prepare(request.modelPath, request.source as ModelSource | undefined, request.memoryBudgetMB);
           send({ kind: 'loaded', id: request.id });
           return;
         }
@@ -134,7 +157,7 @@ function serveChunks(): void {
           send({ kind: 'stats', id: request.id, stats: { paths: paths.size, numTensors: tf.memory().numTensors } });
           return;
         }
-        const model = bindInputShape(await cache.get(request.modelPath), [{ path: request.modelPath, shape: request.inputShape }]);
+        const model = bindInputShape(await cache.current(request.modelPath), [{ path: request.modelPath, shape: request.inputShape }]);
         if (request.kind === 'probe') {
           const probe = await probeBatchSizes({ model, target: 0, output: request.output }, request.budgetBytes);
           send({ kind: 'probed', id: request.id, probe });

@@ -21,6 +21,7 @@ import type {
   PointChunkResult,
   PoolChunk,
   PoolThreadStats,
+  WireModelSource,
   WorkerInit,
 } from '../shared/protocol';
 import type { QueuedChunk } from './chunkQueue';
@@ -57,12 +58,14 @@ export class EvaluationPool {
   private threads: PoolThread[] = [];
   private readonly queue = new ChunkQueue();
   private nextId = 1;
-  /** Models read from disk by the pool threads since the pool started (cache misses). */
+  /** Models loaded by the pool threads since the pool started (cache misses). */
   modelReads = 0;
   /** Bytes of arrays posted in chunk requests (points, paths, reductions' inputs) since the pool started. */
   postedBytes = 0;
   /** Jobs that ended: their late chunks are dropped and their paths never sent again. */
   private readonly ended = new Set<number>();
+  /** How many of those loads read the model's files (the others were handed the coordinator's read). */
+  modelFileReads = 0;
 
   /** `size`: pool threads (the coordinator dispatches to them and computes nothing itself). */
   constructor(
@@ -97,9 +100,12 @@ export class EvaluationPool {
     return this.use(limit).map(() => ({ evaluate }));
   }
 
-  /** Starts up to `limit` threads and has each load the model (a no-op for a thread that holds it). */
-  async prepare(modelPath: string, memoryBudgetMB: number | undefined, limit = this.size): Promise<void> {
-    await Promise.all(this.use(limit).map((thread) => this.send(thread, { kind: 'load', modelPath, memoryBudgetMB })));
+  /**
+   * Starts up to `limit` threads and has each load the model (a no-op for a thread that holds it):
+   * `source` is the coordinator's version of the files, with the artifacts it read when it has them.
+   */
+  async prepare(modelPath: string, memoryBudgetMB: number | undefined, limit = this.size, source?: WireModelSource): Promise<void> {
+    await Promise.all(this.use(limit).map((thread) => this.send(thread, { kind: 'load', modelPath, memoryBudgetMB, source })));
   }
 
   /** Each of up to `limit` threads measures its throughput per batch size, all at once (as they will run). */
@@ -239,6 +245,7 @@ export class EvaluationPool {
           fail(err);
         } else if (event.kind === 'model-read') {
           this.modelReads++;
+          if (event.fromDisk) this.modelFileReads++;
         } else {
           this.settle(pending, event);
           this.dispatch();

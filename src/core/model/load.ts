@@ -55,6 +55,16 @@ export interface LoadModelOptions {
    * the model's own layout.
    */
   channelsLast?: boolean;
+  /**
+   * The model's files as `readModelArtifacts` read and validated them (in this thread or another one
+   * of this process): used instead of reading model.json and its shards again.
+   */
+  artifacts?: ReadArtifacts;
+  /**
+   * The same artifacts already built and ran once in this process (the coordinator's load): skip the
+   * load-time forward pass on zeros. Every declared-size check still runs.
+   */
+  verified?: boolean;
 }
 
 export async function loadModel(modelJsonPath: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
@@ -62,7 +72,7 @@ export async function loadModel(modelJsonPath: string, options: LoadModelOptions
   // budget is the evaluator's to enforce (per input, with its measured activations).
   const budget = Math.max(options.memoryBudgetMB ?? 0, DEFAULT_MEMORY_BUDGET_MB) * MB;
   if (isOnnxModelPath(modelJsonPath)) return loadOnnxModel(modelJsonPath, budget, options.channelsLast === true);
-  const read = readModelArtifacts(modelJsonPath);
+  const read = options.artifacts ?? readModelArtifacts(modelJsonPath);
   const labels = readLabels(modelJsonPath);
   const model =
     read.format === 'graph-model' ? await loadGraph(read, modelJsonPath, budget) : await loadLayers(read, modelJsonPath, budget);
@@ -76,7 +86,7 @@ export async function loadModel(modelJsonPath: string, options: LoadModelOptions
   };
   const loaded = { ...model, summary };
   checkLayerOutputs(summary, budget);
-  checkRuns(loaded);
+  if (!options.verified) checkRuns(loaded);
   if (summary.labels && summary.labels.length !== loaded.numClasses) {
     summary.labels = null;
     summary.labelsSource = `ignored ${labels?.source}: it has ${labels?.labels.length} labels but the model has ${loaded.numClasses} outputs`;
