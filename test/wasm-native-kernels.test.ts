@@ -17,6 +17,7 @@ import { NATIVE_KERNELS_WASM_BASE64 } from '../src/core/engine/wasm/nativeBinary
 import { channelScale2 } from '../src/core/engine/wasmSimd';
 import { setActivationFusionEnabled } from '../src/core/engine/activationGradients';
 import { withInputGradientsOnly } from '../src/core/engine/inputGradients';
+import { registerNetKernels } from '../src/core/engine/wasm/net';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number;
@@ -243,6 +244,94 @@ describe('DepthwiseConv2dNativeBackpropInput, direct kernel', () => {
       const cc = randomCase(100 + k, false);
       const { got, want } = await convInputGradient(cc, false, 300 + k);
       expectClose(got, want);
+    }
+  });
+});
+
+/** dx of a multiplier-1 depthwise conv in float32, each pixel summed from +0 in tap order (ky, then kx): the C kernel's order. */
+function depthwiseTapOrder(cc: ConvCase, dy: Float32Array, w: Float32Array): Float32Array {
+  const info = tf.backend_util.computeConv2DInfo(cc.xShape, cc.fShape, cc.strides, cc.dil, cc.pad, undefined, true);
+  const [n, h, wd, c] = cc.xShape;
+  const [fh, fw] = cc.fShape;
+  const dx = new Float32Array(n * h * wd * c);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < wd; x++)
+        for (let i = 0; i < c; i++) {
+          let acc = 0;
+          for (let ky = 0; ky < fh; ky++)
+            for (let kx = 0; kx < fw; kx++) {
+              const ty = y + info.padInfo.top - ky * info.dilationHeight;
+              const tx = x + info.padInfo.left - kx * info.dilationWidth;
+              const [oy, ox] = [ty / info.strideHeight, tx / info.strideWidth];
+              if (!Number.isInteger(oy) || !Number.isInteger(ox) || oy < 0 || ox < 0 || oy >= info.outHeight || ox >= info.outWidth)
+                continue;
+              const d = dy[((b * info.outHeight + oy) * info.outWidth + ox) * c + i]!;
+              acc = Math.fround(acc + Math.fround(d * w[(ky * fw + kx) * c + i]!));
+            }
+          dx[((b * h + y) * wd + x) * c + i] = acc;
+        }
+  return dx;
+}
+
+describe('depthwise input gradient, 3x3 row kernels (stride 1 or 2, channels a multiple of 4)', () => {
+  const cases: ConvCase[] = [
+    { xShape: [2, 9, 11, 8], fShape: [3, 3, 8, 1], strides: [1, 1], dil: [1, 1], pad: 'same' },
+    { xShape: [1, 7, 6, 12], fShape: [3, 3, 12, 1], strides: [1, 1], dil: [1, 1], pad: 'valid' },
+    { xShape: [1, 8, 9, 4], fShape: [3, 3, 4, 1], strides: [1, 1], dil: [1, 1], pad: 2 },
+    { xShape: [2, 12, 10, 8], fShape: [3, 3, 8, 1], strides: [2, 2], dil: [1, 1], pad: 'same' },
+    { xShape: [1, 11, 13, 16], fShape: [3, 3, 16, 1], strides: [2, 2], dil: [1, 1], pad: 'same' },
+    { xShape: [1, 11, 9, 4], fShape: [3, 3, 4, 1], strides: [2, 2], dil: [1, 1], pad: 'valid' },
+    { xShape: [1, 10, 10, 8], fShape: [3, 3, 8, 1], strides: [2, 2], dil: [1, 1], pad: 1 },
+    { xShape: [1, 3, 3, 4], fShape: [3, 3, 4, 1], strides: [1, 1], dil: [1, 1], pad: 'same' },
+  ];
+  cases.forEach((cc, k) => {
+    test(label(cc), async () => {
+      const { got, want } = await convInputGradient(cc, true, 900 + k);
+      expectClose(got, want);
+      const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+      const info = tf.backend_util.computeConv2DInfo(cc.xShape, cc.fShape, cc.strides, cc.dil, cc.pad, undefined, true);
+      const dy = randArray(cc.xShape[0] * info.outHeight * info.outWidth * cc.xShape[3], 900 + k);
+      // the same float32 sums, in the same order, as the per-pixel kernel: identical bits
+      expect(got).toEqual(depthwiseTapOrder(cc, dy, randArray(size(cc.fShape), 901 + k)));
+    });
+  });
+
+  test('PathLensDepthwiseGradMasked is that gradient times the ReLU6 mask of its input, bit for bit', async () => {
+    await initBackend('wasm');
+    registerNetKernels();
+    for (const [k, cc] of cases.entries()) {
+      const info = tf.backend_util.computeConv2DInfo(cc.xShape, cc.fShape, cc.strides, cc.dil, cc.pad, undefined, true);
+      const dyShape = [cc.xShape[0], info.outHeight, info.outWidth, cc.xShape[3]];
+      const dy = {
+        values: randArray(
+          dyShape.reduce((a, b) => a * b, 1),
+          900 + k,
+        ),
+        shape: dyShape,
+      };
+      const filter = {
+        values: randArray(
+          cc.fShape.reduce((a, b) => a * b, 1),
+          901 + k,
+        ),
+        shape: cc.fShape,
+      };
+      const ym = {
+        values: randArray(
+          cc.xShape.reduce((a, b) => a * b, 1),
+          902 + k,
+          -2,
+          8,
+        ),
+        shape: cc.xShape,
+      };
+      const hi = Math.fround(6 - 2 ** -21);
+      const attrs = { strides: cc.strides, pad: cc.pad, dilations: cc.dil, inputShape: cc.xShape, hi };
+      const masked = await runKernel('wasm', 'PathLensDepthwiseGradMasked', { dy, filter, ym }, attrs);
+      const plain = await runKernel('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs);
+      const want = plain.data.map((v, i) => v * (ym.values[i]! > 0 && ym.values[i]! <= hi ? 1 : 0));
+      expect(masked.data).toEqual(want);
     }
   });
 });

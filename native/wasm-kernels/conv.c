@@ -138,6 +138,125 @@ static inline void depthwise_pixel(const float *dy, const float *f, float *o, co
   }
 }
 
+/* acc + d · f for 4 channels. */
+static inline v128_t madd(v128_t acc, const float *d, v128_t f) { return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(d), f)); }
+
+/* Store acc (× the ReLU mask of ym when given) at o. */
+static inline void store_masked(float *o, v128_t acc, const float *ym, v128_t vlo, v128_t vhi) {
+  if (ym) acc = wasm_f32x4_mul(acc, relu_mask(wasm_v128_load(ym), vlo, vhi));
+  wasm_v128_store(o, acc);
+}
+
+/*
+ * Interior of one dx row of a 3x3, stride-1, undilated depthwise conv (multiplier 1, channels a
+ * multiple of 4): x in [x0, x1), where all nine taps land inside dy. Four channels at a time with
+ * their nine filter vectors held in registers while the row is swept; the taps are summed in the
+ * generic kernel's order (ky, then kx), so the result is the same to the bit.
+ * d0, d1, d2: dy rows oy = y + padTop - ky for ky = 0, 1, 2.
+ */
+static void depthwise3x3_s1_row(const float *d0, const float *d1, const float *d2, const float *f, float *o, const float *ym,
+                                int channels, int x0, int x1, int padLeft, float hi) {
+  const v128_t vlo = wasm_f32x4_splat(0.0f), vhi = wasm_f32x4_splat(hi);
+  for (int c = 0; c < channels; c += 4) {
+    const v128_t f00 = wasm_v128_load(f + 0 * channels + c), f01 = wasm_v128_load(f + 1 * channels + c),
+                 f02 = wasm_v128_load(f + 2 * channels + c), f10 = wasm_v128_load(f + 3 * channels + c),
+                 f11 = wasm_v128_load(f + 4 * channels + c), f12 = wasm_v128_load(f + 5 * channels + c),
+                 f20 = wasm_v128_load(f + 6 * channels + c), f21 = wasm_v128_load(f + 7 * channels + c),
+                 f22 = wasm_v128_load(f + 8 * channels + c);
+    for (int x = x0; x < x1; x++) {
+      const int ox = (x + padLeft) * channels + c; /* kx = 0; kx = 1, 2 are one and two pixels left */
+      v128_t acc = wasm_f32x4_splat(0.0f);
+      acc = madd(acc, d0 + ox, f00);
+      acc = madd(acc, d0 + ox - channels, f01);
+      acc = madd(acc, d0 + ox - 2 * channels, f02);
+      acc = madd(acc, d1 + ox, f10);
+      acc = madd(acc, d1 + ox - channels, f11);
+      acc = madd(acc, d1 + ox - 2 * channels, f12);
+      acc = madd(acc, d2 + ox, f20);
+      acc = madd(acc, d2 + ox - channels, f21);
+      acc = madd(acc, d2 + ox - 2 * channels, f22);
+      store_masked(o + x * channels + c, acc, ym ? ym + x * channels + c : 0, vlo, vhi);
+    }
+  }
+}
+
+/*
+ * The same for stride 2: dx row y receives from dy rows oy = (y + padTop - ky) / 2 for the ky of
+ * y + padTop's parity (ky = 0, 2 when even: rows da, db; ky = 1 when odd: row da only, db null),
+ * and pixel x likewise from columns of x + padLeft's parity. x in [x0, x1): all taps inside dy.
+ */
+static void depthwise3x3_s2_row(const float *da, const float *db, int kyA, const float *f, float *o, const float *ym,
+                                int channels, int x0, int x1, int padLeft, float hi) {
+  const v128_t vlo = wasm_f32x4_splat(0.0f), vhi = wasm_f32x4_splat(hi);
+  const float *fa = f + kyA * 3 * channels, *fb = f + (kyA + 2) * 3 * channels;
+  for (int c = 0; c < channels; c += 4) {
+    const v128_t a0 = wasm_v128_load(fa + c), a1 = wasm_v128_load(fa + channels + c), a2 = wasm_v128_load(fa + 2 * channels + c);
+    const v128_t b0 = db ? wasm_v128_load(fb + c) : a0, b1 = db ? wasm_v128_load(fb + channels + c) : a1,
+                 b2 = db ? wasm_v128_load(fb + 2 * channels + c) : a2;
+    for (int x = x0; x < x1; x++) {
+      const int q = x + padLeft;
+      v128_t acc = wasm_f32x4_splat(0.0f);
+      if (q & 1) {
+        const int ox = ((q - 1) >> 1) * channels + c; /* kx = 1 */
+        acc = madd(acc, da + ox, a1);
+        if (db) acc = madd(acc, db + ox, b1);
+      } else {
+        const int ox = (q >> 1) * channels + c; /* kx = 0; kx = 2 is one dy pixel left */
+        acc = madd(acc, da + ox, a0);
+        acc = madd(acc, da + ox - channels, a2);
+        if (db) {
+          acc = madd(acc, db + ox, b0);
+          acc = madd(acc, db + ox - channels, b2);
+        }
+      }
+      store_masked(o + x * channels + c, acc, ym ? ym + x * channels + c : 0, vlo, vhi);
+    }
+  }
+}
+
+/*
+ * One dx row of a multiplier-1 depthwise conv: the interior of 3x3 undilated stride-1/2 convs by the
+ * row kernels above (when every tap row of y lies inside dy), the rest pixel by pixel.
+ */
+static void depthwise_row(const float *dy, const float *f, float *o, const float *ym, int n, int y, int inW, int channels,
+                          int outH, int outW, int fH, int fW, int strideH, int strideW, int dilH, int dilW, int padTop,
+                          int padLeft, float hi) {
+  const taps_t ty = taps_for(y, padTop, dilH, strideH);
+  int x0 = 0, x1 = 0;
+  const int fast = fH == 3 && fW == 3 && dilH == 1 && dilW == 1 && (channels & 3) == 0 && strideH == strideW &&
+                   (strideH == 1 || strideH == 2);
+  if (fast) {
+    const float *rows = dy + n * outH * outW * channels;
+    const int row = outW * channels;
+    if (strideH == 1 && y + padTop - 2 >= 0 && y + padTop < outH) {
+      x0 = 2 - padLeft > 0 ? 2 - padLeft : 0;
+      x1 = outW - padLeft < inW ? outW - padLeft : inW;
+      if (x1 > x0) {
+        const float *d0 = rows + (y + padTop) * row;
+        depthwise3x3_s1_row(d0, d0 - row, d0 - 2 * row, f, o, ym, channels, x0, x1, padLeft, hi);
+      }
+    } else if (strideH == 2) {
+      const int p = y + padTop, even = (p & 1) == 0;
+      const int oa = even ? p >> 1 : (p - 1) >> 1; /* row of ky = 0 (even) or ky = 1 (odd) */
+      if (oa < outH && (even ? oa - 1 >= 0 : oa >= 0)) {
+        x0 = 2 - padLeft > 0 ? 2 - padLeft : 0;
+        x1 = 2 * outW - padLeft < inW ? 2 * outW - padLeft : inW; /* x + padLeft <= 2·outW − 1 (odd: column outW − 1) */
+        if (x1 > x0) {
+          const float *da = rows + oa * row;
+          depthwise3x3_s2_row(da, even ? da - row : 0, even ? 0 : 1, f, o, ym, channels, x0, x1, padLeft, hi);
+        }
+      }
+    }
+    if (x1 <= x0) x0 = x1 = 0;
+  }
+  for (int x = 0; x < inW; x++) {
+    if (x == x0 && x1 > x0) x = x1;
+    if (x >= inW) break;
+    const taps_t tx = taps_for(x, padLeft, dilW, strideW);
+    depthwise_pixel(dy, f, o + x * channels, ym ? ym + x * channels : 0, n, channels, outH, outW, fH, fW, ty, tx, hi);
+  }
+}
+
 /* o[c] += sum over q < mult of d[c * mult + q] * f[c * mult + q] (depth multiplier > 1). */
 static inline void multiply_add_grouped(float *o, const float *d, const float *f, int channels, int mult) {
   for (int c = 0; c < channels; c++) {
@@ -150,7 +269,7 @@ static inline void multiply_add_grouped(float *o, const float *d, const float *f
 /*
  * dx of DepthwiseConv2dNative with depth multiplier `mult`:
  * dx[n, y, x, c] = sum over taps and q of dy[n, oy, ox, c * mult + q] * f[ky, kx, c, q].
- * Multiplier 1: per pixel in registers, 16 then 4 channels at a time; else accumulated in dx's own row.
+ * Multiplier 1: row by row (depthwise_row); else accumulated in dx's own row.
  */
 static void depthwise_impl(const float *dy, const float *f, float *dx, const float *ym, float hi, int batch, int inH,
                            int inW, int channels, int mult, int outH, int outW, int fH, int fW, int strideH, int strideW,
@@ -158,15 +277,16 @@ static void depthwise_impl(const float *dy, const float *f, float *dx, const flo
   const int dyC = channels * mult;
   for (int n = 0; n < batch; n++) {
     for (int y = 0; y < inH; y++) {
+      if (mult == 1) {
+        const int at = (n * inH + y) * inW * channels;
+        depthwise_row(dy, f, dx + at, ym ? ym + at : 0, n, y, inW, channels, outH, outW, fH, fW, strideH, strideW, dilH,
+                      dilW, padTop, padLeft, hi);
+        continue;
+      }
       const taps_t ty = taps_for(y, padTop, dilH, strideH);
       for (int x = 0; x < inW; x++) {
         const taps_t tx = taps_for(x, padLeft, dilW, strideW);
         float *o = dx + ((n * inH + y) * inW + x) * channels;
-        if (mult == 1) {
-          depthwise_pixel(dy, f, o, ym ? ym + ((n * inH + y) * inW + x) * channels : 0, n, channels, outH, outW, fH, fW,
-                          ty, tx, hi);
-          continue;
-        }
         int c = 0;
         for (; c + 4 <= channels; c += 4) wasm_v128_store(o + c, wasm_f32x4_splat(0.0f));
         for (; c < channels; c++) o[c] = 0.0f;
