@@ -110,3 +110,26 @@ void add(const float *a, const float *b, float *out, int n) {
   for (; i + 4 <= n; i += 4) wasm_v128_store(out + i, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i)));
   for (; i < n; i++) out[i] = a[i] + b[i];
 }
+
+/*
+ * out[n, c] = (sum over p of x[n, p, c]) / pixels: global average pooling of an NHWC batch in one
+ * pass over x (the backend's Mean transposes x first), summing pixels in order in float32.
+ */
+EXPORT(spatial_mean)
+void spatial_mean(const float *x, float *out, int batch, int pixels, int channels) {
+  for (int n = 0; n < batch; n++) {
+    const float *xn = x + n * pixels * channels;
+    float *o = out + n * channels;
+    int c = 0;
+    for (; c + 4 <= channels; c += 4) {
+      v128_t acc = wasm_f32x4_splat(0.0f);
+      for (int p = 0; p < pixels; p++) acc = wasm_f32x4_add(acc, wasm_v128_load(xn + p * channels + c));
+      wasm_v128_store(o + c, wasm_f32x4_div(acc, wasm_f32x4_splat((float)pixels)));
+    }
+    for (; c < channels; c++) {
+      float acc = 0.0f;
+      for (int p = 0; p < pixels; p++) acc += xn[p * channels + c];
+      o[c] = acc / (float)pixels;
+    }
+  }
+}

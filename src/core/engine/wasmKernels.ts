@@ -52,10 +52,12 @@ export const PATHLENS_KERNEL_SOURCES: Record<string, string> = {
   PathLensChannelScale: 'C SIMD',
   PathLensActivationBatchNormGrad: 'C SIMD (BatchNorm → ReLU → clip gradient in one pass)',
   PathLensDepthwiseGradMasked: 'C SIMD (depthwise dx × the ReLU mask of its input)',
+  PathLensDepthwiseGradFused: 'C SIMD (depthwise dx, own and input ReLU masks fused)',
   PathLensCol2Im: 'C SIMD (conv dx from the XNNPACK product dy · filter, summed per input pixel)',
+  PathLensMean: 'C SIMD (global average pooling in one pass)',
   PathLensAdd: 'C SIMD (same-shape sums of the layers plan)',
-  PathLensNet: 'layers plan forward (own JS, incl. allocating outputs of the kernels it calls)',
-  PathLensNetGrad: 'layers plan backward (own JS, incl. allocating outputs of the kernels it calls)',
+  PathLensNet: 'layers plan forward (own JS + output allocation)',
+  PathLensNetGrad: 'layers plan backward (own JS + output allocation)',
 };
 
 /** Kernels replaced for speed only: the wasm backend's own version handles the cases we do not. */
