@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { float32ArrayJson, float32Decimal9 } from '../src/core/report/float32Text';
+import { float32ArrayJson, float32Decimal9, Float32TextCache } from '../src/core/report/float32Text';
 import { toJson, toJsonChunks, toJsonString } from '../src/core/report/json';
 import { fixture } from './report-fixtures';
 
@@ -101,6 +101,23 @@ describe('toJson', () => {
       expect(Math.fround(back[i]!)).toBe(v === 0 ? 0 : v);
       expect(Object.is(float32Decimal9(v), reference9(v))).toBe(true);
     });
+  });
+
+  it('reuses maps formatted ahead of time only for identical bytes', () => {
+    const { result } = fixture();
+    const data = Float32Array.from({ length: 300 }, (_, i) => Math.cos(i) * 1e-3);
+    result.inputs[0].results[0].attribution = { shape: [300], data };
+    const expected = toJsonString(result);
+    const text = (cache: Float32TextCache) =>
+      toJsonChunks(result, cache)
+        .map((c) => (typeof c === 'string' ? c : ascii(c)))
+        .join('');
+    const cache = new Float32TextCache();
+    cache.add(data.slice()); // a copy, as a result event's clone would be
+    expect(text(cache)).toBe(expected);
+    data[7] = 0.5; // the final result differs from what was formatted: formatted afresh
+    expect(text(cache)).toBe(toJsonString(result));
+    expect(text(cache)).not.toBe(expected);
   });
 
   it('keeps the input error field', () => {

@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { toJsonChunks } from '../core/report/json';
+import { Float32TextCache } from '../core/report/float32Text';
 import { writeReport } from '../core/report/write';
 import type { ExplainResult, ModelSummary, Preprocessing } from '../shared/types';
 import { WorkerClient, WorkerError } from '../worker/client';
@@ -78,8 +79,11 @@ async function runExplainCommand(
   const printProgress = progressPrinter(stderr);
   const timings = RunTimings.enabled() ? new RunTimings(entryMs) : null;
   timings?.submit();
+  // --json: each map formatted as it arrives, while the pool computes the next ones.
+  const formatted = command.json ? new Float32TextCache() : undefined;
   const job = client.explain(command.job, (event) => {
     if (event.kind === 'progress') printProgress(event.progress);
+    else if (event.kind === 'result') formatted?.add(event.result.attribution.data);
     timings?.onEvent(event);
   });
   setRunning(job);
@@ -91,7 +95,7 @@ async function runExplainCommand(
   }
   if (command.json) {
     // In pieces: the float32 maps as bytes, never one 20 MB string.
-    for (const chunk of toJsonChunks(result)) process.stdout.write(chunk);
+    for (const chunk of toJsonChunks(result, formatted)) process.stdout.write(chunk);
     process.stdout.write('\n');
   } else process.stdout.write(formatResults(result) + '\n');
   timings?.resultWritten();

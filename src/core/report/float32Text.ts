@@ -142,3 +142,25 @@ export function float32ArrayJson(data: Float32Array): Uint8Array {
   out[p++] = 0x5d;
   return out.subarray(0, p);
 }
+
+/**
+ * Float32 arrays formatted ahead of time (the CLI formats each map as it arrives, while the pool
+ * computes the next ones), found again by content: `text` gives the stored text only for identical
+ * bytes, so the output is exactly what formatting now would give.
+ */
+export class Float32TextCache {
+  private readonly entries: { bytes: Buffer; text: Uint8Array }[] = [];
+
+  add(data: Float32Array): void {
+    const bytes = Buffer.from(data.slice().buffer);
+    if (!this.find(bytes)) this.entries.push({ bytes, text: float32ArrayJson(data) });
+  }
+
+  text(data: Float32Array): Uint8Array {
+    return this.find(Buffer.from(data.buffer, data.byteOffset, data.byteLength))?.text ?? float32ArrayJson(data);
+  }
+
+  private find(bytes: Buffer): { text: Uint8Array } | undefined {
+    return this.entries.find((e) => e.bytes.length === bytes.length && e.bytes.equals(bytes));
+  }
+}

@@ -7,7 +7,7 @@
  *   "not a finite number".
  */
 import type { BackendName, ExplainResult, ModelSummary, PathTrace, Preprocessing } from '../types';
-import { float32ArrayJson, float32Decimal9 } from './float32Text';
+import { float32ArrayJson, float32Decimal9, type Float32TextCache } from './float32Text';
 
 export type JsonNumber = number | null;
 
@@ -172,9 +172,10 @@ export function toJsonString(result: ExplainResult, pretty = true): string {
 
 /**
  * The pretty `toJsonString(result)` in pieces: text, and the float32 arrays as ASCII bytes, to be
- * written one after another (no 20 MB string is built for a 9-image run).
+ * written one after another (no 20 MB string is built for a 9-image run); arrays formatted earlier
+ * come from `formatted`.
  */
-export function toJsonChunks(result: ExplainResult): (string | Uint8Array)[] {
+export function toJsonChunks(result: ExplainResult, formatted?: Float32TextCache): (string | Uint8Array)[] {
   const chunks: (string | Uint8Array)[] = [];
   let text: string[] = [];
   const emit = (piece: string | Uint8Array) => {
@@ -182,13 +183,18 @@ export function toJsonChunks(result: ExplainResult): (string | Uint8Array)[] {
     chunks.push(text.join(''), piece);
     text = [];
   };
-  writeCompactArrays(buildJson(result, deferFloat32), '', emit);
+  writeCompactArrays(buildJson(result, deferFloat32), '', emit, formatted);
   chunks.push(text.join(''));
   return chunks;
 }
 
-function writeCompactArrays(value: unknown, indent: string, emit: (piece: string | Uint8Array) => void): void {
-  if (value instanceof Float32Json) return emit(float32ArrayJson(value.data));
+function writeCompactArrays(
+  value: unknown,
+  indent: string,
+  emit: (piece: string | Uint8Array) => void,
+  formatted?: Float32TextCache,
+): void {
+  if (value instanceof Float32Json) return emit(formatted ? formatted.text(value.data) : float32ArrayJson(value.data));
   if (value === null || typeof value !== 'object') return emit(JSON.stringify(value) ?? 'null');
   const inner = indent + '  ';
   if (Array.isArray(value)) {
@@ -197,7 +203,7 @@ function writeCompactArrays(value: unknown, indent: string, emit: (piece: string
     if (value.every((v) => v === null || typeof v === 'number')) return emit(JSON.stringify(value));
     value.forEach((v, i) => {
       emit(i === 0 ? '[\n' + inner : ',\n' + inner);
-      writeCompactArrays(v, inner, emit);
+      writeCompactArrays(v, inner, emit, formatted);
     });
     return emit('\n' + indent + ']');
   }
@@ -205,7 +211,7 @@ function writeCompactArrays(value: unknown, indent: string, emit: (piece: string
   if (entries.length === 0) return emit('{}');
   entries.forEach(([k, v], i) => {
     emit(`${i === 0 ? '{\n' : ',\n'}${inner}${JSON.stringify(k)}: `);
-    writeCompactArrays(v, inner, emit);
+    writeCompactArrays(v, inner, emit, formatted);
   });
   emit('\n' + indent + '}');
 }
