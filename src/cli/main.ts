@@ -16,6 +16,7 @@ import { runEvaluateCommand, runEvaluateMerge } from './evaluate';
 import { progressPrinter } from './progress';
 import { formatOnnxSummary } from './onnxInfo';
 import { RunTimings } from './timings';
+import { bootInfo } from '../worker/bootInfo';
 
 // Imports run first: the time from the process's origin to here is Node's bootstrap plus this bundle's load.
 const entryMs = performance.now();
@@ -75,6 +76,7 @@ async function runExplainCommand(
   setRunning: (job: { cancel(): void }) => void,
 ): Promise<number> {
   const backend = await client.start();
+  bootInfo()?.saveCodeCache(); // when due, while this thread waits for the job (see worker/boot.ts)
   if (!command.json) stderr(`pathlens: ${command.job.methods.join(', ')} on ${command.job.modelPath} (backend ${backend})`);
   const printProgress = progressPrinter(stderr);
   const timings = RunTimings.enabled() ? new RunTimings(entryMs) : null;
@@ -194,6 +196,8 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // The first run of this build leaves its compiled code for the next (dist/cli.js: worker/boot.ts).
+      bootInfo()?.saveCodeCache();
     },
     (err: unknown) => {
       stderr(errorLine(err, process.argv.slice(2)));

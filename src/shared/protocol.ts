@@ -392,6 +392,8 @@ export interface WorkerStartup {
   /** From the thread's creation to its entry code running (thread start and bundle load). */
   moduleLoadMs: number;
   backendInitMs: number;
+  /** The V8 code cache of the bundle (worker/boot.ts): 'hit', 'miss', 'rejected' or 'off'. */
+  codeCache?: string;
 }
 
 /** Fixed-cost phases of a job, reported as each ends (the pool's start overlaps the model load). */

@@ -22,6 +22,7 @@ import { runNeuronsJob } from './neuronsJob';
 import { runEvaluateJob, runEvaluateStepJob } from './evaluateJob';
 import { runExportJob } from './exportJob';
 import { distinctBuffers } from './transfer';
+import { bootInfo } from './bootInfo';
 import { PathStore } from './poolPaths';
 
 // Imports run first, so this is when the bundle finished loading (on the process's clock).
@@ -39,7 +40,8 @@ const planner = new BatchPlanner();
 // Pool threads that compute gradient chunks while this thread dispatches (none for one worker:
 // then this thread computes). Spawned on first use.
 const workerCount = init.workers ?? defaultWorkerCount();
-const pool = new EvaluationPool(__filename, init, workerCount > 1 ? workerCount : 0);
+// Pool threads start from the same entry as this one (dist/worker.js: its code cache), else this bundle.
+const pool = new EvaluationPool(bootInfo()?.script ?? __filename, init, workerCount > 1 ? workerCount : 0);
 const cancelled = new Set<number>();
 let queue: Promise<void> = Promise.resolve();
 
@@ -184,7 +186,11 @@ async function main(): Promise<void> {
     emit({
       kind: 'ready',
       backend,
-      startup: { moduleLoadMs: moduleLoadedAt - (init.spawnedAt ?? 0), backendInitMs: performance.now() - started },
+      startup: {
+        moduleLoadMs: moduleLoadedAt - (init.spawnedAt ?? 0),
+        backendInitMs: performance.now() - started,
+        codeCache: bootInfo()?.codeCache ?? 'off',
+      },
     });
   } catch (err) {
     emit({ kind: 'fatal', error: describeError(err) });
@@ -194,6 +200,9 @@ async function main(): Promise<void> {
     serveChunks();
     return;
   }
+  // The code cache (when due) right after start-up: V8 flushes the bytecode of functions that ran
+  // only then (module and backend set-up) once they age, so a later cache would lack them.
+  bootInfo()?.saveCodeCache();
   port!.on('message', (request: WorkerRequest) => {
     if (request.kind === 'cancel') {
       cancelled.add(request.jobId);
