@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IntervalSums, intervalsCarryingError, intervalWeights, uniformIntervals, type Interval } from '../src/core/path/adaptive';
+import {
+  IntervalSums,
+  intervalsCarryingError,
+  intervalsClosingGap,
+  intervalWeights,
+  uniformIntervals,
+  type Interval,
+} from '../src/core/path/adaptive';
 import { HIDDEN_KINKS, JUMP_FACTOR, jumpEstimate, jumpVarianceWeight, relativeL1 } from '../src/core/path/mapError';
 import { createRng } from '../src/core/random';
 import { cubeSumModel, reluSaturationModel, sigmoidModel } from './helpers/analyticModels';
@@ -32,6 +39,25 @@ describe('adaptive quadrature pieces', () => {
       { a: 0.25, b: 1 },
     ];
     expect(intervalsCarryingError(mixed, [0, 0], 4)).toEqual([mixed[1]]);
+  });
+
+  it("the δ phase splits the largest gaps of δ's own sign until they cover its excess", () => {
+    const intervals = uniformIntervals(5);
+    // δ = Σ gaps = +0.9: the −0.6 interval would widen it.
+    const gaps = [0.5, -0.6, 0.4, 0.3, 0.3];
+    expect(intervalsClosingGap(intervals, gaps, 0.9, 0.1, 4)).toEqual([intervals[0], intervals[2]]);
+    expect(intervalsClosingGap(intervals, gaps, 0.9, 0.1, 1)).toEqual([intervals[0]]);
+    expect(intervalsClosingGap(intervals, gaps, 0.9, 0, 4)).toEqual([intervals[0], intervals[2]]);
+    expect(intervalsClosingGap(intervals, gaps, 0.9, -0.5, 4)).toEqual([intervals[0], intervals[2], intervals[3], intervals[4]]);
+    expect(
+      intervalsClosingGap(
+        intervals,
+        gaps.map((g) => -g),
+        -0.9,
+        0.1,
+        4,
+      ),
+    ).toEqual([intervals[0], intervals[2]]);
   });
 });
 

@@ -9,7 +9,8 @@
  *   npx tsx scripts/dev/map-error-rules.ts [grid-dir=/tmp/tm-grids] [name-filter]
  * Replica variants from the environment (comma lists): FACTORS (JUMP_FACTOR), KINKS (HIDDEN_KINKS),
  * SCORES (own: the product's h·‖x ⊙ Δg‖₁; share: each interval's share of Σ_i √V_i), INITIAL
- * (first-pass intervals); STAGES=1 prints every stage; ONLY=product runs only the product's rule.
+ * (first-pass intervals), DELTA (signed: the product's δ phase; abs: the largest |gap| of either
+ * sign); STAGES=1 prints every stage; ONLY=product runs only the product's rule.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -103,6 +104,8 @@ interface Variant {
   label: string;
   initial: number;
   score: 'own' | 'share';
+  /** δ phase: the largest |gap| (abs) or the largest gaps of δ's own sign covering its excess (signed). */
+  delta: 'abs' | 'signed';
   factor: number;
   hiddenKinks: number;
   roundPoints: number;
@@ -205,9 +208,28 @@ function replica(g: Grid, v: Variant, truth: (m: Float64Array) => number, direct
       .map((a, k) => ({ a, b: nodes[k + 1]! }))
       .filter((iv) => iv.b - iv.a >= 2);
     const gap = ({ a, b }: { a: number; b: number }) =>
-      Math.abs(((b - a) / g.N) * 0.5 * (directional(a) + directional(b)) - (g.values[b]! - g.values[a]!));
-    const scores = intervals.map((iv) => (estimate <= 0.02 ? gap(iv) : v.score === 'own' ? own.get(iv.a)! : sums.share(iv.a, iv.b)));
-    const chosen = chooseIntervals(scores, v.roundPoints, least);
+      ((b - a) / g.N) * 0.5 * (directional(a) + directional(b)) - (g.values[b]! - g.values[a]!);
+    const scores = intervals.map((iv) =>
+      estimate <= 0.02 ? Math.abs(gap(iv)) : v.score === 'own' ? own.get(iv.a)! : sums.share(iv.a, iv.b),
+    );
+    let chosen = chooseIntervals(scores, v.roundPoints, least);
+    if (estimate <= 0.02 && v.delta === 'signed') {
+      const gaps = intervals.map(gap);
+      const total = gaps.reduce((s, x) => s + x, 0);
+      const excess = Math.abs(total) - 0.5 * 0.01 * Math.abs(g.expected);
+      const same = gaps
+        .map((x, k) => ({ x: x * Math.sign(total), k }))
+        .filter((c) => c.x > 0)
+        .sort((p, q) => q.x - p.x);
+      const picked: number[] = [];
+      let covered = 0;
+      for (const c of same) {
+        if (picked.length >= v.roundPoints || covered >= excess) break;
+        picked.push(c.k);
+        covered += c.x;
+      }
+      if (picked.length > 0) chosen = picked;
+    }
     if (chosen.length === 0) break;
     for (const k of chosen) {
       const { a, b } = intervals[k]!;
@@ -231,14 +253,16 @@ function variants(): Variant[] {
     for (const kinks of list('KINKS', String(HIDDEN_KINKS)).map(Number))
       for (const factor of list('FACTORS', String(JUMP_FACTOR)).map(Number))
         for (const initial of list('INITIAL', '8').map(Number))
-          out.push({
-            label: `${score} ×${factor} kinks ${kinks} first ${initial + 1}`,
-            initial,
-            score,
-            factor,
-            hiddenKinks: kinks,
-            roundPoints: 4,
-          });
+          for (const delta of list('DELTA', 'signed') as Variant['delta'][])
+            out.push({
+              label: `${score} ×${factor} kinks ${kinks} first ${initial + 1} δ ${delta}`,
+              initial,
+              score,
+              delta,
+              factor,
+              hiddenKinks: kinks,
+              roundPoints: 4,
+            });
   return out;
 }
 
