@@ -159,13 +159,15 @@ function serveChunks(): void {
           send({ kind: 'stats', id: request.id, stats: { paths: paths.size, numTensors: tf.memory().numTensors } });
           return;
         }
+        // A chunk request's paths are kept first, whatever happens next: the coordinator counts them as held.
+        const parts = request.kind === 'chunk' ? paths.admit(request) : [];
         const model = bindInputShape(await cache.current(request.modelPath), [{ path: request.modelPath, shape: request.inputShape }]);
         if (request.kind === 'probe') {
           const probe = await probeBatchSizes({ model, target: 0, output: request.output }, request.budgetBytes);
           send({ kind: 'probed', id: request.id, probe });
           return;
         }
-        const results = await reducePointChunks(model, request.output, model.inputShape, paths.admit(request));
+        const results = await reducePointChunks(model, request.output, model.inputShape, parts);
         const buffers = results.flatMap((result) => Object.values(result).map((a: Float32Array) => a.buffer as ArrayBuffer));
         send({ kind: 'chunk-result', id: request.id, results }, buffers);
       } catch (err) {
