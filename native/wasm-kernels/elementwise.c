@@ -133,3 +133,37 @@ void spatial_mean(const float *x, float *out, int batch, int pixels, int channel
     }
   }
 }
+
+/* Sum of the four lanes of v, in float64, added to acc's two lanes. */
+static inline v128_t widen_add(v128_t acc, v128_t v) {
+  acc = wasm_f64x2_add(acc, wasm_f64x2_promote_low_f32x4(v));
+  return wasm_f64x2_add(acc, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)));
+}
+
+/*
+ * Per row r of g [rows, size]: out[r] = sum of g², and, when dir is given, out[rows + r] = sum of
+ * g · dir (dir [size], shared by all rows): the reductions a pool thread returns per path point, in
+ * one pass over the gradient. Products in float32 (as a float32 tensor product would), sums in
+ * float64. `out` holds 2 · rows doubles.
+ */
+EXPORT(gradient_row_stats)
+void gradient_row_stats(const float *g, const float *dir, double *out, int rows, int size) {
+  for (int r = 0; r < rows; r++) {
+    const float *gr = g + r * size;
+    v128_t sq = wasm_f64x2_splat(0.0), dot = wasm_f64x2_splat(0.0);
+    int i = 0;
+    for (; i + 4 <= size; i += 4) {
+      const v128_t v = wasm_v128_load(gr + i);
+      sq = widen_add(sq, wasm_f32x4_mul(v, v));
+      if (dir) dot = widen_add(dot, wasm_f32x4_mul(v, wasm_v128_load(dir + i)));
+    }
+    double s = wasm_f64x2_extract_lane(sq, 0) + wasm_f64x2_extract_lane(sq, 1);
+    double d = wasm_f64x2_extract_lane(dot, 0) + wasm_f64x2_extract_lane(dot, 1);
+    for (; i < size; i++) {
+      s += (double)(gr[i] * gr[i]);
+      if (dir) d += (double)(gr[i] * dir[i]);
+    }
+    out[r] = s;
+    if (dir) out[rows + r] = d;
+  }
+}

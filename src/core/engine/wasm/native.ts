@@ -18,6 +18,7 @@ export interface NativeKernels {
   count_nonfinite(x: Ptr, n: number): number;
   add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   spatial_mean(x: Ptr, out: Ptr, batch: number, pixels: number, channels: number): void;
+  gradient_row_stats(g: Ptr, dir: Ptr, out: Ptr, rows: number, size: number): void;
   mask_select(x: Ptr, dy: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
   mask_multiply(x: Ptr, dy: Ptr, out: Ptr, n: number, lo: number, hi: number): void;
   channel_scale2(dy: Ptr, a: Ptr, b: Ptr, out: Ptr, pixels: number, channels: number): void;
