@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { valueAndGradient, type ExplainedScalar } from './scalar';
 import type { PathArrays, PathPoints, PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
 import type { LoadedModel } from '../model/load';
+import type { WasmBackendLike } from './wasm/scope';
 import type { OutputKind } from '../types';
 import type { CancellationSignal } from '../../shared/types';
 
@@ -24,13 +25,51 @@ export interface StraightPathBuilder extends PointBuilder {
  * of a straight path's points (in float64, rounded once), so every thread builds the same bits.
  */
 export function writePathPoints(out: Float32Array, offset: number, path: PathArrays, alphas: ArrayLike<number>): void {
-  const { baseline, direction } = path;
-  const size = baseline.length;
+  const { baseline: b, direction: d } = path;
+  const size = b.length;
+  const whole = size - (size % 4);
   for (let j = 0; j < alphas.length; j++) {
-    const alpha = alphas[j]!;
-    const row = offset + j * size;
-    for (let i = 0; i < size; i++) out[row + i] = baseline[i]! + alpha * direction[i]!;
+    const a = alphas[j]!;
+    const row = out.subarray(offset + j * size, offset + (j + 1) * size);
+    let i = 0;
+    // Four per iteration: V8 runs this about twice as fast as one (the same arithmetic per element).
+    for (; i < whole; i += 4) {
+      row[i] = b[i]! + a * d[i]!;
+      row[i + 1] = b[i + 1]! + a * d[i + 1]!;
+      row[i + 2] = b[i + 2]! + a * d[i + 2]!;
+      row[i + 3] = b[i + 3]! + a * d[i + 3]!;
+    }
+    for (; i < size; i++) row[i] = b[i]! + a * d[i]!;
   }
+}
+
+/**
+ * The points of `chunks` as one [Σ count, ...shape] tensor. On wasm they are written straight into
+ * the tensor's heap memory (no JS array to allocate, fill and copy); the cpu backend keeps the array
+ * it is given, so it gets a fresh one (or a single chunk's own points).
+ */
+function pointsTensor(chunks: readonly PointChunk[], inputShape: number[]): tf.Tensor {
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const total = chunks.reduce((n, c) => n + c.count, 0);
+  const shape = [total, ...inputShape];
+  const fill = (out: Float32Array) => {
+    let offset = 0;
+    for (const chunk of chunks) {
+      if (chunk.points) out.set(chunk.points.subarray(0, chunk.count * size), offset);
+      else writePathPoints(out, offset, chunk.path!, chunk.path!.alphas);
+      offset += chunk.count * size;
+    }
+  };
+  if (tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as WasmBackendLike;
+    const info = backend.makeOutput(shape, 'float32');
+    fill(backend.typedArrayFromHeap(info) as Float32Array);
+    return tf.engine().makeTensorFromTensorInfo(info, backend);
+  }
+  if (chunks.length === 1 && chunks[0]!.points) return tf.tensor(chunks[0]!.points.subarray(0, total * size), shape);
+  const out = new Float32Array(total * size);
+  fill(out);
+  return tf.tensor(out, shape);
 }
 
 /** A chunk's points: as given, or built from its path. */
@@ -56,7 +95,7 @@ export async function reducePointChunk(
   backward: Backward = (points) => valueAndGradient(fn, points),
 ): Promise<PointChunkResult> {
   const tensors = tf.tidy(() => {
-    const { value, grad } = backward(tf.tensor(chunkPoints(chunk), [chunk.count, ...inputShape]));
+    const { value, grad } = backward(pointsTensor([chunk], inputShape));
     return chunkReductions(value, grad, chunk);
   });
   return download(tensors);
@@ -73,19 +112,14 @@ export async function reducePointChunks(
   parts: readonly TargetedChunk[],
 ): Promise<PointChunkResult[]> {
   if (parts.length === 1) return [await reducePointChunk({ model, target: parts[0]!.target, output }, inputShape, parts[0]!.chunk)];
-  const size = inputShape.reduce((a, b) => a * b, 1);
-  const total = parts.reduce((n, p) => n + p.chunk.count, 0);
-  const points = new Float32Array(total * size);
-  const rowTargets: number[] = [];
-  for (const { target, chunk } of parts) {
-    // Path points are built in place: no per-part array to copy.
-    if (chunk.points) points.set(chunk.points.subarray(0, chunk.count * size), rowTargets.length * size);
-    else writePathPoints(points, rowTargets.length * size, chunk.path!, chunk.path!.alphas);
-    for (let j = 0; j < chunk.count; j++) rowTargets.push(target);
-  }
+  const rowTargets = parts.flatMap(({ target, chunk }) => Array.from({ length: chunk.count }, () => target));
   const perPart = tf.tidy(() => {
     const fn = { model, target: parts[0]!.target, output };
-    const { value, grad } = valueAndGradient(fn, tf.tensor(points, [total, ...inputShape]), rowTargets);
+    const points = pointsTensor(
+      parts.map((p) => p.chunk),
+      inputShape,
+    );
+    const { value, grad } = valueAndGradient(fn, points, rowTargets);
     let row = 0;
     return parts.map(({ chunk }) => {
       const rows = (t: tf.Tensor) => tf.slice(t, row, chunk.count);
