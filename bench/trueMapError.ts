@@ -103,6 +103,29 @@ async function reference(
   return { map, cached: false };
 }
 
+/** The default rule on one input, timed on its own, against its (cached) dense reference. */
+async function measureRow(
+  client: WorkerClient,
+  job: ExplainJob,
+  input: string,
+  modelHash: string,
+  label: string,
+): Promise<TrueMapErrorRow> {
+  const ref = await reference(client, job, input, referenceKey(modelHash, input, job));
+  const started = performance.now();
+  const result = await explainOne(client, job, input, {});
+  return {
+    input: label,
+    evaluations: result.timing.evaluations,
+    estimated: result.accuracy?.mapError ?? NaN,
+    trueError: relativeL1(ref.map, result.attribution.data),
+    relativeDelta: result.completeness?.relative ?? NaN,
+    converged: result.accuracy?.converged ?? false,
+    wallMs: performance.now() - started,
+    referenceCached: ref.cached,
+  };
+}
+
 /** The rows for every tm-objects sample, in one worker pool (the default rule timed on its own). */
 export async function trueMapErrorRows(
   distDir: string,
@@ -122,23 +145,46 @@ export async function trueMapErrorRows(
   try {
     await client.start();
     for (const sample of samples) {
-      const input = path.join(zoo, 'tm-objects/samples', sample);
-      const ref = await reference(client, job, input, referenceKey(modelHash, input, job));
-      const started = performance.now();
-      const result = await explainOne(client, job, input, {});
-      const wallMs = performance.now() - started;
-      const row: TrueMapErrorRow = {
-        input: sample,
-        evaluations: result.timing.evaluations,
-        estimated: result.accuracy?.mapError ?? NaN,
-        trueError: relativeL1(ref.map, result.attribution.data),
-        relativeDelta: result.completeness?.relative ?? NaN,
-        converged: result.accuracy?.converged ?? false,
-        wallMs,
-        referenceCached: ref.cached,
-      };
+      const row = await measureRow(client, job, path.join(zoo, 'tm-objects/samples', sample), modelHash, sample);
       rows.push(row);
       log(`tm-objects ${sample}: ${row.evaluations} evaluations, estimated ${pct(row.estimated)}, true ${pct(row.trueError)}`);
+    }
+  } finally {
+    await client.dispose();
+  }
+  return rows;
+}
+
+/** The zoo's other image models whose default maps must stay honest too (the cases of the dense grids). */
+export const OTHER_ZOO_CASES = [
+  { model: 'mobilenet-v1-025-graph', sample: 'tm-objects/samples/apple_a11.jpeg', preprocess: 'unit' },
+  { model: 'sign-digits-64', sample: 'sign-digits-64/samples/0.jpeg', preprocess: 'unit' },
+  { model: 'sign-digits-64', sample: 'sign-digits-64/samples/3.jpeg', preprocess: 'unit' },
+  { model: 'mnist-cnn', sample: 'mnist-cnn/samples/sample_digit.png', preprocess: 'raw255' },
+];
+
+/** The same rows for OTHER_ZOO_CASES (models missing from the zoo are left out). */
+export async function otherZooRows(distDir: string, zoo: string, workers: number, log: (line: string) => void): Promise<TrueMapErrorRow[]> {
+  const client = new WorkerClient({ workerScript: path.join(distDir, 'worker.js'), backend: 'wasm', workers });
+  const rows: TrueMapErrorRow[] = [];
+  try {
+    await client.start();
+    for (const c of OTHER_ZOO_CASES) {
+      const modelPath = path.join(zoo, c.model, 'model.json');
+      if (!fs.existsSync(modelPath)) continue;
+      const job: ExplainJob = {
+        modelPath,
+        inputs: [],
+        methods: ['ig'],
+        target: 'top',
+        output: 'logit',
+        preprocess: c.preprocess,
+        options: {},
+      };
+      const label = `${c.model} ${path.basename(c.sample)}`;
+      const row = await measureRow(client, job, path.join(zoo, c.sample), modelBytesHash(modelPath), label);
+      rows.push(row);
+      log(`${label}: ${row.evaluations} evaluations, estimated ${pct(row.estimated)}, true ${pct(row.trueError)}`);
     }
   } finally {
     await client.dispose();
