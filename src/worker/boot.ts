@@ -14,8 +14,9 @@ import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
-import { threadId } from 'node:worker_threads';
-import { BOOT_GLOBAL, type BootInfo, type CodeCacheState } from './bootInfo';
+import { isMainThread, threadId, Worker, workerData } from 'node:worker_threads';
+import type { WorkerInit } from '../shared/protocol';
+import { BOOT_GLOBAL, defaultWorkerCount, type BootInfo, type CodeCacheState } from './bootInfo';
 
 /** Larger cache files are not read (the bundles' caches are a few MB). */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
@@ -54,7 +55,23 @@ function writeCodeCache(file: string, payload: Buffer): void {
   }
 }
 
+/**
+ * A coordinator whose init asks for a prestarted pool starts its pool threads here, before its own
+ * bundle loads, so they load theirs at the same time (the pool adopts them; see worker/main.ts).
+ */
+function prestartPool(): Worker[] {
+  const init = isMainThread ? null : (workerData as WorkerInit | null);
+  if (!init?.prestartPool || init.role === 'evaluator') return [];
+  const count = init.workers ?? defaultWorkerCount();
+  if (count <= 1) return [];
+  return Array.from(
+    { length: count },
+    () => new Worker(__filename, { workerData: { ...init, role: 'evaluator', spawnedAt: performance.now() } satisfies WorkerInit }),
+  );
+}
+
 function boot(): void {
+  const prestarted = prestartPool();
   const name = path.basename(__filename, '.js');
   const core = path.join(__dirname, `${name}-core.js`);
   const bytes = fs.readFileSync(core);
@@ -68,6 +85,7 @@ function boot(): void {
   const info: BootInfo = {
     script: __filename,
     codeCache: state,
+    prestarted,
     saveCodeCache() {
       if (state !== 'miss' && state !== 'rejected') return;
       state = info.codeCache = 'written';

@@ -180,8 +180,13 @@ function serveChunks(): void {
 async function main(): Promise<void> {
   if (init.lowPriority) lowerThisThreadPriority();
   announceThreadRole(init.role === 'evaluator' ? 'evaluator' : 'coordinator');
-  // The pool threads load their bundle and backend while this one does.
-  if (init.role !== 'evaluator' && init.prestartPool) pool.start();
+  // The pool threads load their bundle and backend while this one does (started by the boot entry).
+  if (init.role !== 'evaluator' && init.prestartPool) {
+    const prestarted = bootInfo()?.prestarted.splice(0) ?? [];
+    pool.adopt(prestarted.slice(0, pool.size));
+    for (const extra of prestarted.slice(pool.size)) void extra.terminate();
+    pool.start();
+  }
   try {
     const started = performance.now();
     const backend = await initBackend(init.backend, { wasmDir: init.wasmDir });

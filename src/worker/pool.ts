@@ -6,7 +6,6 @@
  * Threads stay alive between jobs (their models, kernels and touched memory stay warm); a job first
  * asks every thread to load its model (`prepare`), in parallel with the coordinator's own load.
  */
-import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChunkOrder, RemoteEvaluator } from '../core/engine/pointBatch';
 import { ChunkQueue } from './chunkQueue';
@@ -27,9 +26,7 @@ import type {
 import type { QueuedChunk } from './chunkQueue';
 import { distinctBuffers } from './transfer';
 
-export function defaultWorkerCount(): number {
-  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
-}
+export { defaultWorkerCount } from './bootInfo';
 
 type Reply = PointChunkResult[] | BatchProbe | PoolThreadStats | undefined;
 
@@ -56,6 +53,7 @@ export const THREAD_DEPTH = 2;
 
 export class EvaluationPool {
   private threads: PoolThread[] = [];
+  private readonly prestarted: Worker[] = [];
   private readonly queue = new ChunkQueue();
   private nextId = 1;
   /** Models loaded by the pool threads since the pool started (cache misses). */
@@ -221,10 +219,20 @@ export class EvaluationPool {
     return this.threads.slice(0, Math.max(0, limit));
   }
 
+  /**
+   * Threads the boot entry already started from this pool's script and init (worker/boot.ts, while
+   * this bundle loaded): the next spawns take them instead of starting new ones.
+   */
+  adopt(workers: Worker[]): void {
+    this.prestarted.push(...workers);
+  }
+
   private spawn(): PoolThread {
-    const worker = new Worker(this.script, {
-      workerData: { ...this.init, role: 'evaluator', spawnedAt: performance.now() } satisfies WorkerInit,
-    });
+    const worker =
+      this.prestarted.shift() ??
+      new Worker(this.script, {
+        workerData: { ...this.init, role: 'evaluator', spawnedAt: performance.now() } satisfies WorkerInit,
+      });
     const pending: PoolThread['pending'] = new Map();
     const thread: PoolThread = { worker, pending, ready: Promise.resolve(), started: false, paths: new Map() };
     const fail = (err: Error) => {
