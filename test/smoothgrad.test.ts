@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getMethod } from '../src/core/methods';
+import { SMOOTHING_DEFAULTS } from '../src/core/attribution/smoothing';
 import { cubeSumModel, linearModel, productModel } from './helpers/analyticModels';
 import { runMethod, useCpu } from './helpers/runMethod';
 
@@ -17,7 +18,9 @@ describe('SmoothGrad, SmoothGrad², VarGrad (ALGORITHMS.md §2)', () => {
     const x = [1, 2, -1];
     let loaded = (await runMethod(model, 'gradient', x, null)).model;
     for (const wrap of ['gradient', 'grad-x-input', 'ig'] as const) {
-      const wrapped = (await runMethod(loaded, wrap, x, null, { steps: 8 })).result.attribution.data;
+      // The wrapped IG integrates by a fixed rule (SmoothGrad's), so plain IG is asked for the same one.
+      const fixedRule = wrap === 'ig' ? { rule: SMOOTHING_DEFAULTS.igRule } : {};
+      const wrapped = (await runMethod(loaded, wrap, x, null, { steps: 8, ...fixedRule })).result.attribution.data;
       const sg = await runMethod(loaded, 'smoothgrad', x, null, { wrap, noise: 0, samples: 3, steps: 8 });
       loaded = sg.model;
       close(sg.result.attribution.data, wrapped, 1e-5);
