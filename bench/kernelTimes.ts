@@ -1,9 +1,13 @@
 /**
  * Per-kernel CPU time of one forward + input-gradient evaluation on the wasm backend, measured by
  * wrapping every registered wasm kernel (outermost calls only: a composed kernel's inner kernels
- * count under its own name, as in `tf.profile`) with `process.cpuUsage()`. CPU time, unlike wall
- * time, barely moves when other processes share the cores, so before/after figures stay comparable
- * on a busy machine. Each kernel is labelled with where its work runs.
+ * count under its own name, as in `tf.profile`) with `process.cpuUsage()`, and the layers plan's
+ * direct calls (engine/wasm/direct.ts) alike. Each kernel is labelled with where its work runs.
+ * Caveats measured on the shared 2-core machine: CPU time still grows under load (memory-bound
+ * kernels such as the depthwise gradient, which reads saved forward activations, by 20–50 % at load
+ * 10+), so compare arms interleaved in one process (--ab) or alternate processes; the two cpuUsage
+ * calls per kernel (a few µs) land in the plan kernels' "own JS" rows; the uninstrumented "whole
+ * evaluation" is the figure to compare.
  *
  *   npx tsx bench/kernelTimes.ts [--model tm-objects] [--batch 8] [--repeats 5] [--shapes]
  *   npx tsx bench/kernelTimes.ts --ab [--model tm-objects] [--batch 2,8]   # tfjs / C kernels / layers plan
