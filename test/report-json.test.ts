@@ -118,6 +118,9 @@ describe('toJson', () => {
     data[7] = 0.5; // the final result differs from what was formatted: formatted afresh
     expect(text(cache)).toBe(toJsonString(result));
     expect(text(cache)).not.toBe(expected);
+    const full = new Float32TextCache(1000); // holds less than one map: formats when written
+    full.add(data.slice());
+    expect(text(full)).toBe(toJsonString(result));
   });
 
   it('keeps the input error field', () => {

@@ -150,10 +150,18 @@ export function float32ArrayJson(data: Float32Array): Uint8Array {
  */
 export class Float32TextCache {
   private readonly entries: { bytes: Buffer; text: Uint8Array }[] = [];
+  private held = 0;
+
+  /** Past `maxBytes` held (copies and texts), arrays are left to be formatted when written. */
+  constructor(private readonly maxBytes = 256 * 2 ** 20) {}
 
   add(data: Float32Array): void {
+    if (this.held + data.byteLength * 5 > this.maxBytes) return;
     const bytes = Buffer.from(data.slice().buffer);
-    if (!this.find(bytes)) this.entries.push({ bytes, text: float32ArrayJson(data) });
+    if (this.find(bytes)) return;
+    const text = float32ArrayJson(data);
+    this.entries.push({ bytes, text });
+    this.held += bytes.length + text.byteLength;
   }
 
   text(data: Float32Array): Uint8Array {
