@@ -338,7 +338,7 @@ describe('PathLens panel in Chromium', () => {
       { evaluations: 13, mapError: 0.04 },
       { evaluations: 21, mapError: 0.015 },
     ];
-    const accuracy = { mapError: 0.015, converged: true, basis: 'adaptive Simpson panels', history };
+    const accuracy = { mapError: 0.015, converged: true, basis: 'adaptive trapezoid', history };
     await p.send([{ type: 'result', runId: 1, inputIndex: 0, result: { ...ig, completeness: tiny, accuracy } }]);
     await expect.poll(() => page.getByTestId('path-plot-0-ig').locator('.uplot').count()).toBe(4);
     expect(await page.locator('[data-testid="convergence-plot"]').getAttribute('aria-label')).toMatch(
