@@ -334,35 +334,6 @@ describe('depthwise input gradient, 3x3 row kernels (stride 1 or 2, channels a m
       expect(masked.data).toEqual(want);
     }
   });
-
-  test('depthwise_backprop_input_fused masks dy by its own output (ring of rows) as mask_multiply would, bit for bit', async () => {
-    await initBackend('wasm');
-    registerNetKernels();
-    const hi = Math.fround(6 - 2 ** -21);
-    const heap = (t: tf.Tensor) =>
-      (tf.backend() as unknown as { dataIdMap: { get(d: object): { memoryOffset: number } } }).dataIdMap.get(t.dataId).memoryOffset;
-    for (const [k, cc] of cases.entries()) {
-      const info = tf.backend_util.computeConv2DInfo(cc.xShape, cc.fShape, cc.strides, cc.dil, cc.pad, undefined, true);
-      const dyShape = [cc.xShape[0], info.outHeight, info.outWidth, cc.xShape[3]];
-      const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-      const dy = randArray(size(dyShape), 900 + k);
-      const yo = randArray(size(dyShape), 903 + k, -2, 8);
-      yo[3] = NaN; // (a NaN output propagates, as in mask_multiply)
-      const filter = { values: randArray(size(cc.fShape), 901 + k), shape: cc.fShape };
-      const ym = { values: randArray(size(cc.xShape), 902 + k, -2, 8), shape: cc.xShape };
-      const attrs = { strides: cc.strides, pad: cc.pad, dilations: cc.dil, inputShape: cc.xShape, hi };
-      const gm = dy.map((v, i) => v * (yo[i]! > 0 && yo[i]! <= hi ? 1 : Number.isNaN(yo[i]!) ? NaN : 0));
-      const want = await runKernel('wasm', 'PathLensDepthwiseGradMasked', { dy: { values: gm, shape: dyShape }, filter, ym }, attrs);
-      const ts = [tf.tensor(dy, dyShape), tf.tensor(filter.values, cc.fShape), tf.tensor(ym.values, cc.xShape), tf.tensor(yo, dyShape)];
-      const [dx, ring] = [tf.zeros(cc.xShape), tf.zeros([3 * info.outWidth * cc.xShape[3]])];
-      const [n, h, w, c] = cc.xShape;
-      const dims = [info.outHeight, info.outWidth, 3, 3, info.strideHeight, info.strideWidth, 1, 1, info.padInfo.top, info.padInfo.left];
-      const [dyAt, fAt, ymAt, yoAt] = ts.map(heap) as [number, number, number, number];
-      nativeKernels(tf.backend())!.depthwise_backprop_input_fused(dyAt, fAt, heap(dx), ymAt, hi, yoAt, hi, heap(ring), n, h, w, c, ...dims);
-      expect(dx.dataSync()).toEqual(want.data);
-      tf.dispose([...ts, dx, ring]);
-    }
-  });
 });
 
 describe("spatial_mean (the layers plan's global average pooling)", () => {

@@ -96,14 +96,6 @@ static inline float relu_mask1(float y, float lo, float hi) {
   return (y > lo && y <= hi) ? 1.0f : (y != y ? y : 0.0f);
 }
 
-/*
- * Row oy of one image's dy: in dy itself (base), or in `ring`, three rows of dy already multiplied by
- * the ReLU mask of the conv's own output (row oy in slot oy mod 3, see depthwise_impl).
- */
-static inline const float *dy_row(const float *base, const float *ring, int rowLen, int oy) {
-  return ring ? ring + (oy % 3) * rowLen : base + oy * rowLen;
-}
-
 /* Channel block [c, c + 4·V) of one dx pixel: sum over the taps in registers, then × mask(ym). */
 #define DEPTHWISE_BLOCK(V)                                                                                           \
   for (; c + 4 * (V) <= channels; c += 4 * (V)) {                                                                   \
@@ -113,7 +105,7 @@ static inline const float *dy_row(const float *base, const float *ring, int rowL
       if (oy >= outH) continue;                                                                                      \
       for (int kx = tx.k0, ox = tx.o0; kx < fW && ox >= 0; kx += tx.kstep, ox -= tx.ostep) {                         \
         if (ox >= outW) continue;                                                                                    \
-        const float *d = dy_row(base, ring, rowLen, oy) + ox * channels + c;                                         \
+        const float *d = dy + ((n * outH + oy) * outW + ox) * channels + c;                                          \
         const float *fk = f + (ky * fW + kx) * channels + c;                                                         \
         for (int v = 0; v < (V); v++)                                                                                \
           acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(wasm_v128_load(d + 4 * v), wasm_v128_load(fk + 4 * v)));    \
@@ -129,10 +121,9 @@ static inline const float *dy_row(const float *base, const float *ring, int rowL
  * One dx pixel of a depth-multiplier-1 depthwise conv, summed in registers over the taps in tap order
  * starting from +0 (as an accumulation in dx would: same result), optionally times the ReLU mask of ym.
  */
-static inline void depthwise_pixel(const float *base, const float *ring, const float *f, float *o, const float *ym,
-                                   int channels, int outH, int outW, int fH, int fW, taps_t ty, taps_t tx, float hi) {
+static inline void depthwise_pixel(const float *dy, const float *f, float *o, const float *ym, int n, int channels,
+                                   int outH, int outW, int fH, int fW, taps_t ty, taps_t tx, float hi) {
   const v128_t vlo = wasm_f32x4_splat(0.0f), vhi = wasm_f32x4_splat(hi);
-  const int rowLen = outW * channels;
   int c = 0;
   DEPTHWISE_BLOCK(4)
   DEPTHWISE_BLOCK(1)
@@ -141,7 +132,7 @@ static inline void depthwise_pixel(const float *base, const float *ring, const f
     for (int ky = ty.k0, oy = ty.o0; ky < fH && oy >= 0; ky += ty.kstep, oy -= ty.ostep) {
       if (oy >= outH) continue;
       for (int kx = tx.k0, ox = tx.o0; kx < fW && ox >= 0; kx += tx.kstep, ox -= tx.ostep)
-        if (ox < outW) acc += dy_row(base, ring, rowLen, oy)[ox * channels + c] * f[(ky * fW + kx) * channels + c];
+        if (ox < outW) acc += dy[((n * outH + oy) * outW + ox) * channels + c] * f[(ky * fW + kx) * channels + c];
     }
     o[c] = ym ? acc * relu_mask1(ym[c], 0.0f, hi) : acc;
   }
@@ -227,22 +218,22 @@ static void depthwise3x3_s2_row(const float *da, const float *db, int kyA, const
  * One dx row of a multiplier-1 depthwise conv: the interior of 3x3 undilated stride-1/2 convs by the
  * row kernels above (when every tap row of y lies inside dy), the rest pixel by pixel.
  */
-static void depthwise_row(const float *base, const float *ring, const float *f, float *o, const float *ym, int y, int inW,
-                          int channels, int outH, int outW, int fH, int fW, int strideH, int strideW, int dilH, int dilW,
-                          int padTop, int padLeft, float hi) {
+static void depthwise_row(const float *dy, const float *f, float *o, const float *ym, int n, int y, int inW, int channels,
+                          int outH, int outW, int fH, int fW, int strideH, int strideW, int dilH, int dilW, int padTop,
+                          int padLeft, float hi) {
   const taps_t ty = taps_for(y, padTop, dilH, strideH);
   int x0 = 0, x1 = 0;
   const int fast = fH == 3 && fW == 3 && dilH == 1 && dilW == 1 && (channels & 3) == 0 && strideH == strideW &&
                    (strideH == 1 || strideH == 2);
   if (fast) {
+    const float *rows = dy + n * outH * outW * channels;
     const int row = outW * channels;
     if (strideH == 1 && y + padTop - 2 >= 0 && y + padTop < outH) {
       x0 = 2 - padLeft > 0 ? 2 - padLeft : 0;
       x1 = outW - padLeft < inW ? outW - padLeft : inW;
       if (x1 > x0) {
-        const int oy = y + padTop;
-        depthwise3x3_s1_row(dy_row(base, ring, row, oy), dy_row(base, ring, row, oy - 1), dy_row(base, ring, row, oy - 2), f,
-                            o, ym, channels, x0, x1, padLeft, hi);
+        const float *d0 = rows + (y + padTop) * row;
+        depthwise3x3_s1_row(d0, d0 - row, d0 - 2 * row, f, o, ym, channels, x0, x1, padLeft, hi);
       }
     } else if (strideH == 2) {
       const int p = y + padTop, even = (p & 1) == 0;
@@ -251,8 +242,8 @@ static void depthwise_row(const float *base, const float *ring, const float *f, 
         x0 = 2 - padLeft > 0 ? 2 - padLeft : 0;
         x1 = 2 * outW - padLeft < inW ? 2 * outW - padLeft : inW; /* x + padLeft <= 2·outW − 1 (odd: column outW − 1) */
         if (x1 > x0) {
-          const float *da = dy_row(base, ring, row, oa), *db = even ? dy_row(base, ring, row, oa - 1) : 0;
-          depthwise3x3_s2_row(da, db, even ? 0 : 1, f, o, ym, channels, x0, x1, padLeft, hi);
+          const float *da = rows + oa * row;
+          depthwise3x3_s2_row(da, even ? da - row : 0, even ? 0 : 1, f, o, ym, channels, x0, x1, padLeft, hi);
         }
       }
     }
@@ -262,16 +253,8 @@ static void depthwise_row(const float *base, const float *ring, const float *f, 
     if (x == x0 && x1 > x0) x = x1;
     if (x >= inW) break;
     const taps_t tx = taps_for(x, padLeft, dilW, strideW);
-    depthwise_pixel(base, ring, f, o + x * channels, ym ? ym + x * channels : 0, channels, outH, outW, fH, fW, ty, tx, hi);
+    depthwise_pixel(dy, f, o + x * channels, ym ? ym + x * channels : 0, n, channels, outH, outW, fH, fW, ty, tx, hi);
   }
-}
-
-/* out = dy · mask(y), mask as relu_mask (elementwise.c mask_multiply, the same products). */
-static void masked_row(const float *d, const float *y, float *out, int count, v128_t vlo, v128_t vhi, float hi) {
-  int i = 0;
-  for (; i + 4 <= count; i += 4)
-    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(d + i), relu_mask(wasm_v128_load(y + i), vlo, vhi)));
-  for (; i < count; i++) out[i] = d[i] * relu_mask1(y[i], 0.0f, hi);
 }
 
 /* o[c] += sum over q < mult of d[c * mult + q] * f[c * mult + q] (depth multiplier > 1). */
@@ -288,27 +271,16 @@ static inline void multiply_add_grouped(float *o, const float *d, const float *f
  * dx[n, y, x, c] = sum over taps and q of dy[n, oy, ox, c * mult + q] * f[ky, kx, c, q].
  * Multiplier 1: row by row (depthwise_row); else accumulated in dx's own row.
  */
-static void depthwise_impl(const float *dy, const float *f, float *dx, const float *ym, float hi, const float *yo,
-                           float hiOut, float *ring, int batch, int inH, int inW, int channels, int mult, int outH,
-                           int outW, int fH, int fW, int strideH, int strideW, int dilH, int dilW, int padTop,
-                           int padLeft) {
-  const int dyC = channels * mult, rowLen = outW * dyC;
-  const v128_t vlo = wasm_f32x4_splat(0.0f), vhiOut = wasm_f32x4_splat(hiOut);
+static void depthwise_impl(const float *dy, const float *f, float *dx, const float *ym, float hi, int batch, int inH,
+                           int inW, int channels, int mult, int outH, int outW, int fH, int fW, int strideH, int strideW,
+                           int dilH, int dilW, int padTop, int padLeft) {
+  const int dyC = channels * mult;
   for (int n = 0; n < batch; n++) {
-    const float *base = dy + n * outH * rowLen;
-    int filled = -1; /* rows of this image's masked dy in the ring so far */
     for (int y = 0; y < inH; y++) {
       if (mult == 1) {
-        if (yo) {
-          const int last = strideH == 1 ? y + padTop : (y + padTop) >> 1, need = last < outH ? last : outH - 1;
-          for (; filled < need; filled++) {
-            const int r = filled + 1, at = (n * outH + r) * rowLen;
-            masked_row(base + r * rowLen, yo + at, ring + (r % 3) * rowLen, rowLen, vlo, vhiOut, hiOut);
-          }
-        }
         const int at = (n * inH + y) * inW * channels;
-        depthwise_row(base, yo ? ring : 0, f, dx + at, ym ? ym + at : 0, y, inW, channels, outH, outW, fH, fW, strideH,
-                      strideW, dilH, dilW, padTop, padLeft, hi);
+        depthwise_row(dy, f, dx + at, ym ? ym + at : 0, n, y, inW, channels, outH, outW, fH, fW, strideH, strideW, dilH,
+                      dilW, padTop, padLeft, hi);
         continue;
       }
       const taps_t ty = taps_for(y, padTop, dilH, strideH);
@@ -336,8 +308,8 @@ EXPORT(depthwise_backprop_input)
 void depthwise_backprop_input(const float *dy, const float *f, float *dx, int batch, int inH, int inW, int channels,
                               int mult, int outH, int outW, int fH, int fW, int strideH, int strideW, int dilH,
                               int dilW, int padTop, int padLeft) {
-  depthwise_impl(dy, f, dx, 0, 0.0f, 0, 0.0f, 0, batch, inH, inW, channels, mult, outH, outW, fH, fW, strideH, strideW,
-                 dilH, dilW, padTop, padLeft);
+  depthwise_impl(dy, f, dx, 0, 0.0f, batch, inH, inW, channels, mult, outH, outW, fH, fW, strideH, strideW, dilH, dilW,
+                 padTop, padLeft);
 }
 
 /*
@@ -349,24 +321,8 @@ EXPORT(depthwise_backprop_input_masked)
 void depthwise_backprop_input_masked(const float *dy, const float *f, float *dx, const float *ym, float hi, int batch,
                                      int inH, int inW, int channels, int outH, int outW, int fH, int fW, int strideH,
                                      int strideW, int dilH, int dilW, int padTop, int padLeft) {
-  depthwise_impl(dy, f, dx, ym, hi, 0, 0.0f, 0, batch, inH, inW, channels, 1, outH, outW, fH, fW, strideH, strideW, dilH,
-                 dilW, padTop, padLeft);
-}
-
-/*
- * The same (ym may be 0: no input mask) with dy first multiplied by the ReLU mask of the conv's own
- * output yo (1 where 0 < yo <= hiOut), as mask_multiply would, three dy rows at a time in `ring`
- * (3 · outW · channels floats, the caller's): the masked gradient never makes a round trip through
- * memory. Needs fH <= 3, dilH == 1 and strideH <= 2 (a dx row then reads at most three consecutive dy
- * rows, and rows are needed in increasing order).
- */
-EXPORT(depthwise_backprop_input_fused)
-void depthwise_backprop_input_fused(const float *dy, const float *f, float *dx, const float *ym, float hi, const float *yo,
-                                    float hiOut, float *ring, int batch, int inH, int inW, int channels, int outH,
-                                    int outW, int fH, int fW, int strideH, int strideW, int dilH, int dilW, int padTop,
-                                    int padLeft) {
-  depthwise_impl(dy, f, dx, ym, hi, yo, hiOut, ring, batch, inH, inW, channels, 1, outH, outW, fH, fW, strideH, strideW,
-                 dilH, dilW, padTop, padLeft);
+  depthwise_impl(dy, f, dx, ym, hi, batch, inH, inW, channels, 1, outH, outW, fH, fW, strideH, strideW, dilH, dilW,
+                 padTop, padLeft);
 }
 
 /*

@@ -52,7 +52,6 @@ export const PATHLENS_KERNEL_SOURCES: Record<string, string> = {
   PathLensChannelScale: 'C SIMD',
   PathLensActivationBatchNormGrad: 'C SIMD (BatchNorm → ReLU → clip gradient in one pass)',
   PathLensDepthwiseGradMasked: 'C SIMD (depthwise dx × the ReLU mask of its input)',
-  PathLensDepthwiseGradFused: 'C SIMD (depthwise dx, own and input ReLU masks fused)',
   PathLensCol2Im: 'C SIMD (conv dx from the XNNPACK product dy · filter, summed per input pixel)',
   PathLensMean: 'C SIMD (global average pooling in one pass)',
   PathLensAdd: 'C SIMD (same-shape sums of the layers plan)',

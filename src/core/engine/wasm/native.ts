@@ -14,7 +14,6 @@ export interface NativeKernels {
   depthwise_backprop_input(dy: Ptr, f: Ptr, dx: Ptr, ...dims: number[]): void;
   col2im(cols: Ptr, dx: Ptr, ...dims: number[]): void;
   depthwise_backprop_input_masked(dy: Ptr, f: Ptr, dx: Ptr, ym: Ptr, hi: number, ...dims: number[]): void;
-  depthwise_backprop_input_fused(dy: Ptr, f: Ptr, dx: Ptr, ym: Ptr, hi: number, yo: Ptr, hiOut: number, ring: Ptr, ...dims: number[]): void;
   count_nonfinite(x: Ptr, n: number): number;
   add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   spatial_mean(x: Ptr, out: Ptr, batch: number, pixels: number, channels: number): void;

@@ -164,13 +164,18 @@ export function stepBackward(
   const own = fusion.maskDone ? 'linear' : null;
   switch (s.kind) {
     case 'conv': {
-      const inputMask = fusion.inputMask ? { y: io.inputY, activation: fusion.inputMask } : null;
-      const activation = own ?? s.activation;
-      if (activation !== 'linear' && ownMaskFusable(s, p as PreparedConv))
-        return [depthwiseBackward(b, s, p as PreparedConv, g, xShape as Shape4, inputMask, { y: io.y, activation })];
-      const gm = masked(b, g, io.y, activation);
+      const gm = masked(b, g, io.y, own ?? s.activation);
       try {
-        return [convBackward(b, s, p as PreparedConv, gm, xShape as Shape4, inputMask)];
+        return [
+          convBackward(
+            b,
+            s,
+            p as PreparedConv,
+            gm,
+            xShape as Shape4,
+            fusion.inputMask ? { y: io.inputY, activation: fusion.inputMask } : null,
+          ),
+        ];
       } finally {
         b.disposeData(gm.dataId);
       }
@@ -212,99 +217,44 @@ function meanBackward(b: WasmBackendLike, g: TensorInfo, [n, h, w, c]: number[])
   }
 }
 
-type SavedMask = { y: TensorInfo | undefined; activation: PlanActivation };
-
-/** The saved output y's heap offset and the upper end of its activation's pass band. */
-function maskArgs(b: WasmBackendLike, m: SavedMask): [number, number] {
-  if (m.y == null) throw new Error('PathLens: the layers plan gradient is missing a saved output.');
-  return [heapOffset(b, m.y), m.activation === 'relu6' ? BELOW_SIX : Infinity];
-}
-
-/** Can the depthwise kernel apply the conv's own activation mask to dy as it reads it (C: fused kernel)? */
-function ownMaskFusable(s: ConvStep, p: PreparedConv): boolean {
-  const [fh, , , m] = s.filterShape;
-  return p.backward === 'depthwise' && m === 1 && fh <= 3 && s.dilations[0] === 1 && s.strides[0] <= 2;
-}
-
-/**
- * dx of a depthwise conv from g: times the mask of its input's producer (inputMask, fused), and with
- * g first masked by the conv's own activation (ownMask, fused, three dy rows at a time in a ring).
- */
-function depthwiseBackward(
-  b: WasmBackendLike,
-  s: ConvStep,
-  p: PreparedConv,
-  g: TensorInfo,
-  xShape: Shape4,
-  inputMask: SavedMask | null,
-  ownMask: SavedMask | null,
-): TensorInfo {
-  const native = nativeOf(b);
-  const [n, h, w, c] = xShape;
-  const dims = directDims(p.forward.of(xShape));
-  const [oh, ow, fh, fw, sh, sw, dh, dw, pt, pl] = dims as [number, number, number, number, number, number, number, number, number, number];
-  const [dyAt, fAt] = [heapOffset(b, g), heapOffset(b, p.filter)];
-  const [ymAt, hi] = inputMask ? maskArgs(b, inputMask) : [0, 0];
-  if (ownMask != null) {
-    const [yoAt, hiOut] = maskArgs(b, ownMask);
-    const ring = b.makeOutput([3 * ow * c], 'float32');
-    try {
-      const ringAt = heapOffset(b, ring);
-      return nativeCall(b, DEPTHWISE_FUSED_KERNEL, xShape, (dx) =>
-        native.depthwise_backprop_input_fused(
-          dyAt,
-          fAt,
-          dx,
-          ymAt,
-          hi,
-          yoAt,
-          hiOut,
-          ringAt,
-          n,
-          h,
-          w,
-          c,
-          oh,
-          ow,
-          fh,
-          fw,
-          sh,
-          sw,
-          dh,
-          dw,
-          pt,
-          pl,
-        ),
-      );
-    } finally {
-      b.disposeData(ring.dataId);
-    }
-  }
-  if (inputMask == null) {
-    const m = s.filterShape[3];
-    return nativeCall(b, 'DepthwiseConv2dNativeBackpropInput', xShape, (dx) =>
-      native.depthwise_backprop_input(dyAt, fAt, dx, n, h, w, c, m, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl),
-    );
-  }
-  return nativeCall(b, DEPTHWISE_MASKED_KERNEL, xShape, (dx) =>
-    native.depthwise_backprop_input_masked(dyAt, fAt, dx, ymAt, hi, n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl),
-  );
-}
-
 function convBackward(
   b: WasmBackendLike,
   s: ConvStep,
   p: PreparedConv,
   gm: TensorInfo,
   xShape: Shape4,
-  inputMask: SavedMask | null,
+  inputMask: { y: TensorInfo | undefined; activation: PlanActivation } | null,
 ): TensorInfo {
-  if (p.backward === 'depthwise') return depthwiseBackward(b, s, p, gm, xShape, inputMask, null);
   const info = p.forward.of(xShape);
   const native = nativeOf(b);
   const [n, h, w, c] = xShape;
-  const dims = directDims(info);
-  const [oh, ow, fh, fw, sh, sw, dh, dw, pt, pl] = dims as [number, number, number, number, number, number, number, number, number, number];
+  const [oh, ow, fh, fw, sh, sw, dh, dw, pt, pl] = directDims(info) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (p.backward === 'depthwise') {
+    const [dyAt, fAt] = [heapOffset(b, gm), heapOffset(b, p.filter)];
+    if (inputMask == null) {
+      const m = s.filterShape[3];
+      return nativeCall(b, 'DepthwiseConv2dNativeBackpropInput', xShape, (dx) =>
+        native.depthwise_backprop_input(dyAt, fAt, dx, n, h, w, c, m, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl),
+      );
+    }
+    if (inputMask.y == null) throw new Error('PathLens: the layers plan gradient is missing a saved output.');
+    const hi = inputMask.activation === 'relu6' ? BELOW_SIX : Infinity;
+    const yAt = heapOffset(b, inputMask.y);
+    return nativeCall(b, DEPTHWISE_MASKED_KERNEL, xShape, (dx) =>
+      native.depthwise_backprop_input_masked(dyAt, fAt, dx, yAt, hi, n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl),
+    );
+  }
   if (p.backward === 'col2im') {
     const cols = convCall(b, 'Conv2D', p.back!.of(gm.shape), gm, p.backFilter, null, 'linear');
     try {
@@ -321,7 +271,6 @@ function convBackward(
 }
 
 export const DEPTHWISE_MASKED_KERNEL = 'PathLensDepthwiseGradMasked';
-export const DEPTHWISE_FUSED_KERNEL = 'PathLensDepthwiseGradFused';
 export const COL2IM_KERNEL = 'PathLensCol2Im';
 
 /**
