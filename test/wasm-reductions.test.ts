@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/core/engine/backend';
 import { createRng } from '../src/core/random';
 import { gradientRowStats } from '../src/core/engine/wasm/reductions';
+import { reducePointChunk } from '../src/core/engine/pointBatch';
 
 function randArray(n: number, seed: number): Float32Array {
   const r = createRng(seed);
@@ -64,5 +65,28 @@ describe('gradientRowStats', () => {
     const onCpu = tf.zeros([2, 6]);
     expect(gradientRowStats(onCpu, 2, null)).toBeNull();
     onCpu.dispose();
+  });
+});
+
+describe('a chunk reduced on wasm', () => {
+  test('its ‖∇F‖ and ∇F·direction come from the one-pass float64 sums, not float32 TF.js sums', async () => {
+    await initBackend('wasm');
+    const [count, size] = [2, 150528];
+    const g = randArray(count * size, 11);
+    const direction = randArray(size, 12);
+    const backward = () => ({ value: tf.tensor1d([1, 2]), grad: tf.tensor2d(g, [count, size]) });
+    const chunk = { count, points: new Float32Array(count * size), direction };
+    const result = await reducePointChunk(undefined as never, [size], chunk, backward);
+    for (let r = 0; r < count; r++) {
+      let [sq, dot] = [0, 0];
+      for (let i = 0; i < size; i++) {
+        const v = g[r * size + i]!;
+        sq += Math.fround(v * v);
+        dot += Math.fround(v * direction[i]!);
+      }
+      // float32 outputs of float64 sums: within one float32 rounding (TF.js's float32 sums are not)
+      expect(Math.abs(result.gradNorm[r]! - Math.sqrt(sq))).toBeLessThanOrEqual(1e-7 * Math.sqrt(sq));
+      expect(Math.abs(result.directional![r]! - dot)).toBeLessThanOrEqual(1e-7 * Math.abs(dot) + 1e-9);
+    }
   });
 });

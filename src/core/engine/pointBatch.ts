@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { gradientRowStats } from './wasm/reductions';
 import { valueAndGradient, type ExplainedScalar } from './scalar';
 import type { PathArrays, PathPoints, PointChunk, PointChunkResult, TargetedChunk } from '../../shared/protocol';
 import type { LoadedModel } from '../model/load';
@@ -136,10 +137,16 @@ function chunkReductions(value: tf.Tensor1D, grad: tf.Tensor, chunk: PointChunk)
   const { count } = chunk;
   const size = grad.size / count;
   const flat = tf.reshape(grad, [count, size]);
-  const out: Record<string, tf.Tensor> = { value, gradNorm: tf.sqrt(tf.sum(tf.square(flat), 1)) };
+  // One C pass for ‖g‖ and g·direction on wasm (null elsewhere, or with multipliers for the dot).
+  const stats = gradientRowStats(flat, count, chunk.multipliers ? null : (chunk.direction ?? null));
+  const gradNorm = stats ? tf.tensor1d(Float32Array.from(stats.sumSquares, Math.sqrt)) : tf.sqrt(tf.sum(tf.square(flat), 1));
+  const out: Record<string, tf.Tensor> = { value, gradNorm };
   const g = chunk.multipliers ? tf.mul(flat, tf.tensor2d(chunk.multipliers, [count, size])) : flat;
   if (chunk.weights) out.weightedSum = tf.sum(tf.mul(g, tf.tensor2d(chunk.weights, [count, 1])), 0);
-  if (chunk.direction) out.directional = tf.sum(tf.mul(g, tf.tensor2d(chunk.direction, [1, size])), 1);
+  if (chunk.direction)
+    out.directional = stats?.dots
+      ? tf.tensor1d(Float32Array.from(stats.dots))
+      : tf.sum(tf.mul(g, tf.tensor2d(chunk.direction, [1, size])), 1);
   if (chunk.sumOfSquares) out.sumOfSquares = tf.sum(tf.square(g), 0);
   if (chunk.totals) out.totals = tf.sum(g, 1);
   if (chunk.keepGradients) out.gradients = flat;
