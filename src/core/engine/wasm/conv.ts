@@ -16,6 +16,7 @@
  * Attribution never runs the two filter gradients (see inputGradients.ts); they serve other callers.
  */
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { directDims } from './direct';
 import { nativeKernels } from './native';
 import {
   callOriginal,
@@ -32,22 +33,6 @@ import {
 
 /** Below this many input channels Conv2DBackpropInput uses the direct kernel instead of XNNPACK. */
 export const DIRECT_CONV_MAX_IN_CHANNELS = 8;
-
-/** The dimension arguments of the direct kernels (native/wasm-kernels/conv.c). */
-function directDims(info: backend_util.Conv2DInfo): number[] {
-  return [
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.dilationHeight,
-    info.dilationWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  ];
-}
 
 /**
  * A [fh, fw, in, out] filter as [fh, fw, out, in4] (in4 = in rounded up to 4, zero-filled): the
