@@ -4,19 +4,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerClient } from '../src/worker/client';
 import { ModelCache, type ModelSource } from '../src/worker/modelCache';
-import type { ExplainJob } from '../src/shared/protocol';
 import { tempDir } from './helpers/analyticModels';
+import { MNIST_ZOO, mnistDigitJob } from './helpers/mnistJob';
 import { useCpu } from './helpers/runMethod';
 
 const ROOT = path.resolve(__dirname, '..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
-const MNIST = path.resolve(ROOT, '../shared/zoo/mnist-cnn');
 const FILES = ['model.json', 'group1-shard1of1.bin'];
 
-/** A copy of the zoo's MNIST model that the test may change or delete. */
+/** A copy of the zoo's MNIST_ZOO model that the test may change or delete. */
 function mnistCopy(name: string): string {
   const dir = tempDir(name);
-  for (const file of FILES) fs.copyFileSync(path.join(MNIST, file), path.join(dir, file));
+  for (const file of FILES) fs.copyFileSync(path.join(MNIST_ZOO, file), path.join(dir, file));
   return path.join(dir, 'model.json');
 }
 
@@ -30,7 +29,7 @@ describe('model files read once and handed to the pool threads (in process)', ()
     const modelPath = mnistCopy('handover-unit');
     const coordinator = new ModelCache();
     const source = coordinator.source(modelPath);
-    expect(source.read?.weightBytes).toBe(fs.statSync(path.join(MNIST, FILES[1]!)).size);
+    expect(source.read?.weightBytes).toBe(fs.statSync(path.join(MNIST_ZOO, FILES[1]!)).size);
     const expected = await logitsOf(coordinator, modelPath); // the coordinator's load takes that read
     expect(coordinator.reads).toBe(1);
     for (const file of FILES) fs.rmSync(path.join(path.dirname(modelPath), file));
@@ -74,16 +73,7 @@ describe('model files read once in the worker', () => {
     else process.env.PATHLENS_CACHE_DIR = previousCacheDir;
   });
 
-  const job = (modelPath: string): ExplainJob => ({
-    modelPath,
-    inputs: [path.join(MNIST, 'samples/sample_digit.png')],
-    preprocess: 'raw255',
-    methods: ['ig'],
-    target: 'top',
-    output: 'logit',
-    options: { steps: 8, rule: 'riemann-middle' },
-    memoryBudgetMB: 64,
-  });
+  const job = mnistDigitJob;
 
   it('two pool threads load the model without reading its files, and a changed file is read once more', async () => {
     const modelPath = mnistCopy('handover-worker');
@@ -120,7 +110,7 @@ describe('model files read once in the worker', () => {
         expect(error?.message).toMatch(/^weight shard group1-shard1of1\.bin is short by \d+ bytes/);
         messages.push(error!.message);
         // The worker and its pool stay usable: the intact model explains.
-        const fine = await client.explain(job(path.join(MNIST, 'model.json')), () => {}).result;
+        const fine = await client.explain(job(path.join(MNIST_ZOO, 'model.json')), () => {}).result;
         expect(fine.inputs[0]!.error).toBeUndefined();
       } finally {
         await client.dispose();

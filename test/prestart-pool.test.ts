@@ -2,25 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WorkerClient } from '../src/worker/client';
-import type { ExplainJob } from '../src/shared/protocol';
+import { mnistDigitJob } from './helpers/mnistJob';
 
 const ROOT = path.resolve(__dirname, '..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
-const MNIST = path.resolve(ROOT, '../shared/zoo/mnist-cnn');
 
 /** OS threads of this process (Linux): each worker thread is one. */
 const threadCount = () => fs.readdirSync('/proc/self/task').length;
 
-const job: ExplainJob = {
-  modelPath: path.join(MNIST, 'model.json'),
-  inputs: [path.join(MNIST, 'samples/sample_digit.png')],
-  preprocess: 'raw255',
-  methods: ['ig'],
-  target: 'top',
-  output: 'logit',
-  options: { steps: 8, rule: 'riemann-middle' },
-  memoryBudgetMB: 64,
-};
+const job = mnistDigitJob();
 
 describe('pool threads prestarted by the boot entry (worker/boot.ts)', () => {
   it('the coordinator adopts the threads its boot started: two pool threads, not four, and the job runs on them', async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerClient } from '../src/worker/client';
 import type { ExplainJob, WorkerEvent } from '../src/shared/protocol';
 import { tempDir } from './helpers/analyticModels';
+import { mnistDigitJob } from './helpers/mnistJob';
 
 const ROOT = path.resolve(__dirname, '..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
@@ -23,16 +24,7 @@ afterAll(() => {
   else process.env.PATHLENS_CACHE_DIR = previousCacheDir;
 });
 
-const job = (): ExplainJob => ({
-  modelPath: path.join(modelDir, 'model.json'),
-  inputs: [path.join(ZOO, 'mnist-cnn/samples/sample_digit.png')],
-  preprocess: 'raw255',
-  methods: ['ig'],
-  target: 'top',
-  output: 'logit',
-  options: { steps: 8, rule: 'riemann-middle' },
-  memoryBudgetMB: 64,
-});
+const job = (): ExplainJob => mnistDigitJob(path.join(modelDir, 'model.json'));
 
 async function phasesOf(client: WorkerClient): Promise<Map<string, string>> {
   const phases = new Map<string, string>();
