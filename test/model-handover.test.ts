@@ -12,7 +12,7 @@ const ROOT = path.resolve(__dirname, '..');
 const WORKER = path.join(ROOT, 'dist/worker.js');
 const FILES = ['model.json', 'group1-shard1of1.bin'];
 
-/** A copy of the zoo's MNIST_ZOO model that the test may change or delete. */
+/** A copy of the zoo's MNIST model that the test may change or delete. */
 function mnistCopy(name: string): string {
   const dir = tempDir(name);
   for (const file of FILES) fs.copyFileSync(path.join(MNIST_ZOO, file), path.join(dir, file));
